@@ -1,0 +1,17 @@
+package io.fleetvote.common;
+
+/**
+ * Every event-bus address Fleetvote uses, in one place. Each constant says who sends, who listens,
+ * whether it is a publish or a request, and which record in {@code io.fleetvote.common.msg} is the body.
+ */
+public final class Addresses {
+
+  private Addresses() {
+  }
+
+  /**
+   * Publish, every gossip period, by every agent: {@link io.fleetvote.common.msg.AgentHeartbeat}.
+   * Listened to by coordinators (the live registry) and LB agents (reconcile).
+   */
+  public static final String AGENT_HEARTBEATS = "fleetvote.agents.heartbeat";
+}

@@ -1,0 +1,17 @@
+package io.fleetvote.common;
+
+/** The EC2 tag keys through which the cloud is the source of truth for what Fleetvote runs. */
+public final class Tags {
+
+  private Tags() {
+  }
+
+  /** Which Fleetvote deployment (one cluster, one set of coordinators) an instance, volume or snapshot belongs to. */
+  public static final String DEPLOYMENT = "fleetvote:deployment";
+
+  /** The group (RightScale's server array) an instance belongs to. */
+  public static final String GROUP = "fleetvote:group";
+
+  /** The agent roles of an instance, comma-separated: {@code app}, {@code lb}, {@code db}. */
+  public static final String ROLE = "fleetvote:role";
+}

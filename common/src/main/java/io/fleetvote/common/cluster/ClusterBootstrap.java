@@ -1,0 +1,109 @@
+package io.fleetvote.common.cluster;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.NetworkConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxBuilder;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.micrometer.VertxPrometheusOptions;
+import io.vertx.spi.cluster.hazelcast.ConfigUtil;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+
+/**
+ * Builds the clustered Vert.x every agent and coordinator runs on: Hazelcast joined by TCP-IP members or by
+ * AWS tag discovery, bound to one interface, multicast and phone-home off, failure detection and partition
+ * merge tuned to seconds; the event bus on the same address.
+ */
+public final class ClusterBootstrap {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ClusterBootstrap.class);
+
+  private ClusterBootstrap() {
+  }
+
+  /** The Hazelcast configuration for these options, starting from vertx-hazelcast's own (its internal maps). */
+  public static Config hazelcastConfig(ClusterOptions options) {
+    options.validate();
+    Config config = ConfigUtil.loadConfig();
+    config.setClusterName(options.getClusterName());
+    config.setLiteMember(options.isLiteMember());
+    config.setProperty("hazelcast.phone.home.enabled", "false");
+    config.setProperty("hazelcast.logging.type", "slf4j");
+    config.setProperty("hazelcast.socket.bind.any", "false");
+    config.setProperty("hazelcast.wait.seconds.before.join", "0");
+    config.setProperty("hazelcast.heartbeat.interval.seconds", Integer.toString(options.getHeartbeatIntervalSeconds()));
+    config.setProperty("hazelcast.max.no.heartbeat.seconds", Integer.toString(options.getMaxNoHeartbeatSeconds()));
+    config.setProperty("hazelcast.merge.first.run.delay.seconds", Integer.toString(options.getMergeDelaySeconds()));
+    config.setProperty("hazelcast.merge.next.run.delay.seconds", Integer.toString(options.getMergeDelaySeconds()));
+    config.setProperty("hazelcast.shutdownhook.enabled", "false");
+
+    NetworkConfig network = config.getNetworkConfig();
+    network.setPort(options.getPort()).setPortAutoIncrement(options.isPortAutoIncrement());
+    network.getInterfaces().setEnabled(true).clear().addInterface(options.getHost());
+    JoinConfig join = network.getJoin();
+    join.getMulticastConfig().setEnabled(false);
+    join.getAutoDetectionConfig().setEnabled(false);
+    join.getKubernetesConfig().setEnabled(false);
+    join.getGcpConfig().setEnabled(false);
+    join.getAzureConfig().setEnabled(false);
+    join.getEurekaConfig().setEnabled(false);
+    if (options.isAwsDiscovery()) {
+      join.getTcpIpConfig().setEnabled(false);
+      join.getAwsConfig().setEnabled(true)
+          .setProperty("tag-key", options.getAwsTagKey())
+          .setProperty("tag-value", options.getAwsTagValue())
+          .setProperty("hz-port", Integer.toString(options.getPort()));
+      if (options.getAwsRegion() != null) {
+        join.getAwsConfig().setProperty("region", options.getAwsRegion());
+      }
+    } else {
+      join.getAwsConfig().setEnabled(false);
+      join.getTcpIpConfig().setEnabled(true).setMembers(options.getMembers().isEmpty()
+          ? List.of(options.getHost())
+          : options.getMembers());
+    }
+    return config;
+  }
+
+  /** Starts a clustered Vert.x; the event bus binds to and advertises {@link ClusterOptions#getHost()}. */
+  public static Future<Vertx> clustered(ClusterOptions options, VertxOptions vertxOptions) {
+    Config config = hazelcastConfig(options);
+    VertxOptions copy = new VertxOptions(vertxOptions);
+    EventBusOptions eventBus = copy.getEventBusOptions();
+    eventBus.setHost(options.getHost()).setPort(options.getEventBusPort()).setClusterPublicHost(options.getHost());
+    LOG.info("joining cluster {} as {}:{} via {}", options.getClusterName(), options.getHost(), options.getPort(),
+        options.isAwsDiscovery() ? "AWS tag " + options.getAwsTagKey() + "=" + options.getAwsTagValue()
+            : "members " + config.getNetworkConfig().getJoin().getTcpIpConfig().getMembers());
+    return builder(copy).withClusterManager(new HazelcastClusterManager(config)).buildClustered();
+  }
+
+  /** Starts a Vert.x that is not clustered (the sandbox, tools), with the same metrics setup. */
+  public static Vertx standalone(VertxOptions vertxOptions) {
+    return builder(new VertxOptions(vertxOptions)).build();
+  }
+
+  /** Turns on Micrometer with a Prometheus registry (scraped at {@code /metrics}) and JVM metrics. */
+  public static VertxOptions withPrometheus(VertxOptions options) {
+    return options.setMetricsOptions(new MicrometerMetricsOptions()
+        .setEnabled(true)
+        .setJvmMetricsEnabled(true)
+        .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
+  }
+
+  private static VertxBuilder builder(VertxOptions options) {
+    VertxBuilder builder = Vertx.builder().with(options);
+    if (options.getMetricsOptions() instanceof MicrometerMetricsOptions metrics && metrics.isEnabled()) {
+      builder.withMetrics(new MicrometerMetricsFactory());
+    }
+    return builder;
+  }
+}

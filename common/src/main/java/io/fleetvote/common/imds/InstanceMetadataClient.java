@@ -1,0 +1,180 @@
+package io.fleetvote.common.imds;
+
+import io.fleetvote.common.Ids;
+import io.fleetvote.common.msg.MessageException;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+
+/**
+ * An IMDSv2 client: a session token first, then plain-text reads. It finds the endpoint the way the AWS SDK
+ * does ({@code aws.ec2MetadataServiceEndpoint}, then {@code AWS_EC2_METADATA_SERVICE_ENDPOINT}, then
+ * {@code http://169.254.169.254}), so the sandbox only has to set that variable for an instance's processes.
+ */
+public final class InstanceMetadataClient {
+
+  public static final String ENDPOINT_PROPERTY = "aws.ec2MetadataServiceEndpoint";
+  public static final String ENDPOINT_ENV = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
+  public static final String DEFAULT_ENDPOINT = "http://169.254.169.254";
+
+  static final String TOKEN_TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds";
+  static final String TOKEN_HEADER = "X-aws-ec2-metadata-token";
+  private static final int TOKEN_TTL_SECONDS = 21600;
+  private static final int ATTEMPTS = 5;
+  private static final long RETRY_DELAY_MS = 200;
+  private static final Pattern ZONE = Pattern.compile("[a-z]{2}(-[a-z]+)+-\\d[a-z]");
+  private static final Pattern REGION = Pattern.compile("[a-z]{2}(-[a-z]+)+-\\d");
+  private static final Pattern WORD = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+
+  private final Vertx vertx;
+  private final WebClient client;
+  private final URI endpoint;
+  private String token;
+  private long tokenExpiresAt;
+
+  public InstanceMetadataClient(Vertx vertx, URI endpoint) {
+    this.vertx = vertx;
+    this.endpoint = endpoint;
+    this.client = WebClient.create(vertx, new WebClientOptions()
+        .setDefaultHost(endpoint.getHost())
+        .setDefaultPort(endpoint.getPort() < 0 ? 80 : endpoint.getPort())
+        .setConnectTimeout(1000)
+        .setIdleTimeout(5));
+  }
+
+  /** The endpoint from the SDK's system property or environment variable, else EC2's link-local address. */
+  public static URI defaultEndpoint() {
+    String configured = System.getProperty(ENDPOINT_PROPERTY, System.getenv(ENDPOINT_ENV));
+    return URI.create(configured == null || configured.isBlank() ? DEFAULT_ENDPOINT : configured.trim());
+  }
+
+  public URI endpoint() {
+    return endpoint;
+  }
+
+  /** Reads the whole identity; fails with a message naming the metadata path that was missing or malformed. */
+  public Future<InstanceIdentity> identity() {
+    return withRetries(this::token, ATTEMPTS).compose(t -> Future.all(List.of(
+            required("meta-data/instance-id", Ids.INSTANCE_ID),
+            required("meta-data/ami-id", Ids.IMAGE_ID),
+            required("meta-data/instance-type", WORD),
+            required("meta-data/local-ipv4", Ids.IPV4),
+            required("meta-data/placement/availability-zone", ZONE),
+            required("meta-data/placement/region", REGION),
+            tags(),
+            get("user-data")))
+        .map(all -> new InstanceIdentity(all.resultAt(0), all.resultAt(1), all.resultAt(2), all.resultAt(3),
+            all.resultAt(4), all.resultAt(5), all.resultAt(6), orEmpty(all.resultAt(7)))));
+  }
+
+  /** One metadata path under {@code /latest/}; null when the service answers 404. */
+  public Future<String> get(String path) {
+    return withRetries(() -> token().compose(t -> client.request(HttpMethod.GET, "/latest/" + path)
+        .putHeader(TOKEN_HEADER, t)
+        .timeout(2000)
+        .send()
+        .compose(response -> body(path, response))), ATTEMPTS);
+  }
+
+  public void close() {
+    client.close();
+  }
+
+  private Future<String> required(String path, Pattern shape) {
+    return get(path).map(value -> {
+      if (value == null) {
+        throw new MessageException(path, "is missing from instance metadata at " + endpoint);
+      }
+      String trimmed = value.trim();
+      if (!shape.matcher(trimmed).matches()) {
+        throw new MessageException(path, "'" + abbreviate(trimmed) + "' from instance metadata is malformed");
+      }
+      return trimmed;
+    });
+  }
+
+  private Future<Map<String, String>> tags() {
+    return get("meta-data/tags/instance").compose(keys -> {
+      if (keys == null || keys.isBlank()) {
+        return Future.succeededFuture(Map.of());
+      }
+      List<String> names = keys.lines().map(String::trim).filter(k -> !k.isEmpty()).toList();
+      List<Future<String>> values = new ArrayList<>();
+      for (String name : names) {
+        values.add(get("meta-data/tags/instance/" + name));
+      }
+      return Future.all(values).map(all -> {
+        Map<String, String> tags = new LinkedHashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+          tags.put(names.get(i), orEmpty(all.resultAt(i)));
+        }
+        return tags;
+      });
+    });
+  }
+
+  private Future<String> token() {
+    if (token != null && System.currentTimeMillis() < tokenExpiresAt) {
+      return Future.succeededFuture(token);
+    }
+    return client.request(HttpMethod.PUT, "/latest/api/token")
+        .putHeader(TOKEN_TTL_HEADER, Integer.toString(TOKEN_TTL_SECONDS))
+        .timeout(2000)
+        .send()
+        .compose(response -> {
+          if (response.statusCode() != 200) {
+            return Future.failedFuture(new MessageException("api/token",
+                "instance metadata at " + endpoint + " answered " + response.statusCode()));
+          }
+          token = response.bodyAsString("UTF-8");
+          tokenExpiresAt = System.currentTimeMillis() + (TOKEN_TTL_SECONDS - 60) * 1000L;
+          return Future.succeededFuture(token);
+        });
+  }
+
+  private Future<String> body(String path, HttpResponse<Buffer> response) {
+    switch (response.statusCode()) {
+      case 200:
+        Buffer body = response.body();
+        return Future.succeededFuture(body == null ? "" : body.toString("UTF-8"));
+      case 404:
+        return Future.succeededFuture(null);
+      case 401:
+        token = null;
+        return Future.failedFuture(new MessageException(path, "instance metadata refused the session token (401)"));
+      default:
+        return Future.failedFuture(new MessageException(path,
+            "instance metadata at " + endpoint + " answered " + response.statusCode()));
+    }
+  }
+
+  /** The service may be briefly away (a sandbox restart, an EC2 hiccup): every failure of one read is retried. */
+  private <T> Future<T> withRetries(Supplier<Future<T>> call, int attemptsLeft) {
+    return call.get().recover(err -> {
+      if (attemptsLeft <= 1) {
+        return Future.failedFuture(err);
+      }
+      return vertx.timer(RETRY_DELAY_MS).compose(x -> withRetries(call, attemptsLeft - 1));
+    });
+  }
+
+  private static String orEmpty(String value) {
+    return value == null ? "" : value;
+  }
+
+  private static String abbreviate(String text) {
+    return text.length() <= 40 ? text : text.substring(0, 40) + "...";
+  }
+}
