@@ -77,7 +77,7 @@ public final class ClusterBootstrap {
   /** Starts a clustered Vert.x; the event bus binds to and advertises {@link ClusterOptions#getHost()}. */
   public static Future<Vertx> clustered(ClusterOptions options, VertxOptions vertxOptions) {
     Config config = hazelcastConfig(options);
-    VertxOptions copy = new VertxOptions(vertxOptions);
+    VertxOptions copy = copyOf(vertxOptions);
     EventBusOptions eventBus = copy.getEventBusOptions();
     eventBus.setHost(options.getHost()).setPort(options.getEventBusPort()).setClusterPublicHost(options.getHost());
     LOG.info("joining cluster {} as {}:{} via {}", options.getClusterName(), options.getHost(), options.getPort(),
@@ -88,7 +88,7 @@ public final class ClusterBootstrap {
 
   /** Starts a Vert.x that is not clustered (the sandbox, tools), with the same metrics setup. */
   public static Vertx standalone(VertxOptions vertxOptions) {
-    return builder(new VertxOptions(vertxOptions)).build();
+    return builder(copyOf(vertxOptions)).build();
   }
 
   /** Turns on Micrometer with a Prometheus registry (scraped at {@code /metrics}) and JVM metrics. */
@@ -97,6 +97,15 @@ public final class ClusterBootstrap {
         .setEnabled(true)
         .setJvmMetricsEnabled(true)
         .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
+  }
+
+  /** {@code new VertxOptions(other)} turns Micrometer's options into plain {@code MetricsOptions}, losing Prometheus. */
+  private static VertxOptions copyOf(VertxOptions options) {
+    VertxOptions copy = new VertxOptions(options);
+    if (options.getMetricsOptions() instanceof MicrometerMetricsOptions metrics) {
+      copy.setMetricsOptions(new MicrometerMetricsOptions(metrics));
+    }
+    return copy;
   }
 
   private static VertxBuilder builder(VertxOptions options) {

@@ -1,0 +1,58 @@
+package io.fleetvote.agent;
+
+import io.fleetvote.common.imds.InstanceIdentity;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.micrometer.PrometheusScrapingHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's HTTP endpoint on the instance's private address: {@code GET /health} says who and where the
+ * instance is, {@code GET /metrics} is the Prometheus scrape. A port already taken fails the deployment.
+ */
+final class AgentApiVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(AgentApiVerticle.class);
+
+  private final InstanceIdentity identity;
+  private final AgentOptions options;
+
+  AgentApiVerticle(InstanceIdentity identity, AgentOptions options) {
+    this.identity = identity;
+    this.options = options;
+  }
+
+  @Override
+  public Future<?> start() {
+    Router router = Router.router(vertx);
+    router.get("/health").handler(this::health);
+    router.get("/metrics").handler(PrometheusScrapingHandler.create());
+    return vertx.createHttpServer()
+        .requestHandler(router)
+        .listen(options.getAgentPort(), identity.privateIp())
+        .onSuccess(server -> LOG.info("{}: agent HTTP listening on {}:{}", identity.instanceId(), identity.privateIp(),
+            server.actualPort()));
+  }
+
+  private void health(RoutingContext ctx) {
+    JsonObject health = new JsonObject()
+        .put("status", "UP")
+        .put("instanceId", identity.instanceId())
+        .put("deployment", options.getDeployment())
+        .put("group", options.getGroup())
+        .put("roles", AgentOptions.roleNames(options.getRoles()))
+        .put("address", identity.privateIp())
+        .put("appPort", options.getAppPort())
+        .put("clustered", vertx.isClustered());
+    if (vertx.isClustered()) {
+      // Vert.x 5 exposes the cluster manager only through its internal API; the member list is a local read.
+      health.put("clusterMembers", ((VertxInternal) vertx).clusterManager().getNodes().size());
+    }
+    ctx.json(health);
+  }
+}

@@ -1,0 +1,115 @@
+package io.fleetvote.agent;
+
+import io.fleetvote.agent.AgentOptionSources.Source;
+import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.common.msg.Role;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class AgentOptionSourcesTest {
+
+  private static final Map<String, String> TAGS = Map.of("fleetvote:deployment", "tagged",
+      "fleetvote:group", "tagged-group", "fleetvote:role", "app, lb", "Name", "web-1");
+
+  @Test
+  void commandLineBeatsConfigFileBeatsUserDataBeatsTagsBeatsDefaults() {
+    AgentOptions options = AgentOptionSources.resolve(List.of(
+        AgentOptionSources.commandLine(new JsonObject().put("agentPort", 19110)),
+        AgentOptionSources.configFile("agent.json",
+            "{\"fleetvote\": {\"agentPort\": 29110, \"appPort\": 18080}}"),
+        userData("{\"fleetvote\": {\"appPort\": 28080, \"group\": \"web\"}}"),
+        AgentOptionSources.tags(TAGS)));
+    assertThat(options.getAgentPort()).isEqualTo(19110);
+    assertThat(options.getAppPort()).isEqualTo(18080);
+    assertThat(options.getGroup()).isEqualTo("web");
+    assertThat(options.getDeployment()).isEqualTo("tagged");
+    assertThat(options.getRoles()).containsExactlyInAnyOrder(Role.APP, Role.LB);
+    assertThat(options.getGossipPeriodMs()).isEqualTo(AgentOptions.DEFAULT_GOSSIP_PERIOD_MS);
+  }
+
+  @Test
+  void withNoSourcesTheDefaultsHold() {
+    assertThat(AgentOptionSources.resolve(List.of(AgentOptionSources.commandLine(new JsonObject()),
+        AgentOptionSources.tags(Map.of()))).toJson()).isEqualTo(new AgentOptions().toJson());
+  }
+
+  @Test
+  void clusterFieldsAreTakenOneByOne() {
+    AgentOptions options = AgentOptionSources.resolve(List.of(
+        AgentOptionSources.commandLine(new JsonObject().put("cluster", new JsonObject().put("port", 5801))),
+        AgentOptionSources.configFile("agent.json", "{\"fleetvote\": {\"cluster\": {\"members\": [\"10.0.0.5\"]}}}"),
+        userData("{\"fleetvote\": {\"cluster\": {\"clusterName\": \"demo\", \"port\": 5901}}}")));
+    assertThat(options.getCluster().getPort()).isEqualTo(5801);
+    assertThat(options.getCluster().getMembers()).containsExactly("10.0.0.5");
+    assertThat(options.getCluster().getClusterName()).isEqualTo("demo");
+    assertThat(options.isClustered()).isTrue();
+  }
+
+  @Test
+  void userDataThatIsNotFleetvoteJsonIsIgnored() {
+    assertThat(AgentOptionSources.userData("")).isEmpty();
+    assertThat(AgentOptionSources.userData("#!/bin/bash\nyum -y install httpd\n")).isEmpty();
+    assertThat(AgentOptionSources.userData("[1, 2]")).isEmpty();
+    assertThat(AgentOptionSources.userData("42")).isEmpty();
+    assertThat(AgentOptionSources.userData("null")).isEmpty();
+    assertThat(AgentOptionSources.userData("{\"chef\": {\"runlist\": []}}")).isEmpty();
+  }
+
+  @Test
+  void aBadUserDataFieldIsNamedByItsPathInTheUserData() {
+    assertRejected(() -> resolve(userData("{\"fleetvote\": {\"group\": \"Web Tier\"}}")), "user-data fleetvote.group");
+    assertRejected(() -> resolve(userData("{\"fleetvote\": {\"cluster\": {\"port\": -1}}}")),
+        "user-data fleetvote.cluster.port");
+    assertRejected(() -> AgentOptionSources.userData("{\"fleetvote\": \"yes\"}"), "user-data fleetvote");
+  }
+
+  @Test
+  void aBadConfigFileIsNamedByItsPath() {
+    assertRejected(() -> AgentOptionSources.configFile("/etc/agent.json", "gossip=1"), "config file /etc/agent.json");
+    assertRejected(() -> AgentOptionSources.configFile("/etc/agent.json", "{\"group\": \"web\"}"),
+        "config file /etc/agent.json fleetvote");
+    assertRejected(() -> resolve(AgentOptionSources.configFile("/etc/agent.json",
+        "{\"fleetvote\": {\"gossipPeriodMs\": 5}}")), "config file /etc/agent.json fleetvote.gossipPeriodMs");
+  }
+
+  @Test
+  void aBadTagIsNamedByItsKey() {
+    assertRejected(() -> resolve(AgentOptionSources.tags(Map.of("fleetvote:role", "app,printer"))), "tag fleetvote:role");
+    assertRejected(() -> resolve(AgentOptionSources.tags(Map.of("fleetvote:group", "Web"))), "tag fleetvote:group");
+    assertRejected(() -> resolve(AgentOptionSources.tags(Map.of("fleetvote:deployment", "a_b"))),
+        "tag fleetvote:deployment");
+  }
+
+  @Test
+  void aBadValueThatIsOverriddenIsNeverUsedNorChecked() {
+    AgentOptions options = resolve(userData("{\"fleetvote\": {\"group\": \"web\"}}"),
+        AgentOptionSources.tags(Map.of("fleetvote:group", "Web Tier")));
+    assertThat(options.getGroup()).isEqualTo("web");
+  }
+
+  @Test
+  void aRuleSpanningFieldsThatNoSourceBrokeAloneIsNamedPlainly() {
+    assertRejected(() -> resolve(userData("{\"fleetvote\": {\"cluster\": {\"awsDiscovery\": true}}}")),
+        "cluster.awsTagValue");
+  }
+
+  private static Source userData(String text) {
+    return AgentOptionSources.userData(text).orElseThrow();
+  }
+
+  private static AgentOptions resolve(Source... highestFirst) {
+    return AgentOptionSources.resolve(List.of(highestFirst));
+  }
+
+  private static void assertRejected(Runnable reading, String field) {
+    assertThatThrownBy(reading::run)
+        .isInstanceOfSatisfying(MessageException.class, e -> assertThat(e.field()).isEqualTo(field))
+        .hasMessageStartingWith(field + ": ");
+  }
+}

@@ -1,0 +1,49 @@
+package io.fleetvote.sandbox;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * How the sandbox runs.
+ *
+ * @param port                      the EC2 endpoint and admin API on 127.0.0.1
+ * @param stateDir                  where state, instance directories and logs live
+ * @param imagesFile                the image catalog, or null for the built-in one
+ * @param region                    the region the sandbox pretends to be
+ * @param maxInstances              how many instances may be alive at once (beyond: InsufficientInstanceCapacity)
+ * @param terminatedRetentionMillis how long terminated instances stay describable
+ * @param home                      the Fleetvote install ({@code ${home}} in image commands)
+ * @param java                      the java binary for {@code ${java}}
+ */
+public record SandboxOptions(int port, Path stateDir, Path imagesFile, String region, int maxInstances,
+                             long terminatedRetentionMillis, Path home, String java) {
+
+  public static final int DEFAULT_PORT = 8600;
+  public static final String DEFAULT_REGION = "us-east-1";
+  public static final int DEFAULT_MAX_INSTANCES = 64;
+  public static final long DEFAULT_TERMINATED_RETENTION_MILLIS = 3_600_000;
+
+  /** The availability zones: the region with {@code a} and {@code b}; launches without a zone use the first. */
+  public List<String> zones() {
+    return List.of(region + "a", region + "b");
+  }
+
+  /** The Fleetvote install: {@code -Dfleetvote.home}, else three levels above the sandbox jar (its build tree). */
+  public static Path defaultHome() {
+    String configured = System.getProperty("fleetvote.home");
+    if (configured != null && !configured.isBlank()) {
+      return Path.of(configured).toAbsolutePath().normalize();
+    }
+    try {
+      Path jar = Path.of(SandboxOptions.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      return jar.getParent().getParent().getParent().toAbsolutePath().normalize();
+    } catch (Exception e) {
+      return Path.of("").toAbsolutePath();
+    }
+  }
+
+  /** The java binary running this sandbox. */
+  public static String defaultJava() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+}

@@ -1,0 +1,107 @@
+package io.fleetvote.sandbox.client;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A blocking client of the sandbox's admin API ({@code /_sandbox/}), for tests, the demo and benchmarks:
+ * where an instance's ports and processes are, API call counts, and fault injection.
+ */
+public final class SandboxAdmin {
+
+  private final URI base;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+  public SandboxAdmin(URI endpoint) {
+    this.base = endpoint.resolve("/_sandbox/");
+  }
+
+  public JsonObject health() {
+    return call("GET", "health", null);
+  }
+
+  public List<JsonObject> instances() {
+    JsonArray list = call("GET", "instances", null).getJsonArray("instances");
+    return list.stream().map(JsonObject.class::cast).toList();
+  }
+
+  public JsonObject instance(String id) {
+    return call("GET", "instances/" + id, null);
+  }
+
+  /** The port the sandbox allocated to this instance under {@code name} (e.g. {@code app}, {@code agent}). */
+  public int port(String instanceId, String name) {
+    Integer port = instance(instanceId).getJsonObject("ports").getInteger(name);
+    if (port == null) {
+      throw new IllegalArgumentException("instance " + instanceId + " has no port named " + name);
+    }
+    return port;
+  }
+
+  public JsonObject kill(String instanceId) {
+    return call("POST", "instances/" + instanceId + "/kill", null);
+  }
+
+  public JsonObject terminateAll() {
+    return call("POST", "terminate-all", null);
+  }
+
+  public JsonObject throttle(int count) {
+    return call("POST", "faults/throttle", new JsonObject().put("count", count));
+  }
+
+  public JsonObject refuseCapacity(int count) {
+    return call("POST", "faults/capacity", new JsonObject().put("count", count));
+  }
+
+  public JsonObject slowBoot(long delayMillis, int count) {
+    return call("POST", "faults/slow-boot", new JsonObject().put("delayMillis", delayMillis).put("count", count));
+  }
+
+  public JsonObject faults() {
+    return call("GET", "faults", null);
+  }
+
+  public JsonObject clearFaults() {
+    return call("DELETE", "faults", null);
+  }
+
+  /** EC2 API calls per action and errors per code since the sandbox started. */
+  public JsonObject stats() {
+    return call("GET", "stats", null);
+  }
+
+  public long calls(String action) {
+    return stats().getJsonObject("calls").getLong(action, 0L);
+  }
+
+  private JsonObject call(String method, String path, JsonObject body) {
+    HttpRequest request = HttpRequest.newBuilder(base.resolve(path))
+        .timeout(Duration.ofSeconds(120))
+        .header("Content-Type", "application/json")
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body.encode()))
+        .build();
+    try {
+      HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() != 200) {
+        throw new IllegalStateException("sandbox admin " + method + " " + path + " answered " + response.statusCode()
+            + ": " + response.body());
+      }
+      return new JsonObject(response.body());
+    } catch (IOException e) {
+      throw new UncheckedIOException("sandbox admin " + method + " " + path + " failed", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+}

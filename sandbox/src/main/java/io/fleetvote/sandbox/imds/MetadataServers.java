@@ -1,0 +1,186 @@
+package io.fleetvote.sandbox.imds;
+
+import io.fleetvote.sandbox.Instance;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
+
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/**
+ * One instance-metadata endpoint per instance, in the IMDSv2 shape ({@code PUT /latest/api/token}, then GETs with
+ * the token), on its own loopback port: the instance's processes find it through
+ * {@code AWS_EC2_METADATA_SERVICE_ENDPOINT}, as the AWS SDK does. Answers are read live from the instance.
+ */
+public final class MetadataServers {
+
+  static final String TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds";
+  static final String TOKEN_HEADER = "X-aws-ec2-metadata-token";
+  private static final int MAX_TTL_SECONDS = 21600;
+  private static final String HOST = "127.0.0.1";
+  /** EC2 shows in metadata only the tag keys made of these characters. */
+  private static final Pattern METADATA_TAG_KEY = Pattern.compile("[A-Za-z0-9+=.,_:@-]+");
+
+  private final Vertx vertx;
+  private final Function<String, Optional<Instance>> instances;
+  private final String region;
+  private final String accountId;
+  private final Map<String, HttpServer> servers = new HashMap<>();
+  private final Map<String, Map<String, Long>> tokens = new HashMap<>();
+  private final SecureRandom random = new SecureRandom();
+
+  public MetadataServers(Vertx vertx, Function<String, Optional<Instance>> instances, String region, String accountId) {
+    this.vertx = vertx;
+    this.instances = instances;
+    this.region = region;
+    this.accountId = accountId;
+  }
+
+  /** Opens the endpoint of an instance on {@code port} (0: any free port); completes with the bound port. */
+  public Future<Integer> open(String instanceId, int port) {
+    HttpServer existing = servers.get(instanceId);
+    if (existing != null) {
+      return Future.succeededFuture(existing.actualPort());
+    }
+    HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHost(HOST).setPort(port).setIdleTimeout(30));
+    server.requestHandler(request -> handle(instanceId, request));
+    return server.listen().map(bound -> {
+      servers.put(instanceId, bound);
+      return bound.actualPort();
+    });
+  }
+
+  public Future<Void> close(String instanceId) {
+    tokens.remove(instanceId);
+    HttpServer server = servers.remove(instanceId);
+    return server == null ? Future.succeededFuture() : server.close();
+  }
+
+  private void handle(String instanceId, HttpServerRequest request) {
+    Optional<Instance> instance = instances.apply(instanceId);
+    if (instance.isEmpty()) {
+      reply(request, 404, "Not Found");
+      return;
+    }
+    String path = request.path();
+    if (path.equals("/latest/api/token")) {
+      if (request.method() != HttpMethod.PUT) {
+        reply(request, 405, "Method Not Allowed");
+      } else {
+        issueToken(instanceId, request);
+      }
+      return;
+    }
+    if (request.method() != HttpMethod.GET && request.method() != HttpMethod.HEAD) {
+      reply(request, 405, "Method Not Allowed");
+      return;
+    }
+    if (!validToken(instanceId, request.getHeader(TOKEN_HEADER))) {
+      reply(request, 401, "Unauthorized");
+      return;
+    }
+    String value = lookup(instance.get(), path);
+    if (value == null) {
+      reply(request, 404, "Not Found");
+    } else {
+      reply(request, 200, value);
+    }
+  }
+
+  private void issueToken(String instanceId, HttpServerRequest request) {
+    if (request.getHeader("X-Forwarded-For") != null) {
+      reply(request, 403, "Forbidden");
+      return;
+    }
+    String ttlText = request.getHeader(TTL_HEADER);
+    int ttl;
+    try {
+      ttl = Integer.parseInt(ttlText == null ? "" : ttlText.trim());
+    } catch (NumberFormatException e) {
+      ttl = -1;
+    }
+    if (ttl < 1 || ttl > MAX_TTL_SECONDS) {
+      reply(request, 400, "Bad Request");
+      return;
+    }
+    byte[] bytes = new byte[42];
+    random.nextBytes(bytes);
+    String token = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    Map<String, Long> issued = tokens.computeIfAbsent(instanceId, id -> new HashMap<>());
+    long now = System.currentTimeMillis();
+    issued.values().removeIf(expiry -> expiry < now);
+    issued.put(token, now + ttl * 1000L);
+    request.response().putHeader(TTL_HEADER, Integer.toString(ttl));
+    reply(request, 200, token);
+  }
+
+  private boolean validToken(String instanceId, String token) {
+    Long expiry = token == null ? null : tokens.getOrDefault(instanceId, Map.of()).get(token);
+    return expiry != null && expiry >= System.currentTimeMillis();
+  }
+
+  /** The value at a metadata path, or null for 404. Paths with and without a trailing slash are the same. */
+  String lookup(Instance instance, String rawPath) {
+    String path = rawPath.endsWith("/") && rawPath.length() > 1 ? rawPath.substring(0, rawPath.length() - 1) : rawPath;
+    if (path.equals("/latest/user-data")) {
+      return instance.userData() == null ? null
+          : new String(Base64.getDecoder().decode(instance.userData()), StandardCharsets.UTF_8);
+    }
+    if (path.equals("/latest/dynamic/instance-identity/document")) {
+      return identityDocument(instance);
+    }
+    if (path.startsWith("/latest/meta-data/tags/instance/")) {
+      return instance.tags().get(path.substring("/latest/meta-data/tags/instance/".length()));
+    }
+    return switch (path) {
+      case "/latest/meta-data" -> String.join("\n", "ami-id", "ami-launch-index", "hostname", "instance-id",
+          "instance-type", "local-hostname", "local-ipv4", "placement/", "reservation-id", "tags/");
+      case "/latest/meta-data/instance-id" -> instance.id();
+      case "/latest/meta-data/ami-id" -> instance.imageId();
+      case "/latest/meta-data/ami-launch-index" -> Integer.toString(instance.launchIndex());
+      case "/latest/meta-data/instance-type" -> instance.instanceType();
+      case "/latest/meta-data/local-ipv4" -> instance.privateIp();
+      case "/latest/meta-data/hostname", "/latest/meta-data/local-hostname" -> instance.privateDnsName();
+      case "/latest/meta-data/reservation-id" -> instance.reservationId();
+      case "/latest/meta-data/placement" -> "availability-zone\nregion";
+      case "/latest/meta-data/placement/availability-zone" -> instance.availabilityZone();
+      case "/latest/meta-data/placement/region" -> region;
+      case "/latest/meta-data/tags" -> "instance";
+      case "/latest/meta-data/tags/instance" -> instance.tags().keySet().stream()
+          .filter(key -> METADATA_TAG_KEY.matcher(key).matches()).collect(Collectors.joining("\n"));
+      default -> null;
+    };
+  }
+
+  private String identityDocument(Instance instance) {
+    return new JsonObject()
+        .put("accountId", accountId)
+        .put("architecture", "x86_64")
+        .put("availabilityZone", instance.availabilityZone())
+        .put("imageId", instance.imageId())
+        .put("instanceId", instance.id())
+        .put("instanceType", instance.instanceType())
+        .put("pendingTime", instance.launchTime().toString())
+        .put("privateIp", instance.privateIp())
+        .put("region", region)
+        .put("version", "2017-09-30")
+        .encodePrettily();
+  }
+
+  private static void reply(HttpServerRequest request, int status, String body) {
+    request.response().setStatusCode(status).putHeader("Content-Type", "text/plain").end(Buffer.buffer(body));
+  }
+}

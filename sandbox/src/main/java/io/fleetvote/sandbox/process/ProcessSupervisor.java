@@ -1,0 +1,158 @@
+package io.fleetvote.sandbox.process;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Starts and stops the real processes behind sandbox instances. Processes outlive the sandbox (a restarted
+ * sandbox adopts them again by pid and start time); their output goes to a log file in the instance's directory.
+ * Stopping is SIGTERM to the process and its descendants, then SIGKILL after the process's stop timeout.
+ */
+public final class ProcessSupervisor {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ProcessSupervisor.class);
+  private static final long POLL_MILLIS = 25;
+  private static final long KILL_WAIT_MILLIS = 5_000;
+
+  private final Vertx vertx;
+
+  public ProcessSupervisor(Vertx vertx) {
+    this.vertx = vertx;
+  }
+
+  /**
+   * Starts {@code command} in {@code dir} with exactly {@code env}, output appended to {@code dir/NAME.log}, and
+   * records {@code dir/NAME.pid} before returning, so a sandbox that dies right after still finds the process.
+   */
+  public Future<RunningProcess> spawn(Path dir, String name, List<String> command, Map<String, String> env) {
+    return vertx.executeBlocking(() -> {
+      Files.createDirectories(dir);
+      ProcessBuilder builder = new ProcessBuilder(command)
+          .directory(dir.toFile())
+          .redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(name + ".log").toFile()))
+          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+      builder.environment().clear();
+      builder.environment().putAll(env);
+      Process process = builder.start();
+      long started = process.info().startInstant().map(Instant::toEpochMilli).orElse(System.currentTimeMillis());
+      RunningProcess running = new RunningProcess(name, process.pid(), started);
+      Files.writeString(pidFile(dir, name), process.pid() + " " + started + "\n", StandardCharsets.UTF_8);
+      return running;
+    }, false);
+  }
+
+  /** The process recorded in {@code dir/NAME.pid}, if the file is there and readable. */
+  public static Optional<RunningProcess> fromPidFile(Path dir, String name) {
+    try {
+      String[] parts = Files.readString(pidFile(dir, name)).trim().split(" ");
+      return Optional.of(new RunningProcess(name, Long.parseLong(parts[0]), Long.parseLong(parts[1])));
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Alive = the pid exists, started when we recorded, and is not a zombie (this machine's init does not reap). */
+  public boolean alive(RunningProcess process) {
+    return handle(process).isPresent();
+  }
+
+  /** SIGKILL now, to the process and everything it started. */
+  public void kill(RunningProcess process) {
+    handle(process).ifPresent(h -> signal(h, true));
+  }
+
+  /** SIGKILL to all of them at once; completes when all are gone. */
+  public Future<Void> killAll(List<RunningProcess> processes) {
+    processes.forEach(this::kill);
+    return Future.join(processes.stream().map(p -> awaitExit(p, KILL_WAIT_MILLIS)).toList()).mapEmpty();
+  }
+
+  /**
+   * Stops the processes one after the other, in the order given: SIGTERM, wait up to {@code graceMillis},
+   * SIGKILL, wait. Completes when all are gone (or could not be killed, which is logged).
+   */
+  public Future<Void> stop(List<RunningProcess> processes, List<Long> graceMillis) {
+    Future<Void> chain = Future.succeededFuture();
+    for (int i = 0; i < processes.size(); i++) {
+      RunningProcess process = processes.get(i);
+      long grace = graceMillis.get(i);
+      chain = chain.compose(x -> stopOne(process, grace));
+    }
+    return chain;
+  }
+
+  private Future<Void> stopOne(RunningProcess process, long graceMillis) {
+    Optional<ProcessHandle> handle = handle(process);
+    if (handle.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    signal(handle.get(), false);
+    return awaitExit(process, graceMillis).compose(exited -> {
+      if (exited) {
+        return Future.succeededFuture();
+      }
+      LOG.warn("process {} (pid {}) did not stop within {} ms of SIGTERM: SIGKILL", process.name(), process.pid(),
+          graceMillis);
+      kill(process);
+      return awaitExit(process, KILL_WAIT_MILLIS).map(gone -> {
+        if (!gone) {
+          LOG.error("process {} (pid {}) survived SIGKILL for {} ms", process.name(), process.pid(), KILL_WAIT_MILLIS);
+        }
+        return null;
+      });
+    });
+  }
+
+  private Future<Boolean> awaitExit(RunningProcess process, long withinMillis) {
+    Promise<Boolean> done = Promise.promise();
+    long deadline = System.nanoTime() + withinMillis * 1_000_000;
+    poll(process, deadline, done);
+    return done.future();
+  }
+
+  private void poll(RunningProcess process, long deadline, Promise<Boolean> done) {
+    if (!alive(process)) {
+      done.complete(true);
+    } else if (System.nanoTime() >= deadline) {
+      done.complete(false);
+    } else {
+      vertx.setTimer(POLL_MILLIS, t -> poll(process, deadline, done));
+    }
+  }
+
+  private static void signal(ProcessHandle handle, boolean force) {
+    List<ProcessHandle> tree = new ArrayList<>();
+    tree.add(handle);
+    handle.descendants().forEach(tree::add);
+    for (ProcessHandle member : tree) {
+      if (force) {
+        member.destroyForcibly();
+      } else {
+        member.destroy();
+      }
+    }
+  }
+
+  private static Optional<ProcessHandle> handle(RunningProcess process) {
+    return process.exited() ? Optional.empty() : ProcessProbe.find(process.pid(), process.startedAtMillis());
+  }
+
+  private static Path pidFile(Path dir, String name) {
+    return dir.resolve(name + ".pid");
+  }
+}

@@ -1,0 +1,105 @@
+package io.fleetvote.sandbox;
+
+import io.fleetvote.sandbox.client.SandboxAdmin;
+import io.fleetvote.sandbox.process.ProcessProbe;
+import io.vertx.core.json.JsonObject;
+import software.amazon.awssdk.core.retry.backoff.FixedDelayBackoffStrategy;
+import software.amazon.awssdk.services.ec2.Ec2Client;
+import software.amazon.awssdk.services.ec2.model.Tag;
+import software.amazon.awssdk.services.ec2.model.TagSpecification;
+import software.amazon.awssdk.services.ec2.model.ResourceType;
+import software.amazon.awssdk.services.ec2.waiters.Ec2Waiter;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/** What the sandbox's integration tests share: waiting on conditions, plain HTTP, the test image catalog. */
+final class It {
+
+  static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+  private It() {
+  }
+
+  static Path testImages() {
+    try {
+      return Path.of(It.class.getResource("/test-images.json").toURI());
+    } catch (URISyntaxException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** EC2 waiters polling every 100 ms for up to a minute (the SDK's default is 15 s between polls). */
+  static Ec2Waiter waiter(Ec2Client ec2) {
+    return Ec2Waiter.builder().client(ec2).overrideConfiguration(b -> b.maxAttempts(600)
+        .backoffStrategy(FixedDelayBackoffStrategy.create(Duration.ofMillis(100)))).build();
+  }
+
+  /** Polls {@code condition} every 50 ms until it holds; fails naming {@code what} after {@code timeout}. */
+  static void await(String what, Duration timeout, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted waiting for " + what);
+      }
+    }
+  }
+
+  /** GET on 127.0.0.1:port; null when the connection is refused. */
+  static HttpResponse<String> get(int port, String path) {
+    try {
+      return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    } catch (ConnectException e) {
+      return null;
+    } catch (IOException e) {
+      throw new AssertionError("GET :" + port + path + " failed: " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted");
+    }
+  }
+
+  static boolean refuses(int port) {
+    return get(port, "/") == null;
+  }
+
+  /** The process records of an instance, from the admin API. */
+  static List<JsonObject> processes(SandboxAdmin admin, String instanceId) {
+    return admin.instance(instanceId).getJsonArray("processes").stream().map(JsonObject.class::cast).toList();
+  }
+
+  static boolean alive(JsonObject process) {
+    return ProcessProbe.alive(process.getLong("pid"), process.getLong("startedAtMillis"));
+  }
+
+  static String base64(String text) {
+    return Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  static TagSpecification instanceTags(String... keyValues) {
+    TagSpecification.Builder spec = TagSpecification.builder().resourceType(ResourceType.INSTANCE);
+    Tag[] tags = new Tag[keyValues.length / 2];
+    for (int i = 0; i < tags.length; i++) {
+      tags[i] = Tag.builder().key(keyValues[2 * i]).value(keyValues[2 * i + 1]).build();
+    }
+    return spec.tags(tags).build();
+  }
+}
