@@ -14,4 +14,12 @@ public final class Addresses {
    * Listened to by coordinators (the live registry) and LB agents (reconcile).
    */
   public static final String AGENT_HEARTBEATS = "fleetvote.agents.heartbeat";
+
+  /**
+   * Request, answered by a <em>local</em> consumer of each coordinator (its live registry), so it never crosses the
+   * cluster; the body is ignored. The reply is {@code {"instances": [...]}}: each live agent's
+   * {@link io.fleetvote.common.msg.AgentHeartbeat} JSON plus {@code lastSeenMillisAgo}, sorted by instance id.
+   * Asked by the coordinator's HTTP API.
+   */
+  public static final String REGISTRY_QUERY = "fleetvote.coordinator.registry";
 }

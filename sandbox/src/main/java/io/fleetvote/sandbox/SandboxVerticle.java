@@ -7,12 +7,13 @@ import io.fleetvote.sandbox.ec2.QueryRequest;
 import io.fleetvote.sandbox.ec2.XmlWriter;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,9 +54,7 @@ public final class SandboxVerticle extends VerticleBase {
     ec2 = new Ec2Api(cloud);
     Router router = Router.router(vertx);
     router.route("/_sandbox/*").subRouter(new AdminApi(cloud, ec2).router(vertx));
-    router.route("/").method(HttpMethod.POST)
-        .handler(BodyHandler.create().setBodyLimit(MAX_BODY).setHandleFileUploads(false).setMergeFormAttributes(false));
-    router.route("/").method(HttpMethod.POST).method(HttpMethod.GET).handler(this::ec2Request);
+    router.route("/").method(HttpMethod.POST).method(HttpMethod.GET).handler(this::readBody);
     router.route().handler(ctx -> ec2Error(ctx, new Ec2Exception(404, "InvalidAction",
         "The sandbox serves the EC2 API at / and its admin API under /_sandbox/")));
     router.route().failureHandler(this::failure);
@@ -83,13 +82,47 @@ public final class SandboxVerticle extends VerticleBase {
     return server.actualPort();
   }
 
-  private void ec2Request(RoutingContext ctx) {
+  /**
+   * Reads the body up to {@link #MAX_BODY} itself: vert.x-web's BodyHandler would also decode the form, with its own
+   * limits (8 KiB per field, 256 fields) that legitimate requests exceed and that answer outside EC2's error shape.
+   */
+  private void readBody(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    String length = request.getHeader("Content-Length");
+    if (length != null && length.length() < 19 && length.chars().allMatch(Character::isDigit)
+        && Long.parseLong(length) > MAX_BODY) {
+      tooLarge(ctx);
+      return;
+    }
+    Buffer body = Buffer.buffer();
+    request.handler(chunk -> {
+      if (body.length() + chunk.length() > MAX_BODY) {
+        if (!ctx.response().ended()) {
+          tooLarge(ctx);
+        }
+      } else {
+        body.appendBuffer(chunk);
+      }
+    });
+    request.endHandler(end -> {
+      if (!ctx.response().ended()) {
+        ec2Request(ctx, body);
+      }
+    });
+  }
+
+  private void tooLarge(RoutingContext ctx) {
+    ctx.response().putHeader("Connection", "close");
+    ec2Error(ctx, new Ec2Exception(413, "RequestEntityTooLarge", "The request is larger than " + MAX_BODY + " bytes."));
+  }
+
+  private void ec2Request(RoutingContext ctx, Buffer body) {
     String requestId = UUID.randomUUID().toString();
     try {
       Map<String, String> params = new LinkedHashMap<>();
       decodeForm(ctx.request().query(), params);
-      if (ctx.request().method() == HttpMethod.POST && ctx.body() != null && ctx.body().length() > 0) {
-        decodeForm(ctx.body().asString("UTF-8"), params);
+      if (body.length() > 0) {
+        decodeForm(body.toString(StandardCharsets.UTF_8), params);
       }
       String xml = ec2.handle(new QueryRequest(params), requestId);
       ctx.response().putHeader("Content-Type", "text/xml;charset=UTF-8").putHeader("x-amzn-RequestId", requestId)
@@ -103,10 +136,7 @@ public final class SandboxVerticle extends VerticleBase {
   }
 
   private void failure(RoutingContext ctx) {
-    if (ctx.statusCode() == 413) {
-      ec2Error(ctx, new Ec2Exception(413, "RequestEntityTooLarge",
-          "The request is larger than " + MAX_BODY + " bytes."));
-    } else if (ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
+    if (ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
       ec2Error(ctx, new Ec2Exception(400, "MalformedQueryString", "The request could not be read."));
     } else {
       LOG.error("request to {} failed", Ec2Exception.abbreviate(ctx.request().path()), ctx.failure());

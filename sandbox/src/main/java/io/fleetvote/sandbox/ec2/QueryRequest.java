@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  */
 public final class QueryRequest {
 
-  private static final Pattern INDEXED = Pattern.compile("([A-Za-z]+)\\.(\\d{1,4})(?:\\.(.+))?");
+  private static final Pattern INDEXED = Pattern.compile("([A-Za-z]+)\\.(\\d+)(?:\\.(.+))?");
   private static final int MAX_INDEX = 1000;
 
   private final Map<String, String> params;
@@ -157,9 +157,9 @@ public final class QueryRequest {
   }
 
   private static int index(String name, String text) {
-    int index = Integer.parseInt(text);
+    int index = text.length() > 6 ? Integer.MAX_VALUE : Integer.parseInt(text);
     if (index < 1 || index > MAX_INDEX) {
-      throw Ec2Exception.invalidValue("Index " + text + " of parameter " + name + " is out of range [1, " + MAX_INDEX + "]");
+      throw Ec2Exception.invalidValue("Index " + Ec2Exception.abbreviate(text) + " of parameter " + name + " is out of range [1, " + MAX_INDEX + "]");
     }
     return index;
   }

@@ -1,0 +1,241 @@
+package io.fleetvote.sandbox;
+
+import io.fleetvote.sandbox.client.Ec2Clients;
+import io.fleetvote.sandbox.client.SandboxAdmin;
+import io.fleetvote.sandbox.client.SandboxProcess;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Document;
+import org.xml.sax.InputSource;
+import software.amazon.awssdk.services.ec2.Ec2Client;
+import software.amazon.awssdk.services.ec2.model.Ec2Exception;
+import software.amazon.awssdk.services.ec2.model.Tag;
+
+import javax.xml.parsers.DocumentBuilderFactory;
+import java.io.StringReader;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Random;
+import java.util.function.Consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Malformed and hostile requests each get EC2's error for them, in EC2's error document, and the sandbox keeps
+ * serving; nothing reaches its log as a stack trace.
+ */
+class HostileRequestsIT {
+
+  private static final String SLEEPER = ImageCatalog.imageId("test-sleeper");
+  private static final String UNKNOWN = "i-0123456789abcdef0";
+
+  @TempDir
+  static Path stateDir;
+  static SandboxProcess sandbox;
+  static SandboxAdmin admin;
+  static Ec2Client ec2;
+
+  @BeforeAll
+  static void startSandbox() {
+    sandbox = SandboxProcess.start(stateDir, "--images", It.testImages().toString());
+    admin = sandbox.admin();
+    ec2 = Ec2Clients.sync(sandbox.endpoint());
+  }
+
+  @AfterAll
+  static void stopSandbox() throws Exception {
+    try {
+      assertThat(ec2.describeInstances().reservations()).as("the sandbox still serves").isNotNull();
+      assertThat(Files.readString(stateDir.resolve("sandbox.log"))).as("sandbox log").doesNotContain("\tat ");
+    } finally {
+      if (ec2 != null) {
+        ec2.close();
+      }
+      if (sandbox != null) {
+        sandbox.close();
+      }
+    }
+  }
+
+  @Test
+  void requestsWithoutAValidActionAreRefused() {
+    assertError(post(""), 400, "MissingAction");
+    assertError(post("Version=2016-11-15"), 400, "MissingAction");
+    assertError(post("Action=Frobnicate&Version=2016-11-15"), 400, "InvalidAction");
+    assertError(post("Action=%3Cscript%3E"), 400, "InvalidAction");
+    assertError(post("Action=DescribeVolumes"), 400, "UnsupportedOperation");
+    assertError(post("Action=DescribeInstances&Version=2011-01-01"), 400, "NoSuchVersion");
+    assertError(get("/nowhere"), 404, "InvalidAction");
+  }
+
+  @Test
+  void badRunInstancesParametersAreNamed() {
+    int instancesBefore = admin.instances().size();
+    String run = "Action=RunInstances&ImageId=" + SLEEPER;
+    assertError(post(run + "&MinCount=0&MaxCount=1"), 400, "InvalidParameterValue");
+    assertError(post(run + "&MinCount=abc&MaxCount=1"), 400, "InvalidParameterValue");
+    assertError(post(run + "&MinCount=3&MaxCount=2"), 400, "InvalidParameterValue");
+    assertError(post(run + "&MinCount=1&MaxCount=99999999999"), 400, "InvalidParameterValue");
+    assertError(post(run + "&MinCount=1"), 400, "MissingParameter");
+    assertError(post("Action=RunInstances&MinCount=1&MaxCount=1"), 400, "MissingParameter");
+    assertError(post("Action=RunInstances&ImageId=ami-nope&MinCount=1&MaxCount=1"), 400, "InvalidAMIID.Malformed");
+    assertError(post("Action=RunInstances&ImageId=ami-0123456789abcdef0&MinCount=1&MaxCount=1"), 400,
+        "InvalidAMIID.NotFound");
+    assertError(post(run + "&MinCount=1&MaxCount=1&UserData=not%20base64!!"), 400, "InvalidParameterValue");
+    assertError(post(run + "&MinCount=1&MaxCount=1&InstanceType=huge"), 400, "InvalidParameterValue");
+    assertError(post(run + "&MinCount=1&MaxCount=1&ClientToken=" + "x".repeat(65)), 400, "InvalidParameterValue");
+    assertError(post(run + "&MinCount=1&MaxCount=1&Placement.AvailabilityZone=mars-1a"), 400, "InvalidParameterValue");
+    assertError(post(run + "&MinCount=1&MaxCount=1&Frobnicate=1"), 400, "UnknownParameter");
+    assertError(post(run + "&MinCount=1&MaxCount=1&TagSpecification.1.ResourceType=instance"
+        + "&TagSpecification.1.Tag.1.Key=aws%3Aname&TagSpecification.1.Tag.1.Value=x"), 400, "InvalidParameterValue");
+    assertError(post(run + "&MinCount=1&MaxCount=1&TagSpecification.1.ResourceType=instance"
+        + "&TagSpecification.1.Tag.1.Key=k&TagSpecification.1.Tag.1.Value=%01"), 400, "InvalidParameterValue");
+    assertError(post(run + "&MinCount=1&MaxCount=1&DryRun=true"), 412, "DryRunOperation");
+    assertThat(admin.instances()).as("none of these launched anything").hasSize(instancesBefore);
+  }
+
+  @Test
+  void oversizedUserDataIsRefusedThroughTheSdk() {
+    byte[] big = new byte[16_385];
+    assertThatThrownBy(() -> ec2.runInstances(b -> b.imageId(SLEEPER).minCount(1).maxCount(1)
+        .userData(Base64.getEncoder().encodeToString(big))))
+        .isInstanceOfSatisfying(Ec2Exception.class, e -> {
+          assertThat(e.awsErrorDetails().errorCode()).isEqualTo("InvalidParameterValue");
+          assertThat(e.awsErrorDetails().errorMessage()).contains("16384");
+        });
+  }
+
+  @Test
+  void unknownAndMalformedInstanceIdsAreRefused() {
+    assertThatThrownBy(() -> ec2.terminateInstances(b -> b.instanceIds(UNKNOWN)))
+        .isInstanceOfSatisfying(Ec2Exception.class, e -> {
+          assertThat(e.awsErrorDetails().errorCode()).isEqualTo("InvalidInstanceID.NotFound");
+          assertThat(e.awsErrorDetails().errorMessage()).contains(UNKNOWN);
+        });
+    assertError(post("Action=TerminateInstances"), 400, "MissingParameter");
+    assertError(post("Action=TerminateInstances&InstanceId.1=x-1"), 400, "InvalidInstanceID.Malformed");
+    assertError(post("Action=StopInstances&InstanceId.1=" + UNKNOWN), 400, "InvalidInstanceID.NotFound");
+    assertError(post("Action=DescribeInstances&InstanceId.1=" + UNKNOWN), 400, "InvalidInstanceID.NotFound");
+    assertError(post("Action=CreateTags&ResourceId.1=" + UNKNOWN + "&Tag.1.Key=k&Tag.1.Value=v"), 400,
+        "InvalidInstanceID.NotFound");
+    assertError(post("Action=CreateTags&ResourceId.1=vol-1&Tag.1.Key=k"), 400, "InvalidID");
+    assertError(post("Action=CreateTags&ResourceId.1=" + UNKNOWN), 400, "MissingParameter");
+  }
+
+  @Test
+  void badDescribeParametersAreRefused() {
+    assertError(post("Action=DescribeInstances&Filter.1.Name=bogus&Filter.1.Value.1=x"), 400, "InvalidParameterValue");
+    assertError(post("Action=DescribeInstances&Filter.1.Name=instance-id"), 400, "InvalidParameterValue");
+    assertError(post("Action=DescribeInstances&MaxResults=3"), 400, "InvalidParameterValue");
+    assertError(post("Action=DescribeInstances&MaxResults=10&InstanceId.1=" + UNKNOWN), 400,
+        "InvalidParameterCombination");
+    assertError(post("Action=DescribeInstances&MaxResults=10&NextToken=garbage"), 400, "InvalidPaginationToken");
+    assertError(post("Action=DescribeInstances&InstanceId.99999=" + UNKNOWN), 400, "InvalidParameterValue");
+    assertError(post("Action=DescribeImages&ImageId.1=ami-0123456789abcdef0"), 400, "InvalidAMIID.NotFound");
+  }
+
+  @Test
+  void garbageAndOversizedBodiesAreRefused() {
+    assertError(post("Action=DescribeInstances&Action=RunInstances"), 400, "MalformedQueryString");
+    assertError(post("Action=%zz"), 400, "MalformedQueryString");
+    byte[] garbage = new byte[10_000];
+    new Random(42).nextBytes(garbage);
+    HttpResponse<String> noise = send(HttpRequest.newBuilder(sandbox.endpoint())
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(garbage)));
+    assertThat(noise.statusCode()).isEqualTo(400);
+    assertThat(errorCode(noise)).isIn("MissingAction", "MalformedQueryString", "InvalidAction");
+    assertError(post("Action=DescribeInstances&Junk=" + "x".repeat(400_000)), 413, "RequestEntityTooLarge");
+    HttpResponse<String> json = send(HttpRequest.newBuilder(sandbox.endpoint())
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"Action\": 1}")));
+    assertError(json, 400, "MissingAction");
+  }
+
+  @Test
+  void hostileTagTextRoundTripsEscaped() {
+    String id = ec2.runInstances(b -> b.imageId(SLEEPER).minCount(1).maxCount(1)).instances().get(0).instanceId();
+    String hostile = "</value><injected>&amp;\"'";
+    ec2.createTags(b -> b.resources(id).tags(Tag.builder().key("note").value(hostile).build()));
+    var tags = ec2.describeInstances(b -> b.instanceIds(id)).reservations().get(0).instances().get(0).tags();
+    assertThat(tags).contains(Tag.builder().key("note").value(hostile).build());
+    ec2.terminateInstances(b -> b.instanceIds(id));
+  }
+
+  @Test
+  void instanceMetadataRefusesRequestsWithoutAValidToken() {
+    String id = ec2.runInstances(b -> b.imageId(SLEEPER).minCount(1).maxCount(1)).instances().get(0).instanceId();
+    It.waiter(ec2).waitUntilInstanceRunning(b -> b.instanceIds(id));
+    URI imds = URI.create(admin.instance(id).getString("metadataEndpoint"));
+    URI token = imds.resolve("/latest/api/token");
+    URI instanceId = imds.resolve("/latest/meta-data/instance-id");
+    assertThat(send(HttpRequest.newBuilder(token).PUT(HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(400);
+    assertThat(send(HttpRequest.newBuilder(token).header("X-aws-ec2-metadata-token-ttl-seconds", "99999")
+        .PUT(HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(400);
+    assertThat(send(HttpRequest.newBuilder(token).header("X-aws-ec2-metadata-token-ttl-seconds", "60")
+        .header("X-Forwarded-For", "10.0.0.1").PUT(HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(403);
+    assertThat(send(HttpRequest.newBuilder(instanceId).GET()).statusCode()).isEqualTo(401);
+    assertThat(send(HttpRequest.newBuilder(instanceId).header("X-aws-ec2-metadata-token", "forged").GET())
+        .statusCode()).isEqualTo(401);
+    HttpResponse<String> issued = send(HttpRequest.newBuilder(token).header("X-aws-ec2-metadata-token-ttl-seconds", "60")
+        .PUT(HttpRequest.BodyPublishers.noBody()));
+    assertThat(issued.statusCode()).isEqualTo(200);
+    assertThat(issued.headers().firstValue("X-aws-ec2-metadata-token-ttl-seconds")).hasValue("60");
+    Consumer<HttpRequest.Builder> withToken = b -> b.header("X-aws-ec2-metadata-token", issued.body());
+    HttpRequest.Builder read = HttpRequest.newBuilder(instanceId).GET();
+    withToken.accept(read);
+    assertThat(send(read).body()).isEqualTo(id);
+    HttpRequest.Builder missing = HttpRequest.newBuilder(imds.resolve("/latest/meta-data/nothing-here")).GET();
+    withToken.accept(missing);
+    assertThat(send(missing).statusCode()).isEqualTo(404);
+    HttpRequest.Builder post = HttpRequest.newBuilder(instanceId).POST(HttpRequest.BodyPublishers.noBody());
+    withToken.accept(post);
+    assertThat(send(post).statusCode()).isEqualTo(405);
+    ec2.terminateInstances(b -> b.instanceIds(id));
+  }
+
+  private static HttpResponse<String> post(String form) {
+    return send(HttpRequest.newBuilder(sandbox.endpoint())
+        .header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+        .POST(HttpRequest.BodyPublishers.ofString(form)));
+  }
+
+  private static HttpResponse<String> get(String path) {
+    return send(HttpRequest.newBuilder(sandbox.endpoint().resolve(path)).GET());
+  }
+
+  private static HttpResponse<String> send(HttpRequest.Builder request) {
+    try {
+      return It.HTTP.send(request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    } catch (Exception e) {
+      throw new AssertionError("request failed: " + e, e);
+    }
+  }
+
+  /** Checks EC2's error document: the status, exactly one Error with this Code, a message and a request id. */
+  private static void assertError(HttpResponse<String> response, int status, String code) {
+    assertThat(response.statusCode()).as("status of %s", response.body()).isEqualTo(status);
+    assertThat(errorCode(response)).isEqualTo(code);
+  }
+
+  private static String errorCode(HttpResponse<String> response) {
+    try {
+      Document xml = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+          .parse(new InputSource(new StringReader(response.body())));
+      assertThat(xml.getDocumentElement().getNodeName()).isEqualTo("Response");
+      assertThat(xml.getElementsByTagName("Error").getLength()).isEqualTo(1);
+      assertThat(xml.getElementsByTagName("Message").item(0).getTextContent()).isNotBlank();
+      assertThat(xml.getElementsByTagName("RequestID").item(0).getTextContent()).isNotBlank();
+      return xml.getElementsByTagName("Code").item(0).getTextContent();
+    } catch (Exception e) {
+      throw new AssertionError("not EC2's error document: " + response.body(), e);
+    }
+  }
+}

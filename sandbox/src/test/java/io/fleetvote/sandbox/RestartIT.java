@@ -1,0 +1,100 @@
+package io.fleetvote.sandbox;
+
+import io.fleetvote.sandbox.client.Ec2Clients;
+import io.fleetvote.sandbox.client.SandboxAdmin;
+import io.fleetvote.sandbox.client.SandboxProcess;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.services.ec2.Ec2Client;
+import software.amazon.awssdk.services.ec2.model.Instance;
+import software.amazon.awssdk.services.ec2.model.InstanceStateName;
+import software.amazon.awssdk.services.ec2.model.RunInstancesResponse;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** A sandbox that dies or stops mid-run comes back knowing every instance it started, and can still end them. */
+class RestartIT {
+
+  private static final String APP = ImageCatalog.imageId("fleetvote-app");
+
+  @TempDir
+  Path stateDir;
+  SandboxProcess sandbox;
+  Ec2Client ec2;
+
+  @BeforeEach
+  void startSandbox() {
+    sandbox = SandboxProcess.start(stateDir);
+    ec2 = Ec2Clients.sync(sandbox.endpoint());
+  }
+
+  @AfterEach
+  void stopSandbox() {
+    if (ec2 != null) {
+      ec2.close();
+    }
+    if (sandbox != null) {
+      sandbox.close();
+    }
+  }
+
+  @Test
+  void afterACrashTheSandboxAdoptsItsRunningInstancesAndTerminatesThem() {
+    restartKeepsEverything(sandbox::kill);
+  }
+
+  @Test
+  void afterACleanStopTheSandboxAdoptsItsRunningInstancesAndTerminatesThem() {
+    restartKeepsEverything(sandbox::stop);
+  }
+
+  private void restartKeepsEverything(Runnable goDown) {
+    RunInstancesResponse run = ec2.runInstances(b -> b.imageId(APP).minCount(2).maxCount(2).clientToken("before-restart")
+        .tagSpecifications(It.instanceTags("fleetvote:group", "web")));
+    List<String> ids = run.instances().stream().map(Instance::instanceId).toList();
+    It.waiter(ec2).waitUntilInstanceRunning(b -> b.instanceIds(ids));
+    SandboxAdmin admin = sandbox.admin();
+    Map<String, JsonObject> before = ids.stream().collect(Collectors.toMap(Function.identity(), admin::instance));
+    before.forEach((id, view) -> It.await("the demo app of " + id, Duration.ofSeconds(30),
+        () -> !It.refuses(view.getJsonObject("ports").getInteger("app"))));
+
+    goDown.run();
+    before.forEach((id, view) -> assertThat(It.refuses(view.getJsonObject("ports").getInteger("app")))
+        .as("%s keeps serving while the sandbox is down", id).isFalse());
+    sandbox.restart();
+
+    List<Instance> described = ec2.describeInstances(b -> b.instanceIds(ids)).reservations().stream()
+        .flatMap(r -> r.instances().stream()).toList();
+    assertThat(described).extracting(Instance::instanceId).containsExactlyInAnyOrderElementsOf(ids);
+    assertThat(described).allSatisfy(i -> {
+      assertThat(i.state().name()).isEqualTo(InstanceStateName.RUNNING);
+      assertThat(i.tags()).extracting("value").contains("web");
+    });
+    for (String id : ids) {
+      JsonObject after = admin.instance(id);
+      assertThat(after.getJsonArray("processes")).isEqualTo(before.get(id).getJsonArray("processes"));
+      assertThat(after.getString("metadataEndpoint")).isEqualTo(before.get(id).getString("metadataEndpoint"));
+      int agentPort = after.getJsonObject("ports").getInteger("agent");
+      It.await("the agent of " + id, Duration.ofSeconds(30), () -> !It.refuses(agentPort));
+      assertThat(new JsonObject(It.get(agentPort, "/health").body()).getString("instanceId")).isEqualTo(id);
+    }
+    RunInstancesResponse again = ec2.runInstances(b -> b.imageId(APP).minCount(2).maxCount(2)
+        .clientToken("before-restart").tagSpecifications(It.instanceTags("fleetvote:group", "web")));
+    assertThat(again.reservationId()).as("the client token survived the restart").isEqualTo(run.reservationId());
+
+    ec2.terminateInstances(b -> b.instanceIds(ids));
+    It.waiter(ec2).waitUntilInstanceTerminated(b -> b.instanceIds(ids));
+    before.values().forEach(view -> view.getJsonArray("processes").stream().map(JsonObject.class::cast)
+        .forEach(p -> assertThat(It.alive(p)).as("process %s", p).isFalse()));
+  }
+}
