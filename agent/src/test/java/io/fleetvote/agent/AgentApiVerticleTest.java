@@ -91,6 +91,7 @@ class AgentApiVerticleTest {
       Throwable failure = vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options))
           .transform(result -> Future.succeededFuture(result.cause())).await();
       assertThat(failure).hasMessageContaining("Address already in use");
+      assertThat(taken.isBound()).isTrue();
     }
   }
 }

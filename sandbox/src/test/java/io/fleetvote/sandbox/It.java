@@ -3,7 +3,7 @@ package io.fleetvote.sandbox;
 import io.fleetvote.sandbox.client.SandboxAdmin;
 import io.fleetvote.sandbox.process.ProcessProbe;
 import io.vertx.core.json.JsonObject;
-import software.amazon.awssdk.core.retry.backoff.FixedDelayBackoffStrategy;
+import software.amazon.awssdk.retries.api.BackoffStrategy;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.Tag;
 import software.amazon.awssdk.services.ec2.model.TagSpecification;
@@ -43,7 +43,7 @@ final class It {
   /** EC2 waiters polling every 100 ms for up to a minute (the SDK's default is 15 s between polls). */
   static Ec2Waiter waiter(Ec2Client ec2) {
     return Ec2Waiter.builder().client(ec2).overrideConfiguration(b -> b.maxAttempts(600)
-        .backoffStrategy(FixedDelayBackoffStrategy.create(Duration.ofMillis(100)))).build();
+        .backoffStrategyV2(BackoffStrategy.fixedDelayWithoutJitter(Duration.ofMillis(100)))).build();
   }
 
   /** Polls {@code condition} every 50 ms until it holds; fails naming {@code what} after {@code timeout}. */

@@ -9,6 +9,7 @@ import io.fleetvote.sandbox.client.SandboxAdmin;
 import io.fleetvote.sandbox.client.SandboxProcess;
 import io.vertx.core.json.JsonObject;
 import software.amazon.awssdk.services.ec2.Ec2Client;
+import software.amazon.awssdk.services.ec2.model.Filter;
 import software.amazon.awssdk.services.ec2.model.Instance;
 import software.amazon.awssdk.services.ec2.model.ResourceType;
 import software.amazon.awssdk.services.ec2.model.Tag;
@@ -112,7 +113,7 @@ public final class DemoMain {
   /** {@code 18:02:11  i-0ab running app 200 4ms agent UP | ...}: what EC2 says, then what the instance says. */
   private static String statusLine(Ec2Client ec2, SandboxAdmin admin) {
     StringBuilder line = new StringBuilder(LocalTime.now().format(CLOCK));
-    List<Instance> instances = ec2.describeInstances(b -> b.filters(f -> f.name("tag:" + Tags.GROUP).values("web")))
+    List<Instance> instances = ec2.describeInstances(b -> b.filters(Filter.builder().name("tag:" + Tags.GROUP).values("web").build()))
         .reservations().stream().flatMap(r -> r.instances().stream()).toList();
     long running = instances.stream().filter(i -> i.state().nameAsString().equals("running")).count();
     line.append(String.format("  group web: %d running |", running));
