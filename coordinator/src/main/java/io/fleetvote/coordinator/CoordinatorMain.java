@@ -1,0 +1,105 @@
+package io.fleetvote.coordinator;
+
+import io.fleetvote.common.Ids;
+import io.fleetvote.common.cli.CommandLine;
+import io.fleetvote.common.cli.CommandLineException;
+import io.fleetvote.common.cluster.ClusterOptions;
+import io.fleetvote.common.msg.MessageException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Starts a coordinator: joins the cluster, deploys the live registry and the HTTP API, and logs where it listens.
+ * A failed start is logged as one line and exits 1. A shutdown hook closes Vert.x, so Hazelcast leaves the
+ * cluster cleanly instead of being timed out by its peers.
+ */
+public final class CoordinatorMain {
+
+  private static final Logger LOG = LoggerFactory.getLogger(CoordinatorMain.class);
+  private static final long SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  static final CommandLine COMMAND_LINE = new CommandLine("coordinator",
+      "Runs a Fleetvote coordinator: the live registry of the deployment's agents and the HTTP API.")
+      .option("deployment", "NAME", "the deployment whose agents this coordinator serves",
+          CoordinatorOptions.DEFAULT_DEPLOYMENT)
+      .option("cluster-name", "NAME", "the cluster to join", ClusterOptions.DEFAULT_CLUSTER_NAME)
+      .option("cluster-host", "IP", "the address Hazelcast and the event bus bind to and advertise",
+          ClusterOptions.DEFAULT_HOST)
+      .option("cluster-port", "N", "the Hazelcast member port", Integer.toString(ClusterOptions.DEFAULT_PORT))
+      .option("members", "LIST", "comma-separated host[:port] of members to join; none: via --cluster-host", "none")
+      .option("http-host", "IP", "the address the HTTP API binds to", CoordinatorOptions.DEFAULT_HTTP_HOST)
+      .option("http-port", "N", "the HTTP API's port (/health, /metrics, /api/...)",
+          Integer.toString(CoordinatorOptions.DEFAULT_HTTP_PORT));
+
+  /** Which command-line option sets each {@link CoordinatorOptions} JSON field, to name it in errors. */
+  private static final Map<String, String> OPTION_OF_FIELD = Map.of(
+      "deployment", "deployment",
+      "cluster.clusterName", "cluster-name",
+      "cluster.members", "members");
+
+  private CoordinatorMain() {
+  }
+
+  public static void main(String[] args) {
+    CoordinatorOptions options = COMMAND_LINE.parseOrExit(args, CoordinatorMain::options);
+    Coordinator coordinator;
+    try {
+      coordinator = Coordinator.start(options).await();
+    } catch (Exception e) {
+      LOG.error("coordinator failed to start: {}", e.getMessage() == null ? e.toString() : e.getMessage());
+      System.exit(1);
+      return;
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(coordinator), "fleetvote-coordinator-shutdown"));
+    LOG.info("coordinator of deployment {} up: cluster {} at {}:{}, HTTP on http://{}:{}", options.getDeployment(),
+        options.getCluster().getClusterName(), options.getCluster().getHost(), options.getCluster().getPort(),
+        options.getHttpHost(), coordinator.httpPort());
+  }
+
+  static CoordinatorOptions options(CommandLine.Parsed parsed) {
+    JsonArray members = new JsonArray();
+    if (parsed.given("members")) {
+      Arrays.stream(parsed.string("members").split(",")).map(String::trim).filter(m -> !m.isEmpty())
+          .forEach(members::add);
+    }
+    JsonObject json = new JsonObject()
+        .put("deployment", parsed.string("deployment"))
+        .put("httpHost", ip(parsed, "http-host"))
+        .put("httpPort", parsed.intValue("http-port", 0, 65535))
+        .put("cluster", new JsonObject()
+            .put("clusterName", parsed.string("cluster-name"))
+            .put("host", ip(parsed, "cluster-host"))
+            .put("port", parsed.intValue("cluster-port", 1, 65535))
+            .put("members", members));
+    try {
+      return new CoordinatorOptions(json);
+    } catch (MessageException e) {
+      String field = e.field().replaceAll("\\[\\d+]", "");
+      throw new CommandLineException("option --" + OPTION_OF_FIELD.getOrDefault(field, field) + ": " + e.problem());
+    }
+  }
+
+  private static String ip(CommandLine.Parsed parsed, String option) {
+    String value = parsed.string(option);
+    if (!Ids.IPV4.matcher(value).matches()) {
+      throw new CommandLineException("option --" + option + ": '" + value + "' is not an IPv4 address");
+    }
+    return value;
+  }
+
+  private static void stop(Coordinator coordinator) {
+    LOG.info("coordinator shutting down");
+    try {
+      coordinator.close().await(SHUTDOWN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+      LOG.info("coordinator stopped");
+    } catch (Exception e) {
+      LOG.warn("Vert.x did not close cleanly within {} ms: {}", SHUTDOWN_TIMEOUT_MS, e.toString());
+    }
+  }
+}
