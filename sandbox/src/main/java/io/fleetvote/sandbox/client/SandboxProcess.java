@@ -8,15 +8,11 @@ import io.fleetvote.sandbox.process.ProcessSupervisor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -32,7 +28,7 @@ public final class SandboxProcess implements AutoCloseable {
   private final Path stateDir;
   private final int port;
   private final List<String> extraArgs;
-  private Process process;
+  private ManagedProcess process;
 
   private SandboxProcess(Path home, Path stateDir, int port, List<String> extraArgs) {
     this.home = home;
@@ -67,87 +63,40 @@ public final class SandboxProcess implements AutoCloseable {
 
   /** SIGKILL: the sandbox dies as in a crash; its instances keep running. */
   public void kill() {
-    process.destroyForcibly();
-    waitFor(process);
+    process.kill();
   }
 
   /** SIGTERM: the sandbox stops cleanly; its instances keep running. */
   public void stop() {
-    process.destroy();
-    waitFor(process);
+    process.stop();
   }
 
   /** Starts the sandbox again on the same port and state directory. */
   public void restart() {
-    if (process.isAlive()) {
-      stop();
-    }
+    process.close();
     launch();
   }
 
   @Override
   public void close() {
     try {
-      if (process.isAlive()) {
+      if (process.alive()) {
         admin().terminateAll();
       }
     } catch (RuntimeException e) {
       System.err.println("sandbox: terminate-all failed (" + e.getMessage() + "); killing its processes by pid");
     } finally {
-      if (process.isAlive()) {
-        stop();
-      }
+      process.close();
       killLeftovers();
     }
   }
 
   private void launch() {
-    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Dfleetvote.home=" + home, "-XX:+UseSerialGC", "-Xmx256m",
-        "-jar", home.resolve("sandbox/target/fleetvote-sandbox.jar").toString(),
-        "--port", Integer.toString(port), "--state-dir", stateDir.toString()));
-    command.addAll(extraArgs);
-    try {
-      Files.createDirectories(stateDir);
-      process = new ProcessBuilder(command).redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(stateDir.resolve("sandbox.log").toFile()))
-          .start();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot start the sandbox: " + command, e);
-    }
-    awaitHealthy();
-  }
-
-  private void awaitHealthy() {
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
-    HttpRequest health = HttpRequest.newBuilder(endpoint().resolve("/_sandbox/health")).timeout(Duration.ofSeconds(2))
-        .build();
-    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-    while (System.nanoTime() < deadline) {
-      if (!process.isAlive()) {
-        throw new IllegalStateException("the sandbox exited with " + process.exitValue() + "; see "
-            + stateDir.resolve("sandbox.log"));
-      }
-      try {
-        if (http.send(health, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-          return;
-        }
-      } catch (IOException e) {
-        // not listening yet
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for the sandbox", e);
-      }
-      try {
-        process.waitFor(100, TimeUnit.MILLISECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for the sandbox", e);
-      }
-    }
-    process.destroyForcibly();
-    throw new IllegalStateException("the sandbox did not answer within " + START_TIMEOUT + "; see "
-        + stateDir.resolve("sandbox.log"));
+    List<String> args = new ArrayList<>(List.of("--port", Integer.toString(port), "--state-dir", stateDir.toString()));
+    args.addAll(extraArgs);
+    process = ManagedProcess.start("sandbox", ManagedProcess.java(home, "sandbox/target/fleetvote-sandbox.jar",
+            "io.fleetvote.sandbox.SandboxMain", List.of("-XX:+UseSerialGC", "-Xmx256m"), args),
+        stateDir.resolve("sandbox.log"), endpoint().resolve("/_sandbox/health"), START_TIMEOUT);
   }
 
   /** Kills every live process that an instance's pid file names (the sandbox writes one per process it starts). */
@@ -169,16 +118,6 @@ public final class SandboxProcess implements AutoCloseable {
       });
     } catch (IOException | UncheckedIOException e) {
       System.err.println("sandbox: cannot scan " + instances + " to clean up: " + e.getMessage());
-    }
-  }
-
-  private static void waitFor(Process process) {
-    try {
-      if (!process.waitFor(20, TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     }
   }
 }

@@ -2,11 +2,15 @@ package io.fleetvote.sandbox.demo;
 
 import io.fleetvote.common.Tags;
 import io.fleetvote.common.cli.CommandLine;
+import io.fleetvote.common.cluster.JvmFlags;
+import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.sandbox.SandboxOptions;
 import io.fleetvote.sandbox.client.Ec2Clients;
+import io.fleetvote.sandbox.client.ManagedProcess;
 import io.fleetvote.sandbox.client.SandboxAdmin;
 import io.fleetvote.sandbox.client.SandboxProcess;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.Filter;
@@ -32,9 +36,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * {@code ./fleetvote demo}: the sandbox cloud and a group of app instances launched through the AWS SDK, with one
- * status line per second (state, the demo app's answer and latency, the agent's health), until Ctrl-C or
- * {@code --duration}. On the way out it terminates the instances and stops the sandbox.
+ * {@code ./fleetvote demo}: the sandbox cloud, a coordinator, and a group of app instances launched through the AWS
+ * SDK whose agents join the coordinator's cluster; one status line per second (what EC2 says, the demo app's answer
+ * and latency, the agent's health, the coordinator's live registry) until Ctrl-C or {@code --duration}. On the way
+ * out it terminates the instances and stops the coordinator and the sandbox.
  */
 public final class DemoMain {
 
@@ -60,6 +65,18 @@ public final class DemoMain {
 
     System.out.println("starting the sandbox (state in " + settings.stateDir() + ") ...");
     SandboxProcess sandbox = SandboxProcess.start(settings.stateDir());
+    int clusterPort = FreePorts.pick();
+    int coordinatorPort = FreePorts.pick();
+    Path home = SandboxOptions.defaultHome();
+    System.out.println("starting a coordinator (cluster 127.0.0.1:" + clusterPort + ", API http://127.0.0.1:"
+        + coordinatorPort + "/api/instances) ...");
+    ManagedProcess coordinator = ManagedProcess.start("coordinator", ManagedProcess.java(home,
+            "coordinator/target/fleetvote-coordinator.jar", "io.fleetvote.coordinator.CoordinatorMain",
+            JvmFlags.HAZELCAST, List.of("--deployment", "demo", "--cluster-name", "fleetvote-demo",
+                "--cluster-port", Integer.toString(clusterPort), "--members", "127.0.0.1:" + clusterPort,
+                "--http-port", Integer.toString(coordinatorPort))),
+        settings.stateDir().resolveSibling("coordinator.log"),
+        URI.create("http://127.0.0.1:" + coordinatorPort + "/health"), Duration.ofSeconds(60));
     SandboxAdmin admin = sandbox.admin();
     JsonObject leftovers = admin.terminateAll();
     if (!leftovers.getJsonArray("terminated").isEmpty()) {
@@ -79,7 +96,9 @@ public final class DemoMain {
     try {
       System.out.println("sandbox EC2 endpoint: " + sandbox.endpoint() + "   admin: " + sandbox.endpoint()
           + "/_sandbox/instances");
-      String userData = "{\"fleetvote\":{\"deployment\":\"demo\",\"group\":\"web\",\"roles\":[\"app\"]}}";
+      String userData = new JsonObject().put("fleetvote", new JsonObject().put("deployment", "demo").put("group", "web")
+          .put("cluster", new JsonObject().put("clusterName", "fleetvote-demo")
+              .put("members", new JsonArray().add("127.0.0.1:" + clusterPort)))).encode();
       List<String> ids = ec2.runInstances(b -> b.imageId(ImageCatalog.imageId("fleetvote-app"))
               .minCount(settings.instances()).maxCount(settings.instances())
               .clientToken("demo-" + System.currentTimeMillis())
@@ -92,7 +111,7 @@ public final class DemoMain {
           : System.nanoTime() + TimeUnit.SECONDS.toNanos(settings.durationSeconds());
       while (!stopping.get() && System.nanoTime() < end) {
         long tick = System.nanoTime();
-        System.out.println(statusLine(ec2, admin));
+        System.out.println(statusLine(ec2, admin, coordinatorPort, ids));
         long rest = TimeUnit.SECONDS.toNanos(1) - (System.nanoTime() - tick);
         if (rest > 0) {
           TimeUnit.NANOSECONDS.sleep(rest);
@@ -101,22 +120,27 @@ public final class DemoMain {
       System.out.println("terminating " + ids + " ...");
       ec2.terminateInstances(b -> b.instanceIds(ids));
       admin.terminateAll();
-      System.out.println(statusLine(ec2, admin));
+      System.out.println(statusLine(ec2, admin, coordinatorPort, ids));
     } finally {
       ec2.close();
+      coordinator.close();
       sandbox.close();
-      System.out.println("sandbox stopped");
+      System.out.println("coordinator and sandbox stopped");
       stopped.countDown();
     }
   }
 
-  /** {@code 18:02:11  i-0ab running app 200 4ms agent UP | ...}: what EC2 says, then what the instance says. */
-  private static String statusLine(Ec2Client ec2, SandboxAdmin admin) {
+  /**
+   * {@code 18:02:11  group web: 2 running, registry 2 live | i-0ab running app 200 4ms agent 200 2ms | ...}: what EC2
+   * says, what the coordinator's registry holds, then what each instance answers.
+   */
+  private static String statusLine(Ec2Client ec2, SandboxAdmin admin, int coordinatorPort, List<String> ids) {
     StringBuilder line = new StringBuilder(LocalTime.now().format(CLOCK));
-    List<Instance> instances = ec2.describeInstances(b -> b.filters(Filter.builder().name("tag:" + Tags.GROUP).values("web").build()))
+    List<Instance> instances = ec2.describeInstances(b -> b.instanceIds(ids).filters(
+            Filter.builder().name("tag:" + Tags.GROUP).values("web").build()))
         .reservations().stream().flatMap(r -> r.instances().stream()).toList();
     long running = instances.stream().filter(i -> i.state().nameAsString().equals("running")).count();
-    line.append(String.format("  group web: %d running |", running));
+    line.append(String.format("  group web: %d running, registry %s |", running, registry(coordinatorPort)));
     for (Instance instance : instances) {
       String state = instance.state().nameAsString();
       line.append(' ').append(instance.instanceId()).append(' ').append(state);
@@ -128,6 +152,20 @@ public final class DemoMain {
       line.append(" |");
     }
     return line.toString();
+  }
+
+  private static String registry(int port) {
+    try {
+      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + port + "/api/instances")).timeout(Duration.ofMillis(800)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      return new JsonObject(response.body()).getJsonArray("instances").size() + " live";
+    } catch (IOException | RuntimeException e) {
+      return "unreachable";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "interrupted";
+    }
   }
 
   private static String probe(int port, String path) {
