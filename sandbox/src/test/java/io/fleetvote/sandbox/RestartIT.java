@@ -65,8 +65,12 @@ class RestartIT {
     It.waiter(ec2).waitUntilInstanceRunning(b -> b.instanceIds(ids));
     SandboxAdmin admin = sandbox.admin();
     Map<String, JsonObject> before = ids.stream().collect(Collectors.toMap(Function.identity(), admin::instance));
-    before.forEach((id, view) -> It.await("the demo app of " + id, Duration.ofSeconds(30),
-        () -> !It.refuses(view.getJsonObject("ports").getInteger("app"))));
+    before.forEach((id, view) -> {
+      It.await("the demo app of " + id, Duration.ofSeconds(30),
+          () -> !It.refuses(view.getJsonObject("ports").getInteger("app")));
+      It.await("the agent of " + id, Duration.ofSeconds(30),
+          () -> !It.refuses(view.getJsonObject("ports").getInteger("agent")));
+    });
 
     goDown.run();
     before.forEach((id, view) -> assertThat(It.refuses(view.getJsonObject("ports").getInteger("app")))
@@ -85,7 +89,6 @@ class RestartIT {
       assertThat(after.getJsonArray("processes")).isEqualTo(before.get(id).getJsonArray("processes"));
       assertThat(after.getString("metadataEndpoint")).isEqualTo(before.get(id).getString("metadataEndpoint"));
       int agentPort = after.getJsonObject("ports").getInteger("agent");
-      It.await("the agent of " + id, Duration.ofSeconds(30), () -> !It.refuses(agentPort));
       assertThat(new JsonObject(It.get(agentPort, "/health").body()).getString("instanceId")).isEqualTo(id);
     }
     RunInstancesResponse again = ec2.runInstances(b -> b.imageId(APP).minCount(2).maxCount(2)

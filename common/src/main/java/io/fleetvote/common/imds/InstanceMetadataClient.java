@@ -11,10 +11,12 @@ import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
@@ -32,8 +34,12 @@ public final class InstanceMetadataClient {
   static final String TOKEN_TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds";
   static final String TOKEN_HEADER = "X-aws-ec2-metadata-token";
   private static final int TOKEN_TTL_SECONDS = 21600;
-  private static final int ATTEMPTS = 5;
-  private static final long RETRY_DELAY_MS = 200;
+  /** How long one read keeps trying once the service has answered before. */
+  private static final Duration READ_WINDOW = Duration.ofSeconds(3);
+  /** How long the first contact keeps trying: at boot the service may not be there yet (or be restarting). */
+  public static final Duration DEFAULT_STARTUP_WINDOW = Duration.ofSeconds(30);
+  private static final long FIRST_RETRY_DELAY_MS = 100;
+  private static final long MAX_RETRY_DELAY_MS = 2000;
   private static final Pattern ZONE = Pattern.compile("[a-z]{2}(-[a-z]+)+-\\d[a-z]");
   private static final Pattern REGION = Pattern.compile("[a-z]{2}(-[a-z]+)+-\\d");
   private static final Pattern WORD = Pattern.compile("[A-Za-z0-9._-]{1,64}");
@@ -41,12 +47,19 @@ public final class InstanceMetadataClient {
   private final Vertx vertx;
   private final WebClient client;
   private final URI endpoint;
+  private final Duration startupWindow;
   private String token;
   private long tokenExpiresAt;
 
   public InstanceMetadataClient(Vertx vertx, URI endpoint) {
+    this(vertx, endpoint, DEFAULT_STARTUP_WINDOW);
+  }
+
+  /** A client whose first contact keeps trying for {@code startupWindow} before it gives up. */
+  public InstanceMetadataClient(Vertx vertx, URI endpoint, Duration startupWindow) {
     this.vertx = vertx;
     this.endpoint = endpoint;
+    this.startupWindow = startupWindow;
     this.client = WebClient.create(vertx, new WebClientOptions()
         .setDefaultHost(endpoint.getHost())
         .setDefaultPort(endpoint.getPort() < 0 ? 80 : endpoint.getPort())
@@ -66,7 +79,7 @@ public final class InstanceMetadataClient {
 
   /** Reads the whole identity; fails with a message naming the metadata path that was missing or malformed. */
   public Future<InstanceIdentity> identity() {
-    return withRetries(this::token, ATTEMPTS).compose(t -> Future.all(List.of(
+    return withRetries(this::token, startupWindow).compose(t -> Future.all(List.of(
             required("meta-data/instance-id", Ids.INSTANCE_ID),
             required("meta-data/ami-id", Ids.IMAGE_ID),
             required("meta-data/instance-type", WORD),
@@ -85,7 +98,7 @@ public final class InstanceMetadataClient {
         .putHeader(TOKEN_HEADER, t)
         .timeout(2000)
         .send()
-        .compose(response -> body(path, response))), ATTEMPTS);
+        .compose(response -> body(path, response))), READ_WINDOW);
   }
 
   public void close() {
@@ -160,13 +173,18 @@ public final class InstanceMetadataClient {
     }
   }
 
-  /** The service may be briefly away (a sandbox restart, an EC2 hiccup): every failure of one read is retried. */
-  private <T> Future<T> withRetries(Supplier<Future<T>> call, int attemptsLeft) {
+  /** The service may be briefly away (booting, a sandbox restart): every failure is retried, backing off, for a while. */
+  private <T> Future<T> withRetries(Supplier<Future<T>> call, Duration window) {
+    return attempt(call, System.nanoTime() + window.toNanos(), FIRST_RETRY_DELAY_MS);
+  }
+
+  private <T> Future<T> attempt(Supplier<Future<T>> call, long deadline, long delayMillis) {
     return call.get().recover(err -> {
-      if (attemptsLeft <= 1) {
+      if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delayMillis) > deadline) {
         return Future.failedFuture(err);
       }
-      return vertx.timer(RETRY_DELAY_MS).compose(x -> withRetries(call, attemptsLeft - 1));
+      return vertx.timer(delayMillis)
+          .compose(x -> attempt(call, deadline, Math.min(delayMillis * 2, MAX_RETRY_DELAY_MS)));
     });
   }
 

@@ -1,5 +1,7 @@
 package io.fleetvote.sandbox.client;
 
+import io.fleetvote.sandbox.process.ProcessSupervisor;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -49,7 +51,8 @@ public final class ManagedProcess implements AutoCloseable {
     Process process;
     try {
       Files.createDirectories(log.toAbsolutePath().getParent());
-      process = new ProcessBuilder(command).redirectErrorStream(true)
+      // Its own session: a Ctrl-C in the owner's terminal reaches only the owner, which then stops this in order.
+      process = new ProcessBuilder(ProcessSupervisor.inOwnSession(command)).redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start the " + name + ": " + command, e);

@@ -27,6 +27,7 @@ public final class ProcessSupervisor {
   private static final Logger LOG = LoggerFactory.getLogger(ProcessSupervisor.class);
   private static final long POLL_MILLIS = 25;
   private static final long KILL_WAIT_MILLIS = 5_000;
+  private static final Path SETSID = Path.of("/usr/bin/setsid");
 
   private final Vertx vertx;
 
@@ -41,7 +42,7 @@ public final class ProcessSupervisor {
   public Future<RunningProcess> spawn(Path dir, String name, List<String> command, Map<String, String> env) {
     return vertx.executeBlocking(() -> {
       Files.createDirectories(dir);
-      ProcessBuilder builder = new ProcessBuilder(command)
+      ProcessBuilder builder = new ProcessBuilder(inOwnSession(command))
           .directory(dir.toFile())
           .redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(name + ".log").toFile()))
@@ -54,6 +55,21 @@ public final class ProcessSupervisor {
       Files.writeString(pidFile(dir, name), process.pid() + " " + started + "\n", StandardCharsets.UTF_8);
       return running;
     }, false);
+  }
+
+  /**
+   * The command run through {@code setsid}, in a session of its own: a Ctrl-C meant for whoever started the sandbox
+   * (a terminal's SIGINT goes to its whole process group) does not reach the instances, just as it would not reach
+   * EC2 instances. {@code setsid} execs in place, so the pid is the program's own.
+   */
+  public static List<String> inOwnSession(List<String> command) {
+    if (!Files.isExecutable(SETSID)) {
+      return command;
+    }
+    List<String> wrapped = new ArrayList<>();
+    wrapped.add(SETSID.toString());
+    wrapped.addAll(command);
+    return wrapped;
   }
 
   /** The process recorded in {@code dir/NAME.pid}, if the file is there and readable. */
