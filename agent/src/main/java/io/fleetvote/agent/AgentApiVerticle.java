@@ -1,9 +1,9 @@
 package io.fleetvote.agent;
 
+import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.imds.InstanceIdentity;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -50,8 +50,7 @@ final class AgentApiVerticle extends VerticleBase {
         .put("appPort", options.getAppPort())
         .put("clustered", vertx.isClustered());
     if (vertx.isClustered()) {
-      // Vert.x 5 exposes the cluster manager only through its internal API; the member list is a local read.
-      health.put("clusterMembers", ((VertxInternal) vertx).clusterManager().getNodes().size());
+      health.put("clusterMembers", ClusterBootstrap.memberCount(vertx));
     }
     ctx.json(health);
   }

@@ -1,11 +1,11 @@
 package io.fleetvote.coordinator;
 
 import io.fleetvote.common.Addresses;
+import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.http.HttpServer;
-import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -58,8 +58,7 @@ final class CoordinatorApiVerticle extends VerticleBase {
   private void health(RoutingContext ctx) {
     JsonObject health = new JsonObject().put("status", "UP").put("clustered", vertx.isClustered());
     if (vertx.isClustered()) {
-      // Vert.x 5 exposes the cluster manager only through its internal API; the member list is a local read.
-      health.put("clusterMembers", ((VertxInternal) vertx).clusterManager().getNodes().size());
+      health.put("clusterMembers", ClusterBootstrap.memberCount(vertx));
     }
     ctx.json(health);
   }

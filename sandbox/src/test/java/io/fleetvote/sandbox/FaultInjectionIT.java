@@ -1,20 +1,16 @@
 package io.fleetvote.sandbox;
 
 import io.fleetvote.sandbox.client.Ec2Clients;
-import io.fleetvote.sandbox.client.SandboxAdmin;
-import io.fleetvote.sandbox.client.SandboxProcess;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.Ec2Exception;
 import software.amazon.awssdk.services.ec2.model.InstanceStateName;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -23,23 +19,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Every fault the admin API injects reaches the AWS SDK as EC2 would send it. */
-class FaultInjectionIT {
+class FaultInjectionIT extends SandboxIT {
 
-  private static final String APP = ImageCatalog.imageId("fleetvote-app");
-  private static final String SLEEPER = ImageCatalog.imageId("test-sleeper");
-
-  @TempDir
-  static Path stateDir;
-  static SandboxProcess sandbox;
-  static SandboxAdmin admin;
-  static Ec2Client ec2;
   static Ec2Client noRetries;
 
   @BeforeAll
-  static void startSandbox() {
-    sandbox = SandboxProcess.start(stateDir, "--images", It.testImages().toString());
-    admin = sandbox.admin();
-    ec2 = Ec2Clients.sync(sandbox.endpoint());
+  static void clientWithoutRetries() {
     noRetries = Ec2Clients.sync(sandbox.endpoint(), o -> o.retryStrategy(AwsRetryStrategy.doNotRetry()));
   }
 
@@ -49,14 +34,9 @@ class FaultInjectionIT {
   }
 
   @AfterAll
-  static void stopSandbox() {
-    List.of(ec2, noRetries).forEach(c -> {
-      if (c != null) {
-        c.close();
-      }
-    });
-    if (sandbox != null) {
-      sandbox.close();
+  static void closeClientWithoutRetries() {
+    if (noRetries != null) {
+      noRetries.close();
     }
   }
 

@@ -1,15 +1,9 @@
 package io.fleetvote.sandbox;
 
-import io.fleetvote.sandbox.client.Ec2Clients;
-import io.fleetvote.sandbox.client.SandboxAdmin;
-import io.fleetvote.sandbox.client.SandboxProcess;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.w3c.dom.Document;
 import org.xml.sax.InputSource;
-import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.Ec2Exception;
 import software.amazon.awssdk.services.ec2.model.Tag;
 
@@ -19,7 +13,6 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.Random;
@@ -32,37 +25,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * Malformed and hostile requests each get EC2's error for them, in EC2's error document, and the sandbox keeps
  * serving; nothing reaches its log as a stack trace.
  */
-class HostileRequestsIT {
+class HostileRequestsIT extends SandboxIT {
 
-  private static final String SLEEPER = ImageCatalog.imageId("test-sleeper");
   private static final String UNKNOWN = "i-0123456789abcdef0";
 
-  @TempDir
-  static Path stateDir;
-  static SandboxProcess sandbox;
-  static SandboxAdmin admin;
-  static Ec2Client ec2;
-
-  @BeforeAll
-  static void startSandbox() {
-    sandbox = SandboxProcess.start(stateDir, "--images", It.testImages().toString());
-    admin = sandbox.admin();
-    ec2 = Ec2Clients.sync(sandbox.endpoint());
-  }
-
+  /** Runs before the sandbox is stopped (JUnit runs a subclass's {@code @AfterAll} before its parent's). */
   @AfterAll
-  static void stopSandbox() throws Exception {
-    try {
-      assertThat(ec2.describeInstances().reservations()).as("the sandbox still serves").isNotNull();
-      assertThat(Files.readString(stateDir.resolve("sandbox.log"))).as("sandbox log").doesNotContain("\tat ");
-    } finally {
-      if (ec2 != null) {
-        ec2.close();
-      }
-      if (sandbox != null) {
-        sandbox.close();
-      }
-    }
+  static void theSandboxStillServesAndLoggedNoStackTrace() throws Exception {
+    assertThat(ec2.describeInstances().reservations()).as("the sandbox still serves").isNotNull();
+    assertThat(Files.readString(stateDir.resolve("sandbox.log"))).as("sandbox log").doesNotContain("\tat ");
   }
 
   @Test

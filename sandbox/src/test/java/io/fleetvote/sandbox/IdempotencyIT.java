@@ -1,23 +1,17 @@
 package io.fleetvote.sandbox;
 
-import io.fleetvote.sandbox.client.Ec2Clients;
-import io.fleetvote.sandbox.client.SandboxAdmin;
-import io.fleetvote.sandbox.client.SandboxProcess;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.ec2.Ec2AsyncClient;
-import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.Ec2Exception;
 import software.amazon.awssdk.services.ec2.model.Filter;
 import software.amazon.awssdk.services.ec2.model.Instance;
 import software.amazon.awssdk.services.ec2.model.RunInstancesResponse;
 
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
@@ -26,36 +20,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** RunInstances with a ClientToken launches once, however often and however concurrently it is repeated. */
-class IdempotencyIT {
+class IdempotencyIT extends SandboxIT {
 
-  private static final String SLEEPER = ImageCatalog.imageId("test-sleeper");
-
-  @TempDir
-  static Path stateDir;
-  static SandboxProcess sandbox;
-  static SandboxAdmin admin;
-  static Ec2Client ec2;
   static Ec2AsyncClient async;
 
   @BeforeAll
-  static void startSandbox() {
-    sandbox = SandboxProcess.start(stateDir, "--images", It.testImages().toString());
-    admin = sandbox.admin();
-    ec2 = Ec2Clients.sync(sandbox.endpoint());
+  static void asyncClient() {
     async = Ec2AsyncClient.builder().endpointOverride(sandbox.endpoint()).region(Region.US_EAST_1)
         .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("it", "it"))).build();
   }
 
   @AfterAll
-  static void stopSandbox() {
+  static void closeAsyncClient() {
     if (async != null) {
       async.close();
-    }
-    if (ec2 != null) {
-      ec2.close();
-    }
-    if (sandbox != null) {
-      sandbox.close();
     }
   }
 

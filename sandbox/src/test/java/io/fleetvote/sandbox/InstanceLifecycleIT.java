@@ -1,15 +1,8 @@
 package io.fleetvote.sandbox;
 
-import io.fleetvote.sandbox.client.Ec2Clients;
-import io.fleetvote.sandbox.client.SandboxAdmin;
-import io.fleetvote.sandbox.client.SandboxProcess;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.regions.internal.util.EC2MetadataUtils;
-import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.Filter;
 import software.amazon.awssdk.services.ec2.model.Image;
 import software.amazon.awssdk.services.ec2.model.Instance;
@@ -18,40 +11,14 @@ import software.amazon.awssdk.services.ec2.model.Reservation;
 import software.amazon.awssdk.services.ec2.model.RunInstancesResponse;
 
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Launch, describe, stop, start and terminate instances of the real app image through the AWS SDK. */
-class InstanceLifecycleIT {
+class InstanceLifecycleIT extends SandboxIT {
 
-  private static final String APP = ImageCatalog.imageId("fleetvote-app");
-  private static final String SLEEPER = ImageCatalog.imageId("test-sleeper");
-
-  @TempDir
-  static Path stateDir;
-  static SandboxProcess sandbox;
-  static SandboxAdmin admin;
-  static Ec2Client ec2;
-
-  @BeforeAll
-  static void startSandbox() {
-    sandbox = SandboxProcess.start(stateDir, "--images", It.testImages().toString());
-    admin = sandbox.admin();
-    ec2 = Ec2Clients.sync(sandbox.endpoint());
-  }
-
-  @AfterAll
-  static void stopSandbox() {
-    if (ec2 != null) {
-      ec2.close();
-    }
-    if (sandbox != null) {
-      sandbox.close();
-    }
-  }
 
   @Test
   void launchedAppInstancesRunTheDemoAppAndTheAgentAndAreFoundByTag() {

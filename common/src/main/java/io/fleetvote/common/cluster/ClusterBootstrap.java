@@ -8,6 +8,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
@@ -89,6 +90,14 @@ public final class ClusterBootstrap {
   /** Starts a Vert.x that is not clustered (the sandbox, tools), with the same metrics setup. */
   public static Vertx standalone(VertxOptions vertxOptions) {
     return builder(copyOf(vertxOptions)).build();
+  }
+
+  /**
+   * How many members the cluster of {@code vertx} has now (0 when it is not clustered). Vert.x 5 exposes the cluster
+   * manager only through its internal API; the member list is a local read.
+   */
+  public static int memberCount(Vertx vertx) {
+    return vertx.isClustered() ? ((VertxInternal) vertx).clusterManager().getNodes().size() : 0;
   }
 
   /** Turns on Micrometer with a Prometheus registry (scraped at {@code /metrics}) and JVM metrics. */

@@ -1,0 +1,44 @@
+package io.fleetvote.sandbox;
+
+import io.fleetvote.sandbox.client.Ec2Clients;
+import io.fleetvote.sandbox.client.SandboxAdmin;
+import io.fleetvote.sandbox.client.SandboxProcess;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.services.ec2.Ec2Client;
+
+import java.nio.file.Path;
+
+/**
+ * One real sandbox process per test class, with the test images registered, an admin client and an SDK client;
+ * closing it terminates every instance the class launched.
+ */
+abstract class SandboxIT {
+
+  static final String APP = ImageCatalog.imageId("fleetvote-app");
+  static final String SLEEPER = ImageCatalog.imageId("test-sleeper");
+
+  @TempDir
+  static Path stateDir;
+  static SandboxProcess sandbox;
+  static SandboxAdmin admin;
+  static Ec2Client ec2;
+
+  @BeforeAll
+  static void startSandbox() {
+    sandbox = SandboxProcess.start(stateDir, "--images", It.testImages().toString());
+    admin = sandbox.admin();
+    ec2 = Ec2Clients.sync(sandbox.endpoint());
+  }
+
+  @AfterAll
+  static void stopSandbox() {
+    if (ec2 != null) {
+      ec2.close();
+    }
+    if (sandbox != null) {
+      sandbox.close();
+    }
+  }
+}
