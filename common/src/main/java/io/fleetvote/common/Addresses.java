@@ -16,6 +16,12 @@ public final class Addresses {
   public static final String AGENT_HEARTBEATS = "fleetvote.agents.heartbeat";
 
   /**
+   * Publish, every gossip period, by every warmed-up or warming app agent: {@link io.fleetvote.common.msg.Vote}, a
+   * lease on its group's size. Listened to by coordinators (the tally of the leader; standbys keep theirs warm).
+   */
+  public static final String VOTES = "fleetvote.votes";
+
+  /**
    * Request, answered by a <em>local</em> consumer of each coordinator (its live registry), so it never crosses the
    * cluster; the body is ignored. The reply is {@code {"instances": [...]}}: each live agent's
    * {@link io.fleetvote.common.msg.AgentHeartbeat} JSON plus {@code lastSeenMillisAgo}, sorted by instance id.

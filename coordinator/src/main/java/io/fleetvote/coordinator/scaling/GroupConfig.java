@@ -1,0 +1,169 @@
+package io.fleetvote.coordinator.scaling;
+
+import io.fleetvote.common.Ids;
+import io.fleetvote.common.msg.JsonFields;
+import io.fleetvote.common.msg.MessageException;
+import io.vertx.core.json.JsonObject;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * One group (RightScale's server array): what its instances are, its bounds, and how votes resize it. Names follow
+ * RightScale's elasticity parameters; times are in milliseconds. Defaults are production-sized (minutes); the demo
+ * and the tests use seconds.
+ */
+public final class GroupConfig {
+
+  public static final String DEFAULT_INSTANCE_TYPE = "t3.micro";
+  public static final int DEFAULT_MIN = 1;
+  public static final int DEFAULT_MAX = 10;
+  /** RightScale's decision threshold: the share of eligible voters that must vote grow. */
+  public static final double DEFAULT_DECISION_THRESHOLD = 0.51;
+  public static final double DEFAULT_SHRINK_THRESHOLD = 0.51;
+  public static final int DEFAULT_MIN_VOTERS = 1;
+  /** Like AWS's default cooldown; RightScale's examples use 15 minutes. */
+  public static final long DEFAULT_CALM_TIME_MS = 300_000;
+  public static final int DEFAULT_RESIZE_UP_BY = 1;
+  public static final int DEFAULT_RESIZE_DOWN_BY = 1;
+  /** Like the cluster autoscaler's max-node-provision-time: a launch not voting by then stops counting as pending. */
+  public static final long DEFAULT_BOOT_TIMEOUT_MS = 900_000;
+  public static final int MAX_SIZE = 1000;
+  private static final Pattern INSTANCE_TYPE = Pattern.compile("[a-z][a-z0-9-]*\\.[a-z0-9]+");
+  private static final Set<String> FIELDS = Set.of("name", "imageId", "instanceType", "min", "max",
+      "decisionThreshold", "shrinkThreshold", "minVoters", "calmTimeMs", "resizeUpBy", "resizeDownBy", "bootTimeoutMs",
+      "agent", "tags");
+
+  private final String name;
+  private final String imageId;
+  private final String instanceType;
+  private final int min;
+  private final int max;
+  private final double decisionThreshold;
+  private final double shrinkThreshold;
+  private final int minVoters;
+  private final long calmTimeMs;
+  private final int resizeUpBy;
+  private final int resizeDownBy;
+  private final long bootTimeoutMs;
+  private final JsonObject agent;
+  private final Map<String, String> tags;
+
+  /** Reads one group; a bad field throws {@link MessageException} naming it. */
+  public GroupConfig(JsonObject json) {
+    for (String field : json.fieldNames()) {
+      if (!FIELDS.contains(field)) {
+        throw new MessageException(field, "is not a group setting (known: " + new TreeSet<>(FIELDS) + ")");
+      }
+    }
+    name = JsonFields.string(json, "name", 40, Ids.NAME);
+    imageId = JsonFields.string(json, "imageId", 21, Ids.IMAGE_ID);
+    instanceType = Objects.requireNonNullElse(JsonFields.optionalString(json, "instanceType", 32, INSTANCE_TYPE),
+        DEFAULT_INSTANCE_TYPE);
+    min = JsonFields.intValue(json, "min", 0, MAX_SIZE, DEFAULT_MIN);
+    max = JsonFields.intValue(json, "max", 1, MAX_SIZE, Math.max(DEFAULT_MAX, min));
+    if (max < min) {
+      throw new MessageException("max", max + " is below min (" + min + ")");
+    }
+    decisionThreshold = JsonFields.doubleValue(json, "decisionThreshold", 0.01, 1.0, DEFAULT_DECISION_THRESHOLD);
+    shrinkThreshold = JsonFields.doubleValue(json, "shrinkThreshold", 0.01, 1.0, DEFAULT_SHRINK_THRESHOLD);
+    minVoters = JsonFields.intValue(json, "minVoters", 1, MAX_SIZE, DEFAULT_MIN_VOTERS);
+    calmTimeMs = JsonFields.longValue(json, "calmTimeMs", 0, 86_400_000, DEFAULT_CALM_TIME_MS);
+    resizeUpBy = JsonFields.intValue(json, "resizeUpBy", 1, MAX_SIZE, DEFAULT_RESIZE_UP_BY);
+    resizeDownBy = JsonFields.intValue(json, "resizeDownBy", 1, MAX_SIZE, DEFAULT_RESIZE_DOWN_BY);
+    bootTimeoutMs = JsonFields.longValue(json, "bootTimeoutMs", 1000, 86_400_000, DEFAULT_BOOT_TIMEOUT_MS);
+    agent = JsonFields.object(json, "agent").copy();
+    for (String reserved : new String[] {"deployment", "group", "cluster"}) {
+      if (agent.containsKey(reserved)) {
+        throw new MessageException("agent." + reserved, "is set by the coordinator, not by the group");
+      }
+    }
+    JsonObject rawTags = JsonFields.object(json, "tags");
+    Map<String, String> read = new LinkedHashMap<>();
+    for (String key : rawTags.fieldNames()) {
+      if (key.startsWith("fleetvote:") || key.startsWith("aws:") || key.isEmpty() || key.length() > 128) {
+        throw new MessageException("tags." + key, "is reserved or not a valid tag key");
+      }
+      try {
+        read.put(key, JsonFields.string(rawTags, key, 256, null));
+      } catch (MessageException e) {
+        throw e.within("tags");
+      }
+    }
+    tags = Map.copyOf(read);
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject()
+        .put("name", name).put("imageId", imageId).put("instanceType", instanceType)
+        .put("min", min).put("max", max)
+        .put("decisionThreshold", decisionThreshold).put("shrinkThreshold", shrinkThreshold)
+        .put("minVoters", minVoters).put("calmTimeMs", calmTimeMs)
+        .put("resizeUpBy", resizeUpBy).put("resizeDownBy", resizeDownBy)
+        .put("bootTimeoutMs", bootTimeoutMs)
+        .put("agent", agent.copy())
+        .put("tags", new JsonObject(new LinkedHashMap<>(tags)));
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public String imageId() {
+    return imageId;
+  }
+
+  public String instanceType() {
+    return instanceType;
+  }
+
+  public int min() {
+    return min;
+  }
+
+  public int max() {
+    return max;
+  }
+
+  public double decisionThreshold() {
+    return decisionThreshold;
+  }
+
+  public double shrinkThreshold() {
+    return shrinkThreshold;
+  }
+
+  public int minVoters() {
+    return minVoters;
+  }
+
+  public long calmTimeMs() {
+    return calmTimeMs;
+  }
+
+  public int resizeUpBy() {
+    return resizeUpBy;
+  }
+
+  public int resizeDownBy() {
+    return resizeDownBy;
+  }
+
+  public long bootTimeoutMs() {
+    return bootTimeoutMs;
+  }
+
+  /** The agent's settings for this group's instances (windows, sensor...), sent in their user-data. */
+  public JsonObject agent() {
+    return agent.copy();
+  }
+
+  /** Extra tags for the group's instances, besides the deployment, group and role that Fleetvote sets. */
+  public Map<String, String> tags() {
+    return tags;
+  }
+}
