@@ -28,4 +28,16 @@ public final class Addresses {
    * Asked by the coordinator's HTTP API.
    */
   public static final String REGISTRY_QUERY = "fleetvote.coordinator.registry";
+
+  /**
+   * Request, local to each coordinator: {@code {"group"?, "outcome"?, "limit"?}} answered by its autoscaler with
+   * {@code {"entries": [...]}}, the decision ledger newest first. Asked by the coordinator's HTTP API.
+   */
+  public static final String LEDGER_QUERY = "fleetvote.coordinator.ledger";
+
+  /**
+   * Request, local to each coordinator: answered by its autoscaler with its leadership state and each group's size,
+   * launches in flight and instances. Asked by the coordinator's HTTP API.
+   */
+  public static final String SCALING_STATE = "fleetvote.coordinator.scaling";
 }

@@ -1,12 +1,19 @@
 package io.fleetvote.coordinator;
 
 import io.fleetvote.common.cluster.ClusterBootstrap;
+import io.fleetvote.common.cluster.ClusterOptions;
+import io.fleetvote.coordinator.fleet.Ec2Fleet;
+import io.fleetvote.coordinator.fleet.FleetOptions;
+import io.fleetvote.coordinator.leader.CoordinatorQuorum;
+import io.fleetvote.coordinator.scaling.ScalingOptions;
+import io.fleetvote.coordinator.scaling.ScalingVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 
 import java.time.Clock;
+import java.util.List;
 
 /**
  * One running coordinator: a clustered Vert.x with the live registry and the HTTP API deployed on it.
@@ -27,7 +34,9 @@ public final class Coordinator {
     CoordinatorOptions own = new CoordinatorOptions(options);
     // Without a context: after a failed deployment it completes once Vert.x, event loops and all, has closed.
     Promise<Coordinator> started = Promise.promise();
-    ClusterBootstrap.clustered(own.getCluster(), ClusterBootstrap.withPrometheus(new VertxOptions()))
+    int coordinators = own.getScaling() == null ? 1 : own.getScaling().getCoordinators();
+    ClusterBootstrap.clustered(own.getCluster(), ClusterBootstrap.withPrometheus(new VertxOptions()),
+            new CoordinatorQuorum(coordinators)::configure)
         .onFailure(started::fail)
         .onSuccess(vertx -> deploy(vertx, own)
             .onSuccess(started::complete)
@@ -40,7 +49,20 @@ public final class Coordinator {
     CoordinatorApiVerticle api = new CoordinatorApiVerticle(options);
     return vertx.deployVerticle(new RegistryVerticle(options, Clock.systemUTC()))
         .compose(registry -> vertx.deployVerticle(api))
+        .compose(deployed -> options.getScaling() == null ? Future.succeededFuture()
+            : vertx.deployVerticle(scaling(vertx, options, options.getHttpHost() + ":" + api.actualPort())))
         .map(deployed -> new Coordinator(vertx, api.actualPort()));
+  }
+
+  /** The autoscaler, named by its API address; new instances' agents are told to join the configured members. */
+  private static ScalingVerticle scaling(Vertx vertx, CoordinatorOptions options, String id) {
+    ScalingOptions scaling = options.getScaling();
+    FleetOptions fleet = new FleetOptions(scaling.getFleet().setDeployment(options.getDeployment()));
+    ClusterOptions cluster = options.getCluster();
+    List<String> members = cluster.getMembers().isEmpty() ? List.of(cluster.getHost() + ":" + cluster.getPort())
+        : cluster.getMembers();
+    return new ScalingVerticle(id, options.getDeployment(), cluster.getClusterName(), members, scaling,
+        () -> Ec2Fleet.create(vertx, fleet), Clock.systemUTC(), options.getFutureToleranceMillis());
   }
 
   /** The port the HTTP API listens on, on {@link CoordinatorOptions#getHttpHost()}. */

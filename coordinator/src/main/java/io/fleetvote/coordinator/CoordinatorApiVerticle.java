@@ -39,7 +39,11 @@ final class CoordinatorApiVerticle extends VerticleBase {
     router.get("/health").handler(this::health);
     router.get("/metrics").handler(PrometheusScrapingHandler.create());
     router.get("/api/instances").handler(this::instances);
-    for (int status : List.of(404, 405, 500, 503)) {
+    router.get("/api/decisions").handler(ctx -> decisions(ctx, ctx.queryParams().get("group")));
+    router.get("/api/groups").handler(this::groups);
+    router.get("/api/groups/:group/decisions").handler(ctx -> decisions(ctx, ctx.pathParam("group")));
+    router.get("/api/leader").handler(this::leader);
+    for (int status : List.of(400, 404, 405, 500, 503)) {
       router.errorHandler(status, this::error);
     }
     return vertx.createHttpServer()
@@ -67,6 +71,79 @@ final class CoordinatorApiVerticle extends VerticleBase {
     vertx.eventBus().<JsonObject>request(Addresses.REGISTRY_QUERY, null, QUERY)
         .onSuccess(reply -> ctx.json(reply.body()))
         .onFailure(e -> ctx.fail(503, e));
+  }
+
+  /** The decision ledger, newest first; {@code ?outcome=grow|shrink|hold} and {@code ?limit=1..1000} narrow it. */
+  private void decisions(RoutingContext ctx, String group) {
+    if (!scales(ctx)) {
+      return;
+    }
+    String outcome = ctx.queryParams().get("outcome");
+    if (outcome != null && !List.of("grow", "shrink", "hold").contains(outcome)) {
+      badRequest(ctx, "outcome must be grow, shrink or hold");
+      return;
+    }
+    int limit;
+    try {
+      limit = Integer.parseInt(ctx.queryParams().get("limit") == null ? "100" : ctx.queryParams().get("limit"));
+    } catch (NumberFormatException e) {
+      limit = -1;
+    }
+    if (limit < 1 || limit > 1000) {
+      badRequest(ctx, "limit must be a whole number from 1 to 1000");
+      return;
+    }
+    JsonObject query = new JsonObject().put("group", group).put("outcome", outcome).put("limit", limit);
+    vertx.eventBus().<JsonObject>request(Addresses.SCALING_STATE, null, QUERY)
+        .compose(state -> {
+          boolean known = group == null || state.body().getJsonArray("groups").stream()
+              .anyMatch(g -> group.equals(((JsonObject) g).getString("name")));
+          if (!known) {
+            ctx.response().setStatusCode(404);
+            ctx.json(new JsonObject().put("error", "no such group: " + printable(group)));
+            return Future.succeededFuture();
+          }
+          return vertx.eventBus().<JsonObject>request(Addresses.LEDGER_QUERY, query, QUERY)
+              .onSuccess(reply -> ctx.json(reply.body().put("leader", state.body().getJsonObject("leadership"))));
+        })
+        .onFailure(e -> ctx.fail(503, e));
+  }
+
+  private void groups(RoutingContext ctx) {
+    if (scales(ctx)) {
+      vertx.eventBus().<JsonObject>request(Addresses.SCALING_STATE, null, QUERY)
+          .onSuccess(reply -> ctx.json(reply.body()))
+          .onFailure(e -> ctx.fail(503, e));
+    }
+  }
+
+  private void leader(RoutingContext ctx) {
+    if (scales(ctx)) {
+      vertx.eventBus().<JsonObject>request(Addresses.SCALING_STATE, null, QUERY)
+          .onSuccess(reply -> ctx.json(reply.body().getJsonObject("leadership")
+              .put("coordinator", reply.body().getString("coordinator"))))
+          .onFailure(e -> ctx.fail(503, e));
+    }
+  }
+
+  /** A coordinator started without groups keeps the registry only: the scaling API answers 404 there. */
+  private boolean scales(RoutingContext ctx) {
+    if (options.getScaling() == null) {
+      ctx.response().setStatusCode(404);
+      ctx.json(new JsonObject().put("error", "this coordinator runs no autoscaler (started without --groups)"));
+      return false;
+    }
+    return true;
+  }
+
+  private static void badRequest(RoutingContext ctx, String message) {
+    ctx.response().setStatusCode(400);
+    ctx.json(new JsonObject().put("error", message));
+  }
+
+  private static String printable(String text) {
+    String line = text.replaceAll("[^\\x20-\\x7e]", "?");
+    return line.length() <= 80 ? line : line.substring(0, 80) + "...";
   }
 
   private void error(RoutingContext ctx) {

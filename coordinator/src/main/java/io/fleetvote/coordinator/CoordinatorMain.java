@@ -5,12 +5,16 @@ import io.fleetvote.common.cli.CommandLine;
 import io.fleetvote.common.cli.CommandLineException;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.coordinator.scaling.GroupsFile;
+import io.fleetvote.coordinator.scaling.ScalingOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -35,13 +39,29 @@ public final class CoordinatorMain {
       .option("members", "LIST", "comma-separated host[:port] of members to join; none: via --cluster-host", "none")
       .option("http-host", "IP", "the address the HTTP API binds to", CoordinatorOptions.DEFAULT_HTTP_HOST)
       .option("http-port", "N", "the HTTP API's port (/health, /metrics, /api/...)",
-          Integer.toString(CoordinatorOptions.DEFAULT_HTTP_PORT));
+          Integer.toString(CoordinatorOptions.DEFAULT_HTTP_PORT))
+      .option("groups", "FILE", "the groups to scale (JSON); without it the coordinator keeps the registry only", "none")
+      .option("coordinators", "N", "how many coordinators the deployment runs (a majority must see each other to act)",
+          Integer.toString(ScalingOptions.DEFAULT_COORDINATORS))
+      .option("data-dir", "DIR", "where this coordinator keeps its copy of the decision ledger",
+          ScalingOptions.DEFAULT_DATA_DIR)
+      .option("ec2-endpoint", "URL", "an EC2-compatible endpoint (the sandbox); none: AWS, with the SDK's credentials",
+          "none")
+      .option("region", "NAME", "the AWS region (default: the SDK's region chain; us-east-1 with --ec2-endpoint)",
+          "default")
+      .option("tick-ms", "N", "how often the leader tallies the votes", Long.toString(ScalingOptions.DEFAULT_TICK_MILLIS))
+      .option("fleet-refresh-ms", "N", "how often the fleet is described through the EC2 API",
+          Long.toString(ScalingOptions.DEFAULT_FLEET_REFRESH_MILLIS));
 
   /** Which command-line option sets each {@link CoordinatorOptions} JSON field, to name it in errors. */
   private static final Map<String, String> OPTION_OF_FIELD = Map.of(
       "deployment", "deployment",
       "cluster.clusterName", "cluster-name",
-      "cluster.members", "members");
+      "cluster.members", "members",
+      "scaling.coordinators", "coordinators",
+      "scaling.dataDir", "data-dir",
+      "scaling.fleet.endpoint", "ec2-endpoint",
+      "scaling.fleet.region", "region");
 
   private CoordinatorMain() {
   }
@@ -77,6 +97,30 @@ public final class CoordinatorMain {
             .put("host", ip(parsed, "cluster-host"))
             .put("port", parsed.intValue("cluster-port", 1, 65535))
             .put("members", members));
+    if (parsed.given("groups")) {
+      JsonObject fleet = new JsonObject().put("deployment", parsed.string("deployment"));
+      if (parsed.given("ec2-endpoint")) {
+        fleet.put("endpoint", parsed.string("ec2-endpoint"));
+      }
+      if (parsed.given("region")) {
+        fleet.put("region", parsed.string("region"));
+      }
+      JsonArray groups = new JsonArray();
+      GroupsFile.read(Path.of(parsed.string("groups"))).forEach(g -> groups.add(g.toJson()));
+      json.put("scaling", new JsonObject()
+          .put("coordinators", parsed.intValue("coordinators", 1, 7))
+          .put("dataDir", parsed.string("data-dir"))
+          .put("tickMillis", parsed.longValue("tick-ms", 50, 60_000))
+          .put("fleetRefreshMillis", parsed.longValue("fleet-refresh-ms", 500, 3_600_000))
+          .put("groups", groups)
+          .put("fleet", fleet));
+    } else {
+      for (String option : List.of("coordinators", "data-dir", "ec2-endpoint", "region", "tick-ms", "fleet-refresh-ms")) {
+        if (parsed.given(option)) {
+          throw new CommandLineException("option --" + option + " needs --groups (it configures the autoscaler)");
+        }
+      }
+    }
     try {
       return new CoordinatorOptions(json);
     } catch (MessageException e) {

@@ -4,6 +4,7 @@ import io.fleetvote.common.Ids;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.msg.JsonFields;
 import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.coordinator.scaling.ScalingOptions;
 import io.vertx.core.json.JsonObject;
 
 import java.util.Objects;
@@ -27,6 +28,7 @@ public final class CoordinatorOptions {
   private long expireAfterMillis = DEFAULT_EXPIRE_AFTER_MILLIS;
   private long futureToleranceMillis = DEFAULT_FUTURE_TOLERANCE_MILLIS;
   private ClusterOptions cluster = new ClusterOptions();
+  private ScalingOptions scaling;
 
   public CoordinatorOptions() {
   }
@@ -49,6 +51,13 @@ public final class CoordinatorOptions {
     } catch (MessageException e) {
       throw e.within("cluster");
     }
+    if (json.getValue("scaling") != null) {
+      try {
+        scaling = new ScalingOptions(JsonFields.object(json, "scaling"));
+      } catch (MessageException e) {
+        throw e.within("scaling");
+      }
+    }
   }
 
   public JsonObject toJson() {
@@ -58,7 +67,8 @@ public final class CoordinatorOptions {
         .put("httpPort", httpPort)
         .put("expireAfterMillis", expireAfterMillis)
         .put("futureToleranceMillis", futureToleranceMillis)
-        .put("cluster", cluster.toJson());
+        .put("cluster", cluster.toJson())
+        .put("scaling", scaling == null ? null : scaling.toJson());
   }
 
   /** The Fleetvote deployment this coordinator runs; heartbeats of any other are rejected. */
@@ -117,6 +127,16 @@ public final class CoordinatorOptions {
 
   public CoordinatorOptions setCluster(ClusterOptions cluster) {
     this.cluster = cluster;
+    return this;
+  }
+
+  /** How this coordinator scales the deployment's groups; null for a coordinator that only keeps the registry. */
+  public ScalingOptions getScaling() {
+    return scaling;
+  }
+
+  public CoordinatorOptions setScaling(ScalingOptions scaling) {
+    this.scaling = scaling;
     return this;
   }
 }

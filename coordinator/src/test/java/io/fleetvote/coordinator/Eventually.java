@@ -5,7 +5,7 @@ import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /** Waits for what timers and other processes do: polls a probe until its value is right, or fails with the last one. */
-final class Eventually {
+public final class Eventually {
 
   private static final long POLL_INTERVAL_MS = 50;
 
@@ -13,7 +13,7 @@ final class Eventually {
   }
 
   /** Polls {@code probe} until {@code done} holds for its value and returns that value; fails after {@code timeout}. */
-  static <T> T await(String what, Duration timeout, Supplier<T> probe, Predicate<T> done) {
+  public static <T> T await(String what, Duration timeout, Supplier<T> probe, Predicate<T> done) {
     long deadline = System.nanoTime() + timeout.toNanos();
     T value = probe.get();
     while (!done.test(value)) {
@@ -29,5 +29,10 @@ final class Eventually {
       value = probe.get();
     }
     return value;
+  }
+
+  /** Polls {@code condition} until it holds; fails after {@code timeout}. */
+  public static void await(String what, Duration timeout, java.util.function.BooleanSupplier condition) {
+    await(what, timeout, condition::getAsBoolean, Boolean::booleanValue);
   }
 }

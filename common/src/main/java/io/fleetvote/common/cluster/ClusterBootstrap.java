@@ -3,6 +3,7 @@ package io.fleetvote.common.cluster;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.NetworkConfig;
+import com.hazelcast.core.HazelcastInstance;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
@@ -18,6 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Builds the clustered Vert.x every agent and coordinator runs on: Hazelcast joined by TCP-IP members or by
@@ -77,7 +79,16 @@ public final class ClusterBootstrap {
 
   /** Starts a clustered Vert.x; the event bus binds to and advertises {@link ClusterOptions#getHost()}. */
   public static Future<Vertx> clustered(ClusterOptions options, VertxOptions vertxOptions) {
+    return clustered(options, vertxOptions, config -> { });
+  }
+
+  /**
+   * Starts a clustered Vert.x after {@code customizer} has added what this kind of member needs to the Hazelcast
+   * configuration (member attributes, map and split-brain protection settings).
+   */
+  public static Future<Vertx> clustered(ClusterOptions options, VertxOptions vertxOptions, Consumer<Config> customizer) {
     Config config = hazelcastConfig(options);
+    customizer.accept(config);
     VertxOptions copy = copyOf(vertxOptions);
     EventBusOptions eventBus = copy.getEventBusOptions();
     eventBus.setHost(options.getHost()).setPort(options.getEventBusPort()).setClusterPublicHost(options.getHost());
@@ -90,6 +101,11 @@ public final class ClusterBootstrap {
   /** Starts a Vert.x that is not clustered (the sandbox, tools), with the same metrics setup. */
   public static Vertx standalone(VertxOptions vertxOptions) {
     return builder(copyOf(vertxOptions)).build();
+  }
+
+  /** The Hazelcast member under a clustered Vert.x. */
+  public static HazelcastInstance hazelcast(Vertx vertx) {
+    return ((HazelcastClusterManager) ((VertxInternal) vertx).clusterManager()).getHazelcastInstance();
   }
 
   /**

@@ -1,0 +1,37 @@
+package io.fleetvote.coordinator.fleet;
+
+import io.vertx.core.Future;
+
+import java.util.List;
+
+/**
+ * The cloud as the coordinator acts on it: the instances of one deployment, launched and terminated through the EC2
+ * API. {@link Ec2Fleet} is the implementation (the AWS SDK's async EC2 client, pointed at EC2 or at the sandbox).
+ * Futures complete on the caller's Vert.x context.
+ */
+public interface Fleet {
+
+  /**
+   * Every instance tagged with this deployment and a group that is not terminated (all pages of DescribeInstances).
+   * Not retried beyond the SDK's own attempts: a failure is a {@link FleetException}, and the caller asks again later.
+   */
+  Future<List<FleetInstance>> describe();
+
+  /**
+   * RunInstances for the order, tagged {@code fleetvote:deployment}, {@code fleetvote:group}, {@code fleetvote:role=app}.
+   * Throttling, capacity errors and server errors are retried with backoff (the listener hears of each) until the
+   * retry window closes; errors that a retry cannot fix (a bad image, a token reused with other parameters) fail
+   * at once. Completes with the instances of the reservation, the same ones however often the order is sent.
+   * Fails with a {@link FleetException} naming EC2's last error code.
+   */
+  Future<List<FleetInstance>> launch(LaunchOrder order, RetryListener listener);
+
+  /**
+   * TerminateInstances, retried like {@link #launch}; instances already gone are not an error. Instances of another
+   * deployment are never terminated: naming one fails the whole call.
+   */
+  Future<Void> terminate(List<String> instanceIds, RetryListener listener);
+
+  /** Releases the client, off the event loop (the HTTP client's shutdown blocks); actions in progress fail. */
+  Future<Void> close();
+}

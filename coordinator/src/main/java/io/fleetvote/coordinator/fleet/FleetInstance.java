@@ -1,0 +1,22 @@
+package io.fleetvote.coordinator.fleet;
+
+import java.time.Instant;
+
+/**
+ * One instance of the deployment as the cloud describes it.
+ *
+ * @param instanceId  {@code i-...}
+ * @param group       the value of its {@code fleetvote:group} tag
+ * @param state       EC2's state name: pending, running, shutting-down, terminated, stopping, stopped
+ * @param launchTime  when it was launched
+ * @param clientToken the ClientToken of the RunInstances call that launched it (null when none)
+ * @param privateIp   its private address (null while EC2 has not assigned one)
+ */
+public record FleetInstance(String instanceId, String group, String state, Instant launchTime, String clientToken,
+                            String privateIp) {
+
+  /** Pending or running: an instance that is, or will be, capacity. */
+  public boolean alive() {
+    return state.equals("pending") || state.equals("running");
+  }
+}

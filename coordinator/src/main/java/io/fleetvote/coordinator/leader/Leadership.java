@@ -1,0 +1,216 @@
+package io.fleetvote.coordinator.leader;
+
+import com.hazelcast.cluster.MembershipEvent;
+import com.hazelcast.cluster.MembershipListener;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Which coordinator acts. The leader holds a lease in a map protected by {@link CoordinatorQuorum}, renewed every
+ * {@code renewMillis}; it counts as leader only while its last renewal is younger than the lease minus a margin, by
+ * its own monotonic clock, so a leader that froze or lost its quorum stops acting before anyone else can start.
+ * Standbys try to take the lease each period, and at once when the holder's member leaves the cluster. Each new
+ * holder gets a higher fencing epoch. Hazelcast's CP subsystem is not used (not open source in current Hazelcast).
+ */
+public final class Leadership {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Leadership.class);
+  private static final String KEY = "leader";
+
+  /** What this coordinator knows about leadership now. */
+  public record State(boolean leader, long epoch, Lease lease, boolean quorum, String why) {
+
+    public JsonObject toJson() {
+      JsonObject json = new JsonObject().put("leader", leader).put("epoch", epoch).put("quorum", quorum).put("why", why);
+      if (lease != null) {
+        json.put("holder", lease.holder()).put("holderEpoch", lease.epoch());
+      }
+      return json;
+    }
+  }
+
+  private final Vertx vertx;
+  private final HazelcastInstance hazelcast;
+  private final String id;
+  private final CoordinatorQuorum quorum;
+  private final long leaseMillis;
+  private final long renewMillis;
+  private final long opTimeoutMillis;
+  private final String member;
+  private final IMap<String, String> map;
+  private final List<Consumer<State>> listeners = new ArrayList<>();
+  private Context context;
+  private long timer = -1;
+  private UUID membershipRegistration;
+  private boolean attempting;
+  private String departedWhileAttempting;
+  private boolean leader;
+  private long validUntilNanos;
+  private long maxEpochSeen;
+  private Lease lastSeen;
+  private String why = "starting";
+
+  public Leadership(Vertx vertx, HazelcastInstance hazelcast, String id, CoordinatorQuorum quorum, long leaseMillis,
+                    long renewMillis, long opTimeoutMillis) {
+    if (renewMillis * 2 >= leaseMillis) {
+      throw new IllegalArgumentException("renew every " + renewMillis + " ms is too slow for a " + leaseMillis
+          + " ms lease");
+    }
+    this.vertx = vertx;
+    this.hazelcast = hazelcast;
+    this.id = id;
+    this.quorum = quorum;
+    this.leaseMillis = leaseMillis;
+    this.renewMillis = renewMillis;
+    this.opTimeoutMillis = opTimeoutMillis;
+    this.member = hazelcast.getCluster().getLocalMember().getUuid().toString();
+    this.map = hazelcast.getMap(CoordinatorQuorum.LEADER_MAP);
+  }
+
+  /** Calls {@code listener} on this coordinator's context whenever it becomes leader or stops being one. */
+  public Leadership onChange(Consumer<State> listener) {
+    listeners.add(listener);
+    return this;
+  }
+
+  /** Starts trying for the lease; call on the Vert.x context that owns this object. */
+  public void start() {
+    context = vertx.getOrCreateContext();
+    membershipRegistration = hazelcast.getCluster().addMembershipListener(new MembershipListener() {
+      @Override
+      public void memberAdded(MembershipEvent event) {
+      }
+
+      @Override
+      public void memberRemoved(MembershipEvent event) {
+        String departed = event.getMember().getUuid().toString();
+        context.runOnContext(x -> {
+          if (lastSeen != null && lastSeen.member().equals(departed)) {
+            LOG.info("{}: the leader {} (epoch {}) left the cluster: taking over now", id, lastSeen.holder(),
+                lastSeen.epoch());
+            attempt(departed);
+          } else if (leader) {
+            attempt(null);
+          }
+        });
+      }
+    });
+    timer = vertx.setPeriodic(0, renewMillis, t -> attempt(null));
+  }
+
+  /** Leader right now: the lease was renewed recently enough, by this coordinator's own clock. */
+  public boolean isLeader() {
+    return leader && System.nanoTime() < validUntilNanos;
+  }
+
+  /** The epoch this coordinator leads in (meaningful while {@link #isLeader()}). */
+  public long epoch() {
+    return leader && lastSeen != null ? lastSeen.epoch() : 0;
+  }
+
+  public State state() {
+    return new State(isLeader(), epoch(), lastSeen, hasQuorum(), why);
+  }
+
+  /** Whether a majority of the expected coordinators is in this member's view of the cluster. */
+  public boolean hasQuorum() {
+    return quorum.apply(hazelcast.getCluster().getMembers());
+  }
+
+  /** Stops trying; a leader hands the lease back so a standby takes over at once. */
+  public Future<Void> stop() {
+    vertx.cancelTimer(timer);
+    if (membershipRegistration != null) {
+      hazelcast.getCluster().removeMembershipListener(membershipRegistration);
+    }
+    if (!isLeader()) {
+      return Future.succeededFuture();
+    }
+    long now = hazelcast.getCluster().getClusterTime();
+    LeaseProcessor resign = new LeaseProcessor(id, member, now, 0, null, 0);
+    lose("resigned");
+    return Future.fromCompletionStage(map.submitToKey(KEY, resign), context)
+        .timeout(opTimeoutMillis, TimeUnit.MILLISECONDS)
+        .onSuccess(x -> LOG.info("{}: handed the lease back", id))
+        .<Void>mapEmpty()
+        .recover(err -> Future.succeededFuture());
+  }
+
+  private void attempt(String departed) {
+    if (attempting) {
+      if (departed != null) {
+        departedWhileAttempting = departed;
+      }
+      return;
+    }
+    if (!hasQuorum()) {
+      lose("no quorum: " + CoordinatorQuorum.coordinators(hazelcast.getCluster().getMembers()) + " coordinator(s) "
+          + "visible, " + quorum.majority() + " needed");
+      return;
+    }
+    attempting = true;
+    long started = System.nanoTime();
+    long now = hazelcast.getCluster().getClusterTime();
+    LeaseProcessor processor = new LeaseProcessor(id, member, now, leaseMillis, departed, maxEpochSeen);
+    Future.fromCompletionStage(map.submitToKey(KEY, processor), context)
+        .timeout(opTimeoutMillis, TimeUnit.MILLISECONDS)
+        .onComplete(result -> {
+          attempting = false;
+          if (result.succeeded()) {
+            observed(Lease.fromJson(result.result()), started);
+          } else {
+            lose("lease not renewed: " + result.cause());
+          }
+          if (departedWhileAttempting != null) {
+            String again = departedWhileAttempting;
+            departedWhileAttempting = null;
+            attempt(again);
+          }
+        });
+  }
+
+  private void observed(Lease lease, long attemptStartedNanos) {
+    lastSeen = lease;
+    maxEpochSeen = Math.max(maxEpochSeen, lease.epoch());
+    if (lease.holder().equals(id) && lease.member().equals(member)) {
+      validUntilNanos = attemptStartedNanos + TimeUnit.MILLISECONDS.toNanos(leaseMillis - renewMillis);
+      if (!leader) {
+        leader = true;
+        why = "holds the lease";
+        LOG.info("{}: leader now, epoch {}", id, lease.epoch());
+        fire();
+      }
+    } else {
+      lose("standby: " + lease.holder() + " leads in epoch " + lease.epoch());
+    }
+  }
+
+  private void lose(String reason) {
+    boolean was = leader;
+    leader = false;
+    if (!reason.equals(why)) {
+      LOG.info("{}: {}", id, was ? "no longer leader: " + reason : reason);
+    }
+    why = reason;
+    if (was) {
+      fire();
+    }
+  }
+
+  private void fire() {
+    State state = state();
+    listeners.forEach(listener -> listener.accept(state));
+  }
+}

@@ -1,0 +1,429 @@
+package io.fleetvote.coordinator.scaling;
+
+import com.hazelcast.core.HazelcastInstance;
+import io.fleetvote.common.Addresses;
+import io.fleetvote.common.cluster.ClusterBootstrap;
+import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.common.msg.Vote;
+import io.fleetvote.coordinator.fleet.Fleet;
+import io.fleetvote.coordinator.fleet.FleetInstance;
+import io.fleetvote.coordinator.fleet.LaunchOrder;
+import io.fleetvote.coordinator.fleet.RetryListener;
+import io.fleetvote.coordinator.leader.CoordinatorQuorum;
+import io.fleetvote.coordinator.leader.Leadership;
+import io.fleetvote.coordinator.ledger.DecisionLedger;
+import io.fleetvote.coordinator.ledger.LedgerEntry;
+import io.fleetvote.coordinator.ledger.LedgerEntry.Action;
+import io.fleetvote.coordinator.ledger.LedgerEntry.Status;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.micrometer.backends.BackendRegistries;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The autoscaler of one coordinator. Every coordinator tallies the votes it hears and follows the fleet through the
+ * EC2 API, so a standby that becomes leader can act at once; only the leader decides and acts. Before acting the leader
+ * writes the order to the ledger (the write fails without quorum, and then nothing happens); the order's client
+ * token names the decision, so a successor that finds an unfinished order sends it again without launching twice.
+ */
+public final class ScalingVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ScalingVerticle.class);
+  private static final String AUTOSCALER = "autoscaler";
+
+  private final String coordinatorId;
+  private final String deployment;
+  private final ScalingOptions options;
+  private final List<String> clusterMembers;
+  private final String clusterName;
+  private final Supplier<Fleet> fleetFactory;
+  private final Clock clock;
+  private final long futureToleranceMillis;
+  private final Map<String, VoteTally> tallies = new LinkedHashMap<>();
+  private final Map<String, FleetInstance> fleetView = new HashMap<>();
+  private final Map<String, Integer> launchesInFlight = new HashMap<>();
+  private final Set<String> leaving = new HashSet<>();
+  private final Map<String, Long> holdFlushedAt = new HashMap<>();
+  private final List<Long> timers = new ArrayList<>();
+  private Fleet fleet;
+  private Leadership leadership;
+  private DecisionLedger ledger;
+  private MeterRegistry meters;
+  private Timer tickTimer;
+  private boolean fleetKnown;
+  /** Leader, and the fleet described and the predecessors' unfinished orders counted since becoming leader. */
+  private boolean ready;
+  private boolean takingOver;
+  private final Map<String, Long> rejectionsLoggedAt = new HashMap<>();
+  private long seq;
+
+  /**
+   * @param clusterMembers the cluster addresses that new instances' agents join (the coordinators')
+   * @param fleetFactory   builds the fleet on this verticle's Vert.x (the EC2 client is created in start)
+   * @param futureToleranceMillis how far ahead of this coordinator's clock a vote may be sent
+   */
+  public ScalingVerticle(String coordinatorId, String deployment, String clusterName, List<String> clusterMembers,
+                         ScalingOptions options, Supplier<Fleet> fleetFactory, Clock clock, long futureToleranceMillis) {
+    this.coordinatorId = coordinatorId;
+    this.deployment = deployment;
+    this.clusterName = clusterName;
+    this.clusterMembers = List.copyOf(clusterMembers);
+    this.options = options;
+    this.fleetFactory = fleetFactory;
+    this.clock = clock;
+    this.futureToleranceMillis = futureToleranceMillis;
+  }
+
+  @Override
+  public Future<?> start() throws Exception {
+    meters = Objects.requireNonNullElseGet(BackendRegistries.getDefaultNow(), SimpleMeterRegistry::new);
+    tickTimer = Timer.builder("fleetvote.coordinator.tick").description("One tally of every group by the leader")
+        .publishPercentiles(0.5, 0.99).register(meters);
+    for (GroupConfig group : options.getGroups()) {
+      tallies.put(group.name(), new VoteTally(group, clock, futureToleranceMillis));
+    }
+    Path dir = Path.of(options.getDataDir());
+    Files.createDirectories(dir);
+    HazelcastInstance hazelcast = ClusterBootstrap.hazelcast(vertx);
+    ledger = new DecisionLedger(vertx, hazelcast, dir.resolve("ledger.jsonl"), options.getOpTimeoutMillis(),
+        options.getLedgerCapacity());
+    leadership = new Leadership(vertx, hazelcast, coordinatorId, new CoordinatorQuorum(options.getCoordinators()),
+        options.getLeaseMillis(), options.getRenewMillis(), options.getOpTimeoutMillis());
+    Gauge.builder("fleetvote.coordinator.leader", () -> leadership.isLeader() ? 1 : 0)
+        .description("1 while this coordinator is the leader").register(meters);
+    Gauge.builder("fleetvote.coordinator.epoch", () -> leadership.epoch())
+        .description("The fencing epoch this coordinator leads in (0 when standby)").register(meters);
+    // On AWS the SDK's client reads the region chain, which may ask instance metadata: not on an event loop.
+    return vertx.executeBlocking(fleetFactory::get)
+        .compose(built -> {
+          fleet = built;
+          return ledger.start();
+        })
+        .compose(x -> vertx.eventBus().consumer(Addresses.VOTES, this::vote).completion())
+        .compose(x -> vertx.eventBus().localConsumer(Addresses.LEDGER_QUERY, this::ledgerQuery).completion())
+        .compose(x -> vertx.eventBus().localConsumer(Addresses.SCALING_STATE, this::stateQuery).completion())
+        .onSuccess(x -> {
+          leadership.onChange(state -> {
+            ready = false;
+            if (state.leader()) {
+              takeOver(state.epoch());
+            }
+          });
+          leadership.start();
+          refreshFleet();
+          timers.add(vertx.setPeriodic(options.getFleetRefreshMillis(), t -> refreshFleet()));
+          timers.add(vertx.setPeriodic(options.getTickMillis(), t -> tick()));
+          LOG.info("{}: autoscaler for {} group(s) {}, {} coordinator(s) expected", coordinatorId, tallies.size(),
+              tallies.keySet(), options.getCoordinators());
+        });
+  }
+
+  @Override
+  public Future<?> stop() {
+    timers.forEach(vertx::cancelTimer);
+    Future<Void> stopped = leadership == null ? Future.succeededFuture() : leadership.stop();
+    return stopped.eventually(() -> {
+      if (ledger != null) {
+        ledger.close();
+      }
+      return fleet == null ? Future.succeededFuture() : fleet.close();
+    });
+  }
+
+  // ------------------------------------------------------------------ votes
+
+  private void vote(Message<Object> message) {
+    Vote vote;
+    try {
+      vote = Vote.fromJson(message.body());
+    } catch (MessageException e) {
+      rejected("invalid", "a vote that could not be read: " + e.getMessage());
+      return;
+    } catch (RuntimeException e) {
+      rejected("invalid", "a vote that could not be read: " + e);
+      return;
+    }
+    if (!vote.deployment().equals(deployment)) {
+      rejected("deployment", vote.instanceId() + " votes in deployment " + vote.deployment());
+      return;
+    }
+    VoteTally tally = tallies.get(vote.group());
+    if (tally == null) {
+      rejected("unknown-group", vote.instanceId() + " votes in group " + vote.group() + ", which is not configured");
+      return;
+    }
+    FleetInstance known = fleetView.get(vote.instanceId());
+    VoteTally.Admission admission = tally.record(vote, Optional.ofNullable(known).map(FleetInstance::group));
+    if (admission != VoteTally.Admission.ACCEPTED) {
+      rejected(admission.reason(), vote.instanceId() + " (group " + vote.group() + "): " + admission.reason()
+          + (fleetKnown ? "" : " (the fleet has not been described yet)"));
+    }
+  }
+
+  /** Counted always; logged at most once per reason every 10 s, so a flood of bad votes does not flood the log. */
+  private void rejected(String reason, String what) {
+    Counter.builder("fleetvote.coordinator.votes.rejected").tag("reason", reason)
+        .description("Votes not counted, by reason").register(meters).increment();
+    long now = clock.millis();
+    if (now - rejectionsLoggedAt.getOrDefault(reason, Long.MIN_VALUE / 2) >= 10_000) {
+      rejectionsLoggedAt.put(reason, now);
+      LOG.warn("{}: vote rejected ({}): {} (more like it within 10 s are only counted)", coordinatorId, reason,
+          printable(what));
+    }
+  }
+
+  // ------------------------------------------------------------------ the fleet
+
+  private Future<Void> refreshFleet() {
+    return fleet.describe().onSuccess(instances -> {
+      Map<String, FleetInstance> fresh = new HashMap<>();
+      instances.forEach(i -> fresh.put(i.instanceId(), i));
+      // A launch this leader has just been told of may not be in DescribeInstances yet: keep it until it is.
+      fleetView.values().stream().filter(i -> !fresh.containsKey(i.instanceId()) && i.alive()
+          && clock.millis() - i.launchTime().toEpochMilli() < options.getFleetRefreshMillis() * 3)
+          .forEach(i -> fresh.put(i.instanceId(), i));
+      fleetView.clear();
+      fleetView.putAll(fresh);
+      fleetKnown = true;
+    }).onFailure(err -> LOG.warn("{}: could not describe the fleet: {}", coordinatorId, err.getMessage()))
+        .mapEmpty();
+  }
+
+  // ------------------------------------------------------------------ leading
+
+  /** A new leader: learns the fleet, then finishes what its predecessors ordered, then starts deciding. */
+  private void takeOver(long epoch) {
+    takingOver = true;
+    ledger.loaded().compose(x -> refreshFleet()).onComplete(described -> {
+      takingOver = false;
+      if (!leadership.isLeader() || leadership.epoch() != epoch) {
+        return;
+      }
+      seq = ledger.nextSeq(epoch);
+      List<LedgerEntry> unfinished = ledger.unfinished();
+      if (!unfinished.isEmpty()) {
+        LOG.info("{}: epoch {} carries on {} unfinished order(s): {}", coordinatorId, epoch, unfinished.size(),
+            unfinished.stream().map(LedgerEntry::id).toList());
+      }
+      unfinished.forEach(entry -> {
+        inFlight(entry, true);
+        carryOut(entry, epoch);
+      });
+      ready = described.succeeded();
+      if (!ready) {
+        LOG.warn("{}: leader in epoch {}, but the fleet could not be described: not acting until it is", coordinatorId,
+            epoch);
+      }
+    });
+  }
+
+  private void tick() {
+    if (!leadership.isLeader()) {
+      return;
+    }
+    long epoch = leadership.epoch();
+    if (!ready) {
+      if (!takingOver) {
+        takeOver(epoch);
+      }
+      return;
+    }
+    long started = System.nanoTime();
+    for (VoteTally tally : tallies.values()) {
+      String group = tally.config().name();
+      GroupFleet groupFleet = new GroupFleet(
+          fleetView.values().stream().filter(i -> group.equals(i.group())).toList(),
+          launchesInFlight.getOrDefault(group, 0), leaving, ledger.lastResizeAt(group));
+      tally.decide(groupFleet).ifPresent(decision -> record(decision, epoch));
+    }
+    tickTimer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+  }
+
+  private void record(Decision decision, long epoch) {
+    Counter.builder("fleetvote.coordinator.decisions").tag("group", decision.group())
+        .tag("outcome", decision.outcome().name().toLowerCase()).tag("rule", decision.rule().name().toLowerCase())
+        .description("Decisions the leader made, by group, outcome and rule").register(meters).increment();
+    if (!decision.acts()) {
+      recordHold(decision, epoch);
+      return;
+    }
+    LedgerEntry entry = new LedgerEntry(LedgerEntry.id(epoch, seq++), epoch, decision.at(), decision.at(), 1,
+        AUTOSCALER, decision, null);
+    Action action = decision.change() > 0
+        ? new Action("launch", token(decision.group(), entry.id()), decision.change(), List.of(), Status.ORDERED,
+            List.of(), 0, 0, null)
+        : new Action("terminate", null, -decision.change(), decision.victims(), Status.ORDERED, List.of(), 0, 0, null);
+    LedgerEntry ordered = entry.withAction(action);
+    // Counted as in flight before the ledger write completes, so the next tick does not order it again.
+    inFlight(ordered, true);
+    ledger.put(ordered)
+        .onSuccess(written -> {
+          LOG.info("{} e{} {}: {} ({})", coordinatorId, epoch, decision.group(), decision.reason(), written.id());
+          carryOut(written, epoch);
+        })
+        .onFailure(err -> {
+          inFlight(ordered, false);
+          LOG.warn("{} e{} {}: not acting, the ledger refused the order: {}", coordinatorId, epoch, decision.group(),
+              err.toString());
+        });
+  }
+
+  /** Identical holds in a row make one entry whose count and last time grow; written back now and then. */
+  private void recordHold(Decision decision, long epoch) {
+    Optional<LedgerEntry> latest = ledger.latest(decision.group());
+    if (latest.isPresent() && latest.get().action() == null && latest.get().epoch() == epoch
+        && latest.get().decision().rule() == decision.rule()
+        && latest.get().decision().counts().equals(decision.counts())) {
+      LedgerEntry again = latest.get().seenAgain(decision.at());
+      long flushedAt = holdFlushedAt.getOrDefault(again.id(), 0L);
+      if (decision.at() - flushedAt >= options.getHoldFlushMillis()) {
+        holdFlushedAt.put(again.id(), decision.at());
+        ledger.put(again);
+      } else {
+        ledger.keepLocally(again);
+      }
+      return;
+    }
+    LedgerEntry entry = new LedgerEntry(LedgerEntry.id(epoch, seq++), epoch, decision.at(), decision.at(), 1,
+        AUTOSCALER, decision, null);
+    holdFlushedAt.put(entry.id(), decision.at());
+    LOG.info("{} e{} {}: hold ({}): {}", coordinatorId, epoch, decision.group(), decision.rule(), decision.reason());
+    ledger.put(entry).onFailure(err -> LOG.warn("{}: could not write a hold to the ledger: {}", coordinatorId,
+        err.toString()));
+  }
+
+  /** Sends the order of a ledger entry (already counted in flight) to the cloud and writes down how it went. */
+  private void carryOut(LedgerEntry entry, long epoch) {
+    Action action = entry.action();
+    GroupConfig group = tallies.containsKey(entry.group()) ? tallies.get(entry.group()).config() : null;
+    if (group == null) {
+      inFlight(entry, false);
+      finish(entry, action.failed("group " + entry.group() + " is no longer configured", clock.millis(), epoch));
+      return;
+    }
+    RetryListener retries = (attempt, code, message, nextIn) -> {
+      LedgerEntry current = ledger.entry(entry.id()).orElse(entry);
+      ledger.put(current.withAction(current.action().retrying(new JsonObject().put("at", clock.millis())
+          .put("attempt", attempt).put("error", code).put("message", printable(message))
+          .put("nextInMillis", nextIn.toMillis()).put("epoch", epoch))));
+    };
+    if (action.kind().equals("launch")) {
+      LaunchOrder order = new LaunchOrder(group.name(), group.imageId(), group.instanceType(), action.count(),
+          action.clientToken(), userData(group), group.tags());
+      fleet.launch(order, retries).onComplete(result -> {
+        inFlight(entry, false);
+        if (result.succeeded()) {
+          result.result().forEach(i -> fleetView.put(i.instanceId(), i));
+          finish(entry, current(entry).done(result.result().stream().map(FleetInstance::instanceId).toList(),
+              clock.millis(), epoch));
+        } else {
+          finish(entry, current(entry).failed(result.cause().getMessage(), clock.millis(), epoch));
+        }
+      });
+    } else {
+      fleet.terminate(action.instances(), retries).onComplete(result -> {
+        inFlight(entry, false);
+        if (result.succeeded()) {
+          action.instances().forEach(fleetView::remove);
+          finish(entry, current(entry).done(action.instances(), clock.millis(), epoch));
+        } else {
+          finish(entry, current(entry).failed(result.cause().getMessage(), clock.millis(), epoch));
+        }
+      });
+    }
+  }
+
+  private Action current(LedgerEntry entry) {
+    return ledger.entry(entry.id()).map(LedgerEntry::action).orElse(entry.action());
+  }
+
+  private void finish(LedgerEntry entry, Action finished) {
+    LedgerEntry done = ledger.entry(entry.id()).orElse(entry).withAction(finished);
+    if (finished.status() == Status.FAILED) {
+      LOG.warn("{} {}: {} failed: {}", coordinatorId, entry.group(), entry.id(), finished.error());
+    } else {
+      LOG.info("{} {}: {} done: {} {}", coordinatorId, entry.group(), entry.id(), finished.kind(), finished.instances());
+    }
+    ledger.put(done).onFailure(err -> LOG.warn("{}: could not record the end of {}: {}", coordinatorId, entry.id(),
+        err.toString()));
+  }
+
+  private void inFlight(LedgerEntry entry, boolean starting) {
+    Action action = entry.action();
+    if (action.kind().equals("launch")) {
+      launchesInFlight.merge(entry.group(), starting ? action.count() : -action.count(), Integer::sum);
+    } else if (starting) {
+      leaving.addAll(action.instances());
+    } else {
+      action.instances().forEach(leaving::remove);
+    }
+  }
+
+  /** The client token of a launch: the group and the ledger entry that ordered it, at most 64 characters. */
+  static String token(String group, String entryId) {
+    return "fv-" + group + "-" + entryId;
+  }
+
+  /** The agent's settings for the group, plus what only the coordinator knows: deployment, group, cluster. */
+  private String userData(GroupConfig group) {
+    JsonObject agent = group.agent()
+        .put("deployment", deployment)
+        .put("group", group.name())
+        .put("cluster", new JsonObject().put("clusterName", clusterName).put("members", new JsonArray(clusterMembers)));
+    return new JsonObject().put("fleetvote", agent).encode();
+  }
+
+  // ------------------------------------------------------------------ queries from the API
+
+  private void ledgerQuery(Message<JsonObject> request) {
+    JsonObject query = request.body() == null ? new JsonObject() : request.body();
+    JsonArray entries = new JsonArray();
+    ledger.query(query.getString("group"), query.getString("outcome"), query.getInteger("limit", 100))
+        .forEach(e -> entries.add(e.toJson()));
+    request.reply(new JsonObject().put("entries", entries));
+  }
+
+  private void stateQuery(Message<Object> request) {
+    JsonArray groups = new JsonArray();
+    for (VoteTally tally : tallies.values()) {
+      GroupConfig config = tally.config();
+      List<FleetInstance> members = new ArrayList<>(fleetView.values().stream()
+          .filter(i -> config.name().equals(i.group()) && i.alive()).toList());
+      groups.add(new JsonObject().put("name", config.name()).put("min", config.min()).put("max", config.max())
+          .put("size", members.size()).put("launchesInFlight", launchesInFlight.getOrDefault(config.name(), 0))
+          .put("lastResizeAt", ledger.lastResizeAt(config.name()))
+          .put("instances", new JsonArray(members.stream().map(FleetInstance::instanceId).sorted().toList())));
+    }
+    request.reply(new JsonObject().put("coordinator", coordinatorId).put("leadership", leadership.state().toJson())
+        .put("groups", groups));
+  }
+
+  private static String printable(String text) {
+    String line = text == null ? "" : text.replaceAll("[^\\x20-\\x7e]", "?");
+    return line.length() <= 200 ? line : line.substring(0, 200) + "...";
+  }
+}
