@@ -1,0 +1,122 @@
+package io.fleetvote.coordinator;
+
+import io.fleetvote.common.cluster.JvmFlags;
+import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.sandbox.SandboxOptions;
+import io.fleetvote.sandbox.client.ManagedProcess;
+import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** A coordinator running as its own process (the jar a user runs), for tests that kill or freeze one. */
+final class CoordinatorProcess implements AutoCloseable {
+
+  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+
+  final String name;
+  final int httpPort;
+  final int clusterPort;
+  private final ManagedProcess process;
+
+  private CoordinatorProcess(String name, int httpPort, int clusterPort, ManagedProcess process) {
+    this.name = name;
+    this.httpPort = httpPort;
+    this.clusterPort = clusterPort;
+    this.process = process;
+  }
+
+  /** Cluster ports for {@code count} coordinators that list each other as members. */
+  static List<Integer> clusterPorts(int count) {
+    List<Integer> ports = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      ports.add(FreePorts.pick());
+    }
+    return ports;
+  }
+
+  static CoordinatorProcess start(String name, Path dir, int clusterPort, List<Integer> allClusterPorts,
+                                  List<String> args) {
+    int httpPort = FreePorts.pick();
+    List<String> all = new ArrayList<>(List.of("--http-port", Integer.toString(httpPort),
+        "--cluster-port", Integer.toString(clusterPort),
+        "--members", String.join(",", allClusterPorts.stream().map(p -> "127.0.0.1:" + p).toList()),
+        "--data-dir", dir.resolve(name).toString()));
+    all.addAll(args);
+    ManagedProcess process = ManagedProcess.start("coordinator " + name,
+        ManagedProcess.java(SandboxOptions.defaultHome(), "coordinator/target/fleetvote-coordinator.jar",
+            "io.fleetvote.coordinator.CoordinatorMain", JvmFlags.HAZELCAST, all),
+        dir.resolve(name + ".log"), URI.create("http://127.0.0.1:" + httpPort + "/health"), Duration.ofSeconds(60));
+    return new CoordinatorProcess(name, httpPort, clusterPort, process);
+  }
+
+  /** GET on the coordinator's API; empty when it does not answer (dead or frozen). */
+  Optional<JsonObject> api(String path) {
+    try {
+      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort
+          + path)).timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+      return response.statusCode() == 200 ? Optional.of(new JsonObject(response.body())) : Optional.empty();
+    } catch (IOException e) {
+      return Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.empty();
+    }
+  }
+
+  /** True when this coordinator says it is the leader. */
+  boolean leads() {
+    return api("/api/leader").map(l -> l.getBoolean("leader")).orElse(false);
+  }
+
+  long epoch() {
+    return api("/api/leader").map(l -> l.getLong("epoch")).orElse(0L);
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  void kill() {
+    process.kill();
+  }
+
+  /** SIGSTOP: frozen as by a stalled VM or a cut network, still holding its sockets. */
+  void freeze() {
+    signal("STOP");
+  }
+
+  void thaw() {
+    signal("CONT");
+  }
+
+  @Override
+  public void close() {
+    if (process.alive()) {
+      thaw();
+    }
+    process.close();
+  }
+
+  private void signal(String signal) {
+    try {
+      Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).start();
+      if (kill.waitFor() != 0) {
+        throw new IllegalStateException("kill -" + signal + " " + process.pid() + " failed");
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}
