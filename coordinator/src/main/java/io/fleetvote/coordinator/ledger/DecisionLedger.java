@@ -21,6 +21,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,6 +46,8 @@ public final class DecisionLedger {
   private final long opTimeoutMillis;
   private final int capacity;
   private final TreeMap<String, LedgerEntry> view = new TreeMap<>();
+  /** {@link #lastResizeAt} per group, asked every tick: forgotten whenever the view changes. */
+  private final Map<String, Long> lastResize = new HashMap<>();
   private Context context;
   private AsyncFile journal;
   private final Promise<Void> loaded = Promise.promise();
@@ -96,7 +99,11 @@ public final class DecisionLedger {
       return held;
     }).timeout(opTimeoutMillis * 2, TimeUnit.MILLISECONDS).onComplete(result -> {
       if (result.succeeded()) {
-        result.result().forEach((id, json) -> view.putIfAbsent(id, LedgerEntry.fromJson(new JsonObject(json))));
+        result.result().forEach((id, json) -> {
+          if (!view.containsKey(id)) {
+            remember(LedgerEntry.fromJson(new JsonObject(json)));
+          }
+        });
         LOG.info("ledger: {} entries", view.size());
         loaded.tryComplete();
       } else {
@@ -110,13 +117,13 @@ public final class DecisionLedger {
 
   /** Writes an entry; fails (and the caller must not act) when the cluster refuses, e.g. without quorum. */
   public Future<LedgerEntry> put(LedgerEntry entry) {
-    view.put(entry.id(), entry);
+    remember(entry);
     Future<LedgerEntry> written = Future.fromCompletionStage(map.setAsync(entry.id(), entry.toJson().encode()), context)
         .timeout(opTimeoutMillis, TimeUnit.MILLISECONDS)
         .map(x -> entry);
     while (view.size() > capacity) {
       String oldest = view.firstKey();
-      view.remove(oldest);
+      forget(oldest);
       map.removeAsync(oldest);
     }
     return written;
@@ -124,7 +131,7 @@ public final class DecisionLedger {
 
   /** Updates the local view only (a repeated hold between two writes to the cluster). */
   public void keepLocally(LedgerEntry entry) {
-    view.put(entry.id(), entry);
+    remember(entry);
   }
 
   /** An entry as this coordinator last saw it. */
@@ -153,10 +160,10 @@ public final class DecisionLedger {
 
   /** When the group last grew or shrank (an action ordered and not failed), epoch milliseconds; 0 if never. */
   public long lastResizeAt(String group) {
-    return view.values().stream()
+    return lastResize.computeIfAbsent(group, g -> view.values().stream()
         .filter(e -> e.group().equals(group) && e.decision().acts() && e.action() != null
             && e.action().status() != LedgerEntry.Status.FAILED)
-        .mapToLong(LedgerEntry::at).max().orElse(0);
+        .mapToLong(LedgerEntry::at).max().orElse(0));
   }
 
   /** The highest epoch any entry carries: a floor for the next leader's epoch. */
@@ -175,6 +182,21 @@ public final class DecisionLedger {
   public void close() {
     if (journal != null) {
       journal.close();
+    }
+  }
+
+  /** Puts an entry in the view; a resize changes what {@link #lastResizeAt} answers, a hold does not. */
+  private void remember(LedgerEntry entry) {
+    if (entry.decision().acts()) {
+      lastResize.remove(entry.group());
+    }
+    view.put(entry.id(), entry);
+  }
+
+  private void forget(String id) {
+    LedgerEntry gone = view.remove(id);
+    if (gone != null) {
+      lastResize.remove(gone.group());
     }
   }
 
@@ -200,11 +222,11 @@ public final class DecisionLedger {
 
   private void followed(String id, String json) {
     if (json == null) {
-      view.remove(id);
+      forget(id);
       return;
     }
     LedgerEntry entry = LedgerEntry.fromJson(new JsonObject(json));
-    view.put(id, entry);
+    remember(entry);
     journal.write(Buffer.buffer(json).appendString("\n"));
   }
 
