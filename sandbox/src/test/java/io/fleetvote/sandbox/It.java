@@ -25,7 +25,7 @@ import java.util.List;
 import java.util.function.BooleanSupplier;
 
 /** What the sandbox's integration tests share: waiting on conditions, plain HTTP, the test image catalog. */
-final class It {
+public final class It {
 
   static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
@@ -47,7 +47,7 @@ final class It {
   }
 
   /** Polls {@code condition} every 50 ms until it holds; fails naming {@code what} after {@code timeout}. */
-  static void await(String what, Duration timeout, BooleanSupplier condition) {
+  public static void await(String what, Duration timeout, BooleanSupplier condition) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {

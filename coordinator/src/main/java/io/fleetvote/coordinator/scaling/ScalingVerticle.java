@@ -54,6 +54,7 @@ public final class ScalingVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(ScalingVerticle.class);
   private static final String AUTOSCALER = "autoscaler";
+  private static final long SOON_MILLIS = 20;
 
   private final String coordinatorId;
   private final String deployment;
@@ -69,6 +70,11 @@ public final class ScalingVerticle extends VerticleBase {
   private final Set<String> leaving = new HashSet<>();
   private final Map<String, Long> holdFlushedAt = new HashMap<>();
   private final List<Long> timers = new ArrayList<>();
+  private final Map<String, Long> decidedSoonAt = new HashMap<>();
+  private final Set<String> soonScheduled = new HashSet<>();
+  /** The fleet view by group, rebuilt when the view changes: every decision needs its group's instances. */
+  private Map<String, List<FleetInstance>> byGroup = Map.of();
+  private boolean fleetChanged = true;
   private Fleet fleet;
   private Leadership leadership;
   private DecisionLedger ledger;
@@ -177,10 +183,38 @@ public final class ScalingVerticle extends VerticleBase {
       return;
     }
     FleetInstance known = fleetView.get(vote.instanceId());
+    Optional<Vote> before = tally.liveVote(vote.instanceId());
     VoteTally.Admission admission = tally.record(vote, Optional.ofNullable(known).map(FleetInstance::group));
     if (admission != VoteTally.Admission.ACCEPTED) {
       rejected(admission.reason(), vote.instanceId() + " (group " + vote.group() + "): " + admission.reason()
           + (fleetKnown ? "" : " (the fleet has not been described yet)"));
+      return;
+    }
+    boolean changed = before.map(b -> b.vote() != vote.vote() || b.warm() != vote.warm()).orElse(true);
+    if (changed) {
+      soon(tally);
+    }
+  }
+
+  /**
+   * A vote that changed may tip its group: the leader decides at once rather than at the next tick, at most once per
+   * {@link #SOON_MILLIS} per group (a storm of changes is decided at the end of that window).
+   */
+  private void soon(VoteTally tally) {
+    if (!leadership.isLeader() || !ready) {
+      return;
+    }
+    String group = tally.config().name();
+    long now = System.nanoTime();
+    long allowed = decidedSoonAt.getOrDefault(group, Long.MIN_VALUE / 2) + TimeUnit.MILLISECONDS.toNanos(SOON_MILLIS);
+    if (now >= allowed) {
+      decidedSoonAt.put(group, now);
+      decide(tally, leadership.epoch());
+    } else if (soonScheduled.add(group)) {
+      vertx.setTimer(Math.max(1, TimeUnit.NANOSECONDS.toMillis(allowed - now)), t -> {
+        soonScheduled.remove(group);
+        soon(tally);
+      });
     }
   }
 
@@ -208,9 +242,20 @@ public final class ScalingVerticle extends VerticleBase {
           .forEach(i -> fresh.put(i.instanceId(), i));
       fleetView.clear();
       fleetView.putAll(fresh);
+      fleetChanged = true;
       fleetKnown = true;
     }).onFailure(err -> LOG.warn("{}: could not describe the fleet: {}", coordinatorId, err.getMessage()))
         .mapEmpty();
+  }
+
+  private List<FleetInstance> members(String group) {
+    if (fleetChanged) {
+      Map<String, List<FleetInstance>> index = new HashMap<>();
+      fleetView.values().forEach(i -> index.computeIfAbsent(i.group(), g -> new ArrayList<>()).add(i));
+      byGroup = index;
+      fleetChanged = false;
+    }
+    return byGroup.getOrDefault(group, List.of());
   }
 
   // ------------------------------------------------------------------ leading
@@ -254,13 +299,16 @@ public final class ScalingVerticle extends VerticleBase {
     }
     long started = System.nanoTime();
     for (VoteTally tally : tallies.values()) {
-      String group = tally.config().name();
-      GroupFleet groupFleet = new GroupFleet(
-          fleetView.values().stream().filter(i -> group.equals(i.group())).toList(),
-          launchesInFlight.getOrDefault(group, 0), leaving, ledger.lastResizeAt(group));
-      tally.decide(groupFleet).ifPresent(decision -> record(decision, epoch));
+      decide(tally, epoch);
     }
     tickTimer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+  }
+
+  private void decide(VoteTally tally, long epoch) {
+    String group = tally.config().name();
+    GroupFleet groupFleet = new GroupFleet(members(group), launchesInFlight.getOrDefault(group, 0), leaving,
+        ledger.lastResizeAt(group));
+    tally.decide(groupFleet).ifPresent(decision -> record(decision, epoch));
   }
 
   private void record(Decision decision, long epoch) {
@@ -338,6 +386,7 @@ public final class ScalingVerticle extends VerticleBase {
         inFlight(entry, false);
         if (result.succeeded()) {
           result.result().forEach(i -> fleetView.put(i.instanceId(), i));
+          fleetChanged = true;
           finish(entry, current(entry).done(result.result().stream().map(FleetInstance::instanceId).toList(),
               clock.millis(), epoch));
         } else {
@@ -349,6 +398,7 @@ public final class ScalingVerticle extends VerticleBase {
         inFlight(entry, false);
         if (result.succeeded()) {
           action.instances().forEach(fleetView::remove);
+          fleetChanged = true;
           finish(entry, current(entry).done(action.instances(), clock.millis(), epoch));
         } else {
           finish(entry, current(entry).failed(result.cause().getMessage(), clock.millis(), epoch));
@@ -411,8 +461,7 @@ public final class ScalingVerticle extends VerticleBase {
     JsonArray groups = new JsonArray();
     for (VoteTally tally : tallies.values()) {
       GroupConfig config = tally.config();
-      List<FleetInstance> members = new ArrayList<>(fleetView.values().stream()
-          .filter(i -> config.name().equals(i.group()) && i.alive()).toList());
+      List<FleetInstance> members = members(config.name()).stream().filter(FleetInstance::alive).toList();
       groups.add(new JsonObject().put("name", config.name()).put("min", config.min()).put("max", config.max())
           .put("size", members.size()).put("launchesInFlight", launchesInFlight.getOrDefault(config.name(), 0))
           .put("lastResizeAt", ledger.lastResizeAt(config.name()))

@@ -9,6 +9,8 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 
+import java.net.URI;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -31,11 +33,22 @@ public final class LoadGenerator {
   private long due;
   private long inFlight;
   private int secondsReported;
+  private List<URI> targets;
+  private long next;
 
   public LoadGenerator(Vertx vertx, LoadOptions options, Consumer<String> out) {
     this.vertx = vertx;
     this.options = options;
     this.out = out;
+    this.targets = options.targets();
+  }
+
+  /** Spreads the requests over other targets from now on (the instances of a group that grew or shrank). */
+  public void retarget(List<URI> newTargets) {
+    if (!newTargets.isEmpty()) {
+      List<URI> copy = List.copyOf(newTargets);
+      vertx.runOnContext(x -> targets = copy);
+    }
   }
 
   /** Runs the whole load; completes with the totals once every request has an outcome. */
@@ -44,8 +57,8 @@ public final class LoadGenerator {
     vertx.runOnContext(x -> {
       client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) options.timeout().toMillis())
           .setKeepAlive(true), new PoolOptions().setHttp1MaxSize(options.connections()).setMaxWaitQueueSize(-1));
-      out.accept(String.format("load: GET %s at %d/s for %d s", options.url(), options.rate(),
-          options.duration().toSeconds()));
+      out.accept(String.format("load: GET %s at %d/s for %d s", targets.size() == 1 ? targets.get(0) : targets,
+          options.rate(), options.duration().toSeconds()));
       start = System.nanoTime();
       long sendUntil = start + options.duration().toNanos();
       vertx.setPeriodic(TICK_MILLIS, timer -> {
@@ -72,7 +85,8 @@ public final class LoadGenerator {
     second.countSent();
     total.countSent();
     inFlight++;
-    RequestOptions request = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(options.url().toString())
+    URI target = targets.get((int) (next++ % targets.size()));
+    RequestOptions request = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(target.toString())
         .setIdleTimeout(options.timeout().toMillis());
     client.request(request)
         .compose(req -> req.send())

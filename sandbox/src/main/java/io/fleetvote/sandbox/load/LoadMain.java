@@ -7,6 +7,8 @@ import io.vertx.core.Vertx;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /** {@code ./fleetvote load}: an open-loop HTTP load generator that reports latency and failures every second. */
 public final class LoadMain {
@@ -20,18 +22,27 @@ public final class LoadMain {
         server does not slow the sender, and latency counts from when each request was due). Prints, every second
         and in total, requests sent, answered 2xx, failed (other status, connection error or timeout) and latency
         percentiles.""")
-        .option("url", "URL", "what to load, e.g. http://127.0.0.1:8080/?work=5", null)
+        .option("url", "URL[,URL...]", "what to load, e.g. http://127.0.0.1:8080/?work=5 (several: in turn)", null)
         .option("rate", "N", "requests per second", "100")
         .option("duration", "SECONDS", "how long to send", "30")
         .option("timeout", "MS", "a request not answered within this long counts as failed", "5000")
         .option("connections", "N", "most connections open at once", "256")
         .option("summary-json", "FILE", "also write the totals as JSON to FILE", "none");
     LoadOptions options = cli.parseOrExit(args, p -> {
-      URI url = URI.create(p.string("url"));
-      if (!"http".equals(url.getScheme()) || url.getHost() == null) {
-        throw new CommandLineException("option --url: '" + url + "' is not an http://host[:port]/path URL");
+      List<URI> urls = new ArrayList<>();
+      for (String text : p.string("url").split(",")) {
+        URI url;
+        try {
+          url = URI.create(text.trim());
+        } catch (IllegalArgumentException e) {
+          url = null;
+        }
+        if (url == null || !"http".equals(url.getScheme()) || url.getHost() == null) {
+          throw new CommandLineException("option --url: '" + text + "' is not an http://host[:port]/path URL");
+        }
+        urls.add(url);
       }
-      return new LoadOptions(url, p.intValue("rate", 1, 100_000), Duration.ofSeconds(p.longValue("duration", 1, 86_400)),
+      return new LoadOptions(urls, p.intValue("rate", 1, 100_000), Duration.ofSeconds(p.longValue("duration", 1, 86_400)),
           Duration.ofMillis(p.longValue("timeout", 1, 600_000)), p.intValue("connections", 1, 10_000),
           p.string("summary-json").equals("none") ? null : Path.of(p.string("summary-json")));
     });

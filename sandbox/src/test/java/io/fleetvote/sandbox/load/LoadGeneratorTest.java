@@ -1,6 +1,8 @@
 package io.fleetvote.sandbox.load;
 
 import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.sandbox.It;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
@@ -32,7 +34,7 @@ class LoadGeneratorTest {
         .setStatusCode(received.incrementAndGet() % 10 == 0 ? 500 : 200).end("ok")).listen(0, "127.0.0.1").await();
     List<String> lines = new CopyOnWriteArrayList<>();
     Path summary = dir.resolve("summary.json");
-    LoadOptions options = new LoadOptions(URI.create("http://127.0.0.1:" + target.actualPort() + "/"), 200,
+    LoadOptions options = new LoadOptions(List.of(URI.create("http://127.0.0.1:" + target.actualPort() + "/")), 200,
         Duration.ofSeconds(2), Duration.ofSeconds(2), 32, summary);
 
     LoadReport total = new LoadGenerator(vertx, options, lines::add).run().await();
@@ -51,11 +53,39 @@ class LoadGeneratorTest {
 
   @Test
   void aTargetThatIsNotThereIsAllFailures(Vertx vertx) throws Exception {
-    LoadOptions options = new LoadOptions(URI.create("http://127.0.0.1:" + FreePorts.pick() + "/"), 50,
+    LoadOptions options = new LoadOptions(List.of(URI.create("http://127.0.0.1:" + FreePorts.pick() + "/")), 50,
         Duration.ofSeconds(1), Duration.ofSeconds(1), 8, null);
     LoadReport total = new LoadGenerator(vertx, options, line -> { }).run().await();
     assertThat(total.sent()).isEqualTo(50);
     assertThat(total.failed()).isEqualTo(50);
     assertThat(total.ok()).isZero();
+  }
+
+  @Test
+  void requestsGoToTheTargetsInTurnAndFollowARetarget(Vertx vertx) throws Exception {
+    AtomicInteger toA = new AtomicInteger();
+    AtomicInteger toB = new AtomicInteger();
+    HttpServer a = vertx.createHttpServer().requestHandler(r -> {
+      toA.incrementAndGet();
+      r.response().end();
+    }).listen(0, "127.0.0.1").await();
+    HttpServer b = vertx.createHttpServer().requestHandler(r -> {
+      toB.incrementAndGet();
+      r.response().end();
+    }).listen(0, "127.0.0.1").await();
+    URI urlA = URI.create("http://127.0.0.1:" + a.actualPort() + "/");
+    URI urlB = URI.create("http://127.0.0.1:" + b.actualPort() + "/");
+    LoadGenerator generator = new LoadGenerator(vertx, new LoadOptions(List.of(urlA, urlB), 100, Duration.ofSeconds(2),
+        Duration.ofSeconds(2), 8, null), line -> { });
+    Future<LoadReport> run = generator.run();
+    It.await("half the requests", Duration.ofSeconds(10), () -> toA.get() + toB.get() >= 100);
+    generator.retarget(List.of(urlB));
+    int aBefore = toA.get();
+    LoadReport total = run.await();
+    assertThat(total.failed()).isZero();
+    assertThat(toA.get() + toB.get()).isEqualTo(200);
+    assertThat(toA.get()).as("after the retarget, A gets only what was already sent")
+        .isLessThanOrEqualTo(aBefore + 2);
+    assertThat(toB.get()).isGreaterThan(100);
   }
 }
