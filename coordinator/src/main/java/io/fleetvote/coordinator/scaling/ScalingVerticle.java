@@ -81,6 +81,9 @@ public final class ScalingVerticle extends VerticleBase {
   private MeterRegistry meters;
   private Timer tickTimer;
   private boolean fleetKnown;
+  /** When the last successful DescribeInstances was sent (epoch ms), and when one was last asked for early. */
+  private long describedAt;
+  private long describeRequestedAt;
   /** Leader, and the fleet described and the predecessors' unfinished orders counted since becoming leader. */
   private boolean ready;
   private boolean takingOver;
@@ -183,6 +186,17 @@ public final class ScalingVerticle extends VerticleBase {
       return;
     }
     FleetInstance known = fleetView.get(vote.instanceId());
+    if (known == null && vote.startedAt() >= describedAt) {
+      // An agent that started after this coordinator last described the fleet: probably an instance another
+      // coordinator launched. Describe again soon; until then its votes wait (and are counted apart from forgeries).
+      Counter.builder("fleetvote.coordinator.votes.rejected").tag("reason", "not-yet-described")
+          .description("Votes not counted, by reason").register(meters).increment();
+      if (clock.millis() - describeRequestedAt > 1000) {
+        describeRequestedAt = clock.millis();
+        refreshFleet();
+      }
+      return;
+    }
     Optional<Vote> before = tally.liveVote(vote.instanceId());
     VoteTally.Admission admission = tally.record(vote, Optional.ofNullable(known).map(FleetInstance::group));
     if (admission != VoteTally.Admission.ACCEPTED) {
@@ -233,7 +247,9 @@ public final class ScalingVerticle extends VerticleBase {
   // ------------------------------------------------------------------ the fleet
 
   private Future<Void> refreshFleet() {
+    long sentAt = clock.millis();
     return fleet.describe().onSuccess(instances -> {
+      describedAt = Math.max(describedAt, sentAt);
       Map<String, FleetInstance> fresh = new HashMap<>();
       instances.forEach(i -> fresh.put(i.instanceId(), i));
       // A launch this leader has just been told of may not be in DescribeInstances yet: keep it until it is.
