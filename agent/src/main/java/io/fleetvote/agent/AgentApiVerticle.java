@@ -11,9 +11,14 @@ import io.vertx.micrometer.PrometheusScrapingHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.Supplier;
+
 /**
  * The agent's HTTP endpoint on the instance's private address: {@code GET /health} says who and where the
- * instance is, {@code GET /metrics} is the Prometheus scrape. A port already taken fails the deployment.
+ * instance is and, for an app agent, its load, vote and warmth; {@code GET /metrics} is the Prometheus scrape. A
+ * port already taken fails the deployment.
  */
 final class AgentApiVerticle extends VerticleBase {
 
@@ -21,10 +26,13 @@ final class AgentApiVerticle extends VerticleBase {
 
   private final InstanceIdentity identity;
   private final AgentOptions options;
+  private final Supplier<Optional<VotePolicy.Decision>> vote;
 
-  AgentApiVerticle(InstanceIdentity identity, AgentOptions options) {
+  /** {@code vote} gives the latest vote, or nothing (no sample yet, or an agent that does not vote). */
+  AgentApiVerticle(InstanceIdentity identity, AgentOptions options, Supplier<Optional<VotePolicy.Decision>> vote) {
     this.identity = identity;
     this.options = options;
+    this.vote = vote;
   }
 
   @Override
@@ -52,6 +60,14 @@ final class AgentApiVerticle extends VerticleBase {
     if (vertx.isClustered()) {
       health.put("clusterMembers", ClusterBootstrap.memberCount(vertx));
     }
+    vote.get().ifPresent(decision -> {
+      health.put("load", decision.sample().isMissing() ? null : decision.sample().cpuPercent())
+          .put("vote", decision.vote().name().toLowerCase(Locale.ROOT))
+          .put("warm", decision.warm());
+      if (decision.sample().isMissing()) {
+        health.put("loadProblem", decision.sample().problem());
+      }
+    });
     ctx.json(health);
   }
 }

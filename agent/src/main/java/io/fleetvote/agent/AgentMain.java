@@ -1,6 +1,9 @@
 package io.fleetvote.agent;
 
 import io.fleetvote.agent.AgentOptionSources.Source;
+import io.fleetvote.agent.load.HostLoadSensor;
+import io.fleetvote.agent.load.LoadSensor;
+import io.fleetvote.agent.load.ProcessTreeLoadSensor;
 import io.fleetvote.common.cli.CommandLine;
 import io.fleetvote.common.cli.CommandLineException;
 import io.fleetvote.common.cluster.ClusterBootstrap;
@@ -8,6 +11,8 @@ import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.imds.InstanceIdentity;
 import io.fleetvote.common.imds.InstanceMetadataClient;
 import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.common.msg.Role;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
@@ -21,8 +26,10 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * Starts the agent of one instance.
@@ -32,17 +39,22 @@ import java.util.concurrent.TimeUnit;
  *   <li>Resolves {@link AgentOptions}; each field comes from the first of: the command line, the {@code --config}
  *   file, the user-data's {@code fleetvote} object, the tags {@code fleetvote:deployment}, {@code fleetvote:group}
  *   and {@code fleetvote:role}, the defaults (see {@link AgentOptionSources}).</li>
- *   <li>Builds a clustered Vert.x when the cluster options name members or AWS discovery, else a standalone one;
- *   Hazelcast, the event bus and the HTTP endpoint bind to the private IP from metadata, whatever
- *   {@code cluster.host} says. Deploys the HTTP endpoint and, when clustered, the heartbeat.</li>
+ *   <li>Sets up the load sensor of an app agent ({@code sensor}: the host, or the process tree of a pid file).</li>
+ *   <li>When the cluster options name members or AWS discovery, joins the cluster as a Hazelcast lite member and
+ *   stays in it ({@link LiteMembership}: retries while no coordinator is up, joins again with a new Vert.x when the
+ *   last one left); else builds a standalone Vert.x. Hazelcast, the event bus and the HTTP endpoint bind to the
+ *   private IP from metadata, whatever {@code cluster.host} says. Deploys the HTTP endpoint, the vote (role app)
+ *   and, when clustered, the heartbeat.</li>
  * </ol>
- * Any failure is logged as one line and exits 1. A shutdown hook closes Vert.x, so Hazelcast leaves the
- * cluster cleanly instead of being timed out by its peers.
+ * Any failure to start is logged as one line and exits 1; a cluster that is not there yet is not a failure. A
+ * shutdown hook closes Vert.x, so Hazelcast leaves the cluster cleanly instead of being timed out by its peers.
  */
 public final class AgentMain {
 
   private static final Logger LOG = LoggerFactory.getLogger(AgentMain.class);
   private static final long SHUTDOWN_TIMEOUT_MS = 10_000;
+  private static final int EVENT_LOOPS = 2;
+  private static final int WORKERS = 2;
 
   static final CommandLine COMMAND_LINE = new CommandLine("agent",
       "Runs the Fleetvote agent of this instance. Options given here override the config file and the user-data.")
@@ -51,6 +63,12 @@ public final class AgentMain {
           Integer.toString(AgentOptions.DEFAULT_APP_PORT))
       .option("cluster-port", "N", "the Hazelcast member port", Integer.toString(ClusterOptions.DEFAULT_PORT))
       .option("imds", "URL", "the instance-metadata endpoint", InstanceMetadataClient.defaultEndpoint().toString())
+      .option("sensor", "host|process", "what an app agent's load is: the whole host, or one process tree",
+          AgentOptions.DEFAULT_SENSOR.name().toLowerCase(Locale.ROOT))
+      .option("sensor-pid-file", "FILE", "with --sensor process: the file whose first token is the pid to measure",
+          "none")
+      .option("sensor-cores", "N", "with --sensor process: the cores the process tree is entitled to",
+          Double.toString(AgentOptions.DEFAULT_SENSOR_CORES))
       .option("config", "FILE", "a JSON file shaped like the user-data: {\"fleetvote\": {...}}", "none");
 
   /** What the command line asks for: where metadata is, an optional config file, and the options it overrides. */
@@ -71,6 +89,20 @@ public final class AgentMain {
       if (parsed.given("cluster-port")) {
         overrides.put("cluster", new JsonObject().put("port", parsed.intValue("cluster-port", 1, 65535)));
       }
+      if (parsed.given("sensor")) {
+        overrides.put("sensor", parsed.string("sensor"));
+      }
+      if (parsed.given("sensor-pid-file")) {
+        overrides.put("sensorPidFile", parsed.string("sensor-pid-file"));
+      }
+      if (parsed.given("sensor-cores")) {
+        String cores = parsed.string("sensor-cores");
+        try {
+          overrides.put("sensorCores", Double.parseDouble(cores));
+        } catch (NumberFormatException e) {
+          throw new CommandLineException("option --sensor-cores: '" + cores + "' is not a number");
+        }
+      }
       Optional<Path> config = parsed.given("config") ? Optional.of(Path.of(parsed.string("config"))) : Optional.empty();
       return new Invocation(imds, config, overrides);
     }
@@ -89,7 +121,7 @@ public final class AgentMain {
     }
   }
 
-  /** Runs on the main thread, so it may wait on each step in turn. */
+  /** Runs on the main thread, so it may wait on each step in turn; when clustered it returns only at shutdown. */
   private static void start(Invocation invocation, Clock clock) {
     long startedAt = clock.millis();
     InstanceIdentity identity = readIdentity(invocation.imds());
@@ -98,22 +130,56 @@ public final class AgentMain {
         identity.imageId(), identity.availabilityZone(), identity.privateIp());
 
     AgentOptions options = resolveOptions(invocation, identity);
-    options.getCluster().setHost(identity.privateIp());
+    options.getCluster().setHost(identity.privateIp()).setLiteMember(true);
     LOG.info("{}: options {}", id, options.toJson().encode());
+    Optional<LoadSensor> sensor = options.getRoles().contains(Role.APP)
+        ? Optional.of(sensor(options, clock))
+        : Optional.empty();
+    Function<Vertx, Future<?>> deployment = vertx -> deploy(vertx, identity, options, sensor, startedAt, clock);
 
-    VertxOptions vertxOptions = ClusterBootstrap.withPrometheus(new VertxOptions());
-    Vertx vertx = options.isClustered()
-        ? ClusterBootstrap.clustered(options.getCluster(), vertxOptions).await()
-        : ClusterBootstrap.standalone(vertxOptions);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(vertx, id), "fleetvote-agent-shutdown"));
-
-    vertx.deployVerticle(new AgentApiVerticle(identity, options)).await();
-    if (vertx.isClustered()) {
-      vertx.deployVerticle(new HeartbeatVerticle(identity, options, startedAt, clock)).await();
+    // An agent serves a few requests a minute and samples once a second: Vert.x's defaults (2 event loops per core,
+    // 20 workers) only cost memory on a big instance.
+    VertxOptions vertxOptions = ClusterBootstrap.withPrometheus(new VertxOptions()
+        .setEventLoopPoolSize(EVENT_LOOPS).setWorkerPoolSize(WORKERS));
+    if (options.isClustered()) {
+      LiteMembership membership = new LiteMembership(id, options.getCluster(), vertxOptions, deployment);
+      Runtime.getRuntime().addShutdownHook(new Thread(membership::stop, "fleetvote-agent-shutdown"));
+      membership.run();
+    } else {
+      Vertx vertx = ClusterBootstrap.standalone(vertxOptions);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(vertx, id), "fleetvote-agent-shutdown"));
+      deployment.apply(vertx).await();
     }
-    LOG.info("{}: agent up in {} ms, {} {} {} {}", id, clock.millis() - startedAt, options.getDeployment(),
-        options.getGroup(), AgentOptions.roleNames(options.getRoles()).encode(),
-        vertx.isClustered() ? "clustered" : "standalone (no cluster members or AWS discovery configured)");
+  }
+
+  /**
+   * Deploys the agent's verticles on {@code vertx}: the HTTP endpoint, the vote (role app) and, when clustered, the
+   * heartbeat. A clustered agent does this again on each Vert.x it joins with; the sensor outlives them.
+   */
+  private static Future<?> deploy(Vertx vertx, InstanceIdentity identity, AgentOptions options,
+                                  Optional<LoadSensor> sensor, long startedAt, Clock clock) {
+    Optional<VoteVerticle> vote = sensor.map(s -> new VoteVerticle(identity, options, s, startedAt, clock));
+    Future<?> deployed = vertx.deployVerticle(new AgentApiVerticle(identity, options,
+        () -> vote.flatMap(VoteVerticle::latest)));
+    if (vote.isPresent()) {
+      deployed = deployed.compose(api -> vertx.deployVerticle(vote.get()));
+    }
+    if (vertx.isClustered()) {
+      deployed = deployed.compose(previous -> vertx.deployVerticle(new HeartbeatVerticle(identity, options, startedAt,
+          clock)));
+    }
+    return deployed.onSuccess(done -> LOG.info("{}: agent up {} ms after its start, {} {} {} {}", identity.instanceId(),
+        clock.millis() - startedAt, options.getDeployment(), options.getGroup(),
+        AgentOptions.roleNames(options.getRoles()).encode(),
+        vertx.isClustered() ? "clustered" : "standalone (no cluster members or AWS discovery configured)"));
+  }
+
+  /** Sets up the configured sensor (OSHI reads {@code /proc} once), here on the main thread. */
+  private static LoadSensor sensor(AgentOptions options, Clock clock) {
+    return switch (options.getSensor()) {
+      case HOST -> new HostLoadSensor(clock);
+      case PROCESS -> new ProcessTreeLoadSensor(Path.of(options.getSensorPidFile()), options.getSensorCores(), clock);
+    };
   }
 
   private static InstanceIdentity readIdentity(URI endpoint) {

@@ -5,20 +5,31 @@ import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.msg.JsonFields;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.Role;
+import io.fleetvote.common.msg.Vote;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.time.Duration;
 import java.util.EnumSet;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 
 /**
- * What one agent is and does: the deployment, group and roles it reports, how often it gossips, its ports and
- * how it joins the cluster. The JSON shape is the {@code fleetvote} object of the user-data and of
- * {@code --config}; {@link AgentOptionSources} merges those sources.
+ * What one agent is and does: the deployment, group and roles it reports, how often it gossips, its ports, how it
+ * joins the cluster, and (role app) how it measures its load and votes. The JSON shape is the {@code fleetvote}
+ * object of the user-data and of {@code --config}; {@link AgentOptionSources} merges those sources. The voting
+ * defaults are production's, in minutes like AWS's and RightScale's; a demo puts seconds in its user-data.
  */
 public final class AgentOptions {
+
+  /** Where an app agent's load comes from. */
+  public enum Sensor {
+    /** The whole host's CPU and load average: an instance with a VM of its own. */
+    HOST,
+    /** The CPU of one process tree, named by {@code sensorPidFile}: an instance that shares its host. */
+    PROCESS
+  }
 
   public static final String DEFAULT_DEPLOYMENT = "default";
   public static final String DEFAULT_GROUP = "default";
@@ -26,9 +37,23 @@ public final class AgentOptions {
   public static final long DEFAULT_GOSSIP_PERIOD_MS = 1000;
   public static final int DEFAULT_AGENT_PORT = 9110;
   public static final int DEFAULT_APP_PORT = 8080;
+  public static final Sensor DEFAULT_SENSOR = Sensor.HOST;
+  public static final double DEFAULT_SENSOR_CORES = 1;
+  public static final long DEFAULT_SAMPLE_MS = 1000;
+  public static final double DEFAULT_GROW_ABOVE = 70;
+  public static final long DEFAULT_GROW_AFTER_MS = 180_000;
+  public static final double DEFAULT_SHRINK_BELOW = 30;
+  public static final long DEFAULT_SHRINK_AFTER_MS = 900_000;
+  public static final long DEFAULT_WARMUP_MS = 120_000;
+  public static final boolean DEFAULT_PROTECTED_FROM_SCALE_IN = false;
 
   private static final long MIN_GOSSIP_PERIOD_MS = 100;
   private static final long MAX_GOSSIP_PERIOD_MS = 60_000;
+  private static final long MIN_SAMPLE_MS = 100;
+  private static final long MAX_SAMPLE_MS = 60_000;
+  private static final long MAX_WINDOW_MS = 86_400_000;
+  private static final double MIN_SENSOR_CORES = 0.01;
+  private static final double MAX_SENSOR_CORES = 1024;
 
   private String deployment = DEFAULT_DEPLOYMENT;
   private String group = DEFAULT_GROUP;
@@ -37,6 +62,16 @@ public final class AgentOptions {
   private int agentPort = DEFAULT_AGENT_PORT;
   private int appPort = DEFAULT_APP_PORT;
   private ClusterOptions cluster = new ClusterOptions();
+  private Sensor sensor = DEFAULT_SENSOR;
+  private String sensorPidFile;
+  private double sensorCores = DEFAULT_SENSOR_CORES;
+  private long sampleMs = DEFAULT_SAMPLE_MS;
+  private double growAbove = DEFAULT_GROW_ABOVE;
+  private long growAfterMs = DEFAULT_GROW_AFTER_MS;
+  private double shrinkBelow = DEFAULT_SHRINK_BELOW;
+  private long shrinkAfterMs = DEFAULT_SHRINK_AFTER_MS;
+  private long warmupMs = DEFAULT_WARMUP_MS;
+  private boolean protectedFromScaleIn = DEFAULT_PROTECTED_FROM_SCALE_IN;
 
   public AgentOptions() {
   }
@@ -66,17 +101,62 @@ public final class AgentOptions {
     } catch (MessageException e) {
       throw e.within("cluster");
     }
+    if (json.getValue("sensor") != null) {
+      sensor = JsonFields.enumValue(json, "sensor", Sensor.class);
+    }
+    sensorPidFile = JsonFields.optionalString(json, "sensorPidFile", 4096, null);
+    sensorCores = JsonFields.doubleValue(json, "sensorCores", MIN_SENSOR_CORES, MAX_SENSOR_CORES, DEFAULT_SENSOR_CORES);
+    sampleMs = JsonFields.longValue(json, "sampleMs", MIN_SAMPLE_MS, MAX_SAMPLE_MS, DEFAULT_SAMPLE_MS);
+    growAbove = JsonFields.doubleValue(json, "growAbove", 0, Vote.MAX_LOAD, DEFAULT_GROW_ABOVE);
+    growAfterMs = JsonFields.longValue(json, "growAfterMs", 0, MAX_WINDOW_MS, DEFAULT_GROW_AFTER_MS);
+    shrinkBelow = JsonFields.doubleValue(json, "shrinkBelow", 0, Vote.MAX_LOAD, DEFAULT_SHRINK_BELOW);
+    shrinkAfterMs = JsonFields.longValue(json, "shrinkAfterMs", 0, MAX_WINDOW_MS, DEFAULT_SHRINK_AFTER_MS);
+    warmupMs = JsonFields.longValue(json, "warmupMs", 0, MAX_WINDOW_MS, DEFAULT_WARMUP_MS);
+    protectedFromScaleIn = JsonFields.booleanValue(json, "protectedFromScaleIn", DEFAULT_PROTECTED_FROM_SCALE_IN);
+    validate();
+  }
+
+  /** Checks the rules that span fields; the JSON constructor calls it. */
+  public AgentOptions validate() {
+    if (sensor == Sensor.PROCESS && (sensorPidFile == null || sensorPidFile.isBlank())) {
+      throw new MessageException("sensorPidFile", "is required when sensor is process");
+    }
+    if (sensor == Sensor.HOST && sensorPidFile != null) {
+      throw new MessageException("sensorPidFile", "applies only when sensor is process (the host sensor measures "
+          + "the whole host)");
+    }
+    votePolicy();
+    return this;
   }
 
   public JsonObject toJson() {
-    return new JsonObject()
+    JsonObject json = new JsonObject()
         .put("deployment", deployment)
         .put("group", group)
         .put("roles", roleNames(roles))
         .put("gossipPeriodMs", gossipPeriodMs)
         .put("agentPort", agentPort)
         .put("appPort", appPort)
-        .put("cluster", cluster.toJson());
+        .put("cluster", cluster.toJson())
+        .put("sensor", sensor.name().toLowerCase(Locale.ROOT))
+        .put("sensorCores", sensorCores)
+        .put("sampleMs", sampleMs)
+        .put("growAbove", growAbove)
+        .put("growAfterMs", growAfterMs)
+        .put("shrinkBelow", shrinkBelow)
+        .put("shrinkAfterMs", shrinkAfterMs)
+        .put("warmupMs", warmupMs)
+        .put("protectedFromScaleIn", protectedFromScaleIn);
+    if (sensorPidFile != null) {
+      json.put("sensorPidFile", sensorPidFile);
+    }
+    return json;
+  }
+
+  /** The thresholds and windows of this agent's vote; throws {@link MessageException} when they contradict. */
+  public VotePolicy.Settings votePolicy() {
+    return new VotePolicy.Settings(growAbove, Duration.ofMillis(growAfterMs), shrinkBelow,
+        Duration.ofMillis(shrinkAfterMs), Duration.ofMillis(warmupMs));
   }
 
   /** Roles the way they travel in JSON: lowercase names, in declaration order. */
@@ -120,7 +200,7 @@ public final class AgentOptions {
     return this;
   }
 
-  /** How often the agent publishes its heartbeat when clustered. */
+  /** How often the agent publishes its heartbeat (and, role app, renews its vote) when clustered. */
   public long getGossipPeriodMs() {
     return gossipPeriodMs;
   }
@@ -156,6 +236,106 @@ public final class AgentOptions {
 
   public AgentOptions setCluster(ClusterOptions cluster) {
     this.cluster = cluster;
+    return this;
+  }
+
+  /** Where an app agent's load comes from. */
+  public Sensor getSensor() {
+    return sensor;
+  }
+
+  public AgentOptions setSensor(Sensor sensor) {
+    this.sensor = sensor;
+    return this;
+  }
+
+  /** With the process sensor: the file whose first token is the pid of the process tree to measure. */
+  public String getSensorPidFile() {
+    return sensorPidFile;
+  }
+
+  public AgentOptions setSensorPidFile(String sensorPidFile) {
+    this.sensorPidFile = sensorPidFile;
+    return this;
+  }
+
+  /** With the process sensor: how many cores the tree is entitled to; its CPU time is a percentage of these. */
+  public double getSensorCores() {
+    return sensorCores;
+  }
+
+  public AgentOptions setSensorCores(double sensorCores) {
+    this.sensorCores = sensorCores;
+    return this;
+  }
+
+  /** How often an app agent samples its load. */
+  public long getSampleMs() {
+    return sampleMs;
+  }
+
+  public AgentOptions setSampleMs(long sampleMs) {
+    this.sampleMs = sampleMs;
+    return this;
+  }
+
+  /** Load in percent above which a sample counts towards a grow vote. */
+  public double getGrowAbove() {
+    return growAbove;
+  }
+
+  public AgentOptions setGrowAbove(double growAbove) {
+    this.growAbove = growAbove;
+    return this;
+  }
+
+  /** How long the load must stay above {@link #getGrowAbove()} for a grow vote. */
+  public long getGrowAfterMs() {
+    return growAfterMs;
+  }
+
+  public AgentOptions setGrowAfterMs(long growAfterMs) {
+    this.growAfterMs = growAfterMs;
+    return this;
+  }
+
+  /** Load in percent below which a sample counts towards a shrink vote. */
+  public double getShrinkBelow() {
+    return shrinkBelow;
+  }
+
+  public AgentOptions setShrinkBelow(double shrinkBelow) {
+    this.shrinkBelow = shrinkBelow;
+    return this;
+  }
+
+  /** How long the load must stay below {@link #getShrinkBelow()} for a shrink vote. */
+  public long getShrinkAfterMs() {
+    return shrinkAfterMs;
+  }
+
+  public AgentOptions setShrinkAfterMs(long shrinkAfterMs) {
+    this.shrinkAfterMs = shrinkAfterMs;
+    return this;
+  }
+
+  /** How long after the agent starts it does not vote (its votes say warm = false). */
+  public long getWarmupMs() {
+    return warmupMs;
+  }
+
+  public AgentOptions setWarmupMs(long warmupMs) {
+    this.warmupMs = warmupMs;
+    return this;
+  }
+
+  /** The instance asks, in its votes, not to be chosen when its group shrinks. */
+  public boolean isProtectedFromScaleIn() {
+    return protectedFromScaleIn;
+  }
+
+  public AgentOptions setProtectedFromScaleIn(boolean protectedFromScaleIn) {
+    this.protectedFromScaleIn = protectedFromScaleIn;
     return this;
   }
 }

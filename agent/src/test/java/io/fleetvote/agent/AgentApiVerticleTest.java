@@ -1,8 +1,10 @@
 package io.fleetvote.agent;
 
+import io.fleetvote.agent.load.LoadSample;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.imds.InstanceIdentity;
 import io.fleetvote.common.msg.Role;
+import io.fleetvote.common.msg.VoteKind;
 import io.fleetvote.common.net.FreePorts;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -21,7 +23,9 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -51,7 +55,7 @@ class AgentApiVerticleTest {
 
   @Test
   void healthSaysWhoAndWhereTheInstanceIs(VertxTestContext tc) {
-    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options))
+    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, Optional::empty))
         .compose(id -> client.get(options.getAgentPort(), "127.0.0.1", "/health").send())
         .onComplete(tc.succeeding(response -> tc.verify(() -> {
           assertThat(response.statusCode()).isEqualTo(200);
@@ -70,8 +74,41 @@ class AgentApiVerticleTest {
   }
 
   @Test
+  void healthOfAnAppAgentAddsItsLoadVoteAndWarmth(VertxTestContext tc) {
+    VotePolicy.Decision grow = new VotePolicy.Decision(VoteKind.GROW, true,
+        LoadSample.measured(82.5, Double.NaN, Instant.EPOCH));
+    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, () -> Optional.of(grow)))
+        .compose(id -> client.get(options.getAgentPort(), "127.0.0.1", "/health").send())
+        .onComplete(tc.succeeding(response -> tc.verify(() -> {
+          JsonObject health = response.bodyAsJsonObject();
+          assertThat(health.getDouble("load")).isEqualTo(82.5);
+          assertThat(health.getString("vote")).isEqualTo("grow");
+          assertThat(health.getBoolean("warm")).isTrue();
+          assertThat(health.containsKey("loadProblem")).isFalse();
+          tc.completeNow();
+        })));
+  }
+
+  @Test
+  void aLoadThatCannotBeMeasuredIsNullAndSaysWhy(VertxTestContext tc) {
+    VotePolicy.Decision unmeasured = new VotePolicy.Decision(VoteKind.NONE, false,
+        LoadSample.missing(Instant.EPOCH, "process 42 of pid file /x/app.pid is not running"));
+    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, () -> Optional.of(unmeasured)))
+        .compose(id -> client.get(options.getAgentPort(), "127.0.0.1", "/health").send())
+        .onComplete(tc.succeeding(response -> tc.verify(() -> {
+          JsonObject health = response.bodyAsJsonObject();
+          assertThat(health.containsKey("load")).isTrue();
+          assertThat(health.getValue("load")).isNull();
+          assertThat(health.getString("vote")).isEqualTo("none");
+          assertThat(health.getBoolean("warm")).isFalse();
+          assertThat(health.getString("loadProblem")).isEqualTo("process 42 of pid file /x/app.pid is not running");
+          tc.completeNow();
+        })));
+  }
+
+  @Test
   void metricsAreServedAsPrometheusTextWithTheHeartbeatCounter(VertxTestContext tc) {
-    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options))
+    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, Optional::empty))
         .compose(id -> vertx.deployVerticle(new HeartbeatVerticle(IDENTITY, options, 0, Clock.systemUTC())))
         .compose(id -> client.get(options.getAgentPort(), "127.0.0.1", "/metrics").send())
         .onComplete(tc.succeeding(response -> tc.verify(() -> {
@@ -88,7 +125,7 @@ class AgentApiVerticleTest {
   void aPortAlreadyTakenFailsTheDeployment() throws IOException {
     // A plain socket stands for another process: servers of one Vert.x would share the port instead.
     try (ServerSocket taken = new ServerSocket(options.getAgentPort(), 1, InetAddress.getLoopbackAddress())) {
-      Throwable failure = vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options))
+      Throwable failure = vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, Optional::empty))
           .transform(result -> Future.succeededFuture(result.cause())).await();
       assertThat(failure).hasMessageContaining("Address already in use");
       assertThat(taken.isBound()).isTrue();

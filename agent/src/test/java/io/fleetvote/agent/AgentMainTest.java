@@ -22,6 +22,15 @@ class AgentMainTest {
   }
 
   @Test
+  void theSensorCanBeChosenOnTheCommandLine() {
+    assertThat(read("--sensor", "process", "--sensor-pid-file", "/i/demo-app.pid", "--sensor-cores", "0.5")
+        .overrides()).isEqualTo(new JsonObject().put("sensor", "process").put("sensorPidFile", "/i/demo-app.pid")
+        .put("sensorCores", 0.5));
+    assertThatThrownBy(() -> read("--sensor-cores", "two"))
+        .hasMessage("option --sensor-cores: 'two' is not a number");
+  }
+
+  @Test
   void metadataEndpointAndConfigFileAreTakenAsGiven() {
     Invocation invocation = read("--imds", "http://127.0.0.1:8601", "--config", "/etc/fleetvote/agent.json");
     assertThat(invocation.imds()).isEqualTo(URI.create("http://127.0.0.1:8601"));

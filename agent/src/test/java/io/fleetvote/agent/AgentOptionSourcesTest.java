@@ -70,6 +70,25 @@ class AgentOptionSourcesTest {
   }
 
   @Test
+  void votingWindowsComeFromTheUserDataAndTheSensorFromTheCommandLine() {
+    AgentOptions options = resolve(
+        AgentOptionSources.commandLine(new JsonObject().put("sensor", "process").put("sensorPidFile", "/i/app.pid")),
+        userData("{\"fleetvote\": {\"growAfterMs\": 5000, \"warmupMs\": 0, \"sensor\": \"host\"}}"));
+    assertThat(options.getSensor()).isEqualTo(AgentOptions.Sensor.PROCESS);
+    assertThat(options.getSensorPidFile()).isEqualTo("/i/app.pid");
+    assertThat(options.getGrowAfterMs()).isEqualTo(5000);
+    assertThat(options.getWarmupMs()).isZero();
+    assertThat(options.getShrinkAfterMs()).isEqualTo(AgentOptions.DEFAULT_SHRINK_AFTER_MS);
+  }
+
+  @Test
+  void aBadVotingFieldIsNamedByItsSource() {
+    assertRejected(() -> resolve(userData("{\"fleetvote\": {\"shrinkBelow\": 90}}")), "user-data fleetvote.shrinkBelow");
+    assertRejected(() -> resolve(AgentOptionSources.commandLine(new JsonObject().put("sensor", "vm"))),
+        "command line sensor");
+  }
+
+  @Test
   void aBadConfigFileIsNamedByItsPath() {
     assertRejected(() -> AgentOptionSources.configFile("/etc/agent.json", "gossip=1"), "config file /etc/agent.json");
     assertRejected(() -> AgentOptionSources.configFile("/etc/agent.json", "{\"group\": \"web\"}"),

@@ -7,6 +7,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -29,14 +30,48 @@ class AgentOptionsTest {
   }
 
   @Test
+  void votingDefaultsAreProductionsInMinutesOnTheHostSensor() {
+    AgentOptions options = new AgentOptions();
+    assertThat(options.getSensor()).isEqualTo(AgentOptions.Sensor.HOST);
+    assertThat(options.getSensorPidFile()).isNull();
+    assertThat(options.getSensorCores()).isEqualTo(1.0);
+    assertThat(options.getSampleMs()).isEqualTo(1000);
+    assertThat(options.getGrowAbove()).isEqualTo(70.0);
+    assertThat(options.getGrowAfterMs()).isEqualTo(180_000);
+    assertThat(options.getShrinkBelow()).isEqualTo(30.0);
+    assertThat(options.getShrinkAfterMs()).isEqualTo(900_000);
+    assertThat(options.getWarmupMs()).isEqualTo(120_000);
+    assertThat(options.isProtectedFromScaleIn()).isFalse();
+    assertThat(options.votePolicy()).isEqualTo(new VotePolicy.Settings(70, Duration.ofMinutes(3), 30,
+        Duration.ofMinutes(15), Duration.ofMinutes(2)));
+  }
+
+  @Test
+  void theProcessSensorNeedsAPidFileAndOnlyItTakesOne() {
+    assertRejected(new JsonObject().put("sensor", "process"), "sensorPidFile");
+    assertRejected(new JsonObject().put("sensor", "host").put("sensorPidFile", "/run/app.pid"), "sensorPidFile");
+    AgentOptions options = new AgentOptions(new JsonObject().put("sensor", "PROCESS")
+        .put("sensorPidFile", "/run/app.pid").put("sensorCores", 0.5));
+    assertThat(options.getSensor()).isEqualTo(AgentOptions.Sensor.PROCESS);
+    assertThat(options.getSensorPidFile()).isEqualTo("/run/app.pid");
+    assertThat(options.getSensorCores()).isEqualTo(0.5);
+  }
+
+  @Test
   void everyFieldSurvivesTheRoundTripThroughJson() {
     AgentOptions options = new AgentOptions().setDeployment("demo").setGroup("web").setRoles(Set.of(Role.LB, Role.APP))
         .setGossipPeriodMs(250).setAgentPort(19110).setAppPort(0)
-        .setCluster(new ClusterOptions().setClusterName("demo").addMember("10.0.0.5:5701"));
+        .setCluster(new ClusterOptions().setClusterName("demo").addMember("10.0.0.5:5701"))
+        .setSensor(AgentOptions.Sensor.PROCESS).setSensorPidFile("/run/app.pid").setSensorCores(2).setSampleMs(500)
+        .setGrowAbove(60).setGrowAfterMs(5000).setShrinkBelow(20).setShrinkAfterMs(10_000).setWarmupMs(3000)
+        .setProtectedFromScaleIn(true);
     JsonObject json = options.toJson();
     assertThat(new AgentOptions(json).toJson()).isEqualTo(json);
     assertThat(new AgentOptions(options).toJson()).isEqualTo(json);
     assertThat(json.getJsonArray("roles")).isEqualTo(new JsonArray().add("app").add("lb"));
+    assertThat(json.getString("sensor")).isEqualTo("process");
+    assertThat(new AgentOptions(json).votePolicy()).isEqualTo(new VotePolicy.Settings(60, Duration.ofSeconds(5), 20,
+        Duration.ofSeconds(10), Duration.ofSeconds(3)));
   }
 
   @Test
@@ -69,6 +104,27 @@ class AgentOptionsTest {
     assertRejected(new JsonObject().put("cluster", new JsonObject().put("port", 0)), "cluster.port");
     assertRejected(new JsonObject().put("cluster", new JsonObject().put("members", new JsonArray().add("a b"))),
         "cluster.members[0]");
+    assertRejected(new JsonObject().put("sensor", "vm"), "sensor");
+    assertRejected(new JsonObject().put("sensor", "process").put("sensorPidFile", 7), "sensorPidFile");
+    assertRejected(new JsonObject().put("sensorCores", 0), "sensorCores");
+    assertRejected(new JsonObject().put("sensorCores", "2"), "sensorCores");
+    assertRejected(new JsonObject().put("sampleMs", 99), "sampleMs");
+    assertRejected(new JsonObject().put("sampleMs", 60_001), "sampleMs");
+    assertRejected(new JsonObject().put("growAbove", -1), "growAbove");
+    assertRejected(new JsonObject().put("growAfterMs", -1), "growAfterMs");
+    assertRejected(new JsonObject().put("growAfterMs", 1.5), "growAfterMs");
+    assertRejected(new JsonObject().put("shrinkBelow", "low"), "shrinkBelow");
+    assertRejected(new JsonObject().put("shrinkAfterMs", 86_400_001), "shrinkAfterMs");
+    assertRejected(new JsonObject().put("warmupMs", -5), "warmupMs");
+    assertRejected(new JsonObject().put("protectedFromScaleIn", "yes"), "protectedFromScaleIn");
+  }
+
+  @Test
+  void theShrinkThresholdMustBeBelowTheGrowThreshold() {
+    assertRejected(new JsonObject().put("shrinkBelow", 70), "shrinkBelow");
+    assertRejected(new JsonObject().put("growAbove", 20), "shrinkBelow");
+    assertThat(new AgentOptions(new JsonObject().put("growAbove", 20).put("shrinkBelow", 10)).getGrowAbove())
+        .isEqualTo(20.0);
   }
 
   private static void assertRejected(JsonObject json, String field) {

@@ -17,44 +17,45 @@ import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The README's demo command: it runs the whole system, reports it every second, and leaves nothing running. */
+/**
+ * The README's demo command, shortened: the coordinator brings the group to its minimum, the overload grows it, the
+ * group shrinks back, the ledger's reasons are printed, and nothing is left running.
+ */
 class DemoIT {
 
-  private static final Pattern CLUSTER = Pattern.compile("cluster 127\\.0\\.0\\.1:(\\d+)");
-  private static final Pattern LAUNCHED = Pattern.compile("RunInstances: launched \\[(i-[0-9a-f]+), (i-[0-9a-f]+)]");
+  private static final Pattern COORDINATOR_API = Pattern.compile("API http://127\\.0\\.0\\.1:(\\d+)/");
 
   @TempDir
   Path dir;
 
   @Test
-  void theDemoLaunchesAGroupThatJoinsTheCoordinatorAndCleansUpAfterItself() throws Exception {
-    Path home = SandboxOptions.defaultHome();
+  void theDemoGrowsTheGroupUnderLoadShrinksItBackAndCleansUpAfterItself() throws Exception {
     Path output = dir.resolve("demo.out");
-    Process demo = new ProcessBuilder(ManagedProcess.java(home, "sandbox/target/fleetvote-sandbox.jar",
-        "io.fleetvote.sandbox.demo.DemoMain", List.of(), List.of("--duration", "15", "--state-dir",
-            dir.resolve("sandbox").toString())))
+    Process demo = new ProcessBuilder(ManagedProcess.java(SandboxOptions.defaultHome(),
+        "sandbox/target/fleetvote-sandbox.jar", "io.fleetvote.sandbox.demo.DemoMain", List.of(),
+        List.of("--load-seconds", "25", "--state-dir", dir.resolve("demo").toString())))
         .redirectErrorStream(true).redirectOutput(output.toFile()).start();
     try {
-      assertThat(demo.waitFor(120, TimeUnit.SECONDS)).as("the demo ends after --duration").isTrue();
+      assertThat(demo.waitFor(300, TimeUnit.SECONDS)).as("the demo ends after its cycle").isTrue();
     } finally {
       demo.destroyForcibly();
     }
     String text = Files.readString(output);
     assertThat(demo.exitValue()).as(text).isZero();
-    Matcher launched = LAUNCHED.matcher(text);
-    assertThat(launched.find()).as(text).isTrue();
-    assertThat(text).contains("group web: 2 running, registry 2 live", launched.group(1) + " running app 200",
-        launched.group(2) + " running app 200", "agent 200", launched.group(1) + " terminated",
-        "coordinator and sandbox stopped");
-    Matcher cluster = CLUSTER.matcher(text);
-    assertThat(cluster.find()).as(text).isTrue();
+    assertThat(text).contains("grow (below-min): 2 instance(s) below min 2: launch 2", "[launch done",
+        "grow (votes): ", "voted grow", "shrink (votes): ", "voted shrink", "the least busy",
+        "sustained overload -> RunInstances", "coordinator stopped", "sandbox stopped");
+    assertThat(text).doesNotContain("overload 1: no grow");
+
+    Matcher api = COORDINATOR_API.matcher(text);
+    assertThat(api.find()).as(text).isTrue();
     assertThat(ProcessHandle.allProcesses().map(p -> p.info().commandLine().orElse(""))
-        .filter(line -> line.contains(dir.toString()) || line.contains("--cluster-port " + cluster.group(1))))
+        .filter(line -> line.contains(dir.toString())))
         .as("sandbox or coordinator left running").isEmpty();
-    try (Stream<Path> pidFiles = Files.walk(dir.resolve("sandbox/instances"))) {
+    try (Stream<Path> pidFiles = Files.walk(dir.resolve("demo/sandbox/instances"))) {
       assertThat(pidFiles.filter(f -> f.toString().endsWith(".pid")).map(f -> ProcessSupervisor.fromPidFile(f.getParent(),
               f.getFileName().toString().replace(".pid", "")).orElseThrow()))
-          .as("instance processes").hasSize(4).allSatisfy(p -> assertThat(ProcessProbe.alive(p.pid(),
+          .as("instance processes").isNotEmpty().allSatisfy(p -> assertThat(ProcessProbe.alive(p.pid(),
               p.startedAtMillis())).isFalse());
     }
   }

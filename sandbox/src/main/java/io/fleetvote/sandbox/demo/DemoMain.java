@@ -1,189 +1,376 @@
 package io.fleetvote.sandbox.demo;
 
-import io.fleetvote.common.Tags;
 import io.fleetvote.common.cli.CommandLine;
 import io.fleetvote.common.cluster.JvmFlags;
 import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.sandbox.SandboxOptions;
-import io.fleetvote.sandbox.client.Ec2Clients;
 import io.fleetvote.sandbox.client.ManagedProcess;
 import io.fleetvote.sandbox.client.SandboxAdmin;
 import io.fleetvote.sandbox.client.SandboxProcess;
+import io.fleetvote.sandbox.load.LoadGenerator;
+import io.fleetvote.sandbox.load.LoadOptions;
+import io.fleetvote.sandbox.load.LoadReport;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import software.amazon.awssdk.services.ec2.Ec2Client;
-import software.amazon.awssdk.services.ec2.model.Filter;
-import software.amazon.awssdk.services.ec2.model.Instance;
-import software.amazon.awssdk.services.ec2.model.ResourceType;
-import software.amazon.awssdk.services.ec2.model.Tag;
-import software.amazon.awssdk.services.ec2.model.TagSpecification;
 
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
-import java.util.Base64;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 
 /**
- * {@code ./fleetvote demo}: the sandbox cloud, a coordinator, and a group of app instances launched through the AWS
- * SDK whose agents join the coordinator's cluster; one status line per second (what EC2 says, the demo app's answer
- * and latency, the agent's health, the coordinator's live registry) until Ctrl-C or {@code --duration}. On the way
- * out it terminates the instances and stops the coordinator and the sandbox.
+ * {@code ./fleetvote demo}: the whole loop on the sandbox. A coordinator brings group {@code web} (min 2, max 5,
+ * windows of seconds) up to its minimum through RunInstances; the demo then loads the group's instances until a
+ * majority votes grow and the group grows, stops the load, and watches the group shrink back to 2. One status line
+ * per second (each instance's load and vote), every ledger entry as it is written (the reason of each decision),
+ * and at the end the time from the start of the overload to RunInstances. Ctrl-C stops everything it started.
  */
 public final class DemoMain {
 
   private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+  private static final String GROUP = "web";
+  private static final int MIN = 2;
+  private static final long GROW_AFTER_MS = 5000;
+  private static final long SAMPLE_MS = 500;
 
   private DemoMain() {
   }
 
-  record Settings(int instances, long durationSeconds, Path stateDir) {
+  record Settings(int cycles, long loadSeconds, int rate, int workMs, long durationSeconds, Path stateDir) {
   }
 
-  public static void main(String[] args) throws InterruptedException {
-    CommandLine cli = new CommandLine("demo", """
-        Runs the sandbox cloud on 127.0.0.1 and launches a group of app instances (the demo web app and the
-        Fleetvote agent each) through the AWS SDK's EC2 client, then prints one status line per second.""")
-        .option("instances", "N", "how many app instances to launch", "2")
-        .option("duration", "SECONDS", "stop after this long; 0 runs until Ctrl-C", "0")
-        .option("state-dir", "DIR", "the sandbox's state directory", "<fleetvote home>/.demo/sandbox");
-    Settings settings = cli.parseOrExit(args, p -> new Settings(p.intValue("instances", 1, 20),
-        p.longValue("duration", 0, 86_400),
-        p.given("state-dir") ? Path.of(p.string("state-dir")) : SandboxOptions.defaultHome().resolve(".demo/sandbox")));
+  /** One overload: when it began, and when the RunInstances it caused reached EC2 (null while it has not). */
+  record Cycle(int number, Instant overloadAt, Instant runInstancesAt, String entry) {
+  }
 
-    System.out.println("starting the sandbox (state in " + settings.stateDir() + ") ...");
-    SandboxProcess sandbox = SandboxProcess.start(settings.stateDir());
-    int clusterPort = FreePorts.pick();
-    int coordinatorPort = FreePorts.pick();
-    Path home = SandboxOptions.defaultHome();
-    System.out.println("starting a coordinator (cluster 127.0.0.1:" + clusterPort + ", API http://127.0.0.1:"
-        + coordinatorPort + "/api/instances) ...");
-    ManagedProcess coordinator = ManagedProcess.start("coordinator", ManagedProcess.java(home,
-            "coordinator/target/fleetvote-coordinator.jar", "io.fleetvote.coordinator.CoordinatorMain",
-            JvmFlags.HAZELCAST, List.of("--deployment", "demo", "--cluster-name", "fleetvote-demo",
-                "--cluster-port", Integer.toString(clusterPort), "--members", "127.0.0.1:" + clusterPort,
-                "--http-port", Integer.toString(coordinatorPort))),
-        settings.stateDir().resolveSibling("coordinator.log"),
-        URI.create("http://127.0.0.1:" + coordinatorPort + "/health"), Duration.ofSeconds(60));
-    SandboxAdmin admin = sandbox.admin();
-    JsonObject leftovers = admin.terminateAll();
-    if (!leftovers.getJsonArray("terminated").isEmpty()) {
-      System.out.println("terminated instances left over from an earlier run: " + leftovers.getJsonArray("terminated"));
-    }
-    Ec2Client ec2 = Ec2Clients.sync(sandbox.endpoint());
-    AtomicBoolean stopping = new AtomicBoolean();
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      stopping.set(true);
-      try {
-        stopped.await(60, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }, "demo-shutdown"));
-    try {
-      System.out.println("sandbox EC2 endpoint: " + sandbox.endpoint() + "   admin: " + sandbox.endpoint()
-          + "/_sandbox/instances");
-      String userData = new JsonObject().put("fleetvote", new JsonObject().put("deployment", "demo").put("group", "web")
-          .put("cluster", new JsonObject().put("clusterName", "fleetvote-demo")
-              .put("members", new JsonArray().add("127.0.0.1:" + clusterPort)))).encode();
-      List<String> ids = ec2.runInstances(b -> b.imageId(ImageCatalog.imageId("fleetvote-app"))
-              .minCount(settings.instances()).maxCount(settings.instances())
-              .clientToken("demo-" + System.currentTimeMillis())
-              .userData(Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)))
-              .tagSpecifications(TagSpecification.builder().resourceType(ResourceType.INSTANCE).tags(
-                  tag(Tags.DEPLOYMENT, "demo"), tag(Tags.GROUP, "web"), tag(Tags.ROLE, "app")).build()))
-          .instances().stream().map(Instance::instanceId).toList();
-      System.out.println("RunInstances: launched " + ids + " (group web); Ctrl-C to stop");
-      long end = settings.durationSeconds() == 0 ? Long.MAX_VALUE
+  public static void main(String[] args) throws Exception {
+    CommandLine cli = new CommandLine("demo", """
+        Runs the whole system on the sandbox cloud: a coordinator scales group web (min 2, max 5) by the votes of its
+        instances' agents. The demo loads the group until it grows, stops the load, and watches it shrink back.""")
+        .option("cycles", "N", "how many times to overload the group and let it calm down", "1")
+        .option("load-seconds", "S", "how long each overload lasts", "45")
+        .option("rate", "N", "requests per second during an overload, spread over the group's instances", "160")
+        .option("work-ms", "MS", "CPU milliseconds each request costs the demo app", "6")
+        .option("duration", "SECONDS", "stop after this long whatever the phase; 0: when the cycles are done", "0")
+        .option("state-dir", "DIR", "where the demo keeps the sandbox's and the coordinator's state",
+            "<fleetvote home>/.demo");
+    Settings settings = cli.parseOrExit(args, p -> new Settings(p.intValue("cycles", 1, 100),
+        p.longValue("load-seconds", 5, 3600), p.intValue("rate", 1, 10_000), p.intValue("work-ms", 0, 1000),
+        p.longValue("duration", 0, 86_400),
+        p.given("state-dir") ? Path.of(p.string("state-dir")) : SandboxOptions.defaultHome().resolve(".demo")));
+    new Demo(settings).run();
+  }
+
+  private static final class Demo {
+
+    private final Settings settings;
+    private final Set<String> printed = new HashSet<>();
+    private final List<Cycle> cycles = new ArrayList<>();
+    private final AtomicBoolean stopping = new AtomicBoolean();
+    private final long deadline;
+    private SandboxProcess sandbox;
+    private ManagedProcess coordinator;
+    private int coordinatorPort;
+    private Vertx vertx;
+    private LoadGenerator load;
+    private LoadReport lastLoad;
+
+    Demo(Settings settings) {
+      this.settings = settings;
+      this.deadline = settings.durationSeconds() == 0 ? Long.MAX_VALUE
           : System.nanoTime() + TimeUnit.SECONDS.toNanos(settings.durationSeconds());
-      while (!stopping.get() && System.nanoTime() < end) {
-        long tick = System.nanoTime();
-        System.out.println(statusLine(ec2, admin, coordinatorPort, ids));
-        long rest = TimeUnit.SECONDS.toNanos(1) - (System.nanoTime() - tick);
-        if (rest > 0) {
-          TimeUnit.NANOSECONDS.sleep(rest);
+    }
+
+    void run() throws Exception {
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        stopping.set(true);
+        try {
+          stopped.await(90, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }, "demo-shutdown"));
+      try {
+        start();
+        say("the coordinator launches group web up to its minimum (" + MIN + ") through RunInstances ...");
+        for (int cycle = 1; cycle <= settings.cycles() && running(); cycle++) {
+          waitUntil("group web at " + MIN + " instances, all voting", this::settledAtMin);
+          if (!running()) {
+            break;
+          }
+          overload(cycle);
+          waitUntil("group web back at " + MIN + " instances", this::settledAtMin);
+        }
+        report();
+      } finally {
+        stop();
+        stopped.countDown();
+      }
+    }
+
+    private void start() throws IOException {
+      Files.createDirectories(settings.stateDir());
+      say("starting the sandbox (state in " + settings.stateDir().resolve("sandbox") + ") ...");
+      sandbox = SandboxProcess.start(settings.stateDir().resolve("sandbox"));
+      JsonArray leftovers = sandbox.admin().terminateAll().getJsonArray("terminated");
+      if (!leftovers.isEmpty()) {
+        say("terminated instances left over from an earlier run: " + leftovers);
+      }
+      Path groups = settings.stateDir().resolve("groups.json");
+      Files.writeString(groups, groupsFile().encodePrettily());
+      int clusterPort = FreePorts.pick();
+      coordinatorPort = FreePorts.pick();
+      say("starting a coordinator (groups in " + groups + ", API http://127.0.0.1:" + coordinatorPort
+          + "/api/decisions) ...");
+      coordinator = ManagedProcess.start("coordinator", ManagedProcess.java(SandboxOptions.defaultHome(),
+              "coordinator/target/fleetvote-coordinator.jar", "io.fleetvote.coordinator.CoordinatorMain",
+              JvmFlags.HAZELCAST, List.of("--deployment", "demo", "--cluster-name", "fleetvote-demo",
+                  "--cluster-port", Integer.toString(clusterPort), "--members", "127.0.0.1:" + clusterPort,
+                  "--http-port", Integer.toString(coordinatorPort), "--groups", groups.toString(),
+                  "--data-dir", settings.stateDir().resolve("coordinator").toString(),
+                  "--ec2-endpoint", sandbox.endpoint().toString(), "--tick-ms", "500", "--fleet-refresh-ms", "2000")),
+          settings.stateDir().resolve("coordinator.log"), URI.create("http://127.0.0.1:" + coordinatorPort + "/health"),
+          Duration.ofSeconds(60));
+      vertx = Vertx.vertx();
+    }
+
+    /** Demo-sized windows: seconds where production uses minutes. */
+    private static JsonObject groupsFile() {
+      JsonObject agent = new JsonObject().put("gossipPeriodMs", 1000).put("sampleMs", SAMPLE_MS).put("warmupMs", 3000)
+          .put("growAbove", 40).put("growAfterMs", GROW_AFTER_MS).put("shrinkBelow", 15).put("shrinkAfterMs", 8000)
+          .put("sensorCores", 1);
+      return new JsonObject().put("groups", new JsonArray().add(new JsonObject().put("name", GROUP)
+          .put("imageId", ImageCatalog.imageId("fleetvote-app")).put("min", MIN).put("max", 5)
+          .put("decisionThreshold", 0.51).put("shrinkThreshold", 0.51).put("calmTimeMs", 6000)
+          .put("bootTimeoutMs", 60_000).put("agent", agent)));
+    }
+
+    private void overload(int cycle) {
+      Instant began = Instant.now();
+      say(String.format(Locale.ROOT, "overload %d: %d requests/s x %d ms of CPU for %d s, spread over the group",
+          cycle, settings.rate(), settings.workMs(), settings.loadSeconds()));
+      load = new LoadGenerator(vertx, new LoadOptions(targets(), settings.rate(), Duration.ofSeconds(settings.loadSeconds()),
+          Duration.ofSeconds(5), 256, null), line -> { });
+      Future<LoadReport> run = load.run();
+      Cycle measured = new Cycle(cycle, began, null, null);
+      while (running() && !run.isComplete()) {
+        status();
+        load.retarget(targets());
+        if (measured.runInstancesAt() == null) {
+          measured = growSince(measured);
+        }
+        tick();
+      }
+      lastLoad = run.isComplete() && run.succeeded() ? run.result() : null;
+      load = null;
+      cycles.add(measured);
+      say("overload " + cycle + " over" + (lastLoad == null ? "" : ": " + lastLoad.line()));
+    }
+
+    /** The first grow by votes ordered after the overload began, and when its RunInstances reached the sandbox. */
+    private Cycle growSince(Cycle cycle) {
+      for (JsonObject entry : entries()) {
+        JsonObject decision = entry.getJsonObject("decision");
+        JsonObject action = entry.getJsonObject("action");
+        if (decision.getString("outcome").equals("grow") && decision.getString("rule").equals("votes")
+            && decision.getLong("at") >= cycle.overloadAt().toEpochMilli() && action != null
+            && !action.getJsonArray("instances").isEmpty()) {
+          String instance = action.getJsonArray("instances").getString(0);
+          Instant launched = Instant.parse(sandbox.admin().instance(instance).getString("launchTime"));
+          return new Cycle(cycle.number(), cycle.overloadAt(), launched, entry.getString("id"));
         }
       }
-      System.out.println("terminating " + ids + " ...");
-      ec2.terminateInstances(b -> b.instanceIds(ids));
-      admin.terminateAll();
-      System.out.println(statusLine(ec2, admin, coordinatorPort, ids));
-    } finally {
-      ec2.close();
-      coordinator.close();
-      sandbox.close();
-      System.out.println("coordinator and sandbox stopped");
-      stopped.countDown();
+      return cycle;
     }
-  }
 
-  /**
-   * {@code 18:02:11  group web: 2 running, registry 2 live | i-0ab running app 200 4ms agent 200 2ms | ...}: what EC2
-   * says, what the coordinator's registry holds, then what each instance answers.
-   */
-  private static String statusLine(Ec2Client ec2, SandboxAdmin admin, int coordinatorPort, List<String> ids) {
-    StringBuilder line = new StringBuilder(LocalTime.now().format(CLOCK));
-    List<Instance> instances = ec2.describeInstances(b -> b.instanceIds(ids).filters(
-            Filter.builder().name("tag:" + Tags.GROUP).values("web").build()))
-        .reservations().stream().flatMap(r -> r.instances().stream()).toList();
-    long running = instances.stream().filter(i -> i.state().nameAsString().equals("running")).count();
-    line.append(String.format("  group web: %d running, registry %s |", running, registry(coordinatorPort)));
-    for (Instance instance : instances) {
-      String state = instance.state().nameAsString();
-      line.append(' ').append(instance.instanceId()).append(' ').append(state);
-      if (state.equals("running")) {
-        JsonObject ports = admin.instance(instance.instanceId()).getJsonObject("ports");
-        line.append(" app ").append(probe(ports.getInteger("app"), "/?work=2"))
-            .append(" agent ").append(probe(ports.getInteger("agent"), "/health"));
+    private void report() {
+      if (cycles.isEmpty()) {
+        return;
       }
-      line.append(" |");
+      say("sustained overload -> RunInstances (growAfter " + GROW_AFTER_MS + " ms, load sampled every " + SAMPLE_MS
+          + " ms):");
+      List<Long> millis = new ArrayList<>();
+      for (Cycle cycle : cycles) {
+        if (cycle.runInstancesAt() == null) {
+          say(String.format("  overload %d: no grow", cycle.number()));
+        } else {
+          long ms = Duration.between(cycle.overloadAt(), cycle.runInstancesAt()).toMillis();
+          millis.add(ms);
+          say(String.format(Locale.ROOT, "  overload %d: %6d ms (ledger %s)", cycle.number(), ms, cycle.entry()));
+        }
+      }
+      if (millis.size() > 1) {
+        List<Long> sorted = millis.stream().sorted().toList();
+        say(String.format(Locale.ROOT, "  median %d ms, min %d, max %d, spread %d; target growAfter + 1 s = %d ms",
+            sorted.get(sorted.size() / 2), sorted.get(0), sorted.get(sorted.size() - 1),
+            sorted.get(sorted.size() - 1) - sorted.get(0), GROW_AFTER_MS + 1000));
+      }
     }
-    return line.toString();
-  }
 
-  private static String registry(int port) {
-    try {
-      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
-          URI.create("http://127.0.0.1:" + port + "/api/instances")).timeout(Duration.ofMillis(800)).build(),
-          HttpResponse.BodyHandlers.ofString());
-      return new JsonObject(response.body()).getJsonArray("instances").size() + " live";
-    } catch (IOException | RuntimeException e) {
-      return "unreachable";
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return "interrupted";
+    private boolean settledAtMin() {
+      JsonObject group = group().orElse(null);
+      if (group == null || group.getInteger("size") != MIN || group.getInteger("launchesInFlight") != 0) {
+        return false;
+      }
+      return group.getJsonArray("instances").stream().map(String.class::cast)
+          .allMatch(id -> agentHealth(id).map(h -> h.getBoolean("warm", false)).orElse(false));
     }
-  }
 
-  private static String probe(int port, String path) {
-    long start = System.nanoTime();
-    try {
-      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-          .timeout(Duration.ofMillis(800)).build(), HttpResponse.BodyHandlers.ofString());
-      long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-      return response.statusCode() + " " + millis + "ms";
-    } catch (IOException e) {
-      return "down";
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return "interrupted";
+    private void waitUntil(String what, BooleanSupplier condition) {
+      say("waiting for " + what + " ...");
+      while (running() && !condition.getAsBoolean()) {
+        status();
+        tick();
+      }
+      printNewEntries();
     }
-  }
 
-  private static Tag tag(String key, String value) {
-    return Tag.builder().key(key).value(value).build();
+    /** One line: the group, then each instance's load and vote as its agent reports them. */
+    private void status() {
+      printNewEntries();
+      StringBuilder line = new StringBuilder(LocalTime.now().format(CLOCK));
+      Optional<JsonObject> group = group();
+      if (group.isEmpty()) {
+        System.out.println(line.append("  coordinator not answering"));
+        return;
+      }
+      JsonArray instances = group.get().getJsonArray("instances");
+      line.append(String.format(Locale.ROOT, "  web: %d instance(s)%s |", instances.size(),
+          group.get().getInteger("launchesInFlight") > 0 ? ", launching " + group.get().getInteger("launchesInFlight")
+              : ""));
+      for (Object id : instances) {
+        line.append(' ').append(id).append(' ');
+        Optional<JsonObject> health = agentHealth((String) id);
+        if (health.isEmpty()) {
+          line.append("booting");
+        } else {
+          JsonObject h = health.get();
+          line.append(String.format(Locale.ROOT, "%3.0f%% %s%s", h.getDouble("load", 0.0), h.getString("vote", "?"),
+              h.getBoolean("warm", false) ? "" : " (warming up)"));
+        }
+        line.append(" |");
+      }
+      LoadGenerator current = load;
+      if (current != null) {
+        line.append(" load on");
+      }
+      System.out.println(line);
+    }
+
+    private void printNewEntries() {
+      List<JsonObject> fresh = new ArrayList<>(entries());
+      Collections.reverse(fresh);
+      for (JsonObject entry : fresh) {
+        String key = entry.getString("id") + "/" + Optional.ofNullable(entry.getJsonObject("action"))
+            .map(a -> a.getString("status")).orElse("hold");
+        if (printed.add(key)) {
+          JsonObject decision = entry.getJsonObject("decision");
+          JsonObject action = entry.getJsonObject("action");
+          String what = action == null ? "" : " [" + action.getString("kind") + " " + action.getString("status")
+              + (action.getJsonArray("instances").isEmpty() ? "" : " " + action.getJsonArray("instances")) + "]";
+          say(String.format(Locale.ROOT, "ledger %s e%d %s (%s): %s%s", entry.getString("id"), entry.getLong("epoch"),
+              decision.getString("outcome"), decision.getString("rule"), decision.getString("reason"), what));
+        }
+      }
+    }
+
+    private List<JsonObject> entries() {
+      return get(coordinatorPort, "/api/decisions?group=" + GROUP + "&limit=30")
+          .map(d -> d.getJsonArray("entries").stream().map(JsonObject.class::cast).toList()).orElse(List.of());
+    }
+
+    private Optional<JsonObject> group() {
+      return get(coordinatorPort, "/api/groups").flatMap(g -> g.getJsonArray("groups").stream()
+          .map(JsonObject.class::cast).filter(x -> x.getString("name").equals(GROUP)).findFirst());
+    }
+
+    private Optional<JsonObject> agentHealth(String instanceId) {
+      try {
+        return get(sandbox.admin().port(instanceId, "agent"), "/health");
+      } catch (RuntimeException e) {
+        return Optional.empty();
+      }
+    }
+
+    /** The instances that have warmed up (their app answers), as a load balancer would route to. */
+    private List<URI> targets() {
+      SandboxAdmin admin = sandbox.admin();
+      List<URI> urls = new ArrayList<>();
+      group().ifPresent(g -> g.getJsonArray("instances").stream().map(String.class::cast)
+          .filter(id -> agentHealth(id).map(h -> h.getBoolean("warm", false)).orElse(false))
+          .forEach(id -> urls.add(URI.create("http://127.0.0.1:" + admin.port(id, "app") + "/?work="
+              + settings.workMs()))));
+      return urls.isEmpty() ? List.of(URI.create("http://127.0.0.1:1/")) : urls;
+    }
+
+    private boolean running() {
+      return !stopping.get() && System.nanoTime() < deadline;
+    }
+
+    private void tick() {
+      try {
+        TimeUnit.SECONDS.sleep(1);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        stopping.set(true);
+      }
+    }
+
+    /** The coordinator first, or it would launch replacements; then the instances, then the sandbox. */
+    private void stop() {
+      if (coordinator != null) {
+        coordinator.close();
+        say("coordinator stopped");
+      }
+      if (vertx != null) {
+        vertx.close().await();
+      }
+      if (sandbox != null) {
+        JsonArray ended = sandbox.admin().terminateAll().getJsonArray("terminated");
+        say("terminated " + ended);
+        sandbox.close();
+        say("sandbox stopped");
+      }
+    }
+
+    private static Optional<JsonObject> get(int port, String path) {
+      try {
+        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+        return response.statusCode() == 200 ? Optional.of(new JsonObject(response.body())) : Optional.empty();
+      } catch (IOException | RuntimeException e) {
+        return Optional.empty();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return Optional.empty();
+      }
+    }
+
+    private static void say(String text) {
+      System.out.println(LocalTime.now().format(CLOCK) + "  " + text);
+    }
   }
 }

@@ -1,0 +1,16 @@
+package io.fleetvote.agent.load;
+
+/**
+ * Measures how busy this instance is, as CPU used since the previous reading. {@link HostLoadSensor} measures the
+ * whole host (a VM of its own); {@link ProcessTreeLoadSensor} one process and its descendants (an instance that
+ * shares its host: the sandbox, a container).
+ * <p>
+ * {@link #sample()} reads {@code /proc}, so callers run it on a worker thread. A condition of the machine (a dead
+ * process, an unreadable file) is not an exception: it gives a {@link LoadSample#missing missing} sample that
+ * says what is wrong. The first reading only records a baseline and is missing too. Implementations are
+ * thread-safe; {@code toString()} says what they measure, for logs.
+ */
+public interface LoadSensor {
+
+  LoadSample sample();
+}
