@@ -29,7 +29,7 @@ import java.util.stream.Collectors;
  */
 public final class AgentFootprint {
 
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
 
   private AgentFootprint() {
   }

@@ -54,7 +54,7 @@ class AgentRejoinIT {
 
   private static final String APP = ImageCatalog.imageId("fleetvote-app");
   private static final Duration TIMEOUT = Duration.ofSeconds(60);
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
 
   @TempDir
   static Path stateDir;

@@ -20,7 +20,7 @@ import java.util.Optional;
 /** A coordinator running as its own process (the jar a user runs), for tests that kill or freeze one. */
 final class CoordinatorProcess implements AutoCloseable {
 
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofMillis(500)).build();
 
   final String name;
   final int httpPort;

@@ -37,7 +37,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RegistryIT {
 
   private static final String APP = ImageCatalog.imageId("fleetvote-app");
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
 
   @TempDir
   static Path stateDir;

@@ -45,7 +45,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ScalingIT {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(90);
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
 
   @TempDir
   static Path dir;

@@ -27,7 +27,7 @@ import java.util.function.BooleanSupplier;
 /** What the sandbox's integration tests share: waiting on conditions, plain HTTP, the test image catalog. */
 public final class It {
 
-  static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
 
   private It() {
   }

@@ -145,7 +145,7 @@ class Ec2FleetIT extends FleetSandbox {
   /** The user-data the instance reads from its metadata endpoint (IMDSv2: a token first). */
   private static String userData(String instanceId) throws IOException, InterruptedException {
     URI imds = URI.create(admin.instance(instanceId).getString("metadataEndpoint"));
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
     String token = http.send(HttpRequest.newBuilder(imds.resolve("/latest/api/token"))
         .header("X-aws-ec2-metadata-token-ttl-seconds", "60").PUT(HttpRequest.BodyPublishers.noBody()).build(),
         HttpResponse.BodyHandlers.ofString()).body();

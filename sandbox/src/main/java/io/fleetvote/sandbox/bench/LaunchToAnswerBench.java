@@ -27,7 +27,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class LaunchToAnswerBench {
 
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(200)).build();
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofMillis(200)).build();
   private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
 
   private LaunchToAnswerBench() {

@@ -48,7 +48,7 @@ import java.util.function.Supplier;
  */
 public final class MajorityToLaunchBench {
 
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofMillis(500)).build();
   private static final String GROUP = "bench";
 
   private MajorityToLaunchBench() {

@@ -19,7 +19,7 @@ import java.util.List;
 public final class SandboxAdmin {
 
   private final URI base;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
 
   public SandboxAdmin(URI endpoint) {
     this.base = endpoint.resolve("/_sandbox/");
@@ -91,7 +91,16 @@ public final class SandboxAdmin {
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body.encode()))
         .build();
     try {
-      HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response;
+      try {
+        response = http.send(request, HttpResponse.BodyHandlers.ofString());
+      } catch (IOException first) {
+        if (!method.equals("GET")) {
+          throw first;
+        }
+        // A GET may be sent again: a kept-alive connection the server closed at that moment is not a failure.
+        response = http.send(request, HttpResponse.BodyHandlers.ofString());
+      }
       if (response.statusCode() != 200) {
         throw new IllegalStateException("sandbox admin " + method + " " + path + " answered " + response.statusCode()
             + ": " + response.body());

@@ -49,7 +49,7 @@ import java.util.function.BooleanSupplier;
 public final class DemoMain {
 
   private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofMillis(500)).build();
   private static final String GROUP = "web";
   private static final int MIN = 2;
   private static final long GROW_AFTER_MS = 5000;
