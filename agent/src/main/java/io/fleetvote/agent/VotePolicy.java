@@ -15,8 +15,11 @@ import java.util.Objects;
  * sample:
  * <ul>
  *   <li>{@link VoteKind#GROW} when the samples have been strictly above {@code growAbove} without a break from a
- *   first sample at time {@code t0} to this one at {@code t}, and {@code t - t0 >= growAfter}. A sample at exactly
- *   {@code growAbove} is not above it. With {@code growAfter} 0 one sample above is enough.</li>
+ *   first sample to this one at {@code t}, and {@code t - t0 >= growAfter}, where {@code t0} is the start of the
+ *   interval the first sample covers: a sample is the average load since the previous one, so {@code t0} is the
+ *   previous sample's time (the first sample's own time when there is no previous one in order, after a missing
+ *   sample, or at the end of the warm-up). A sample at exactly {@code growAbove} is not above it. With
+ *   {@code growAfter} 0 one sample above is enough.</li>
  *   <li>{@link VoteKind#SHRINK} likewise for samples strictly below {@code shrinkBelow} for {@code shrinkAfter}.</li>
  *   <li>{@link VoteKind#NONE} otherwise. Between the two thresholds (both included) a sample breaks both runs,
  *   so the vote is NONE there whatever came before: the band is the hysteresis that keeps an instance near a
@@ -67,6 +70,8 @@ public final class VotePolicy {
   private final Instant warmAt;
   private final Clock clock;
   private Instant lastSample;
+  /** The time of the previous sample that was read, in order and after the warm-up: where the next one's interval starts. */
+  private Instant intervalStart;
   private Instant growingSince;
   private Instant shrinkingSince;
 
@@ -85,11 +90,14 @@ public final class VotePolicy {
     if (!warm || !inOrder || sample.isMissing() || sample.when().isBefore(warmAt)) {
       growingSince = null;
       shrinkingSince = null;
+      intervalStart = null;
       return new Decision(VoteKind.NONE, warm, sample);
     }
+    Instant covers = intervalStart == null || intervalStart.isBefore(warmAt) ? sample.when() : intervalStart;
+    intervalStart = sample.when();
     double load = sample.cpuPercent();
-    growingSince = load > settings.growAbove() ? Objects.requireNonNullElse(growingSince, sample.when()) : null;
-    shrinkingSince = load < settings.shrinkBelow() ? Objects.requireNonNullElse(shrinkingSince, sample.when()) : null;
+    growingSince = load > settings.growAbove() ? Objects.requireNonNullElse(growingSince, covers) : null;
+    shrinkingSince = load < settings.shrinkBelow() ? Objects.requireNonNullElse(shrinkingSince, covers) : null;
     if (lasted(growingSince, sample.when(), settings.growAfter())) {
       return new Decision(VoteKind.GROW, true, sample);
     }

@@ -8,6 +8,8 @@ import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -25,15 +27,15 @@ class VotePolicyTest {
   @Test
   void growsOnceEverySampleForGrowAfterWasAboveGrowAbove() {
     warmUp();
-    assertThat(votes(80, 80, 80)).containsExactly(VoteKind.NONE, VoteKind.NONE, VoteKind.NONE);
-    assertThat(next(80)).as("samples above from t0 to t0 + 3 s").isEqualTo(VoteKind.GROW);
+    assertThat(votes(80, 80)).containsExactly(VoteKind.NONE, VoteKind.NONE);
+    assertThat(next(80)).as("samples above covering t0 (the sample before) to t0 + 3 s").isEqualTo(VoteKind.GROW);
     assertThat(next(95)).isEqualTo(VoteKind.GROW);
   }
 
   @Test
   void shrinksOnceEverySampleForShrinkAfterWasBelowShrinkBelow() {
     warmUp();
-    assertThat(votes(10, 10, 10, 10, 10)).containsOnly(VoteKind.NONE);
+    assertThat(votes(10, 10, 10, 10)).containsOnly(VoteKind.NONE);
     assertThat(next(10)).isEqualTo(VoteKind.SHRINK);
   }
 
@@ -42,7 +44,7 @@ class VotePolicyTest {
     warmUp();
     votes(80, 80);
     assertThat(next(50)).isEqualTo(VoteKind.NONE);
-    assertThat(votes(80, 80, 80)).containsOnly(VoteKind.NONE);
+    assertThat(votes(80, 80)).containsOnly(VoteKind.NONE);
     assertThat(next(80)).isEqualTo(VoteKind.GROW);
     assertThat(next(69)).as("a grow vote ends with the first sample that is not above").isEqualTo(VoteKind.NONE);
   }
@@ -61,8 +63,7 @@ class VotePolicyTest {
     warmUp();
     assertThat(votes(70, 70, 70, 70, 70, 70)).as("at growAbove").containsOnly(VoteKind.NONE);
     assertThat(votes(30, 30, 30, 30, 30, 30, 30, 30)).as("at shrinkBelow").containsOnly(VoteKind.NONE);
-    assertThat(votes(70.001, 70.001, 70.001, 70.001)).containsExactly(VoteKind.NONE, VoteKind.NONE, VoteKind.NONE,
-        VoteKind.GROW);
+    assertThat(votes(70.001, 70.001, 70.001)).containsExactly(VoteKind.NONE, VoteKind.NONE, VoteKind.GROW);
   }
 
   @Test
@@ -150,8 +151,8 @@ class VotePolicyTest {
     return policy.record(sample(load)).vote();
   }
 
-  private java.util.List<VoteKind> votes(double... loads) {
-    java.util.List<VoteKind> votes = new java.util.ArrayList<>();
+  private List<VoteKind> votes(double... loads) {
+    List<VoteKind> votes = new ArrayList<>();
     for (double load : loads) {
       votes.add(next(load));
     }
