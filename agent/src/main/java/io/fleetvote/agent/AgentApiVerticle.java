@@ -1,9 +1,13 @@
 package io.fleetvote.agent;
 
+import io.fleetvote.agent.lb.Haproxy;
+import io.fleetvote.agent.lb.LbRegistrar;
+import io.fleetvote.agent.lb.ServerState;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.imds.InstanceIdentity;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -11,6 +15,7 @@ import io.vertx.micrometer.PrometheusScrapingHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -27,12 +32,20 @@ final class AgentApiVerticle extends VerticleBase {
   private final InstanceIdentity identity;
   private final AgentOptions options;
   private final Supplier<Optional<VotePolicy.Decision>> vote;
+  private final InstanceState state;
+  private final Optional<LbRegistrar> registrar;
 
-  /** {@code vote} gives the latest vote, or nothing (no sample yet, or an agent that does not vote). */
-  AgentApiVerticle(InstanceIdentity identity, AgentOptions options, Supplier<Optional<VotePolicy.Decision>> vote) {
+  /**
+   * @param vote      the latest vote, or nothing (no sample yet, or an agent that does not vote)
+   * @param registrar the HAProxy registrar of an LB agent: {@code GET /lb/servers} shows its backend
+   */
+  AgentApiVerticle(InstanceIdentity identity, AgentOptions options, Supplier<Optional<VotePolicy.Decision>> vote,
+                   InstanceState state, Optional<LbRegistrar> registrar) {
     this.identity = identity;
     this.options = options;
     this.vote = vote;
+    this.state = state;
+    this.registrar = registrar;
   }
 
   @Override
@@ -40,6 +53,7 @@ final class AgentApiVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     router.get("/health").handler(this::health);
     router.get("/metrics").handler(PrometheusScrapingHandler.create());
+    registrar.ifPresent(lb -> router.get("/lb/servers").handler(ctx -> servers(ctx, lb)));
     return vertx.createHttpServer()
         .requestHandler(router)
         .listen(options.getAgentPort(), identity.privateIp())
@@ -56,6 +70,8 @@ final class AgentApiVerticle extends VerticleBase {
         .put("roles", AgentOptions.roleNames(options.getRoles()))
         .put("address", identity.privateIp())
         .put("appPort", options.getAppPort())
+        .put("appReady", state.appReady())
+        .put("leaving", state.leaving())
         .put("clustered", vertx.isClustered());
     if (vertx.isClustered()) {
       health.put("clusterMembers", ClusterBootstrap.memberCount(vertx));
@@ -69,5 +85,31 @@ final class AgentApiVerticle extends VerticleBase {
       }
     });
     ctx.json(health);
+  }
+
+  /** The LB's backend as HAProxy reports it: each server's state, sessions and errors. */
+  private void servers(RoutingContext ctx, LbRegistrar lb) {
+    Future<List<ServerState>> servers = lb.servers();
+    Future<Haproxy.Totals> totals = lb.totals();
+    Future.all(servers, totals).onComplete(result -> {
+      if (result.failed()) {
+        ctx.response().setStatusCode(503);
+        ctx.json(new JsonObject().put("error", String.valueOf(result.cause().getMessage())));
+        return;
+      }
+      JsonArray list = new JsonArray();
+      servers.result().forEach(s -> list.add(new JsonObject().put("name", s.name()).put("address", s.address())
+          .put("port", s.port()).put("up", s.up()).put("maintenance", s.maintenance()).put("draining", s.draining())
+          .put("check", s.checkStatus()).put("sessions", s.sessions()).put("queued", s.queued())
+          .put("total", s.total()).put("http5xx", s.http5xx()).put("connectionErrors", s.connectionErrors())
+          .put("responseErrors", s.responseErrors())));
+      Haproxy.Totals t = totals.result();
+      ctx.json(new JsonObject().put("backend", lb.options().backend()).put("serves", lb.options().getServes())
+          .put("totals", new JsonObject().put("requests", t.requests()).put("http5xx", t.frontend5xx())
+              .put("backend5xx", t.backend5xx()).put("connectionErrors", t.connectionErrors())
+              .put("responseErrors", t.responseErrors()).put("retries", t.retries())
+              .put("redispatches", t.redispatches()))
+          .put("servers", list));
+    });
   }
 }

@@ -1,6 +1,8 @@
 package io.fleetvote.agent;
 
 import io.fleetvote.agent.AgentOptionSources.Source;
+import io.fleetvote.agent.lb.LbOptions;
+import io.fleetvote.agent.lb.LbRegistrar;
 import io.fleetvote.agent.load.HostLoadSensor;
 import io.fleetvote.agent.load.LoadSensor;
 import io.fleetvote.agent.load.ProcessTreeLoadSensor;
@@ -29,6 +31,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 /**
@@ -53,6 +56,8 @@ public final class AgentMain {
 
   private static final Logger LOG = LoggerFactory.getLogger(AgentMain.class);
   private static final long SHUTDOWN_TIMEOUT_MS = 10_000;
+  /** Beyond the drain timeout, for the HAProxy commands around the drain and the replies. */
+  private static final long DRAIN_MARGIN_MS = 5_000;
   private static final int EVENT_LOOPS = 2;
   private static final int WORKERS = 2;
 
@@ -69,6 +74,11 @@ public final class AgentMain {
           "none")
       .option("sensor-cores", "N", "with --sensor process: the cores the process tree is entitled to",
           Double.toString(AgentOptions.DEFAULT_SENSOR_CORES))
+      .option("lb-serves", "GROUP", "role lb: the group whose instances this LB's HAProxy balances", "none")
+      .option("lb-frontend-port", "N", "role lb: the port of HAProxy's frontend",
+          Integer.toString(LbOptions.DEFAULT_FRONTEND_PORT))
+      .option("lb-haproxy-dir", "DIR", "role lb: run HAProxy here (config, admin socket, log)", "none")
+      .option("lb-socket", "PATH", "role lb: the admin socket of a HAProxy that something else runs", "none")
       .option("config", "FILE", "a JSON file shaped like the user-data: {\"fleetvote\": {...}}", "none");
 
   /** What the command line asks for: where metadata is, an optional config file, and the options it overrides. */
@@ -103,6 +113,22 @@ public final class AgentMain {
           throw new CommandLineException("option --sensor-cores: '" + cores + "' is not a number");
         }
       }
+      JsonObject lb = new JsonObject();
+      if (parsed.given("lb-serves")) {
+        lb.put("serves", parsed.string("lb-serves"));
+      }
+      if (parsed.given("lb-frontend-port")) {
+        lb.put("frontendPort", parsed.intValue("lb-frontend-port", 1, 65535));
+      }
+      if (parsed.given("lb-haproxy-dir")) {
+        lb.put("haproxyDir", parsed.string("lb-haproxy-dir"));
+      }
+      if (parsed.given("lb-socket")) {
+        lb.put("socket", parsed.string("lb-socket"));
+      }
+      if (!lb.isEmpty()) {
+        overrides.put("lb", lb);
+      }
       Optional<Path> config = parsed.given("config") ? Optional.of(Path.of(parsed.string("config"))) : Optional.empty();
       return new Invocation(imds, config, overrides);
     }
@@ -135,7 +161,19 @@ public final class AgentMain {
     Optional<LoadSensor> sensor = options.getRoles().contains(Role.APP)
         ? Optional.of(sensor(options, clock))
         : Optional.empty();
-    Function<Vertx, Future<?>> deployment = vertx -> deploy(vertx, identity, options, sensor, startedAt, clock);
+    InstanceState state = new InstanceState();
+    Optional<LbRuntime> lb = options.getRoles().contains(Role.LB)
+        ? Optional.of(LbRuntime.start(identity, options.getLb(), clock))
+        : Optional.empty();
+    Deployed deployed = new Deployed();
+    lb.ifPresent(runtime -> runtime.onHaproxyStart(() -> {
+      LbVerticle verticle = deployed.lb.get();
+      if (verticle != null) {
+        verticle.haproxyStarted();
+      }
+    }));
+    Function<Vertx, Future<?>> deployment = vertx -> deploy(vertx, identity, options, sensor, startedAt, clock, state,
+        lb.map(LbRuntime::registrar), deployed);
 
     // An agent serves a few requests a minute and samples once a second: Vert.x's defaults (2 event loops per core,
     // 20 workers) only cost memory on a big instance.
@@ -143,12 +181,39 @@ public final class AgentMain {
         .setEventLoopPoolSize(EVENT_LOOPS).setWorkerPoolSize(WORKERS));
     if (options.isClustered()) {
       LiteMembership membership = new LiteMembership(id, options.getCluster(), vertxOptions, deployment);
-      Runtime.getRuntime().addShutdownHook(new Thread(membership::stop, "fleetvote-agent-shutdown"));
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        leaveLoadBalancers(id, deployed, options);
+        membership.stop();
+        lb.ifPresent(LbRuntime::stop);
+      }, "fleetvote-agent-shutdown"));
       membership.run();
     } else {
       Vertx vertx = ClusterBootstrap.standalone(vertxOptions);
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(vertx, id), "fleetvote-agent-shutdown"));
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        stop(vertx, id);
+        lb.ifPresent(LbRuntime::stop);
+      }, "fleetvote-agent-shutdown"));
       deployment.apply(vertx).await();
+    }
+  }
+
+  /** The verticles of the current cluster membership that the shutdown hook and HAProxy's restarts need to reach. */
+  private static final class Deployed {
+    private final AtomicReference<RegistrationVerticle> registration = new AtomicReference<>();
+    private final AtomicReference<LbVerticle> lb = new AtomicReference<>();
+  }
+
+  /** SIGTERM: take the instance out of every LB gracefully before the agent and then the app stop. */
+  private static void leaveLoadBalancers(String id, Deployed deployed, AgentOptions options) {
+    RegistrationVerticle registration = deployed.registration.get();
+    if (registration == null) {
+      return;
+    }
+    try {
+      registration.drain(options.getDrainTimeoutMs())
+          .await(options.getDrainTimeoutMs() + DRAIN_MARGIN_MS, TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      LOG.warn("{}: could not leave every LB before stopping: {}", id, describe(e));
     }
   }
 
@@ -157,16 +222,27 @@ public final class AgentMain {
    * heartbeat. A clustered agent does this again on each Vert.x it joins with; the sensor outlives them.
    */
   private static Future<?> deploy(Vertx vertx, InstanceIdentity identity, AgentOptions options,
-                                  Optional<LoadSensor> sensor, long startedAt, Clock clock) {
+                                  Optional<LoadSensor> sensor, long startedAt, Clock clock, InstanceState state,
+                                  Optional<LbRegistrar> registrar, Deployed current) {
     Optional<VoteVerticle> vote = sensor.map(s -> new VoteVerticle(identity, options, s, startedAt, clock));
     Future<?> deployed = vertx.deployVerticle(new AgentApiVerticle(identity, options,
-        () -> vote.flatMap(VoteVerticle::latest)));
+        () -> vote.flatMap(VoteVerticle::latest), state, registrar));
     if (vote.isPresent()) {
       deployed = deployed.compose(api -> vertx.deployVerticle(vote.get()));
     }
     if (vertx.isClustered()) {
       deployed = deployed.compose(previous -> vertx.deployVerticle(new HeartbeatVerticle(identity, options, startedAt,
-          clock)));
+          clock, state)));
+      if (options.getRoles().contains(Role.APP)) {
+        RegistrationVerticle registration = new RegistrationVerticle(identity, options, state,
+            options.getDrainTimeoutMs(), clock);
+        deployed = deployed.compose(previous -> vertx.deployVerticle(registration))
+            .onSuccess(x -> current.registration.set(registration));
+      }
+      if (registrar.isPresent()) {
+        LbVerticle lb = new LbVerticle(identity, options, registrar.get(), clock);
+        deployed = deployed.compose(previous -> vertx.deployVerticle(lb)).onSuccess(x -> current.lb.set(lb));
+      }
     }
     return deployed.onSuccess(done -> LOG.info("{}: agent up {} ms after its start, {} {} {} {}", identity.instanceId(),
         clock.millis() - startedAt, options.getDeployment(), options.getGroup(),

@@ -1,5 +1,6 @@
 package io.fleetvote.agent;
 
+import io.fleetvote.agent.lb.LbOptions;
 import io.fleetvote.common.Ids;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.msg.JsonFields;
@@ -46,6 +47,8 @@ public final class AgentOptions {
   public static final long DEFAULT_SHRINK_AFTER_MS = 900_000;
   public static final long DEFAULT_WARMUP_MS = 120_000;
   public static final boolean DEFAULT_PROTECTED_FROM_SCALE_IN = false;
+  /** How long an app agent that is stopped waits for its LBs to drain it (its supervisor's stop timeout must be longer). */
+  public static final long DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
   private static final long MIN_GOSSIP_PERIOD_MS = 100;
   private static final long MAX_GOSSIP_PERIOD_MS = 60_000;
@@ -72,6 +75,8 @@ public final class AgentOptions {
   private long shrinkAfterMs = DEFAULT_SHRINK_AFTER_MS;
   private long warmupMs = DEFAULT_WARMUP_MS;
   private boolean protectedFromScaleIn = DEFAULT_PROTECTED_FROM_SCALE_IN;
+  private LbOptions lb;
+  private long drainTimeoutMs = DEFAULT_DRAIN_TIMEOUT_MS;
 
   public AgentOptions() {
   }
@@ -113,6 +118,14 @@ public final class AgentOptions {
     shrinkAfterMs = JsonFields.longValue(json, "shrinkAfterMs", 0, MAX_WINDOW_MS, DEFAULT_SHRINK_AFTER_MS);
     warmupMs = JsonFields.longValue(json, "warmupMs", 0, MAX_WINDOW_MS, DEFAULT_WARMUP_MS);
     protectedFromScaleIn = JsonFields.booleanValue(json, "protectedFromScaleIn", DEFAULT_PROTECTED_FROM_SCALE_IN);
+    drainTimeoutMs = JsonFields.longValue(json, "drainTimeoutMs", 0, 3_600_000, DEFAULT_DRAIN_TIMEOUT_MS);
+    if (json.getValue("lb") != null) {
+      try {
+        lb = new LbOptions(JsonFields.object(json, "lb"));
+      } catch (MessageException e) {
+        throw e.within("lb");
+      }
+    }
     validate();
   }
 
@@ -126,6 +139,9 @@ public final class AgentOptions {
           + "the whole host)");
     }
     votePolicy();
+    if (roles.contains(Role.LB) && lb == null) {
+      throw new MessageException("lb", "is required for role lb (at least lb.serves and lb.haproxyDir or lb.socket)");
+    }
     return this;
   }
 
@@ -150,7 +166,30 @@ public final class AgentOptions {
     if (sensorPidFile != null) {
       json.put("sensorPidFile", sensorPidFile);
     }
-    return json;
+    if (lb != null) {
+      json.put("lb", lb.toJson());
+    }
+    return json.put("drainTimeoutMs", drainTimeoutMs);
+  }
+
+  /** How long, when the agent is stopped, it waits for its LBs to drain its instance. */
+  public long getDrainTimeoutMs() {
+    return drainTimeoutMs;
+  }
+
+  public AgentOptions setDrainTimeoutMs(long drainTimeoutMs) {
+    this.drainTimeoutMs = drainTimeoutMs;
+    return this;
+  }
+
+  /** What the LB agent's HAProxy serves (role lb); null for other roles. */
+  public LbOptions getLb() {
+    return lb;
+  }
+
+  public AgentOptions setLb(LbOptions lb) {
+    this.lb = lb;
+    return this;
   }
 
   /** The thresholds and windows of this agent's vote; throws {@link MessageException} when they contradict. */

@@ -28,9 +28,11 @@ final class HeartbeatVerticle extends VerticleBase {
   private final AgentOptions options;
   private final long startedAt;
   private final Clock clock;
+  private final InstanceState state;
   private Counter sent;
 
-  HeartbeatVerticle(InstanceIdentity identity, AgentOptions options, long startedAt, Clock clock) {
+  HeartbeatVerticle(InstanceIdentity identity, AgentOptions options, long startedAt, Clock clock, InstanceState state) {
+    this.state = state;
     this.identity = identity;
     this.options = options;
     this.startedAt = startedAt;
@@ -54,7 +56,7 @@ final class HeartbeatVerticle extends VerticleBase {
   private void publish() {
     AgentHeartbeat heartbeat = new AgentHeartbeat(identity.instanceId(), options.getDeployment(), options.getGroup(),
         options.getRoles(), identity.privateIp(), options.getAppPort(), options.getAgentPort(), startedAt,
-        clock.millis());
+        clock.millis(), state.appReady(), state.leaving());
     vertx.eventBus().publish(Addresses.AGENT_HEARTBEATS, heartbeat.toJson());
     sent.increment();
   }

@@ -55,7 +55,7 @@ class AgentApiVerticleTest {
 
   @Test
   void healthSaysWhoAndWhereTheInstanceIs(VertxTestContext tc) {
-    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, Optional::empty))
+    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, Optional::empty, new InstanceState(), Optional.empty()))
         .compose(id -> client.get(options.getAgentPort(), "127.0.0.1", "/health").send())
         .onComplete(tc.succeeding(response -> tc.verify(() -> {
           assertThat(response.statusCode()).isEqualTo(200);
@@ -68,6 +68,8 @@ class AgentApiVerticleTest {
               .put("roles", new JsonArray().add("app").add("db"))
               .put("address", "127.0.0.1")
               .put("appPort", 18080)
+              .put("appReady", false)
+              .put("leaving", false)
               .put("clustered", false));
           tc.completeNow();
         })));
@@ -77,7 +79,8 @@ class AgentApiVerticleTest {
   void healthOfAnAppAgentAddsItsLoadVoteAndWarmth(VertxTestContext tc) {
     VotePolicy.Decision grow = new VotePolicy.Decision(VoteKind.GROW, true,
         LoadSample.measured(82.5, Double.NaN, Instant.EPOCH));
-    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, () -> Optional.of(grow)))
+    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, () -> Optional.of(grow), new InstanceState(),
+        Optional.empty()))
         .compose(id -> client.get(options.getAgentPort(), "127.0.0.1", "/health").send())
         .onComplete(tc.succeeding(response -> tc.verify(() -> {
           JsonObject health = response.bodyAsJsonObject();
@@ -93,7 +96,8 @@ class AgentApiVerticleTest {
   void aLoadThatCannotBeMeasuredIsNullAndSaysWhy(VertxTestContext tc) {
     VotePolicy.Decision unmeasured = new VotePolicy.Decision(VoteKind.NONE, false,
         LoadSample.missing(Instant.EPOCH, "process 42 of pid file /x/app.pid is not running"));
-    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, () -> Optional.of(unmeasured)))
+    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, () -> Optional.of(unmeasured), new InstanceState(),
+        Optional.empty()))
         .compose(id -> client.get(options.getAgentPort(), "127.0.0.1", "/health").send())
         .onComplete(tc.succeeding(response -> tc.verify(() -> {
           JsonObject health = response.bodyAsJsonObject();
@@ -108,8 +112,8 @@ class AgentApiVerticleTest {
 
   @Test
   void metricsAreServedAsPrometheusTextWithTheHeartbeatCounter(VertxTestContext tc) {
-    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, Optional::empty))
-        .compose(id -> vertx.deployVerticle(new HeartbeatVerticle(IDENTITY, options, 0, Clock.systemUTC())))
+    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, Optional::empty, new InstanceState(), Optional.empty()))
+        .compose(id -> vertx.deployVerticle(new HeartbeatVerticle(IDENTITY, options, 0, Clock.systemUTC(), new InstanceState())))
         .compose(id -> client.get(options.getAgentPort(), "127.0.0.1", "/metrics").send())
         .onComplete(tc.succeeding(response -> tc.verify(() -> {
           assertThat(response.statusCode()).as(response.statusMessage()).isEqualTo(200);
@@ -125,7 +129,7 @@ class AgentApiVerticleTest {
   void aPortAlreadyTakenFailsTheDeployment() throws IOException {
     // A plain socket stands for another process: servers of one Vert.x would share the port instead.
     try (ServerSocket taken = new ServerSocket(options.getAgentPort(), 1, InetAddress.getLoopbackAddress())) {
-      Throwable failure = vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, Optional::empty))
+      Throwable failure = vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, Optional::empty, new InstanceState(), Optional.empty()))
           .transform(result -> Future.succeededFuture(result.cause())).await();
       assertThat(failure).hasMessageContaining("Address already in use");
       assertThat(taken.isBound()).isTrue();

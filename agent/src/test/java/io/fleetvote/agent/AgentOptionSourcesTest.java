@@ -23,7 +23,8 @@ class AgentOptionSourcesTest {
         AgentOptionSources.commandLine(new JsonObject().put("agentPort", 19110)),
         AgentOptionSources.configFile("agent.json",
             "{\"fleetvote\": {\"agentPort\": 29110, \"appPort\": 18080}}"),
-        userData("{\"fleetvote\": {\"appPort\": 28080, \"group\": \"web\"}}"),
+        userData("{\"fleetvote\": {\"appPort\": 28080, \"group\": \"web\","
+            + " \"lb\": {\"serves\": \"web\", \"haproxyDir\": \"/var/lib/fleetvote/haproxy\"}}}"),
         AgentOptionSources.tags(TAGS)));
     assertThat(options.getAgentPort()).isEqualTo(19110);
     assertThat(options.getAppPort()).isEqualTo(18080);

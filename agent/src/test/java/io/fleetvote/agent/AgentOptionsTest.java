@@ -1,5 +1,6 @@
 package io.fleetvote.agent;
 
+import io.fleetvote.agent.lb.LbOptions;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.Role;
@@ -64,7 +65,8 @@ class AgentOptionsTest {
         .setCluster(new ClusterOptions().setClusterName("demo").addMember("10.0.0.5:5701"))
         .setSensor(AgentOptions.Sensor.PROCESS).setSensorPidFile("/run/app.pid").setSensorCores(2).setSampleMs(500)
         .setGrowAbove(60).setGrowAfterMs(5000).setShrinkBelow(20).setShrinkAfterMs(10_000).setWarmupMs(3000)
-        .setProtectedFromScaleIn(true);
+        .setProtectedFromScaleIn(true)
+        .setLb(new LbOptions(new JsonObject().put("serves", "web").put("haproxyDir", "/var/lib/fleetvote/haproxy")));
     JsonObject json = options.toJson();
     assertThat(new AgentOptions(json).toJson()).isEqualTo(json);
     assertThat(new AgentOptions(options).toJson()).isEqualTo(json);
@@ -76,7 +78,8 @@ class AgentOptionsTest {
 
   @Test
   void rolesAreReadInAnyCase() {
-    assertThat(new AgentOptions(new JsonObject().put("roles", new JsonArray().add("LB").add("db"))).getRoles())
+    assertThat(new AgentOptions(new JsonObject().put("roles", new JsonArray().add("LB").add("db"))
+        .put("lb", new JsonObject().put("serves", "web").put("socket", "/run/haproxy.sock"))).getRoles())
         .containsExactlyInAnyOrder(Role.LB, Role.DB);
   }
 
@@ -94,6 +97,8 @@ class AgentOptionsTest {
     assertRejected(new JsonObject().put("group", 7), "group");
     assertRejected(new JsonObject().put("roles", "app"), "roles");
     assertRejected(new JsonObject().put("roles", new JsonArray()), "roles");
+    assertRejected(new JsonObject().put("roles", new JsonArray().add("lb")), "lb");
+    assertRejected(new JsonObject().put("roles", new JsonArray().add("lb")).put("lb", new JsonObject()), "lb.serves");
     assertRejected(new JsonObject().put("roles", new JsonArray().add("app").add("printer")), "roles[1]");
     assertRejected(new JsonObject().put("gossipPeriodMs", 99), "gossipPeriodMs");
     assertRejected(new JsonObject().put("gossipPeriodMs", 60_001), "gossipPeriodMs");

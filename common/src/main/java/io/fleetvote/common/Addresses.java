@@ -40,4 +40,36 @@ public final class Addresses {
    * launches in flight and instances. Asked by the coordinator's HTTP API.
    */
   public static final String SCALING_STATE = "fleetvote.coordinator.scaling";
+
+  /**
+   * Publish, every gossip period, by every LB agent: {@link io.fleetvote.common.msg.LbAnnouncement}, the group its
+   * HAProxy serves and its frontend. Listened to by app agents (whom to register with) and tools (where the LB is).
+   */
+  public static final String LB_ANNOUNCEMENTS = "fleetvote.lb.announce";
+
+  /**
+   * Request, to the LB agent of instance {@code lbInstanceId}: {@link io.fleetvote.common.msg.RegisterRequest}, answered
+   * with a {@link io.fleetvote.common.msg.RegistrationReply} once the server takes traffic. Sent by app agents to every
+   * LB agent they hear heartbeats from.
+   */
+  public static String lbRegister(String lbInstanceId) {
+    return "fleetvote.lb." + lbInstanceId + ".register";
+  }
+
+  /**
+   * Request, to the LB agent of instance {@code lbInstanceId}: {@link io.fleetvote.common.msg.DeregisterRequest},
+   * answered with a {@link io.fleetvote.common.msg.RegistrationReply} once the server is deleted (or was not there).
+   */
+  public static String lbDeregister(String lbInstanceId) {
+    return "fleetvote.lb." + lbInstanceId + ".deregister";
+  }
+
+  /**
+   * Request, to the agent of instance {@code instanceId}: {@code {"drainTimeoutMillis": n}}; the agent leaves every
+   * LB's backend gracefully and answers {@code {"instanceId", "replies": [RegistrationReply...]}}. Sent by the leader
+   * coordinator before it terminates a scale-in victim.
+   */
+  public static String agentDrain(String instanceId) {
+    return "fleetvote.agent." + instanceId + ".drain";
+  }
 }

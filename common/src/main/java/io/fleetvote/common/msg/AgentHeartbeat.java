@@ -20,9 +20,12 @@ import java.util.Set;
  * @param agentPort  the port of the agent's own HTTP endpoint ({@code /health}, {@code /metrics})
  * @param startedAt  when the agent started, epoch milliseconds
  * @param sentAt     when this heartbeat was sent, epoch milliseconds
+ * @param appReady   the instance's web application answers its health check (an LB may route to it)
+ * @param leaving    the instance is draining or shutting down: no LB may add it again
  */
 public record AgentHeartbeat(String instanceId, String deployment, String group, Set<Role> roles, String address,
-                             int appPort, int agentPort, long startedAt, long sentAt) {
+                             int appPort, int agentPort, long startedAt, long sentAt, boolean appReady,
+                             boolean leaving) {
 
   public AgentHeartbeat {
     roles = Set.copyOf(roles);
@@ -40,7 +43,9 @@ public record AgentHeartbeat(String instanceId, String deployment, String group,
         .put("appPort", appPort)
         .put("agentPort", agentPort)
         .put("startedAt", startedAt)
-        .put("sentAt", sentAt);
+        .put("sentAt", sentAt)
+        .put("appReady", appReady)
+        .put("leaving", leaving);
   }
 
   /** Reads and validates a heartbeat; throws {@link MessageException} naming the first bad field. */
@@ -60,6 +65,8 @@ public record AgentHeartbeat(String instanceId, String deployment, String group,
         JsonFields.intValue(json, "appPort", 0, 65535),
         JsonFields.intValue(json, "agentPort", 1, 65535),
         startedAt,
-        sentAt);
+        sentAt,
+        JsonFields.booleanValue(json, "appReady", false),
+        JsonFields.booleanValue(json, "leaving", false));
   }
 }

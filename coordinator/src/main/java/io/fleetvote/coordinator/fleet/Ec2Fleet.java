@@ -150,7 +150,7 @@ public final class Ec2Fleet implements Fleet {
     Map<String, String> tags = new TreeMap<>(order.tags());
     tags.put(Tags.DEPLOYMENT, deployment);
     tags.put(Tags.GROUP, order.group());
-    tags.put(Tags.ROLE, "app");
+    tags.put(Tags.ROLE, order.role());
     return RunInstancesRequest.builder()
         .imageId(order.imageId())
         .instanceType(order.instanceType())

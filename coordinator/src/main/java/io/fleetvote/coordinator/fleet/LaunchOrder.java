@@ -13,10 +13,11 @@ import java.util.Map;
  * @param count        how many instances (MinCount = MaxCount = count)
  * @param clientToken  the idempotency token, at most 64 printable ASCII characters
  * @param userData     the user-data, not yet base64-encoded (null for none)
+ * @param role         the agent roles of the instances, comma-separated (tag {@code fleetvote:role}), e.g. {@code app}
  * @param tags         tags besides deployment, group and role, which the fleet adds
  */
 public record LaunchOrder(String group, String imageId, String instanceType, int count, String clientToken,
-                          String userData, Map<String, String> tags) {
+                          String userData, String role, Map<String, String> tags) {
 
   public LaunchOrder {
     tags = Map.copyOf(tags);

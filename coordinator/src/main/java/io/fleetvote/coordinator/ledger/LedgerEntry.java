@@ -42,7 +42,8 @@ public record LedgerEntry(String id, long epoch, long at, long lastAt, int repea
    * @param count           instances to launch or terminate
    * @param instances       the instances launched or terminated
    * @param status          how far it got
-   * @param attempts        failed attempts: when, EC2's error code, the message, the wait before the next
+   * @param attempts        failed attempts (when, EC2's error code, the message, the wait before the next) and notes
+   *                        (how the victims' drains went)
    * @param finishedAt      when it was done or given up (0 until then)
    * @param finishedByEpoch the epoch of the leader that finished it (a successor may finish what a leader began)
    * @param error           why it failed (null unless failed)
@@ -63,6 +64,13 @@ public record LedgerEntry(String id, long epoch, long at, long lastAt, int repea
       List<JsonObject> more = new ArrayList<>(attempts);
       more.add(attempt);
       return new Action(kind, clientToken, count, instances, Status.RETRYING, more, 0, 0, null);
+    }
+
+    /** The same action with a note (e.g. how the victims' drains went) added to its attempts, status unchanged. */
+    public Action noted(JsonObject note) {
+      List<JsonObject> more = new ArrayList<>(attempts);
+      more.add(note);
+      return new Action(kind, clientToken, count, instances, status, more, finishedAt, finishedByEpoch, error);
     }
 
     public Action done(List<String> affected, long at, long epoch) {

@@ -3,9 +3,12 @@ package io.fleetvote.coordinator.scaling;
 import io.fleetvote.common.Ids;
 import io.fleetvote.common.msg.JsonFields;
 import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.common.msg.Role;
 import io.vertx.core.json.JsonObject;
 
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -33,9 +36,12 @@ public final class GroupConfig {
   /** Like the cluster autoscaler's max-node-provision-time: a launch not voting by then stops counting as pending. */
   public static final long DEFAULT_BOOT_TIMEOUT_MS = 900_000;
   public static final int MAX_SIZE = 1000;
+  /** How long a scale-in victim's sessions may take to finish before its LBs shut them (ELB's default is 300 s). */
+  public static final long DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
   private static final Pattern INSTANCE_TYPE = Pattern.compile("[a-z][a-z0-9-]*\\.[a-z0-9]+");
   private static final Set<String> FIELDS = Set.of("name", "imageId", "instanceType", "min", "max",
       "decisionThreshold", "shrinkThreshold", "minVoters", "calmTimeMs", "resizeUpBy", "resizeDownBy", "bootTimeoutMs",
+      "drainTimeoutMs",
       "agent", "tags");
 
   private final String name;
@@ -50,7 +56,9 @@ public final class GroupConfig {
   private final int resizeUpBy;
   private final int resizeDownBy;
   private final long bootTimeoutMs;
+  private final long drainTimeoutMs;
   private final JsonObject agent;
+  private final List<String> roles;
   private final Map<String, String> tags;
 
   /** Reads one group; a bad field throws {@link MessageException} naming it. */
@@ -76,7 +84,19 @@ public final class GroupConfig {
     resizeUpBy = JsonFields.intValue(json, "resizeUpBy", 1, MAX_SIZE, DEFAULT_RESIZE_UP_BY);
     resizeDownBy = JsonFields.intValue(json, "resizeDownBy", 1, MAX_SIZE, DEFAULT_RESIZE_DOWN_BY);
     bootTimeoutMs = JsonFields.longValue(json, "bootTimeoutMs", 1000, 86_400_000, DEFAULT_BOOT_TIMEOUT_MS);
+    drainTimeoutMs = JsonFields.longValue(json, "drainTimeoutMs", 0, 3_600_000, DEFAULT_DRAIN_TIMEOUT_MS);
     agent = JsonFields.object(json, "agent").copy();
+    try {
+      roles = agent.containsKey("roles")
+          ? JsonFields.enumValues(agent, "roles", Role.class).stream().map(r -> r.name().toLowerCase(Locale.ROOT))
+              .sorted().toList()
+          : List.of("app");
+    } catch (MessageException e) {
+      throw e.within("agent");
+    }
+    if (roles.isEmpty()) {
+      throw new MessageException("agent.roles", "must name at least one role");
+    }
     for (String reserved : new String[] {"deployment", "group", "cluster"}) {
       if (agent.containsKey(reserved)) {
         throw new MessageException("agent." + reserved, "is set by the coordinator, not by the group");
@@ -105,6 +125,7 @@ public final class GroupConfig {
         .put("minVoters", minVoters).put("calmTimeMs", calmTimeMs)
         .put("resizeUpBy", resizeUpBy).put("resizeDownBy", resizeDownBy)
         .put("bootTimeoutMs", bootTimeoutMs)
+        .put("drainTimeoutMs", drainTimeoutMs)
         .put("agent", agent.copy())
         .put("tags", new JsonObject(new LinkedHashMap<>(tags)));
   }
@@ -155,6 +176,16 @@ public final class GroupConfig {
 
   public long bootTimeoutMs() {
     return bootTimeoutMs;
+  }
+
+  /** How long a scale-in victim's sessions may take to finish, at each LB, before they are shut. */
+  public long drainTimeoutMs() {
+    return drainTimeoutMs;
+  }
+
+  /** The agent roles of the group's instances ({@code agent.roles}, default app), for the fleetvote:role tag. */
+  public String roleTag() {
+    return String.join(",", roles);
   }
 
   /** The agent's settings for this group's instances (windows, sensor...), sent in their user-data. */

@@ -22,6 +22,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -55,6 +56,8 @@ public final class ScalingVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(ScalingVerticle.class);
   private static final String AUTOSCALER = "autoscaler";
   private static final long SOON_MILLIS = 20;
+  /** The agent answers a drain within the drain timeout, plus the few HAProxy commands around it. */
+  private static final long DRAIN_REPLY_MARGIN_MILLIS = 10_000;
 
   private final String coordinatorId;
   private final String deployment;
@@ -397,7 +400,7 @@ public final class ScalingVerticle extends VerticleBase {
     };
     if (action.kind().equals("launch")) {
       LaunchOrder order = new LaunchOrder(group.name(), group.imageId(), group.instanceType(), action.count(),
-          action.clientToken(), userData(group), group.tags());
+          action.clientToken(), userData(group), group.roleTag(), group.tags());
       fleet.launch(order, retries).onComplete(result -> {
         inFlight(entry, false);
         if (result.succeeded()) {
@@ -410,7 +413,7 @@ public final class ScalingVerticle extends VerticleBase {
         }
       });
     } else {
-      fleet.terminate(action.instances(), retries).onComplete(result -> {
+      drain(entry, group).compose(x -> fleet.terminate(action.instances(), retries)).onComplete(result -> {
         inFlight(entry, false);
         if (result.succeeded()) {
           action.instances().forEach(fleetView::remove);
@@ -421,6 +424,31 @@ public final class ScalingVerticle extends VerticleBase {
         }
       });
     }
+  }
+
+  /**
+   * Asks each victim's agent to leave its LBs gracefully and waits for the answers (or the drain timeout plus a
+   * margin); what each said goes to the ledger. A victim whose agent does not answer is terminated all the same:
+   * its LBs reap its entry.
+   */
+  private Future<Void> drain(LedgerEntry entry, GroupConfig group) {
+    List<Future<JsonObject>> drains = new ArrayList<>();
+    for (String id : entry.action().instances()) {
+      drains.add(vertx.eventBus().<JsonObject>request(Addresses.agentDrain(id),
+              new JsonObject().put("drainTimeoutMillis", group.drainTimeoutMs()),
+              new DeliveryOptions().setSendTimeout(group.drainTimeoutMs() + DRAIN_REPLY_MARGIN_MILLIS))
+          .map(reply -> reply.body() == null ? new JsonObject() : reply.body())
+          .recover(err -> Future.succeededFuture(new JsonObject().put("instanceId", id)
+              .put("error", printable(err.getMessage())))));
+    }
+    return Future.join(drains).compose(all -> {
+      JsonArray drained = new JsonArray();
+      drains.forEach(d -> drained.add(d.result()));
+      LOG.info("{} {}: {} drained before termination: {}", coordinatorId, entry.group(), entry.id(), drained.encode());
+      LedgerEntry current = ledger.entry(entry.id()).orElse(entry);
+      return ledger.put(current.withAction(current.action().noted(new JsonObject().put("at", clock.millis())
+          .put("drained", drained)))).<Void>mapEmpty().recover(err -> Future.succeededFuture());
+    });
   }
 
   private Action current(LedgerEntry entry) {

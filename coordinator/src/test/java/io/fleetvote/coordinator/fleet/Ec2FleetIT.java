@@ -34,7 +34,7 @@ class Ec2FleetIT extends FleetSandbox {
     String otherDeployment = launchDirectly(Tag.builder().key("fleetvote:deployment").value("other").build(),
         Tag.builder().key("fleetvote:group").value("web").build());
     String withoutGroup = launchDirectly(Tag.builder().key("fleetvote:deployment").value(DEPLOYMENT).build());
-    LaunchOrder order = new LaunchOrder("web", SLEEPER, "t3.micro", 2, "fv-web-e1-d1", "{\"hello\":\"fleet\"}",
+    LaunchOrder order = new LaunchOrder("web", SLEEPER, "t3.micro", 2, "fv-web-e1-d1", "{\"hello\":\"fleet\"}", "app",
         Map.of("owner", "it"));
 
     List<FleetInstance> launched = await(fleet.launch(order, RetryListener.NONE));

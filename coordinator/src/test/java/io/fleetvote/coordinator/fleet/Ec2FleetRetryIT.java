@@ -81,7 +81,7 @@ class Ec2FleetRetryIT extends FleetSandbox {
   void anUnknownImageFailsAtOnce() {
     Retries retries = new Retries();
     long calls = admin.calls("RunInstances");
-    LaunchOrder order = new LaunchOrder("web", "ami-0000000000000dead", "t3.micro", 1, "fv-web-e2-d4", null,
+    LaunchOrder order = new LaunchOrder("web", "ami-0000000000000dead", "t3.micro", 1, "fv-web-e2-d4", null, "app",
         Map.of());
 
     assertThatThrownBy(() -> await(fleet.launch(order, retries)))

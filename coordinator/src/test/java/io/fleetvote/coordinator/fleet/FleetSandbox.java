@@ -86,7 +86,7 @@ abstract class FleetSandbox {
   }
 
   static LaunchOrder order(String group, int count, String token) {
-    return new LaunchOrder(group, SLEEPER, "t3.micro", count, token, null, Map.of());
+    return new LaunchOrder(group, SLEEPER, "t3.micro", count, token, null, "app", Map.of());
   }
 
   static <T> T await(Future<T> future) {

@@ -1,0 +1,160 @@
+package io.fleetvote.agent;
+
+import io.fleetvote.agent.lb.BackendPlan.Endpoint;
+import io.fleetvote.agent.lb.BackendPlan.Member;
+import io.fleetvote.agent.lb.LbRegistrar;
+import io.fleetvote.common.Addresses;
+import io.fleetvote.common.imds.InstanceIdentity;
+import io.fleetvote.common.msg.AgentHeartbeat;
+import io.fleetvote.common.msg.DeregisterRequest;
+import io.fleetvote.common.msg.LbAnnouncement;
+import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.common.msg.RegisterRequest;
+import io.fleetvote.common.msg.RegistrationReply;
+import io.fleetvote.common.msg.Role;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.micrometer.backends.BackendRegistries;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The cluster side of an LB agent: announces which group its HAProxy serves, answers app agents' register and
+ * deregister requests through the {@link LbRegistrar}, follows the group's heartbeats, and reconciles the backend with
+ * them every {@code reconcileMs} and at once when HAProxy (re)starts. Requests it cannot read are answered with a
+ * failure naming the field, counted, and logged; the verticle keeps serving.
+ */
+final class LbVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(LbVerticle.class);
+  private static final int LEASE_PERIODS = 3;
+
+  private final InstanceIdentity identity;
+  private final AgentOptions options;
+  private final LbRegistrar registrar;
+  private final Clock clock;
+  private final Map<String, Heard> heard = new HashMap<>();
+  private long listeningSince;
+  private Context context;
+  private MeterRegistry meters;
+
+  private record Heard(AgentHeartbeat heartbeat, long receivedAt) {
+  }
+
+  LbVerticle(InstanceIdentity identity, AgentOptions options, LbRegistrar registrar, Clock clock) {
+    this.identity = identity;
+    this.options = options;
+    this.registrar = registrar;
+    this.clock = clock;
+  }
+
+  @Override
+  public Future<?> start() {
+    context = vertx.getOrCreateContext();
+    meters = Objects.requireNonNullElseGet(BackendRegistries.getDefaultNow(), SimpleMeterRegistry::new);
+    listeningSince = clock.millis();
+    vertx.setPeriodic(0, options.getGossipPeriodMs(), t -> announce());
+    vertx.setPeriodic(options.getLb().getReconcileMs(), t -> reconcile());
+    LOG.info("{}: LB of group {} ({}), frontend {}:{}", identity.instanceId(), options.getLb().getServes(),
+        options.getLb().backend(), identity.privateIp(), options.getLb().getFrontendPort());
+    return Future.join(
+        vertx.eventBus().consumer(Addresses.AGENT_HEARTBEATS, this::heartbeat).completion(),
+        vertx.eventBus().consumer(Addresses.lbRegister(identity.instanceId()), this::register).completion(),
+        vertx.eventBus().consumer(Addresses.lbDeregister(identity.instanceId()), this::deregister).completion());
+  }
+
+  /** HAProxy (re)started: its dynamic servers are gone, put them back now rather than at the next period. */
+  void haproxyStarted() {
+    context.runOnContext(x -> reconcile());
+  }
+
+  private void announce() {
+    vertx.eventBus().publish(Addresses.LB_ANNOUNCEMENTS, new LbAnnouncement(identity.instanceId(),
+        options.getDeployment(), options.getLb().getServes(), identity.privateIp(), options.getLb().getFrontendPort(),
+        clock.millis(), LEASE_PERIODS * options.getGossipPeriodMs()).toJson());
+  }
+
+  private void heartbeat(Message<Object> message) {
+    try {
+      AgentHeartbeat heartbeat = AgentHeartbeat.fromJson(message.body());
+      if (heartbeat.deployment().equals(options.getDeployment()) && heartbeat.roles().contains(Role.APP)
+          && heartbeat.group().equals(options.getLb().getServes())) {
+        Heard previous = heard.get(heartbeat.instanceId());
+        heard.put(heartbeat.instanceId(), new Heard(heartbeat, clock.millis()));
+        if (previous != null && !previous.heartbeat().leaving() && heartbeat.leaving()) {
+          reconcile();
+        }
+      }
+    } catch (MessageException e) {
+      refused("heartbeat", e.getMessage());
+    }
+  }
+
+  private void register(Message<Object> message) {
+    RegisterRequest request;
+    try {
+      request = RegisterRequest.fromJson(message.body());
+    } catch (MessageException e) {
+      refuse(message, "registration", e);
+      return;
+    }
+    if (!request.group().equals(options.getLb().getServes())) {
+      message.reply(new RegistrationReply(identity.instanceId(), request.instanceId(), RegistrationReply.Outcome.FAILED,
+          "this LB serves group " + options.getLb().getServes() + ", not " + request.group(), 0).toJson());
+      return;
+    }
+    registrar.register(request.instanceId(), request.address(), request.port())
+        .onComplete(result -> message.reply(result.succeeded() ? result.result().toJson()
+            : failure(request.instanceId(), result.cause()).toJson()));
+  }
+
+  private void deregister(Message<Object> message) {
+    DeregisterRequest request;
+    try {
+      request = DeregisterRequest.fromJson(message.body());
+    } catch (MessageException e) {
+      refuse(message, "deregistration", e);
+      return;
+    }
+    registrar.deregister(request.instanceId(), request.drainTimeoutMillis())
+        .onComplete(result -> message.reply(result.succeeded() ? result.result().toJson()
+            : failure(request.instanceId(), result.cause()).toJson()));
+  }
+
+  private void reconcile() {
+    long now = clock.millis();
+    long lease = LEASE_PERIODS * options.getGossipPeriodMs();
+    heard.values().removeIf(h -> now - h.receivedAt() >= lease);
+    Map<String, Member> members = new HashMap<>();
+    heard.forEach((id, h) -> members.put(id, new Member(new Endpoint(h.heartbeat().address(), h.heartbeat().appPort()),
+        h.heartbeat().appReady() && h.heartbeat().appPort() > 0, h.heartbeat().leaving())));
+    registrar.reconcile(members, now - listeningSince >= 2 * lease)
+        .onFailure(err -> LOG.warn("{}: reconcile failed: {}", identity.instanceId(), err.getMessage()));
+  }
+
+  private void refuse(Message<Object> message, String what, MessageException e) {
+    refused(what, e.getMessage());
+    message.fail(400, what + " refused: " + e.getMessage());
+  }
+
+  private void refused(String what, String why) {
+    Counter.builder("fleetvote.agent.lb.refused").tag("message", what)
+        .description("Messages the LB agent could not read").register(meters).increment();
+    LOG.warn("{}: {} refused: {}", identity.instanceId(), what, why.replaceAll("[^\\x20-\\x7e]", "?"));
+  }
+
+  private RegistrationReply failure(String instanceId, Throwable cause) {
+    return new RegistrationReply(identity.instanceId(), instanceId, RegistrationReply.Outcome.FAILED,
+        String.valueOf(cause.getMessage()), 0);
+  }
+}

@@ -1,0 +1,228 @@
+package io.fleetvote.agent.lb;
+
+import io.fleetvote.common.Ids;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+/**
+ * The haproxy.cfg of an LB instance: one HTTP frontend and one backend with no servers, which agents fill at run
+ * time through the admin socket ({@link HaproxyClient}). The retry choice: {@code retry-on conn-failure
+ * empty-response} with {@code option redispatch}, so a request whose server died before connecting or before
+ * answering anything goes to another server (0 failed in 2,399 requests when a backend was killed in the lab);
+ * {@code empty-response} resends a request, so it is allowed for GET and HEAD only
+ * ({@code http-request disable-l7-retry unless METH_GET}; other methods keep {@code conn-failure}, which never sent
+ * anything). Not {@code response-timeout}: a GET that already ran 30 s would run again on another server, doubling
+ * load just when the fleet is overloaded; not {@code junk-response} nor 5xx codes, which HAProxy's guide warns
+ * against.
+ */
+public final class HaproxyConfig {
+
+  public static final String DEFAULT_BIND_ADDRESS = "127.0.0.1";
+  public static final String DEFAULT_FRONTEND = "fe_web";
+  public static final String DEFAULT_BACKEND = "be_web";
+  public static final String DEFAULT_HEALTH_PATH = "/health";
+  /** Client connections at once; about 33 kB each when busy (HAProxy's guide), so 2000 is about 66 MB at most. */
+  public static final int DEFAULT_MAX_CONNECTIONS = 2000;
+  /** Admin-socket connections at once (HAProxy's default is 10): room for a burst of registering agents. */
+  public static final int DEFAULT_STATS_MAX_CONNECTIONS = 64;
+  public static final Path DEFAULT_HAPROXY = Path.of("/usr/sbin/haproxy");
+
+  /** A unix socket path must fit sun_path (108 bytes with its NUL). */
+  private static final int MAX_SOCKET_PATH = 107;
+  private static final Pattern SOCKET_PATH = Pattern.compile("/[A-Za-z0-9_./-]+");
+  private static final Pattern HEALTH_PATH = Pattern.compile("/[A-Za-z0-9_./-]*");
+  private static final long CHECK_TIMEOUT_MS = 10_000;
+
+  private final Path adminSocket;
+  private final int port;
+  private String bindAddress = DEFAULT_BIND_ADDRESS;
+  private String frontend = DEFAULT_FRONTEND;
+  private String backend = DEFAULT_BACKEND;
+  private String healthPath = DEFAULT_HEALTH_PATH;
+  private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+  private int statsMaxConnections = DEFAULT_STATS_MAX_CONNECTIONS;
+
+  /** For an HAProxy whose admin socket is {@code adminSocket} and whose frontend listens on {@code port}. */
+  public HaproxyConfig(Path adminSocket, int port) {
+    String socket = adminSocket.toString();
+    if (!SOCKET_PATH.matcher(socket).matches() || socket.length() > MAX_SOCKET_PATH) {
+      throw new IllegalArgumentException("admin socket '" + Arguments.printable(socket) + "' is not an absolute "
+          + "path of at most " + MAX_SOCKET_PATH + " of A-Z a-z 0-9 _ . / -");
+    }
+    this.adminSocket = adminSocket;
+    this.port = Arguments.port("frontend port", port);
+  }
+
+  public HaproxyConfig(HaproxyConfig other) {
+    this(other.adminSocket, other.port);
+    bindAddress = other.bindAddress;
+    frontend = other.frontend;
+    backend = other.backend;
+    healthPath = other.healthPath;
+    maxConnections = other.maxConnections;
+    statsMaxConnections = other.statsMaxConnections;
+  }
+
+  public Path getAdminSocket() {
+    return adminSocket;
+  }
+
+  public int getPort() {
+    return port;
+  }
+
+  public String getBindAddress() {
+    return bindAddress;
+  }
+
+  /** The IPv4 address the frontend binds ({@code 0.0.0.0} for all). */
+  public HaproxyConfig setBindAddress(String bindAddress) {
+    if (bindAddress == null || !Ids.IPV4.matcher(bindAddress).matches()) {
+      throw new IllegalArgumentException("bind address '" + Arguments.printable(bindAddress)
+          + "' is not a dotted IPv4 address");
+    }
+    this.bindAddress = bindAddress;
+    return this;
+  }
+
+  public String getFrontend() {
+    return frontend;
+  }
+
+  public HaproxyConfig setFrontend(String frontend) {
+    this.frontend = Arguments.name("frontend", frontend);
+    return this;
+  }
+
+  public String getBackend() {
+    return backend;
+  }
+
+  public HaproxyConfig setBackend(String backend) {
+    this.backend = Arguments.name("backend", backend);
+    return this;
+  }
+
+  public String getHealthPath() {
+    return healthPath;
+  }
+
+  /** What HAProxy's checks GET on every server; a 200 is healthy. */
+  public HaproxyConfig setHealthPath(String healthPath) {
+    if (healthPath == null || !HEALTH_PATH.matcher(healthPath).matches()) {
+      throw new IllegalArgumentException("health path '" + Arguments.printable(healthPath) + "' is not a path of "
+          + "A-Z a-z 0-9 _ . / -");
+    }
+    this.healthPath = healthPath;
+    return this;
+  }
+
+  public int getMaxConnections() {
+    return maxConnections;
+  }
+
+  /** HAProxy's global {@code maxconn}; the frontend gets what the admin socket's share leaves. */
+  public HaproxyConfig setMaxConnections(int maxConnections) {
+    this.maxConnections = (int) Arguments.within("maxConnections", maxConnections, statsMaxConnections + 1,
+        1_000_000);
+    return this;
+  }
+
+  public int getStatsMaxConnections() {
+    return statsMaxConnections;
+  }
+
+  public HaproxyConfig setStatsMaxConnections(int statsMaxConnections) {
+    this.statsMaxConnections = (int) Arguments.within("statsMaxConnections", statsMaxConnections, 1,
+        maxConnections - 1);
+    return this;
+  }
+
+  /**
+   * The whole file. The frontend's {@code maxconn} leaves the admin socket's share of the global one, so agents can
+   * still register and drain while the frontend is full.
+   */
+  public String render() {
+    return String.join("\n",
+        "# haproxy.cfg of a Fleetvote LB instance. Servers are not listed here: agents add themselves at run time",
+        "# through the admin socket, and a restarted HAProxy starts empty until they add themselves again.",
+        "global",
+        "    stats socket " + adminSocket + " mode 600 level admin",
+        "    stats maxconn " + statsMaxConnections,
+        "    stats timeout 30s",
+        "    maxconn " + maxConnections,
+        "    # a port another process holds must fail the start, not be shared silently through SO_REUSEPORT",
+        "    noreuseport",
+        "    hard-stop-after 30s",
+        "    log stdout format raw local0 info",
+        "",
+        "defaults",
+        "    mode http",
+        "    log global",
+        "    option httplog",
+        "    timeout connect 2s",
+        "    timeout client 30s",
+        "    timeout server 30s",
+        "    timeout check 2s",
+        "    retries 3",
+        "    option redispatch",
+        "    retry-on conn-failure empty-response",
+        "",
+        "frontend " + frontend,
+        "    bind " + bindAddress + ":" + port,
+        "    maxconn " + (maxConnections - statsMaxConnections),
+        "    default_backend " + backend,
+        "",
+        "backend " + backend,
+        "    balance roundrobin",
+        "    option httpchk GET " + healthPath,
+        "    http-check expect status 200",
+        "    # empty-response resends the request: only GET and HEAD may be sent twice",
+        "    http-request disable-l7-retry unless METH_GET",
+        "");
+  }
+
+  /** Writes {@link #render()} to {@code file} (through a temporary file and a rename); blocks. */
+  public Path write(Path file) throws IOException {
+    Path parent = file.toAbsolutePath().getParent();
+    Files.createDirectories(parent);
+    Path temporary = Files.createTempFile(parent, file.getFileName().toString(), ".tmp");
+    Files.writeString(temporary, render(), StandardCharsets.UTF_8);
+    return Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /** {@code haproxy -c -f file} with {@link #DEFAULT_HAPROXY}; blocks (call it from executeBlocking). */
+  public static Verdict check(Path file) throws IOException, InterruptedException {
+    return check(DEFAULT_HAPROXY, file);
+  }
+
+  /** {@code <haproxy> -c -f file}: what HAProxy thinks of a configuration file; blocks up to 10 s. */
+  public static Verdict check(Path haproxy, Path file) throws IOException, InterruptedException {
+    Path output = Files.createTempFile("haproxy-check", ".txt");
+    try {
+      Process process = new ProcessBuilder(List.of(haproxy.toString(), "-c", "-f", file.toString()))
+          .redirectErrorStream(true)
+          .redirectOutput(output.toFile())
+          .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+          .start();
+      if (!process.waitFor(CHECK_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
+        process.destroyForcibly();
+        return new Verdict(false, "haproxy -c did not finish within " + CHECK_TIMEOUT_MS + " ms");
+      }
+      return new Verdict(process.exitValue() == 0, Files.readString(output, StandardCharsets.UTF_8).strip());
+    } finally {
+      Files.deleteIfExists(output);
+    }
+  }
+
+  /** HAProxy's verdict on a configuration file, and what it printed (warnings too, when valid). */
+  public record Verdict(boolean valid, String output) {
+  }
+}

@@ -1,0 +1,67 @@
+package io.fleetvote.agent.lb;
+
+import io.fleetvote.agent.lb.BackendPlan.Change;
+import io.fleetvote.agent.lb.BackendPlan.Endpoint;
+import io.fleetvote.agent.lb.BackendPlan.Kind;
+import io.fleetvote.agent.lb.BackendPlan.Member;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class BackendPlanTest {
+
+  private static final Endpoint A = new Endpoint("127.0.0.1", 8001);
+  private static final Endpoint B = new Endpoint("127.0.0.1", 8002);
+
+  @Test
+  void liveReadyInstancesMissingFromHaproxyAreRegistered() {
+    assertThat(plan(List.of(), Map.of("i-a", new Member(A, true, false), "i-b", new Member(B, false, false))))
+        .containsExactly(new Change(Kind.REGISTER, "i-a", A));
+  }
+
+  @Test
+  void aServerInPlaceIsLeftAloneAndOneWithAnotherAddressIsRegisteredAgain() {
+    assertThat(plan(List.of(server("i-a", A, false, false)), Map.of("i-a", new Member(A, true, false)))).isEmpty();
+    assertThat(plan(List.of(server("i-a", B, false, false)), Map.of("i-a", new Member(A, true, false))))
+        .containsExactly(new Change(Kind.REREGISTER, "i-a", A));
+    assertThat(plan(List.of(server("i-a", A, true, false)), Map.of("i-a", new Member(A, true, false))))
+        .as("left in maintenance by a half-done registration").containsExactly(new Change(Kind.REREGISTER, "i-a", A));
+  }
+
+  @Test
+  void aLeavingInstanceIsDrainedAndAnUnreadyOneLeftToTheChecks() {
+    assertThat(plan(List.of(server("i-a", A, false, false)), Map.of("i-a", new Member(A, true, true))))
+        .containsExactly(new Change(Kind.DEREGISTER, "i-a", null));
+    assertThat(plan(List.of(server("i-a", A, false, false)), Map.of("i-a", new Member(A, false, false)))).isEmpty();
+  }
+
+  @Test
+  void serversOfInstancesThatLeftTheClusterAreReapedOnceTheRegistryIsWarmAndTheGraceHasPassed() {
+    List<ServerState> current = List.of(server("i-gone", A, false, false));
+    assertThat(BackendPlan.plan(current, Map.of(), Set.of(), Map.of(), false, 100_000, 10_000)).as("registry cold")
+        .isEmpty();
+    assertThat(BackendPlan.plan(current, Map.of(), Set.of(), Map.of("i-gone", 95_000L), true, 100_000, 10_000))
+        .as("within grace").isEmpty();
+    assertThat(BackendPlan.plan(current, Map.of(), Set.of(), Map.of("i-gone", 80_000L), true, 100_000, 10_000))
+        .containsExactly(new Change(Kind.REAP, "i-gone", null));
+  }
+
+  @Test
+  void busyServersAreNotTouched() {
+    assertThat(BackendPlan.plan(List.of(server("i-a", B, false, false)), Map.of("i-a", new Member(A, true, false),
+        "i-b", new Member(B, true, false)), Set.of("i-a", "i-b"), Map.of(), true, 0, 0)).isEmpty();
+  }
+
+  private static List<Change> plan(List<ServerState> current, Map<String, Member> members) {
+    return BackendPlan.plan(current, members, Set.of(), Map.of(), true, 1_000_000, 10_000);
+  }
+
+  private static ServerState server(String name, Endpoint endpoint, boolean maintenance, boolean draining) {
+    return new ServerState(name, endpoint.address(), endpoint.port(), !maintenance, maintenance, draining, "L7OK",
+        0, 0, 0, 0, 0, 0, 10);
+  }
+}

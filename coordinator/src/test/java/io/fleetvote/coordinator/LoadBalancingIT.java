@@ -1,0 +1,312 @@
+package io.fleetvote.coordinator;
+
+import io.fleetvote.common.Addresses;
+import io.fleetvote.common.cluster.ClusterBootstrap;
+import io.fleetvote.common.cluster.ClusterOptions;
+import io.fleetvote.common.msg.DeregisterRequest;
+import io.fleetvote.common.msg.RegisterRequest;
+import io.fleetvote.common.msg.RegistrationReply;
+import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.sandbox.ImageCatalog;
+import io.fleetvote.sandbox.client.Ec2Clients;
+import io.fleetvote.sandbox.client.SandboxAdmin;
+import io.fleetvote.sandbox.client.SandboxProcess;
+import io.fleetvote.sandbox.load.LoadGenerator;
+import io.fleetvote.sandbox.load.LoadOptions;
+import io.fleetvote.sandbox.load.LoadReport;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.services.ec2.Ec2Client;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.IntStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * HAProxy kept right by the LB agent, with real processes: a coordinator runs group {@code lb} (one HAProxy instance)
+ * and group {@code web}; web instances register themselves when they boot and are drained before they go.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class LoadBalancingIT {
+
+  private static final Duration TIMEOUT = Duration.ofSeconds(90);
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(2)).build();
+
+  @TempDir
+  static Path dir;
+  static SandboxProcess sandbox;
+  static SandboxAdmin admin;
+  static Ec2Client ec2;
+  static Coordinator coordinator;
+  static Vertx member;
+  static String lb;
+
+  @BeforeAll
+  static void start() {
+    sandbox = SandboxProcess.start(dir.resolve("sandbox"));
+    admin = sandbox.admin();
+    ec2 = Ec2Clients.sync(sandbox.endpoint());
+    int clusterPort = FreePorts.pick();
+    String cluster = "lb-" + UUID.randomUUID();
+    JsonObject lbGroup = new JsonObject().put("name", "lb").put("imageId", ImageCatalog.imageId("fleetvote-lb"))
+        .put("min", 1).put("max", 1).put("agent", new JsonObject().put("roles", new JsonArray().add("lb"))
+            .put("gossipPeriodMs", 500).put("lb", new JsonObject().put("serves", "web").put("reconcileMs", 1000)));
+    JsonObject webGroup = new JsonObject().put("name", "web").put("imageId", ImageCatalog.imageId("fleetvote-app"))
+        .put("min", 2).put("max", 3).put("calmTimeMs", 4000).put("drainTimeoutMs", 10_000)
+        .put("agent", new JsonObject().put("gossipPeriodMs", 500).put("sampleMs", 500).put("warmupMs", 2000)
+            .put("growAbove", 30).put("growAfterMs", 3000).put("shrinkBelow", 10).put("shrinkAfterMs", 4000));
+    coordinator = Coordinator.start(new CoordinatorOptions(new JsonObject()
+        .put("deployment", "it").put("httpPort", 0)
+        .put("cluster", new JsonObject().put("clusterName", cluster).put("port", clusterPort)
+            .put("portAutoIncrement", false).put("members", new JsonArray().add("127.0.0.1:" + clusterPort)))
+        .put("scaling", new JsonObject().put("dataDir", dir.resolve("coordinator").toString()).put("tickMillis", 500)
+            .put("fleetRefreshMillis", 2000).put("groups", new JsonArray().add(lbGroup).add(webGroup))
+            .put("fleet", new JsonObject().put("deployment", "it").put("endpoint", sandbox.endpoint().toString())
+                .put("firstRetryDelayMillis", 200).put("maxRetryDelayMillis", 2000))))).await();
+    member = ClusterBootstrap.clustered(new ClusterOptions().setClusterName(cluster).setPort(FreePorts.pick())
+        .setPortAutoIncrement(false).setLiteMember(true).setMembers(List.of("127.0.0.1:" + clusterPort)),
+        new VertxOptions()).await();
+    lb = Eventually.await("the LB instance", TIMEOUT, () -> groupInstances("lb").stream().findFirst(),
+        Optional::isPresent).orElseThrow();
+    Eventually.await("both web instances in the LB's backend, up", TIMEOUT, () -> readyServers().size() == 2);
+  }
+
+  @AfterAll
+  static void stop() {
+    if (member != null) {
+      member.close().await();
+    }
+    if (coordinator != null) {
+      coordinator.close().await();
+    }
+    if (sandbox != null) {
+      sandbox.close();
+    }
+  }
+
+  @Test
+  @Order(1)
+  void theGroupGrowsAndShrinksUnderSteadyLoadThroughHaproxyWithoutAFailedRequest() {
+    List<String> before = groupInstances("web");
+    // A light load for the whole run, and on top of it a heavy one for a while: the group grows, then shrinks.
+    Future<LoadReport> light = load(30, Duration.ofSeconds(60));
+    Future<LoadReport> heavy = load(140, Duration.ofSeconds(25));
+    Eventually.await("a third instance in the backend", TIMEOUT, () -> readyServers().size() == 3);
+    List<String> grown = groupInstances("web");
+    heavy.await();
+    Eventually.await("the group back at 2 after a drained scale-in", TIMEOUT,
+        () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
+    JsonObject shrink = entries("web").stream().filter(e -> e.getJsonObject("decision").getString("outcome")
+        .equals("shrink")).findFirst().orElseThrow();
+    JsonObject action = shrink.getJsonObject("action");
+    assertThat(action.getJsonArray("attempts").encode()).as("the victim drained before it went")
+        .contains("\"outcome\":\"deleted\"");
+    List<String> victims = action.getJsonArray("instances").stream().map(String.class::cast).toList();
+    LoadReport lightReport = light.await();
+    LoadReport heavyReport = heavy.result();
+    assertThat(heavyReport.failed() + lightReport.failed()).as("failed requests, load generator").isZero();
+    assertThat(heavyReport.sent() + lightReport.sent()).isGreaterThan(3000);
+    assertThat(backend().getJsonObject("totals").getLong("http5xx")).as("HAProxy's 5xx answers").isZero();
+    assertThat(grown).hasSize(3).containsAll(before);
+    assertThat(victims).hasSize(1);
+    assertThat(groupInstances("web")).containsExactlyInAnyOrderElementsOf(grown.stream()
+        .filter(id -> !victims.contains(id)).toList());
+    assertThat(servers(backend())).noneMatch(s -> victims.contains(s.getString("name")));
+  }
+
+  @Test
+  @Order(2)
+  void aKilledInstanceCostsAtMostOneRequestInAThousandAndIsReaped() {
+    List<String> servers = readyServers();
+    Future<LoadReport> load = load(100, Duration.ofSeconds(20));
+    Eventually.await("traffic on both", TIMEOUT, () -> servers(backend()).stream()
+        .filter(s -> servers.contains(s.getString("name"))).allMatch(s -> s.getLong("total") > 0));
+    String victim = servers.get(0);
+    admin.kill(victim);
+    long killed = System.nanoTime();
+    Eventually.await("the killed instance reaped from the backend", TIMEOUT,
+        () -> servers(backend()).stream().noneMatch(s -> s.getString("name").equals(victim)));
+    Duration reaped = Duration.ofNanos(System.nanoTime() - killed);
+    LoadReport report = load.await();
+    System.out.printf("killed %s: %d failed of %d, reaped after %d ms%n", victim, report.failed(), report.sent(),
+        reaped.toMillis());
+    assertThat(report.failed() * 1000).as("failed requests in 1000").isLessThanOrEqualTo(report.sent());
+    assertThat(reaped).as("heartbeat lease + reconcile + a short drain").isLessThan(Duration.ofSeconds(15));
+    ec2.terminateInstances(b -> b.instanceIds(victim));
+  }
+
+  @Test
+  @Order(3)
+  void anInstanceTerminatedThroughEc2DrainsItselfOnSigtermWithoutAFailedRequest() throws Exception {
+    Eventually.await("the group at 2, both in the backend", TIMEOUT,
+        () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
+    String victim = readyServers().get(0);
+    Path agentLog = Path.of(admin.instance(victim).getString("dir"), "agent.log");
+    Future<LoadReport> load = load(100, Duration.ofSeconds(15));
+    Eventually.await("traffic on the victim", TIMEOUT, () -> servers(backend()).stream()
+        .anyMatch(s -> s.getString("name").equals(victim) && s.getLong("total") > 0));
+    ec2.terminateInstances(b -> b.instanceIds(victim));
+    Eventually.await("the victim gone from the backend", TIMEOUT,
+        () -> servers(backend()).stream().noneMatch(s -> s.getString("name").equals(victim)));
+    LoadReport report = load.await();
+    System.out.printf("terminated %s: %d failed of %d%n", victim, report.failed(), report.sent());
+    Eventually.await("the victim terminated", TIMEOUT,
+        () -> admin.instance(victim).getString("state").equals("terminated"));
+    assertThat(Files.readString(agentLog)).as("the agent's own account of its exit")
+        .containsPattern("left the LBs: .*\"outcome\":\"deleted\"");
+    assertThat(report.failed()).as("failed requests while the terminated instance drained").isZero();
+    assertThat(report.sent()).isGreaterThan(1000);
+  }
+
+  @Test
+  @Order(4)
+  void aKilledHaproxyIsRestartedAndGetsEveryLiveInstanceBackWithinSixSeconds() {
+    Eventually.await("the group at 2, both in the backend", TIMEOUT,
+        () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
+    long agentPid = admin.instance(lb).getJsonArray("processes").getJsonObject(0).getLong("pid");
+    ProcessHandle haproxy = ProcessHandle.of(agentPid).orElseThrow().children()
+        .filter(p -> p.info().command().orElse("").endsWith("haproxy")).findFirst().orElseThrow();
+    haproxy.destroyForcibly();
+    long killed = System.nanoTime();
+    Eventually.await("HAProxy back with both instances", TIMEOUT, () -> readyServers().size() == 2
+        && ProcessHandle.of(haproxy.pid()).map(p -> !p.isAlive()).orElse(true));
+    Duration back = Duration.ofNanos(System.nanoTime() - killed);
+    System.out.printf("HAProxy killed: both instances back after %d ms%n", back.toMillis());
+    assertThat(back).isLessThanOrEqualTo(Duration.ofSeconds(6));
+  }
+
+  @Test
+  @Order(5)
+  void fiftyRegistrationsAtOnceAllSucceedWithNoDuplicateAndNoLoss() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    HttpServer backendServer = vertx.createHttpServer().requestHandler(r -> r.response().end("ok"))
+        .listen(0, "127.0.0.1").await();
+    try {
+      List<String> names = IntStream.range(0, 50).mapToObj(i -> String.format("i-%017x", 0xfee1000L + i)).toList();
+      List<Future<RegistrationReply>> replies = new ArrayList<>();
+      for (String name : names) {
+        replies.add(request(Addresses.lbRegister(lb), new RegisterRequest(name, "web", "127.0.0.1",
+            backendServer.actualPort()).toJson()).map(RegistrationReply::fromJson));
+      }
+      Future.all(replies).await();
+      assertThat(replies).allSatisfy(r -> assertThat(r.result().outcome()).isEqualTo(RegistrationReply.Outcome.READY));
+      List<String> listed = servers(backend()).stream().map(s -> s.getString("name")).filter(names::contains).toList();
+      assertThat(listed).hasSize(50).doesNotHaveDuplicates();
+      List<Future<RegistrationReply>> removed = new ArrayList<>();
+      for (String name : names) {
+        removed.add(request(Addresses.lbDeregister(lb), new DeregisterRequest(name, 1000).toJson())
+            .map(RegistrationReply::fromJson));
+      }
+      Future.all(removed).await();
+      assertThat(removed).allSatisfy(r -> assertThat(r.result().outcome()).isEqualTo(RegistrationReply.Outcome.DELETED));
+    } finally {
+      vertx.close().await();
+    }
+  }
+
+  @Test
+  @Order(6)
+  void badRequestsAreRefusedNamingTheProblemAndTheLbKeepsServing() {
+    assertRefused(new RegisterRequest("i-0123456789abcdef0", "web", "localhost", 8080).toJson(), "address");
+    assertRefused(new RegisterRequest("i-0123456789abcdef0", "web", "127.0.0.1", 8080).toJson().put("port", 70000),
+        "port");
+    assertRefused(new RegisterRequest("i-0123456789abcdef0", "web", "127.0.0.1", 8080).toJson()
+        .put("instanceId", "i-bad;del server"), "instanceId");
+    assertThatThrownBy(() -> request(Addresses.lbRegister(lb), "garbage").await())
+        .isInstanceOfSatisfying(ReplyException.class, e -> assertThat(e.failureCode()).isEqualTo(400));
+    RegistrationReply unknown = RegistrationReply.fromJson(request(Addresses.lbDeregister(lb),
+        new DeregisterRequest("i-0000000000000dead", 1000).toJson()).await());
+    assertThat(unknown.outcome()).isEqualTo(RegistrationReply.Outcome.NOT_REGISTERED);
+    RegistrationReply otherGroup = RegistrationReply.fromJson(request(Addresses.lbRegister(lb),
+        new RegisterRequest("i-0123456789abcdef0", "shop", "127.0.0.1", 8080).toJson()).await());
+    assertThat(otherGroup.outcome()).isEqualTo(RegistrationReply.Outcome.FAILED);
+    assertThat(otherGroup.message()).contains("serves group web");
+    assertThat(readyServers()).as("the LB keeps serving").hasSize(2);
+  }
+
+  private static void assertRefused(JsonObject body, String field) {
+    assertThatThrownBy(() -> request(Addresses.lbRegister(lb), body).await())
+        .isInstanceOfSatisfying(ReplyException.class, e -> {
+          assertThat(e.failureCode()).isEqualTo(400);
+          assertThat(e.getMessage()).contains(field);
+        });
+  }
+
+  private static Future<Object> request(String address, Object body) {
+    return member.eventBus().<Object>request(address, body, new DeliveryOptions().setSendTimeout(30_000))
+        .map(reply -> reply.body());
+  }
+
+  private static Future<LoadReport> load(int rate, Duration duration) {
+    int port = admin.port(lb, "http");
+    return new LoadGenerator(member, new LoadOptions(List.of(URI.create("http://127.0.0.1:" + port + "/?work=6")),
+        rate, duration, Duration.ofSeconds(10), 256, null), line -> { }).run();
+  }
+
+  private static List<String> readyServers() {
+    return servers(backend()).stream().filter(s -> s.getBoolean("up") && !s.getBoolean("maintenance")
+        && !s.getBoolean("draining")).map(s -> s.getString("name")).toList();
+  }
+
+  private static List<JsonObject> servers(JsonObject backend) {
+    return backend.getJsonArray("servers", new JsonArray()).stream().map(JsonObject.class::cast).toList();
+  }
+
+  private static JsonObject backend() {
+    try {
+      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+          + admin.port(lb, "agent") + "/lb/servers")).timeout(Duration.ofSeconds(5)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      return response.statusCode() == 200 ? new JsonObject(response.body()) : new JsonObject();
+    } catch (Exception e) {
+      return new JsonObject();
+    }
+  }
+
+  private static List<String> groupInstances(String group) {
+    return api("/api/groups").getJsonArray("groups").stream().map(JsonObject.class::cast)
+        .filter(g -> g.getString("name").equals(group)).findFirst().map(g -> g.getJsonArray("instances").stream()
+            .map(String.class::cast).toList()).orElse(List.of());
+  }
+
+  private static List<JsonObject> entries(String group) {
+    return api("/api/decisions?group=" + group + "&limit=1000").getJsonArray("entries").stream()
+        .map(JsonObject.class::cast).toList();
+  }
+
+  private static JsonObject api(String path) {
+    try {
+      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+          + coordinator.httpPort() + path)).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+      return new JsonObject(response.body());
+    } catch (Exception e) {
+      throw new AssertionError("GET " + path + ": " + e, e);
+    }
+  }
+}
