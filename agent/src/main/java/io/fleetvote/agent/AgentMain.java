@@ -231,8 +231,8 @@ public final class AgentMain {
       deployed = deployed.compose(api -> vertx.deployVerticle(vote.get()));
     }
     if (vertx.isClustered()) {
-      deployed = deployed.compose(previous -> vertx.deployVerticle(new HeartbeatVerticle(identity, options, startedAt,
-          clock, state)));
+      // Registration and LB first: the first heartbeat makes every LB announce itself at once, and the registration
+      // verticle must be listening by then.
       if (options.getRoles().contains(Role.APP)) {
         RegistrationVerticle registration = new RegistrationVerticle(identity, options, state,
             options.getDrainTimeoutMs(), clock);
@@ -243,6 +243,8 @@ public final class AgentMain {
         LbVerticle lb = new LbVerticle(identity, options, registrar.get(), clock);
         deployed = deployed.compose(previous -> vertx.deployVerticle(lb)).onSuccess(x -> current.lb.set(lb));
       }
+      deployed = deployed.compose(previous -> vertx.deployVerticle(new HeartbeatVerticle(identity, options, startedAt,
+          clock, state)));
     }
     return deployed.onSuccess(done -> LOG.info("{}: agent up {} ms after its start, {} {} {} {}", identity.instanceId(),
         clock.millis() - startedAt, options.getDeployment(), options.getGroup(),

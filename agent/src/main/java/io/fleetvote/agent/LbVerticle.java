@@ -44,6 +44,7 @@ final class LbVerticle extends VerticleBase {
   private final LbRegistrar registrar;
   private final Clock clock;
   private final Map<String, Heard> heard = new HashMap<>();
+  private boolean announcing;
   private long listeningSince;
   private Context context;
   private MeterRegistry meters;
@@ -91,6 +92,15 @@ final class LbVerticle extends VerticleBase {
           && heartbeat.group().equals(options.getLb().getServes())) {
         Heard previous = heard.get(heartbeat.instanceId());
         heard.put(heartbeat.instanceId(), new Heard(heartbeat, clock.millis()));
+        if (previous == null && !announcing) {
+          // A new instance of the group: tell it where its LB is now rather than at the next period (one
+          // announcement for all the instances heard within 20 ms, so a restarted LB does not answer each one).
+          announcing = true;
+          vertx.setTimer(20, t -> {
+            announcing = false;
+            announce();
+          });
+        }
         if (previous != null && !previous.heartbeat().leaving() && heartbeat.leaving()) {
           reconcile();
         }

@@ -116,6 +116,7 @@ final class RegistrationVerticle extends VerticleBase {
       if (lb.deployment().equals(options.getDeployment()) && lb.serves().equals(options.getGroup())) {
         if (lbs.put(lb.instanceId(), new Heard(lb, clock.millis())) == null) {
           LOG.info("{}: LB {} serves group {}", identity.instanceId(), lb.instanceId(), lb.serves());
+          registerWhereMissing();
         }
       }
     } catch (MessageException e) {

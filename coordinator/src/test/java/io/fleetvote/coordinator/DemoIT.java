@@ -18,8 +18,9 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The README's demo command, shortened: the coordinator brings the group to its minimum, the overload grows it, the
- * group shrinks back, the ledger's reasons are printed, and nothing is left running.
+ * The README's demo command, shortened: the coordinator brings the groups to their minimum, the overload through
+ * HAProxy grows group web, the group shrinks back (its victim drained first), no request fails, the ledger's reasons
+ * and HAProxy's servers are printed, and nothing is left running.
  */
 class DemoIT {
 
@@ -44,7 +45,11 @@ class DemoIT {
     assertThat(demo.exitValue()).as(text).isZero();
     assertThat(text).contains("grow (below-min): 2 instance(s) below min 2: launch 2", "[launch done",
         "grow (votes): ", "voted grow", "shrink (votes): ", "voted shrink", "the least busy",
-        "sustained overload -> RunInstances", "coordinator stopped", "sandbox stopped");
+        "sustained overload -> RunInstances", "coordinator stopped", "sandbox stopped",
+        "haproxy be_web:", " UP ", "[terminate done");
+    assertThat(text).as("the whole run through HAProxy, scale-out and scale-in included")
+        .containsPattern("requests through HAProxy in the whole run: [1-9]\\d* sent, 0 failed; HAProxy: \\d+ requests, "
+            + "0 answered 5xx");
     assertThat(text).doesNotContain("overload 1: no grow");
 
     Matcher api = COORDINATOR_API.matcher(text);

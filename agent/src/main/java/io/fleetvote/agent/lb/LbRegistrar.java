@@ -28,7 +28,7 @@ import java.util.function.Supplier;
 public final class LbRegistrar {
 
   private static final Logger LOG = LoggerFactory.getLogger(LbRegistrar.class);
-  private static final long CHECK_POLL_MILLIS = 100;
+  private static final long CHECK_POLL_MILLIS = 50;
   private static final long DRAIN_POLL_MILLIS = 50;
   private static final long DELETE_RETRY_MILLIS = 100;
   private static final long DELETE_RETRY_WINDOW_MILLIS = 5000;
@@ -112,7 +112,7 @@ public final class LbRegistrar {
           && !existing.get().maintenance() && !existing.get().draining() && existing.get().up()) {
         return Future.succeededFuture(reply(name, Outcome.READY, "already in the backend and up", started));
       }
-      Future<?> cleared = existing.isPresent() ? removing(name) : Future.succeededFuture();
+      Future<?> cleared = existing.isPresent() ? removing(name, false) : Future.succeededFuture();
       return cleared
           .compose(x -> haproxy.addServer(backend, name, address, port,
               new Haproxy.CheckSettings(options.getCheckInterMs(), options.getRise(), options.getFall())))
@@ -130,9 +130,12 @@ public final class LbRegistrar {
           })
           .recover(err -> {
             LOG.warn("{}: registration of {} at {}:{} failed: {}", lbId, name, address, port, err.getMessage());
-            return removing(name).transform(x -> Future.succeededFuture(reply(name, Outcome.FAILED,
+            return removing(name, true).transform(x -> Future.succeededFuture(reply(name, Outcome.FAILED,
                 err.getMessage(), started)));
           });
+    }).recover(err -> {
+      LOG.warn("{}: registration of {} at {}:{} failed: {}", lbId, name, address, port, err.getMessage());
+      return Future.succeededFuture(reply(name, Outcome.FAILED, err.getMessage(), started));
     });
   }
 
@@ -165,8 +168,7 @@ public final class LbRegistrar {
       }
       return haproxy.setState(backend, name, Haproxy.AdminState.DRAIN)
           .compose(x -> drained(name, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainTimeoutMillis)))
-          .compose(clean -> (clean ? Future.<Void>succeededFuture() : haproxy.shutdownSessions(backend, name))
-              .compose(x -> removing(name))
+          .compose(clean -> removing(name, !clean)
               .map(deleted -> {
                 addedAt.remove(name);
                 Outcome outcome = deleted == Haproxy.Deleted.NO_SUCH_SERVER ? Outcome.NOT_REGISTERED
@@ -176,11 +178,10 @@ public final class LbRegistrar {
                     clock.millis() - started);
                 return reply(name, outcome, clean ? "Server deleted." : "Server deleted. (sessions shut after "
                     + drainTimeoutMillis + " ms of drain)", started);
-              }))
-          .recover(err -> {
-            LOG.warn("{}: deregistration of {} failed: {}", lbId, name, err.getMessage());
-            return Future.succeededFuture(reply(name, Outcome.FAILED, err.getMessage(), started));
-          });
+              }));
+    }).recover(err -> {
+      LOG.warn("{}: deregistration of {} failed: {}", lbId, name, err.getMessage());
+      return Future.succeededFuture(reply(name, Outcome.FAILED, err.getMessage(), started));
     });
   }
 
@@ -198,13 +199,19 @@ public final class LbRegistrar {
     });
   }
 
-  /** maint, then del, again while connections remain attached (MAINT closes idle ones), then shut what is left. */
-  private Future<Haproxy.Deleted> removing(String name) {
+  /**
+   * maint, then del, again while connections remain attached (MAINT closes idle ones), then shut what is left.
+   * {@code shut}: shut the server's sessions right after maint (a drain that timed out). HAProxy 2.6 ignores
+   * {@code shutdown sessions server} for a stream that waits on a server still in drain or ready, so the order
+   * matters: maint first.
+   */
+  private Future<Haproxy.Deleted> removing(String name, boolean shut) {
     String backend = options.backend();
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DELETE_RETRY_WINDOW_MILLIS);
     return haproxy.setState(backend, name, Haproxy.AdminState.MAINT)
         .recover(err -> Future.succeededFuture())
-        .compose(x -> deleting(name, deadline, false));
+        .compose(x -> shut ? haproxy.shutdownSessions(backend, name) : Future.succeededFuture())
+        .compose(x -> deleting(name, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DELETE_RETRY_WINDOW_MILLIS),
+            shut));
   }
 
   private Future<Haproxy.Deleted> deleting(String name, long deadline, boolean shut) {

@@ -4,12 +4,10 @@ import io.fleetvote.common.Addresses;
 import io.fleetvote.common.cli.CommandLine;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.cluster.ClusterOptions;
-import io.fleetvote.common.cluster.JvmFlags;
 import io.fleetvote.common.msg.Vote;
 import io.fleetvote.common.msg.VoteKind;
 import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.sandbox.ImageCatalog;
-import io.fleetvote.sandbox.SandboxOptions;
 import io.fleetvote.sandbox.client.Ec2Clients;
 import io.fleetvote.sandbox.client.ManagedProcess;
 import io.fleetvote.sandbox.client.SandboxProcess;
@@ -19,11 +17,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 
-import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -48,7 +41,6 @@ import java.util.function.Supplier;
  */
 public final class MajorityToLaunchBench {
 
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofMillis(500)).build();
   private static final String GROUP = "bench";
 
   private MajorityToLaunchBench() {
@@ -75,15 +67,8 @@ public final class MajorityToLaunchBench {
     String cluster = "bench-majority-" + System.nanoTime();
     try (SandboxProcess sandbox = SandboxProcess.start(dir.resolve("sandbox"), "--images", images.toString());
          Ec2Client ec2 = Ec2Clients.sync(sandbox.endpoint());
-         ManagedProcess coordinator = ManagedProcess.start("coordinator", ManagedProcess.java(SandboxOptions.defaultHome(),
-                 "coordinator/target/fleetvote-coordinator.jar", "io.fleetvote.coordinator.CoordinatorMain",
-                 JvmFlags.HAZELCAST, List.of("--deployment", "bench", "--cluster-name", cluster,
-                     "--cluster-port", Integer.toString(clusterPort), "--members", "127.0.0.1:" + clusterPort,
-                     "--http-port", Integer.toString(apiPort), "--groups", groups.toString(),
-                     "--data-dir", dir.resolve("coordinator").toString(), "--ec2-endpoint", sandbox.endpoint().toString(),
-                     "--tick-ms", "1000", "--fleet-refresh-ms", "1000")),
-             dir.resolve("coordinator.log"), URI.create("http://127.0.0.1:" + apiPort + "/health"),
-             Duration.ofSeconds(60))) {
+         ManagedProcess coordinator = BenchSupport.coordinator(dir, sandbox, groups, cluster, clusterPort, apiPort,
+             1000, 1000)) {
       Vertx voter = ClusterBootstrap.clustered(new ClusterOptions().setClusterName(cluster).setPort(FreePorts.pick())
           .setPortAutoIncrement(false).setLiteMember(true).setMembers(List.of("127.0.0.1:" + clusterPort)),
           new VertxOptions()).await();
@@ -139,48 +124,20 @@ public final class MajorityToLaunchBench {
   }
 
   private static boolean groupSettled(int apiPort) {
-    return group(apiPort).map(g -> g.getInteger("size") == 2 && g.getInteger("launchesInFlight") == 0).orElse(false);
+    return BenchSupport.group(apiPort, GROUP).map(g -> g.getInteger("size") == 2 && g.getInteger("launchesInFlight") == 0)
+        .orElse(false);
   }
 
   private static List<String> members(int apiPort) {
-    return group(apiPort).orElseThrow().getJsonArray("instances").stream().map(String.class::cast).toList();
-  }
-
-  private static Optional<JsonObject> group(int apiPort) {
-    try {
-      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort
-          + "/api/groups")).timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
-      if (response.statusCode() != 200) {
-        return Optional.empty();
-      }
-      return new JsonObject(response.body()).getJsonArray("groups").stream().map(JsonObject.class::cast)
-          .filter(g -> g.getString("name").equals(GROUP)).findFirst();
-    } catch (IOException e) {
-      return Optional.empty();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    return BenchSupport.group(apiPort, GROUP).orElseThrow().getJsonArray("instances").stream().map(String.class::cast)
+        .toList();
   }
 
   private static void awaitCondition(String what, BooleanSupplier condition) {
-    awaitValue(what, () -> condition.getAsBoolean() ? Optional.of(true) : Optional.empty());
+    BenchSupport.await(what, Duration.ofSeconds(60), condition);
   }
 
   private static <T> T awaitValue(String what, Supplier<Optional<T>> probe) {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (System.nanoTime() < deadline) {
-      Optional<T> value = probe.get();
-      if (value.isPresent()) {
-        return value.get();
-      }
-      try {
-        TimeUnit.MILLISECONDS.sleep(2);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(e);
-      }
-    }
-    throw new IllegalStateException("timed out waiting for " + what);
+    return BenchSupport.await(what, Duration.ofSeconds(60), probe);
   }
 }

@@ -5,6 +5,7 @@ import io.fleetvote.common.cluster.JvmFlags;
 import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.sandbox.SandboxOptions;
+import io.fleetvote.sandbox.client.LocalJson;
 import io.fleetvote.sandbox.client.ManagedProcess;
 import io.fleetvote.sandbox.client.SandboxAdmin;
 import io.fleetvote.sandbox.client.SandboxProcess;
@@ -18,9 +19,6 @@ import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -40,17 +38,20 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 
 /**
- * {@code ./fleetvote demo}: the whole loop on the sandbox. A coordinator brings group {@code web} (min 2, max 5,
- * windows of seconds) up to its minimum through RunInstances; the demo then loads the group's instances until a
- * majority votes grow and the group grows, stops the load, and watches the group shrink back to 2. One status line
- * per second (each instance's load and vote), every ledger entry as it is written (the reason of each decision),
- * and at the end the time from the start of the overload to RunInstances. Ctrl-C stops everything it started.
+ * {@code ./fleetvote demo}: the whole loop on the sandbox. A coordinator brings group {@code lb} (one HAProxy
+ * instance) and group {@code web} (min 2, max 5, windows of seconds) up to their minimum through RunInstances; web
+ * instances register themselves with the LB. All traffic goes through HAProxy: a light load for the whole run, and an
+ * overload on top until a majority votes grow and the group grows; then the overload stops and the group shrinks
+ * back to 2, its victim drained first. One status line per second (each instance's load and vote, then HAProxy's
+ * servers and their states), every ledger entry as it is written (the reason of each decision), and at the end the
+ * failed requests of the whole run, HAProxy's 5xx count and the time from the start of the overload to RunInstances.
+ * Ctrl-C stops everything it started.
  */
 public final class DemoMain {
 
   private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofMillis(500)).build();
   private static final String GROUP = "web";
+  private static final String LB_GROUP = "lb";
   private static final int MIN = 2;
   private static final long GROW_AFTER_MS = 5000;
   private static final long SAMPLE_MS = 500;
@@ -58,7 +59,8 @@ public final class DemoMain {
   private DemoMain() {
   }
 
-  record Settings(int cycles, long loadSeconds, int rate, int workMs, long durationSeconds, Path stateDir) {
+  record Settings(int cycles, long loadSeconds, int rate, int baseRate, int workMs, long durationSeconds,
+                  Path stateDir) {
   }
 
   /** One overload: when it began, and when the RunInstances it caused reached EC2 (null while it has not). */
@@ -68,16 +70,19 @@ public final class DemoMain {
   public static void main(String[] args) throws Exception {
     CommandLine cli = new CommandLine("demo", """
         Runs the whole system on the sandbox cloud: a coordinator scales group web (min 2, max 5) by the votes of its
-        instances' agents. The demo loads the group until it grows, stops the load, and watches it shrink back.""")
+        instances' agents, behind an HAProxy instance (group lb) its instances register with. The demo sends a light
+        load through HAProxy all along, overloads the group until it grows, and watches it shrink back.""")
         .option("cycles", "N", "how many times to overload the group and let it calm down", "1")
         .option("load-seconds", "S", "how long each overload lasts", "45")
-        .option("rate", "N", "requests per second during an overload, spread over the group's instances", "160")
+        .option("rate", "N", "requests per second during an overload, through HAProxy", "160")
+        .option("base-rate", "N", "requests per second through HAProxy for the whole run (0: none)", "10")
         .option("work-ms", "MS", "CPU milliseconds each request costs the demo app", "6")
         .option("duration", "SECONDS", "stop after this long whatever the phase; 0: when the cycles are done", "0")
         .option("state-dir", "DIR", "where the demo keeps the sandbox's and the coordinator's state",
             "<fleetvote home>/.demo");
     Settings settings = cli.parseOrExit(args, p -> new Settings(p.intValue("cycles", 1, 100),
-        p.longValue("load-seconds", 5, 3600), p.intValue("rate", 1, 10_000), p.intValue("work-ms", 0, 1000),
+        p.longValue("load-seconds", 5, 3600), p.intValue("rate", 1, 10_000), p.intValue("base-rate", 0, 10_000),
+        p.intValue("work-ms", 0, 1000),
         p.longValue("duration", 0, 86_400),
         p.given("state-dir") ? Path.of(p.string("state-dir")) : SandboxOptions.defaultHome().resolve(".demo")));
     new Demo(settings).run();
@@ -96,6 +101,11 @@ public final class DemoMain {
     private Vertx vertx;
     private LoadGenerator load;
     private LoadReport lastLoad;
+    private long sent;
+    private long failed;
+    private String lb;
+    private LoadGenerator baseLoad;
+    private Future<LoadReport> baseRun;
 
     Demo(Settings settings) {
       this.settings = settings;
@@ -115,7 +125,11 @@ public final class DemoMain {
       }, "demo-shutdown"));
       try {
         start();
-        say("the coordinator launches group web up to its minimum (" + MIN + ") through RunInstances ...");
+        say("the coordinator launches group lb (1 HAProxy) and group web up to its minimum (" + MIN
+            + ") through RunInstances ...");
+        waitUntil("the LB instance's HAProxy with group web's " + MIN + " instances ready in its backend",
+            () -> lbInstance().isPresent() && readyServers() >= MIN);
+        startBaseLoad();
         for (int cycle = 1; cycle <= settings.cycles() && running(); cycle++) {
           waitUntil("group web at " + MIN + " instances, all voting", this::settledAtMin);
           if (!running()) {
@@ -124,6 +138,7 @@ public final class DemoMain {
           overload(cycle);
           waitUntil("group web back at " + MIN + " instances", this::settledAtMin);
         }
+        stopBaseLoad();
         report();
       } finally {
         stop();
@@ -162,23 +177,27 @@ public final class DemoMain {
       JsonObject agent = new JsonObject().put("gossipPeriodMs", 1000).put("sampleMs", SAMPLE_MS).put("warmupMs", 3000)
           .put("growAbove", 40).put("growAfterMs", GROW_AFTER_MS).put("shrinkBelow", 15).put("shrinkAfterMs", 8000)
           .put("sensorCores", 1);
-      return new JsonObject().put("groups", new JsonArray().add(new JsonObject().put("name", GROUP)
-          .put("imageId", ImageCatalog.imageId("fleetvote-app")).put("min", MIN).put("max", 5)
-          .put("decisionThreshold", 0.51).put("shrinkThreshold", 0.51).put("calmTimeMs", 6000)
-          .put("bootTimeoutMs", 60_000).put("agent", agent)));
+      JsonObject lbAgent = new JsonObject().put("roles", new JsonArray().add("lb")).put("gossipPeriodMs", 1000)
+          .put("lb", new JsonObject().put("serves", GROUP).put("reconcileMs", 2000));
+      return new JsonObject().put("groups", new JsonArray()
+          .add(new JsonObject().put("name", LB_GROUP).put("imageId", ImageCatalog.imageId("fleetvote-lb"))
+              .put("min", 1).put("max", 1).put("agent", lbAgent))
+          .add(new JsonObject().put("name", GROUP)
+              .put("imageId", ImageCatalog.imageId("fleetvote-app")).put("min", MIN).put("max", 5)
+              .put("decisionThreshold", 0.51).put("shrinkThreshold", 0.51).put("calmTimeMs", 6000)
+              .put("bootTimeoutMs", 60_000).put("drainTimeoutMs", 10_000).put("agent", agent)));
     }
 
     private void overload(int cycle) {
       Instant began = Instant.now();
-      say(String.format(Locale.ROOT, "overload %d: %d requests/s x %d ms of CPU for %d s, spread over the group",
+      say(String.format(Locale.ROOT, "overload %d: %d requests/s x %d ms of CPU for %d s, through HAProxy",
           cycle, settings.rate(), settings.workMs(), settings.loadSeconds()));
-      load = new LoadGenerator(vertx, new LoadOptions(targets(), settings.rate(), Duration.ofSeconds(settings.loadSeconds()),
-          Duration.ofSeconds(5), 256, null), line -> { });
+      load = new LoadGenerator(vertx, new LoadOptions(List.of(frontend()), settings.rate(),
+          Duration.ofSeconds(settings.loadSeconds()), Duration.ofSeconds(5), 256, null), line -> { });
       Future<LoadReport> run = load.run();
       Cycle measured = new Cycle(cycle, began, null, null);
       while (running() && !run.isComplete()) {
         status();
-        load.retarget(targets());
         if (measured.runInstancesAt() == null) {
           measured = growSince(measured);
         }
@@ -187,6 +206,10 @@ public final class DemoMain {
       lastLoad = run.isComplete() && run.succeeded() ? run.result() : null;
       load = null;
       cycles.add(measured);
+      if (lastLoad != null) {
+        failed += lastLoad.failed();
+        sent += lastLoad.sent();
+      }
       say("overload " + cycle + " over" + (lastLoad == null ? "" : ": " + lastLoad.line()));
     }
 
@@ -207,6 +230,13 @@ public final class DemoMain {
     }
 
     private void report() {
+      if (sent > 0) {
+        String haproxy = lbServers().map(b -> b.getJsonObject("totals"))
+            .map(t -> t.getLong("requests") + " requests, " + t.getLong("http5xx") + " answered 5xx, "
+                + t.getLong("redispatches") + " redispatched").orElse("not answering");
+        say(String.format(Locale.ROOT, "requests through HAProxy in the whole run: %d sent, %d failed; HAProxy: %s",
+            sent, failed, haproxy));
+      }
       if (cycles.isEmpty()) {
         return;
       }
@@ -231,7 +261,7 @@ public final class DemoMain {
     }
 
     private boolean settledAtMin() {
-      JsonObject group = group().orElse(null);
+      JsonObject group = group(GROUP).orElse(null);
       if (group == null || group.getInteger("size") != MIN || group.getInteger("launchesInFlight") != 0) {
         return false;
       }
@@ -252,7 +282,7 @@ public final class DemoMain {
     private void status() {
       printNewEntries();
       StringBuilder line = new StringBuilder(LocalTime.now().format(CLOCK));
-      Optional<JsonObject> group = group();
+      Optional<JsonObject> group = group(GROUP);
       if (group.isEmpty()) {
         System.out.println(line.append("  coordinator not answering"));
         return;
@@ -275,9 +305,30 @@ public final class DemoMain {
       }
       LoadGenerator current = load;
       if (current != null) {
-        line.append(" load on");
+        line.append(" overload on");
       }
       System.out.println(line);
+      lbServers().ifPresent(backend -> {
+        StringBuilder servers = new StringBuilder("          haproxy " + backend.getString("backend") + ":");
+        JsonArray list = backend.getJsonArray("servers");
+        if (list.isEmpty()) {
+          servers.append(" no servers");
+        }
+        list.stream().map(JsonObject.class::cast).forEach(s -> servers.append(String.format(Locale.ROOT,
+            " %s %s %d sess %d req |", s.getString("name"), serverState(s), s.getLong("sessions"), s.getLong("total"))));
+        System.out.println(servers);
+      });
+    }
+
+    /** HAProxy's word for a server: MAINT, DRAIN, UP or DOWN (with its last check). */
+    private static String serverState(JsonObject server) {
+      if (server.getBoolean("maintenance")) {
+        return "MAINT";
+      }
+      if (server.getBoolean("draining")) {
+        return "DRAIN";
+      }
+      return server.getBoolean("up") ? "UP" : "DOWN(" + server.getString("check", "") + ")";
     }
 
     private void printNewEntries() {
@@ -298,13 +349,62 @@ public final class DemoMain {
     }
 
     private List<JsonObject> entries() {
-      return get(coordinatorPort, "/api/decisions?group=" + GROUP + "&limit=30")
+      return get(coordinatorPort, "/api/decisions?limit=30")
           .map(d -> d.getJsonArray("entries").stream().map(JsonObject.class::cast).toList()).orElse(List.of());
     }
 
-    private Optional<JsonObject> group() {
+    private Optional<JsonObject> group(String name) {
       return get(coordinatorPort, "/api/groups").flatMap(g -> g.getJsonArray("groups").stream()
-          .map(JsonObject.class::cast).filter(x -> x.getString("name").equals(GROUP)).findFirst());
+          .map(JsonObject.class::cast).filter(x -> x.getString("name").equals(name)).findFirst());
+    }
+
+    private Optional<String> lbInstance() {
+      if (lb == null) {
+        lb = group(LB_GROUP).flatMap(g -> g.getJsonArray("instances").stream().map(String.class::cast).findFirst())
+            .orElse(null);
+      }
+      return Optional.ofNullable(lb);
+    }
+
+    /** The LB agent's view of its HAProxy backend ({@code GET /lb/servers}). */
+    private Optional<JsonObject> lbServers() {
+      try {
+        return lbInstance().flatMap(id -> get(sandbox.admin().port(id, "agent"), "/lb/servers"));
+      } catch (RuntimeException e) {
+        return Optional.empty();
+      }
+    }
+
+    private long readyServers() {
+      return lbServers().map(b -> b.getJsonArray("servers").stream().map(JsonObject.class::cast)
+          .filter(s -> serverState(s).equals("UP")).count()).orElse(0L);
+    }
+
+    /** HAProxy's frontend on the LB instance: where every request of the demo goes. */
+    private URI frontend() {
+      return URI.create("http://127.0.0.1:" + sandbox.admin().port(lbInstance().orElseThrow(), "http") + "/?work="
+          + settings.workMs());
+    }
+
+    private void startBaseLoad() {
+      if (settings.baseRate() > 0) {
+        say(String.format(Locale.ROOT, "a light load through HAProxy for the whole run: %d requests/s at %s",
+            settings.baseRate(), frontend()));
+        baseLoad = new LoadGenerator(vertx, new LoadOptions(List.of(frontend()), settings.baseRate(),
+            Duration.ofDays(1), Duration.ofSeconds(5), 256, null), line -> { });
+        baseRun = baseLoad.run();
+      }
+    }
+
+    private void stopBaseLoad() {
+      if (baseLoad != null) {
+        baseLoad.stop();
+        LoadReport report = baseRun.await();
+        sent += report.sent();
+        failed += report.failed();
+        say("light load over: " + report.line());
+        baseLoad = null;
+      }
     }
 
     private Optional<JsonObject> agentHealth(String instanceId) {
@@ -313,17 +413,6 @@ public final class DemoMain {
       } catch (RuntimeException e) {
         return Optional.empty();
       }
-    }
-
-    /** The instances that have warmed up (their app answers), as a load balancer would route to. */
-    private List<URI> targets() {
-      SandboxAdmin admin = sandbox.admin();
-      List<URI> urls = new ArrayList<>();
-      group().ifPresent(g -> g.getJsonArray("instances").stream().map(String.class::cast)
-          .filter(id -> agentHealth(id).map(h -> h.getBoolean("warm", false)).orElse(false))
-          .forEach(id -> urls.add(URI.create("http://127.0.0.1:" + admin.port(id, "app") + "/?work="
-              + settings.workMs()))));
-      return urls.isEmpty() ? List.of(URI.create("http://127.0.0.1:1/")) : urls;
     }
 
     private boolean running() {
@@ -357,16 +446,7 @@ public final class DemoMain {
     }
 
     private static Optional<JsonObject> get(int port, String path) {
-      try {
-        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
-        return response.statusCode() == 200 ? Optional.of(new JsonObject(response.body())) : Optional.empty();
-      } catch (IOException | RuntimeException e) {
-        return Optional.empty();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return Optional.empty();
-      }
+      return LocalJson.get(port, path);
     }
 
     private static void say(String text) {

@@ -35,6 +35,7 @@ public final class LoadGenerator {
   private int secondsReported;
   private List<URI> targets;
   private long next;
+  private volatile long stopAt = Long.MAX_VALUE;
 
   public LoadGenerator(Vertx vertx, LoadOptions options, Consumer<String> out) {
     this.vertx = vertx;
@@ -51,6 +52,11 @@ public final class LoadGenerator {
     }
   }
 
+  /** Sends no more requests from now on; {@link #run()} completes once those in flight have their outcome. */
+  public void stop() {
+    stopAt = System.nanoTime();
+  }
+
   /** Runs the whole load; completes with the totals once every request has an outcome. */
   public Future<LoadReport> run() {
     Promise<LoadReport> done = Promise.promise();
@@ -60,9 +66,10 @@ public final class LoadGenerator {
       out.accept(String.format("load: GET %s at %d/s for %d s", targets.size() == 1 ? targets.get(0) : targets,
           options.rate(), options.duration().toSeconds()));
       start = System.nanoTime();
-      long sendUntil = start + options.duration().toNanos();
+      long planned = start + options.duration().toNanos();
       vertx.setPeriodic(TICK_MILLIS, timer -> {
         long now = System.nanoTime();
+        long sendUntil = Math.min(planned, stopAt);
         long shouldHaveSent = Math.min(now, sendUntil) - start;
         long target = shouldHaveSent * options.rate() / TimeUnit.SECONDS.toNanos(1);
         while (due < target) {
@@ -107,7 +114,9 @@ public final class LoadGenerator {
 
   private void reportFinishedSeconds(long now) {
     long elapsedSeconds = (now - start) / TimeUnit.SECONDS.toNanos(1);
-    while (secondsReported < elapsedSeconds && secondsReported < options.duration().toSeconds()) {
+    long lastSecond = Math.min(options.duration().toSeconds(), (Math.min(now, stopAt) - start)
+        / TimeUnit.SECONDS.toNanos(1));
+    while (secondsReported < elapsedSeconds && secondsReported < lastSecond) {
       reportSecond();
     }
   }

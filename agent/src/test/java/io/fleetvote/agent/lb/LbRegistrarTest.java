@@ -1,0 +1,148 @@
+package io.fleetvote.agent.lb;
+
+import io.fleetvote.common.msg.RegistrationReply;
+import io.fleetvote.common.msg.RegistrationReply.Outcome;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.junit5.VertxExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The registrar's register and deregister sequences against a real HAProxy, and against a socket that is wrong. */
+@ExtendWith(VertxExtension.class)
+class LbRegistrarTest {
+
+  private static final String APP = "i-0000000000000a001";
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void registeredAfterItsFirstPassingCheckThenDrainedAndDeleted(Vertx vertx) throws Exception {
+    HttpServer app = app(vertx);
+    try (TestHaproxy haproxy = TestHaproxy.started(vertx, dir)) {
+      LbRegistrar registrar = registrar(vertx, haproxy.config.getAdminSocket());
+      RegistrationReply ready = registrar.register(APP, "127.0.0.1", app.actualPort()).await(10, TimeUnit.SECONDS);
+      assertThat(ready.outcome()).isEqualTo(Outcome.READY);
+      assertThat(ready.message()).contains("first check passed");
+      ServerState server = haproxy.server(APP).await();
+      assertThat(server.up()).isTrue();
+      assertThat(server.draining()).isFalse();
+      assertThat(server.checkStatus()).startsWith("L7OK");
+      assertThat(get(vertx, haproxy.port(), "/").await()).isEqualTo("served by the app");
+
+      RegistrationReply again = registrar.register(APP, "127.0.0.1", app.actualPort()).await(10, TimeUnit.SECONDS);
+      assertThat(again.outcome()).isEqualTo(Outcome.READY);
+      assertThat(again.message()).contains("already in the backend");
+      assertThat(haproxy.client.servers(TestHaproxy.BACKEND).await()).hasSize(1);
+
+      RegistrationReply deleted = registrar.deregister(APP, 5000).await(10, TimeUnit.SECONDS);
+      assertThat(deleted.outcome()).isEqualTo(Outcome.DELETED);
+      assertThat(deleted.message()).isEqualTo("Server deleted.");
+      assertThat(haproxy.server(APP).await()).isNull();
+      assertThat(registrar.deregister(APP, 5000).await(10, TimeUnit.SECONDS).outcome())
+          .isEqualTo(Outcome.NOT_REGISTERED);
+    } finally {
+      app.close().await();
+    }
+  }
+
+  @Test
+  void aRequestLongerThanTheDrainTimeoutHasItsSessionShutAndTheServerIsDeletedAllTheSame(Vertx vertx)
+      throws Exception {
+    HttpServer app = app(vertx);
+    try (TestHaproxy haproxy = TestHaproxy.started(vertx, dir)) {
+      LbRegistrar registrar = registrar(vertx, haproxy.config.getAdminSocket());
+      registrar.register(APP, "127.0.0.1", app.actualPort()).await(10, TimeUnit.SECONDS);
+      Future<String> slow = get(vertx, haproxy.port(), "/slow");
+      awaitSessions(haproxy, 1);
+      RegistrationReply forced = registrar.deregister(APP, 300).await(10, TimeUnit.SECONDS);
+      assertThat(forced.outcome()).isEqualTo(Outcome.FORCED);
+      assertThat(forced.message()).contains("sessions shut after 300 ms of drain");
+      assertThat(haproxy.server(APP).await()).isNull();
+      assertThat(slow.transform(r -> Future.succeededFuture(r.failed())).await()).as("the cut request failed")
+          .isTrue();
+    } finally {
+      app.close().await();
+    }
+  }
+
+  @Test
+  void aSocketThatAnswersGarbageOrIsGoneFailsTheRegistrationByNameAndTheRegistrarGoesOn(Vertx vertx)
+      throws Exception {
+    HttpServer app = app(vertx);
+    Path path = dir.resolve("admin.sock");
+    FakeAdminSocket garbage = FakeAdminSocket.start(vertx, path, "hello\n", 1).await();
+    LbRegistrar registrar = registrar(vertx, path);
+    try {
+      RegistrationReply failed = registrar.register(APP, "127.0.0.1", app.actualPort()).await(10, TimeUnit.SECONDS);
+      assertThat(failed.outcome()).isEqualTo(Outcome.FAILED);
+      assertThat(failed.message()).contains("show servers state be_web", "hello");
+      garbage.close().await();
+      Files.deleteIfExists(path);
+
+      RegistrationReply gone = registrar.register(APP, "127.0.0.1", app.actualPort()).await(10, TimeUnit.SECONDS);
+      assertThat(gone.outcome()).isEqualTo(Outcome.FAILED);
+      assertThat(gone.message()).contains("cannot connect to HAProxy's admin socket " + path);
+      assertThat(registrar.deregister(APP, 1000).await(10, TimeUnit.SECONDS).outcome()).isEqualTo(Outcome.FAILED);
+
+      try (TestHaproxy haproxy = TestHaproxy.started(vertx, dir)) {
+        assertThat(haproxy.config.getAdminSocket()).isEqualTo(path);
+        assertThat(registrar.register(APP, "127.0.0.1", app.actualPort()).await(10, TimeUnit.SECONDS).outcome())
+            .as("the same registrar, once HAProxy answers").isEqualTo(Outcome.READY);
+      }
+    } finally {
+      app.close().await();
+    }
+  }
+
+  private static LbRegistrar registrar(Vertx vertx, Path socket) {
+    LbOptions options = new LbOptions(new JsonObject().put("serves", "web").put("socket", socket.toString())
+        .put("checkInterMs", 200).put("rise", 1));
+    HaproxyClient client = new HaproxyClient(vertx, SocketAddress.domainSocketAddress(socket.toString()));
+    return new LbRegistrar(vertx, client, options, "i-00000000000000lb1", Clock.systemUTC());
+  }
+
+  /** The app: {@code /health} and {@code /} answer at once, {@code /slow} after 10 s. */
+  private static HttpServer app(Vertx vertx) {
+    return vertx.createHttpServer().requestHandler(request -> {
+      if (request.path().equals("/slow")) {
+        vertx.setTimer(10_000, t -> request.response().end("slow"));
+      } else {
+        request.response().end("served by the app");
+      }
+    }).listen(0, "127.0.0.1").await();
+  }
+
+  private static Future<String> get(Vertx vertx, int port, String path) {
+    HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false));
+    return http.request(HttpMethod.GET, port, "127.0.0.1", path)
+        .compose(request -> request.send().compose(response -> response.statusCode() == 200 ? response.body()
+            : Future.failedFuture("HTTP " + response.statusCode())))
+        .map(Buffer::toString)
+        .eventually(() -> http.close());
+  }
+
+  private static void awaitSessions(TestHaproxy haproxy, int sessions) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (haproxy.server(APP).await().sessions() < sessions) {
+      assertThat(System.nanoTime()).as("a session on " + APP).isLessThan(deadline);
+      TimeUnit.MILLISECONDS.sleep(20);
+    }
+  }
+}

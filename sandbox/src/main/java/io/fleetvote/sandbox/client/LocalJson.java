@@ -1,0 +1,35 @@
+package io.fleetvote.sandbox.client;
+
+import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Optional;
+
+/** GETs JSON from a Fleetvote process on 127.0.0.1, for the demo and the benchmarks that watch one. */
+public final class LocalJson {
+
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofMillis(500)).build();
+
+  private LocalJson() {
+  }
+
+  /** The JSON body of a 200 to {@code GET http://127.0.0.1:port/path}; empty on any other answer or none. */
+  public static Optional<JsonObject> get(int port, String path) {
+    try {
+      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+          .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+      return response.statusCode() == 200 ? Optional.of(new JsonObject(response.body())) : Optional.empty();
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.empty();
+    }
+  }
+}
