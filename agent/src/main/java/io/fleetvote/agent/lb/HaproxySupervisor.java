@@ -37,7 +37,8 @@ public final class HaproxySupervisor {
 
   private static final Logger LOG = LoggerFactory.getLogger(HaproxySupervisor.class);
   static final long FIRST_BACKOFF_MS = 200;
-  static final long MAX_BACKOFF_MS = 5_000;
+  /** At most one start in 3 s while HAProxy keeps dying: a crash loop still has every instance back within 6 s. */
+  static final long MAX_BACKOFF_MS = 3_000;
   /** A child that ran this long before it exited counts as a fresh failure: the backoff starts over. */
   private static final long STABLE_MS = 10_000;
   private static final long POLL_MS = 50;
