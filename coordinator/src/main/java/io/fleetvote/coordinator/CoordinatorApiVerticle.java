@@ -2,6 +2,8 @@ package io.fleetvote.coordinator;
 
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.cluster.ClusterBootstrap;
+import io.fleetvote.coordinator.auth.Authentication;
+import io.fleetvote.coordinator.auth.UsersFile;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -9,22 +11,28 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.micrometer.PrometheusScrapingHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
+import java.time.Clock;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * The coordinator's HTTP API: {@code GET /health}, {@code GET /metrics} (Prometheus) and {@code GET /api/instances}
- * (the live registry). Every error is a JSON {@code {"error": "..."}} with its status, never a stack trace.
+ * The coordinator's HTTP API: {@code GET /health}, {@code GET /metrics} (Prometheus), open to all, and under
+ * {@code /api/} the live registry, the ledger, the groups and the leader, behind {@link Authentication} when the
+ * coordinator has a users file. Every error is a JSON {@code {"error": "..."}} with its status, never a stack trace.
  * A port already taken fails the deployment.
  */
 final class CoordinatorApiVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(CoordinatorApiVerticle.class);
   private static final DeliveryOptions QUERY = new DeliveryOptions().setSendTimeout(2000);
+  /** Every request body the API takes is a small JSON object. */
+  private static final long MAX_BODY_BYTES = 64 * 1024;
 
   private final CoordinatorOptions options;
   private HttpServer server;
@@ -38,12 +46,16 @@ final class CoordinatorApiVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     router.get("/health").handler(this::health);
     router.get("/metrics").handler(PrometheusScrapingHandler.create());
+    router.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
+    if (options.getUsersFile() != null) {
+      new Authentication(vertx, UsersFile.read(Path.of(options.getUsersFile())), Clock.systemUTC()).mount(router);
+    }
     router.get("/api/instances").handler(this::instances);
     router.get("/api/decisions").handler(ctx -> decisions(ctx, ctx.queryParams().get("group")));
     router.get("/api/groups").handler(this::groups);
     router.get("/api/groups/:group/decisions").handler(ctx -> decisions(ctx, ctx.pathParam("group")));
     router.get("/api/leader").handler(this::leader);
-    for (int status : List.of(400, 404, 405, 500, 503)) {
+    for (int status : List.of(400, 404, 405, 413, 500, 503)) {
       router.errorHandler(status, this::error);
     }
     return vertx.createHttpServer()

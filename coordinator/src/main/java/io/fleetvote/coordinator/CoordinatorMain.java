@@ -5,6 +5,7 @@ import io.fleetvote.common.cli.CommandLine;
 import io.fleetvote.common.cli.CommandLineException;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.coordinator.auth.UsersFile;
 import io.fleetvote.coordinator.scaling.GroupsFile;
 import io.fleetvote.coordinator.scaling.ScalingOptions;
 import io.vertx.core.json.JsonArray;
@@ -41,6 +42,8 @@ public final class CoordinatorMain {
       .option("http-port", "N", "the HTTP API's port (/health, /metrics, /api/...)",
           Integer.toString(CoordinatorOptions.DEFAULT_HTTP_PORT))
       .option("groups", "FILE", "the groups to scale (JSON); without it the coordinator keeps the registry only", "none")
+      .option("users", "FILE", "who may use the API and the dashboard (JSON, see ./fleetvote hash-password); "
+          + "without it the API is open to anyone who reaches --http-host", "none")
       .option("coordinators", "N", "how many coordinators the deployment runs (a majority must see each other to act)",
           Integer.toString(ScalingOptions.DEFAULT_COORDINATORS))
       .option("data-dir", "DIR", "where this coordinator keeps its copy of the decision ledger",
@@ -97,6 +100,10 @@ public final class CoordinatorMain {
             .put("host", ip(parsed, "cluster-host"))
             .put("port", parsed.intValue("cluster-port", 1, 65535))
             .put("members", members));
+    if (parsed.given("users")) {
+      UsersFile.read(Path.of(parsed.string("users")));
+      json.put("usersFile", parsed.string("users"));
+    }
     if (parsed.given("groups")) {
       JsonObject fleet = new JsonObject().put("deployment", parsed.string("deployment"));
       if (parsed.given("ec2-endpoint")) {

@@ -29,6 +29,7 @@ public final class CoordinatorOptions {
   private long futureToleranceMillis = DEFAULT_FUTURE_TOLERANCE_MILLIS;
   private ClusterOptions cluster = new ClusterOptions();
   private ScalingOptions scaling;
+  private String usersFile;
 
   public CoordinatorOptions() {
   }
@@ -51,6 +52,7 @@ public final class CoordinatorOptions {
     } catch (MessageException e) {
       throw e.within("cluster");
     }
+    usersFile = JsonFields.optionalString(json, "usersFile", 4096, null);
     if (json.getValue("scaling") != null) {
       try {
         scaling = new ScalingOptions(JsonFields.object(json, "scaling"));
@@ -68,7 +70,18 @@ public final class CoordinatorOptions {
         .put("expireAfterMillis", expireAfterMillis)
         .put("futureToleranceMillis", futureToleranceMillis)
         .put("cluster", cluster.toJson())
-        .put("scaling", scaling == null ? null : scaling.toJson());
+        .put("scaling", scaling == null ? null : scaling.toJson())
+        .put("usersFile", usersFile);
+  }
+
+  /** The users file ({@link io.fleetvote.coordinator.auth.UsersFile}); null: the API is open (a trusted network). */
+  public String getUsersFile() {
+    return usersFile;
+  }
+
+  public CoordinatorOptions setUsersFile(String usersFile) {
+    this.usersFile = usersFile;
+    return this;
   }
 
   /** The Fleetvote deployment this coordinator runs; heartbeats of any other are rejected. */

@@ -1,12 +1,11 @@
 package io.fleetvote.coordinator.scaling;
 
 import io.fleetvote.common.msg.JsonFields;
+import io.fleetvote.common.msg.JsonFiles;
 import io.fleetvote.common.msg.MessageException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -24,20 +23,9 @@ public final class GroupsFile {
   }
 
   public static List<GroupConfig> read(Path file) {
-    String text;
-    try {
-      text = Files.readString(file);
-    } catch (IOException e) {
-      throw new MessageException(file.toString(), "cannot be read: " + e.getMessage());
-    }
-    try {
-      return parse(JsonFields.object(text, "(the whole file)"));
-    } catch (MessageException e) {
-      throw new MessageException(file + ": " + e.field(), e.problem());
-    }
+    return JsonFiles.read(file, GroupsFile::parse);
   }
 
-  /** The groups of a parsed file; names must be unique. */
   public static List<GroupConfig> parse(JsonObject json) {
     for (String field : json.fieldNames()) {
       if (!field.equals("groups")) {
