@@ -1,22 +1,15 @@
 package io.fleetvote.coordinator;
 
 import io.fleetvote.common.Addresses;
-import io.fleetvote.common.cluster.ClusterBootstrap;
-import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.msg.DeregisterRequest;
 import io.fleetvote.common.msg.RegisterRequest;
 import io.fleetvote.common.msg.RegistrationReply;
-import io.fleetvote.common.net.FreePorts;
-import io.fleetvote.sandbox.ImageCatalog;
-import io.fleetvote.sandbox.client.Ec2Clients;
 import io.fleetvote.sandbox.client.SandboxAdmin;
-import io.fleetvote.sandbox.client.SandboxProcess;
 import io.fleetvote.sandbox.load.LoadGenerator;
 import io.fleetvote.sandbox.load.LoadOptions;
 import io.fleetvote.sandbox.load.LoadReport;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.http.HttpServer;
@@ -32,16 +25,12 @@ import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -54,44 +43,22 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LoadBalancingIT {
 
-  private static final Duration TIMEOUT = Duration.ofSeconds(90);
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(2)).build();
+  private static final Duration TIMEOUT = LbFleet.TIMEOUT;
 
   @TempDir
   static Path dir;
-  static SandboxProcess sandbox;
+  static LbFleet fleet;
   static SandboxAdmin admin;
   static Ec2Client ec2;
-  static Coordinator coordinator;
   static Vertx member;
   static String lb;
 
   @BeforeAll
   static void start() {
-    sandbox = SandboxProcess.start(dir.resolve("sandbox"));
-    admin = sandbox.admin();
-    ec2 = Ec2Clients.sync(sandbox.endpoint());
-    int clusterPort = FreePorts.pick();
-    String cluster = "lb-" + UUID.randomUUID();
-    JsonObject lbGroup = new JsonObject().put("name", "lb").put("imageId", ImageCatalog.imageId("fleetvote-lb"))
-        .put("min", 1).put("max", 1).put("agent", new JsonObject().put("roles", new JsonArray().add("lb"))
-            .put("gossipPeriodMs", 500).put("lb", new JsonObject().put("serves", "web").put("reconcileMs", 1000)));
-    JsonObject webGroup = new JsonObject().put("name", "web").put("imageId", ImageCatalog.imageId("fleetvote-app"))
-        .put("min", 2).put("max", 3).put("calmTimeMs", 4000).put("drainTimeoutMs", 10_000)
-        .put("agent", new JsonObject().put("gossipPeriodMs", 500).put("sampleMs", 500).put("warmupMs", 2000)
-            .put("growAbove", 30).put("growAfterMs", 3000).put("shrinkBelow", 10).put("shrinkAfterMs", 4000));
-    coordinator = Coordinator.start(new CoordinatorOptions(new JsonObject()
-        .put("deployment", "it").put("httpPort", 0)
-        .put("cluster", new JsonObject().put("clusterName", cluster).put("port", clusterPort)
-            .put("portAutoIncrement", false).put("members", new JsonArray().add("127.0.0.1:" + clusterPort)))
-        .put("scaling", new JsonObject().put("dataDir", dir.resolve("coordinator").toString()).put("tickMillis", 500)
-            .put("fleetRefreshMillis", 2000).put("groups", new JsonArray().add(lbGroup).add(webGroup))
-            .put("fleet", new JsonObject().put("deployment", "it").put("endpoint", sandbox.endpoint().toString())
-                .put("firstRetryDelayMillis", 200).put("maxRetryDelayMillis", 2000))))).await();
-    member = ClusterBootstrap.clustered(new ClusterOptions().setClusterName(cluster).setPort(FreePorts.pick())
-        .setPortAutoIncrement(false).setLiteMember(true).setMembers(List.of("127.0.0.1:" + clusterPort)),
-        new VertxOptions()).await();
+    fleet = LbFleet.start(dir, 1, 2, 3);
+    admin = fleet.admin;
+    ec2 = fleet.ec2;
+    member = fleet.member;
     lb = Eventually.await("the LB instance", TIMEOUT, () -> groupInstances("lb").stream().findFirst(),
         Optional::isPresent).orElseThrow();
     Eventually.await("both web instances in the LB's backend, up", TIMEOUT, () -> readyServers().size() == 2);
@@ -99,14 +66,8 @@ class LoadBalancingIT {
 
   @AfterAll
   static void stop() {
-    if (member != null) {
-      member.close().await();
-    }
-    if (coordinator != null) {
-      coordinator.close().await();
-    }
-    if (sandbox != null) {
-      sandbox.close();
+    if (fleet != null) {
+      fleet.close();
     }
   }
 
@@ -270,43 +231,22 @@ class LoadBalancingIT {
   }
 
   private static List<String> readyServers() {
-    return servers(backend()).stream().filter(s -> s.getBoolean("up") && !s.getBoolean("maintenance")
-        && !s.getBoolean("draining")).map(s -> s.getString("name")).toList();
+    return fleet.readyServers(lb);
   }
 
   private static List<JsonObject> servers(JsonObject backend) {
-    return backend.getJsonArray("servers", new JsonArray()).stream().map(JsonObject.class::cast).toList();
+    return LbFleet.servers(backend);
   }
 
   private static JsonObject backend() {
-    try {
-      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-          + admin.port(lb, "agent") + "/lb/servers")).timeout(Duration.ofSeconds(5)).build(),
-          HttpResponse.BodyHandlers.ofString());
-      return response.statusCode() == 200 ? new JsonObject(response.body()) : new JsonObject();
-    } catch (Exception e) {
-      return new JsonObject();
-    }
+    return fleet.backend(lb);
   }
 
   private static List<String> groupInstances(String group) {
-    return api("/api/groups").getJsonArray("groups").stream().map(JsonObject.class::cast)
-        .filter(g -> g.getString("name").equals(group)).findFirst().map(g -> g.getJsonArray("instances").stream()
-            .map(String.class::cast).toList()).orElse(List.of());
+    return fleet.groupInstances(group);
   }
 
   private static List<JsonObject> entries(String group) {
-    return api("/api/decisions?group=" + group + "&limit=1000").getJsonArray("entries").stream()
-        .map(JsonObject.class::cast).toList();
-  }
-
-  private static JsonObject api(String path) {
-    try {
-      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-          + coordinator.httpPort() + path)).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-      return new JsonObject(response.body());
-    } catch (Exception e) {
-      throw new AssertionError("GET " + path + ": " + e, e);
-    }
+    return fleet.entries(group);
   }
 }

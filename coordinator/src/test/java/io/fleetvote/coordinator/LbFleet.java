@@ -1,0 +1,139 @@
+package io.fleetvote.coordinator;
+
+import io.fleetvote.common.cluster.ClusterBootstrap;
+import io.fleetvote.common.cluster.ClusterOptions;
+import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.sandbox.ImageCatalog;
+import io.fleetvote.sandbox.client.Ec2Clients;
+import io.fleetvote.sandbox.client.SandboxAdmin;
+import io.fleetvote.sandbox.client.SandboxProcess;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import software.amazon.awssdk.services.ec2.Ec2Client;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * A sandbox and a coordinator running group {@code lb} (HAProxy instances serving group {@code web}) and group
+ * {@code web} (app instances with voting windows of seconds), plus a lite cluster member for the tests' own
+ * requests; and the views the load-balancing tests need: a group's instances, an LB's backend, the ledger.
+ */
+final class LbFleet implements AutoCloseable {
+
+  static final Duration TIMEOUT = Duration.ofSeconds(90);
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(2)).build();
+
+  final SandboxProcess sandbox;
+  final SandboxAdmin admin;
+  final Ec2Client ec2;
+  final Coordinator coordinator;
+  final Vertx member;
+
+  private LbFleet(SandboxProcess sandbox, Ec2Client ec2, Coordinator coordinator, Vertx member) {
+    this.sandbox = sandbox;
+    this.admin = sandbox.admin();
+    this.ec2 = ec2;
+    this.coordinator = coordinator;
+    this.member = member;
+  }
+
+  /** Starts everything; {@code lbs} LB instances, web between {@code webMin} and {@code webMax}. */
+  static LbFleet start(Path dir, int lbs, int webMin, int webMax) {
+    SandboxProcess sandbox = SandboxProcess.start(dir.resolve("sandbox"));
+    Coordinator coordinator = null;
+    try {
+      int clusterPort = FreePorts.pick();
+      String cluster = "lb-" + UUID.randomUUID();
+      JsonObject lbGroup = new JsonObject().put("name", "lb").put("imageId", ImageCatalog.imageId("fleetvote-lb"))
+          .put("min", lbs).put("max", lbs).put("agent", new JsonObject().put("roles", new JsonArray().add("lb"))
+              .put("gossipPeriodMs", 500).put("lb", new JsonObject().put("serves", "web").put("reconcileMs", 1000)));
+      JsonObject webGroup = new JsonObject().put("name", "web").put("imageId", ImageCatalog.imageId("fleetvote-app"))
+          .put("min", webMin).put("max", webMax).put("calmTimeMs", 4000).put("drainTimeoutMs", 10_000)
+          .put("agent", new JsonObject().put("gossipPeriodMs", 500).put("sampleMs", 500).put("warmupMs", 2000)
+              .put("growAbove", 30).put("growAfterMs", 3000).put("shrinkBelow", 10).put("shrinkAfterMs", 4000));
+      coordinator = Coordinator.start(new CoordinatorOptions(new JsonObject()
+          .put("deployment", "it").put("httpPort", 0)
+          .put("cluster", new JsonObject().put("clusterName", cluster).put("port", clusterPort)
+              .put("portAutoIncrement", false).put("members", new JsonArray().add("127.0.0.1:" + clusterPort)))
+          .put("scaling", new JsonObject().put("dataDir", dir.resolve("coordinator").toString())
+              .put("tickMillis", 500).put("fleetRefreshMillis", 2000)
+              .put("groups", new JsonArray().add(lbGroup).add(webGroup))
+              .put("fleet", new JsonObject().put("deployment", "it").put("endpoint", sandbox.endpoint().toString())
+                  .put("firstRetryDelayMillis", 200).put("maxRetryDelayMillis", 2000))))).await();
+      Vertx member = ClusterBootstrap.clustered(new ClusterOptions().setClusterName(cluster)
+          .setPort(FreePorts.pick()).setPortAutoIncrement(false).setLiteMember(true)
+          .setMembers(List.of("127.0.0.1:" + clusterPort)), new VertxOptions()).await();
+      return new LbFleet(sandbox, Ec2Clients.sync(sandbox.endpoint()), coordinator, member);
+    } catch (RuntimeException e) {
+      if (coordinator != null) {
+        coordinator.close().await();
+      }
+      sandbox.close();
+      throw e;
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      member.close().await();
+      coordinator.close().await();
+    } finally {
+      sandbox.close();
+    }
+  }
+
+  /** The instances the coordinator counts in {@code group}. */
+  List<String> groupInstances(String group) {
+    return api("/api/groups").getJsonArray("groups").stream().map(JsonObject.class::cast)
+        .filter(g -> g.getString("name").equals(group)).findFirst().map(g -> g.getJsonArray("instances").stream()
+            .map(String.class::cast).toList()).orElse(List.of());
+  }
+
+  List<JsonObject> entries(String group) {
+    return api("/api/decisions?group=" + group + "&limit=1000").getJsonArray("entries").stream()
+        .map(JsonObject.class::cast).toList();
+  }
+
+  /** The LB agent's {@code /lb/servers}: its HAProxy backend; empty while it does not answer. */
+  JsonObject backend(String lb) {
+    try {
+      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+          + admin.port(lb, "agent") + "/lb/servers")).timeout(Duration.ofSeconds(5)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      return response.statusCode() == 200 ? new JsonObject(response.body()) : new JsonObject();
+    } catch (Exception e) {
+      return new JsonObject();
+    }
+  }
+
+  static List<JsonObject> servers(JsonObject backend) {
+    return backend.getJsonArray("servers", new JsonArray()).stream().map(JsonObject.class::cast).toList();
+  }
+
+  /** Servers HAProxy routes to: up, neither in maintenance nor draining. */
+  List<String> readyServers(String lb) {
+    return servers(backend(lb)).stream().filter(s -> s.getBoolean("up") && !s.getBoolean("maintenance")
+        && !s.getBoolean("draining")).map(s -> s.getString("name")).toList();
+  }
+
+  private JsonObject api(String path) {
+    try {
+      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+          + coordinator.httpPort() + path)).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+      return new JsonObject(response.body());
+    } catch (Exception e) {
+      throw new AssertionError("GET " + path + ": " + e, e);
+    }
+  }
+}
