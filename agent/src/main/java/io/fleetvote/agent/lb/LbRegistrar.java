@@ -34,6 +34,7 @@ public final class LbRegistrar {
   private static final long DELETE_RETRY_WINDOW_MILLIS = 5000;
   /** A reaped server belongs to an instance that is gone: its sessions are not worth a full drain. */
   private static final long REAP_DRAIN_MILLIS = 2000;
+  private static final long REMEMBER_DELETED_MILLIS = 60_000;
 
   private final Vertx vertx;
   private final Context context;
@@ -43,6 +44,9 @@ public final class LbRegistrar {
   private final Clock clock;
   private final Map<String, Future<?>> queues = new HashMap<>();
   private final Map<String, Long> addedAt = new HashMap<>();
+  /** Deregistrations that deleted their server lately, and when they began: a second request gets their answer. */
+  private final Map<String, RegistrationReply> deleted = new HashMap<>();
+  private final Map<String, Long> deletedAt = new HashMap<>();
 
   /** Call on the context the registrar is to live on (a Vert.x that lasts as long as the process). */
   public LbRegistrar(Vertx vertx, Haproxy haproxy, LbOptions options, String lbId, Clock clock) {
@@ -118,6 +122,8 @@ public final class LbRegistrar {
               new Haproxy.CheckSettings(options.getCheckInterMs(), options.getRise(), options.getFall())))
           .compose(added -> {
             addedAt.put(name, clock.millis());
+            deleted.remove(name);
+            deletedAt.remove(name);
             return haproxy.enableHealth(backend, name);
           })
           .compose(x -> haproxy.setState(backend, name, Haproxy.AdminState.DRAIN))
@@ -164,20 +170,34 @@ public final class LbRegistrar {
     String backend = options.backend();
     return haproxy.servers(backend).compose(current -> {
       if (current.stream().noneMatch(s -> s.name().equals(name))) {
+        // The reconcile may have drained it a moment ago (its heartbeat said leaving before its own request came):
+        // that drain is the answer.
+        RegistrationReply earlier = deleted.get(name);
+        if (earlier != null && clock.millis() - deletedAt.get(name) <= REMEMBER_DELETED_MILLIS) {
+          return Future.succeededFuture(new RegistrationReply(lbId, name, earlier.outcome(), earlier.message()
+              + " (drained a moment before this request came)", earlier.millis()));
+        }
         return Future.succeededFuture(reply(name, Outcome.NOT_REGISTERED, "no such server in " + backend, started));
       }
       return haproxy.setState(backend, name, Haproxy.AdminState.DRAIN)
           .compose(x -> drained(name, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainTimeoutMillis)))
           .compose(clean -> removing(name, !clean)
-              .map(deleted -> {
+              .map(result -> {
                 addedAt.remove(name);
-                Outcome outcome = deleted == Haproxy.Deleted.NO_SUCH_SERVER ? Outcome.NOT_REGISTERED
+                Outcome outcome = result == Haproxy.Deleted.NO_SUCH_SERVER ? Outcome.NOT_REGISTERED
                     : clean ? Outcome.DELETED : Outcome.FORCED;
                 LOG.info("{}: {} {} in {} ms", lbId, name, outcome == Outcome.FORCED
                     ? "deleted after its drain timeout, remaining sessions shut" : "drained and deleted",
                     clock.millis() - started);
-                return reply(name, outcome, clean ? "Server deleted." : "Server deleted. (sessions shut after "
-                    + drainTimeoutMillis + " ms of drain)", started);
+                RegistrationReply done = reply(name, outcome, clean ? "Server deleted." : "Server deleted. (sessions "
+                    + "shut after " + drainTimeoutMillis + " ms of drain)", started);
+                if (outcome != Outcome.NOT_REGISTERED) {
+                  deleted.put(name, done);
+                  deletedAt.put(name, started);
+                  deleted.keySet().removeIf(n -> clock.millis() - deletedAt.get(n) > REMEMBER_DELETED_MILLIS);
+                  deletedAt.keySet().retainAll(deleted.keySet());
+                }
+                return done;
               }));
     }).recover(err -> {
       LOG.warn("{}: deregistration of {} failed: {}", lbId, name, err.getMessage());

@@ -55,7 +55,11 @@ class LbRegistrarTest {
       assertThat(deleted.outcome()).isEqualTo(Outcome.DELETED);
       assertThat(deleted.message()).isEqualTo("Server deleted.");
       assertThat(haproxy.server(APP).await()).isNull();
-      assertThat(registrar.deregister(APP, 5000).await(10, TimeUnit.SECONDS).outcome())
+      RegistrationReply second = registrar.deregister(APP, 5000).await(10, TimeUnit.SECONDS);
+      assertThat(second.outcome()).as("a second request (the agent's, after the reconcile's) gets the drain's answer")
+          .isEqualTo(Outcome.DELETED);
+      assertThat(second.message()).contains("a moment before");
+      assertThat(registrar.deregister("i-0000000000000b002", 5000).await(10, TimeUnit.SECONDS).outcome())
           .isEqualTo(Outcome.NOT_REGISTERED);
     } finally {
       app.close().await();
