@@ -3,11 +3,13 @@ package io.fleetvote.agent;
 import io.fleetvote.agent.lb.BackendPlan.Endpoint;
 import io.fleetvote.agent.lb.BackendPlan.Member;
 import io.fleetvote.agent.lb.LbRegistrar;
+import io.fleetvote.agent.lb.ServerState;
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.imds.InstanceIdentity;
 import io.fleetvote.common.msg.AgentHeartbeat;
 import io.fleetvote.common.msg.DeregisterRequest;
 import io.fleetvote.common.msg.LbAnnouncement;
+import io.fleetvote.common.msg.LbStatus;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.RegisterRequest;
 import io.fleetvote.common.msg.RegistrationReply;
@@ -25,6 +27,7 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -149,7 +152,18 @@ final class LbVerticle extends VerticleBase {
     heard.forEach((id, h) -> members.put(id, new Member(new Endpoint(h.heartbeat().address(), h.heartbeat().appPort()),
         h.heartbeat().appReady() && h.heartbeat().appPort() > 0, h.heartbeat().leaving())));
     registrar.reconcile(members, now - listeningSince >= 2 * lease)
-        .onFailure(err -> LOG.warn("{}: reconcile failed: {}", identity.instanceId(), err.getMessage()));
+        .onFailure(err -> LOG.warn("{}: reconcile failed: {}", identity.instanceId(), err.getMessage()))
+        .compose(x -> registrar.servers())
+        .onSuccess(this::publishStatus);
+  }
+
+  /** The backend as it is after a reconcile, for the coordinators' dashboards. */
+  private void publishStatus(List<ServerState> servers) {
+    List<LbStatus.Server> list = servers.stream().map(s -> new LbStatus.Server(s.name(),
+        s.maintenance() ? "MAINT" : s.draining() ? "DRAIN" : s.up() ? "UP" : "DOWN",
+        s.checkStatus() == null ? "" : s.checkStatus(), s.sessions(), s.total())).toList();
+    vertx.eventBus().publish(Addresses.LB_STATUS, new LbStatus(identity.instanceId(), options.getDeployment(),
+        options.getLb().getServes(), clock.millis(), list).toJson());
   }
 
   private void refuse(Message<Object> message, String what, MessageException e) {

@@ -48,6 +48,21 @@ public final class Addresses {
   public static final String LB_ANNOUNCEMENTS = "fleetvote.lb.announce";
 
   /**
+   * Publish, after every reconcile, by every LB agent: {@link io.fleetvote.common.msg.LbStatus}, its HAProxy backend
+   * server by server. Listened to by the coordinators' dashboards.
+   */
+  public static final String LB_STATUS = "fleetvote.lb.status";
+
+  /**
+   * Publish, local to each coordinator, once a second: the dashboard's snapshot of the fleet (groups, instances,
+   * HAProxy backends). Bridged to logged-in browsers (outbound only).
+   */
+  public static final String UI_SNAPSHOT = "fleetvote.ui.snapshot";
+
+  /** Publish, local to each coordinator: the dashboard's events feed (ledger entries, instances joining, leaving). */
+  public static final String UI_EVENTS = "fleetvote.ui.events";
+
+  /**
    * Request, to the LB agent of instance {@code lbInstanceId}: {@link io.fleetvote.common.msg.RegisterRequest}, answered
    * with a {@link io.fleetvote.common.msg.RegistrationReply} once the server takes traffic. Sent by app agents to every
    * LB agent they hear heartbeats from.

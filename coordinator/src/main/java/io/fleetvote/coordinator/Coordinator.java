@@ -7,6 +7,7 @@ import io.fleetvote.coordinator.fleet.FleetOptions;
 import io.fleetvote.coordinator.leader.CoordinatorQuorum;
 import io.fleetvote.coordinator.scaling.ScalingOptions;
 import io.fleetvote.coordinator.scaling.ScalingVerticle;
+import io.fleetvote.coordinator.ui.UiVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -48,7 +49,9 @@ public final class Coordinator {
   static Future<Coordinator> deploy(Vertx vertx, CoordinatorOptions options) {
     CoordinatorApiVerticle api = new CoordinatorApiVerticle(options);
     return vertx.deployVerticle(new RegistryVerticle(options, Clock.systemUTC()))
-        .compose(registry -> vertx.deployVerticle(api))
+        .compose(registry -> vertx.deployVerticle(new UiVerticle(options.getDeployment(), options.getScaling() != null,
+            1000, Clock.systemUTC())))
+        .compose(ui -> vertx.deployVerticle(api))
         .compose(deployed -> options.getScaling() == null ? Future.succeededFuture()
             : vertx.deployVerticle(scaling(vertx, options, options.getHttpHost() + ":" + api.actualPort())))
         .map(deployed -> new Coordinator(vertx, api.actualPort()));

@@ -7,11 +7,16 @@ import io.fleetvote.coordinator.auth.UsersFile;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.bridge.PermittedOptions;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.StaticHandler;
+import io.vertx.ext.web.handler.sockjs.SockJSBridgeOptions;
+import io.vertx.ext.web.handler.sockjs.SockJSHandler;
 import io.vertx.micrometer.PrometheusScrapingHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,12 +54,23 @@ final class CoordinatorApiVerticle extends VerticleBase {
     router.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
     if (options.getUsersFile() != null) {
       new Authentication(vertx, UsersFile.read(Path.of(options.getUsersFile())), Clock.systemUTC()).mount(router);
+    } else {
+      router.get("/api/me").handler(ctx -> ctx.json(new JsonObject().put("name", "anyone").put("role", "operator")
+          .put("authentication", "off: no --users file")));
     }
     router.get("/api/instances").handler(this::instances);
     router.get("/api/decisions").handler(ctx -> decisions(ctx, ctx.queryParams().get("group")));
     router.get("/api/groups").handler(this::groups);
     router.get("/api/groups/:group/decisions").handler(ctx -> decisions(ctx, ctx.pathParam("group")));
     router.get("/api/leader").handler(this::leader);
+    SockJSBridgeOptions bridge = new SockJSBridgeOptions()
+        .addOutboundPermitted(new PermittedOptions().setAddressRegex("fleetvote\\.ui\\..+"));
+    router.route(Authentication.BRIDGE_PATH).subRouter(SockJSHandler.create(vertx).bridge(bridge,
+        event -> event.complete(true)));
+    router.route("/webjars/*").method(HttpMethod.GET).method(HttpMethod.HEAD)
+        .handler(StaticHandler.create("META-INF/resources/webjars"));
+    router.route("/*").method(HttpMethod.GET).method(HttpMethod.HEAD)
+        .handler(StaticHandler.create("webroot").setIndexPage("index.html"));
     for (int status : List.of(400, 404, 405, 413, 500, 503)) {
       router.errorHandler(status, this::error);
     }

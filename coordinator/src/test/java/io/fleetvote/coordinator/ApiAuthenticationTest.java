@@ -2,7 +2,7 @@ package io.fleetvote.coordinator;
 
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.coordinator.auth.Authentication;
-import io.fleetvote.coordinator.auth.PasswordHash;
+import io.fleetvote.common.auth.PasswordHash;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonArray;
@@ -102,6 +102,48 @@ class ApiAuthenticationTest {
     HttpResponse<String> logout = send(post("/api/logout", ""));
     assertThat(logout.headers().allValues("set-cookie")).anySatisfy(c -> assertThat(c).startsWith("fv_session=;")
         .contains("Max-Age=0"));
+  }
+
+  @Test
+  void theEventBusBridgeNeedsASessionFromThisOriginAndTakesNothingInbound() throws Exception {
+    assertError(send(get("/eventbus/info")), 401, "log in first");
+    HttpResponse<String> login = send(post("/api/login", "{\"name\": \"eve\", \"password\": \"s3cret-eve\"}"));
+    String session = cookie(login.headers().allValues("set-cookie"), Authentication.SESSION_COOKIE).orElseThrow();
+    assertError(send(get("/eventbus/info").header("Cookie", "fv_session=" + session)
+        .header("Origin", "http://evil.example")), 403, "pages of 127.0.0.1:" + port + " only");
+    assertThat(send(get("/eventbus/info").header("Cookie", "fv_session=" + session)).statusCode()).isEqualTo(200);
+
+    java.util.concurrent.LinkedBlockingQueue<String> frames = new java.util.concurrent.LinkedBlockingQueue<>();
+    java.net.http.WebSocket socket = HTTP.newWebSocketBuilder().header("Cookie", "fv_session=" + session)
+        .buildAsync(URI.create("ws://127.0.0.1:" + port + "/eventbus/websocket"), new java.net.http.WebSocket.Listener() {
+          @Override
+          public java.util.concurrent.CompletionStage<?> onText(java.net.http.WebSocket ws, CharSequence data,
+                                                                boolean last) {
+            frames.add(data.toString());
+            ws.request(1);
+            return null;
+          }
+
+          @Override
+          public java.util.concurrent.CompletionStage<?> onBinary(java.net.http.WebSocket ws,
+                                                                  java.nio.ByteBuffer data, boolean last) {
+            frames.add(java.nio.charset.StandardCharsets.UTF_8.decode(data).toString());
+            ws.request(1);
+            return null;
+          }
+        }).get(10, java.util.concurrent.TimeUnit.SECONDS);
+    try {
+      socket.sendText("{\"type\": \"publish\", \"address\": \"fleetvote.votes\", \"body\": {}}", true)
+          .get(10, java.util.concurrent.TimeUnit.SECONDS);
+      String reply = frames.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(reply).as("the bridge's answer to an inbound publish").contains("access_denied");
+      socket.sendText("{\"type\": \"register\", \"address\": \"fleetvote.agents.heartbeat\"}", true)
+          .get(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(frames.poll(10, java.util.concurrent.TimeUnit.SECONDS)).as("registering outside fleetvote.ui.*")
+          .contains("access_denied");
+    } finally {
+      socket.abort();
+    }
   }
 
   @Test

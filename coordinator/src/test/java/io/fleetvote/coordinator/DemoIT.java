@@ -46,7 +46,7 @@ class DemoIT {
     assertThat(text).contains("grow (below-min): 2 instance(s) below min 2: launch 2", "[launch done",
         "grow (votes): ", "voted grow", "shrink (votes): ", "voted shrink", "the least busy",
         "sustained overload -> RunInstances", "coordinator stopped", "sandbox stopped",
-        "haproxy be_web:", " UP ", "[terminate done");
+        "haproxy be_web:", " UP ", "[terminate done", "dashboard: http://127.0.0.1:", "(log in as demo, password ");
     assertThat(text).as("the whole run through HAProxy, scale-out and scale-in included")
         .containsPattern("requests through HAProxy in the whole run: [1-9]\\d* sent, 0 failed; HAProxy: \\d+ requests, "
             + "0 answered 5xx");

@@ -1,5 +1,6 @@
 package io.fleetvote.coordinator.auth;
 
+import io.fleetvote.common.auth.PasswordHash;
 import io.fleetvote.common.msg.JsonFields;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.coordinator.auth.Tokens.Claims;
@@ -36,6 +37,8 @@ public final class Authentication {
   public static final String SESSION_COOKIE = "fv_session";
   public static final String CSRF_COOKIE = "fv_csrf";
   public static final String CSRF_HEADER = "X-CSRF-Token";
+  /** The SockJS event-bus bridge's route: logged-in pages of this origin only. */
+  public static final String BRIDGE_PATH = "/eventbus/*";
   private static final Logger LOG = LoggerFactory.getLogger(Authentication.class);
   private static final String CLAIMS = "fleetvote.claims";
   private static final Set<HttpMethod> SAFE = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS);
@@ -60,6 +63,8 @@ public final class Authentication {
     router.post("/api/tokens").handler(ctx -> login(ctx, false));
     router.post("/api/logout").handler(this::logout);
     router.route("/api/*").handler(this::guard);
+    router.route(BRIDGE_PATH).handler(this::guardBridge);
+    router.getWithRegex("/(index\\.html)?").handler(this::guardPage);
     router.get("/api/me").handler(ctx -> {
       Claims claims = claims(ctx);
       ctx.json(new JsonObject().put("name", claims.name()).put("role", claims.role().name().toLowerCase(Locale.ROOT))
@@ -163,8 +168,7 @@ public final class Authentication {
       }
       token = session.getValue();
     }
-    Optional<Claims> claims = tokens.verify(token)
-        .filter(c -> users.user(c.name()).map(u -> u.role() == c.role()).orElse(false));
+    Optional<Claims> claims = valid(token);
     if (claims.isEmpty()) {
       error(ctx, 401, "the session or token is not valid (expired, tampered with, or its user changed): log in again");
       return;
@@ -176,6 +180,32 @@ public final class Authentication {
     }
     ctx.put(CLAIMS, claims.get());
     ctx.next();
+  }
+
+  /** A token's claims while it is valid and its user is still in the file with the same role. */
+  private Optional<Claims> valid(String token) {
+    return tokens.verify(token).filter(c -> users.user(c.name()).map(u -> u.role() == c.role()).orElse(false));
+  }
+
+  /** The dashboard's page: without a valid session, the login page instead. */
+  private void guardPage(RoutingContext ctx) {
+    Cookie session = ctx.request().getCookie(SESSION_COOKIE);
+    if (session == null || valid(session.getValue()).isEmpty()) {
+      ctx.redirect("/login.html");
+    } else {
+      ctx.next();
+    }
+  }
+
+  /** The bridge: a session as for the API, and no page of another origin (cross-site WebSocket hijacking). */
+  private void guardBridge(RoutingContext ctx) {
+    String origin = ctx.request().getHeader(HttpHeaders.ORIGIN);
+    String host = ctx.request().getHeader(HttpHeaders.HOST);
+    if (origin != null && (host == null || !(origin.equals("http://" + host) || origin.equals("https://" + host)))) {
+      error(ctx, 403, "the event bus answers pages of " + (host == null ? "this coordinator" : host) + " only");
+      return;
+    }
+    guard(ctx);
   }
 
   static void error(RoutingContext ctx, int status, String message) {

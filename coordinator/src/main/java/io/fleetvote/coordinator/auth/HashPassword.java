@@ -1,5 +1,6 @@
 package io.fleetvote.coordinator.auth;
 
+import io.fleetvote.common.auth.PasswordHash;
 import io.fleetvote.common.cli.CommandLine;
 
 import java.io.BufferedReader;

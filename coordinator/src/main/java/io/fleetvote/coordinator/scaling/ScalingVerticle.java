@@ -38,6 +38,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -506,9 +507,27 @@ public final class ScalingVerticle extends VerticleBase {
     for (VoteTally tally : tallies.values()) {
       GroupConfig config = tally.config();
       List<FleetInstance> members = members(config.name()).stream().filter(FleetInstance::alive).toList();
+      long lastResize = ledger.lastResizeAt(config.name());
+      Map<String, Vote> held = tally.heldVotes();
+      JsonObject votes = new JsonObject().put("grow", 0).put("shrink", 0).put("none", 0).put("expired", 0);
+      JsonArray detail = new JsonArray();
+      for (FleetInstance member : members) {
+        Vote vote = held.get(member.instanceId());
+        boolean expired = vote != null && tally.voteExpired(member.instanceId());
+        String kind = vote == null ? null : expired ? "expired" : vote.vote().name().toLowerCase(Locale.ROOT);
+        if (kind != null) {
+          votes.put(kind, votes.getInteger(kind) + 1);
+        }
+        detail.add(new JsonObject().put("instanceId", member.instanceId()).put("state", member.state())
+            .put("privateIp", member.privateIp()).put("launchTime", member.launchTime().toEpochMilli())
+            .put("vote", kind).put("load", vote == null || expired || Double.isNaN(vote.load()) ? null : vote.load())
+            .put("warm", vote != null && vote.warm()).put("protected", vote != null && vote.protectedFromScaleIn()));
+      }
       groups.add(new JsonObject().put("name", config.name()).put("min", config.min()).put("max", config.max())
           .put("size", members.size()).put("launchesInFlight", launchesInFlight.getOrDefault(config.name(), 0))
-          .put("lastResizeAt", ledger.lastResizeAt(config.name()))
+          .put("lastResizeAt", lastResize)
+          .put("calmLeftMs", lastResize <= 0 ? 0 : Math.max(0, lastResize + config.calmTimeMs() - clock.millis()))
+          .put("votes", votes).put("members", detail)
           .put("instances", new JsonArray(members.stream().map(FleetInstance::instanceId).sorted().toList())));
     }
     request.reply(new JsonObject().put("coordinator", coordinatorId).put("leadership", leadership.state().toJson())

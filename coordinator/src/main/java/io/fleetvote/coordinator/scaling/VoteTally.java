@@ -104,6 +104,19 @@ public final class VoteTally {
     return ballot == null || expired(ballot, clock.millis()) ? Optional.empty() : Optional.of(ballot.vote());
   }
 
+  /** The last vote held for each instance, live or expired (expired votes are dropped at the next decision). */
+  public Map<String, Vote> heldVotes() {
+    Map<String, Vote> held = new HashMap<>();
+    ballots.forEach((id, ballot) -> held.put(id, ballot.vote()));
+    return held;
+  }
+
+  /** True when the vote held for {@code instanceId} has expired (no renewal within its lease). */
+  public boolean voteExpired(String instanceId) {
+    Ballot ballot = ballots.get(instanceId);
+    return ballot != null && expired(ballot, clock.millis());
+  }
+
   /**
    * Decides the tick. Empty when nothing could act: no threshold reached and the group within its bounds. Forgets
    * the votes of instances that are no longer in the group.

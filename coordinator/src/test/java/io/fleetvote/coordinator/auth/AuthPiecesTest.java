@@ -1,5 +1,6 @@
 package io.fleetvote.coordinator.auth;
 
+import io.fleetvote.common.auth.PasswordHash;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.time.ManualClock;
 import io.fleetvote.coordinator.auth.UsersFile.Role;

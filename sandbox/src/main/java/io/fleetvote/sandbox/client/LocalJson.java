@@ -21,9 +21,29 @@ public final class LocalJson {
 
   /** The JSON body of a 200 to {@code GET http://127.0.0.1:port/path}; empty on any other answer or none. */
   public static Optional<JsonObject> get(int port, String path) {
+    return send(request(port, path, null).build());
+  }
+
+  /** The same, with a bearer token (from {@code POST /api/tokens}). */
+  public static Optional<JsonObject> get(int port, String path, String token) {
+    return send(request(port, path, token).build());
+  }
+
+  /** The JSON body of a 200 to {@code POST http://127.0.0.1:port/path} with a JSON body; empty otherwise. */
+  public static Optional<JsonObject> post(int port, String path, JsonObject body) {
+    return send(request(port, path, null).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body.encode())).build());
+  }
+
+  private static HttpRequest.Builder request(int port, String path, String token) {
+    HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .timeout(Duration.ofSeconds(2));
+    return token == null ? builder : builder.header("Authorization", "Bearer " + token);
+  }
+
+  private static Optional<JsonObject> send(HttpRequest request) {
     try {
-      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-          .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
       return response.statusCode() == 200 ? Optional.of(new JsonObject(response.body())) : Optional.empty();
     } catch (IOException | RuntimeException e) {
       return Optional.empty();

@@ -1,5 +1,6 @@
 package io.fleetvote.sandbox.demo;
 
+import io.fleetvote.common.auth.PasswordHash;
 import io.fleetvote.common.cli.CommandLine;
 import io.fleetvote.common.cluster.JvmFlags;
 import io.fleetvote.common.net.FreePorts;
@@ -21,11 +22,13 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
@@ -51,6 +54,7 @@ public final class DemoMain {
 
   private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
   private static final String GROUP = "web";
+  private static final SecureRandom RANDOM = new SecureRandom();
   private static final String LB_GROUP = "lb";
   private static final int MIN = 2;
   private static final long GROW_AFTER_MS = 5000;
@@ -104,6 +108,7 @@ public final class DemoMain {
     private long sent;
     private long failed;
     private String lb;
+    private String token;
     private LoadGenerator baseLoad;
     private Future<LoadReport> baseRun;
 
@@ -156,6 +161,13 @@ public final class DemoMain {
       }
       Path groups = settings.stateDir().resolve("groups.json");
       Files.writeString(groups, groupsFile().encodePrettily());
+      Path users = settings.stateDir().resolve("users.json");
+      String password = randomText(12);
+      byte[] secret = new byte[32];
+      RANDOM.nextBytes(secret);
+      Files.writeString(users, new JsonObject().put("tokenSecret", Base64.getEncoder().encodeToString(secret))
+          .put("users", new JsonArray().add(new JsonObject().put("name", "demo").put("role", "operator")
+              .put("passwordHash", PasswordHash.hash(password, 100_000)))).encodePrettily());
       int clusterPort = FreePorts.pick();
       coordinatorPort = FreePorts.pick();
       say("starting a coordinator (groups in " + groups + ", API http://127.0.0.1:" + coordinatorPort
@@ -165,11 +177,25 @@ public final class DemoMain {
               JvmFlags.HAZELCAST, List.of("--deployment", "demo", "--cluster-name", "fleetvote-demo",
                   "--cluster-port", Integer.toString(clusterPort), "--members", "127.0.0.1:" + clusterPort,
                   "--http-port", Integer.toString(coordinatorPort), "--groups", groups.toString(),
+                  "--users", users.toString(),
                   "--data-dir", settings.stateDir().resolve("coordinator").toString(),
                   "--ec2-endpoint", sandbox.endpoint().toString(), "--tick-ms", "500", "--fleet-refresh-ms", "2000")),
           settings.stateDir().resolve("coordinator.log"), URI.create("http://127.0.0.1:" + coordinatorPort + "/health"),
           Duration.ofSeconds(60));
       vertx = Vertx.vertx();
+      token = LocalJson.post(coordinatorPort, "/api/tokens", new JsonObject().put("name", "demo")
+          .put("password", password)).map(t -> t.getString("token"))
+          .orElseThrow(() -> new IllegalStateException("the coordinator refused the demo's own login"));
+      say("dashboard: http://127.0.0.1:" + coordinatorPort + "/  (log in as demo, password " + password + ")");
+    }
+
+    private static String randomText(int length) {
+      String alphabet = "abcdefghijkmnpqrstuvwxyz23456789";
+      StringBuilder text = new StringBuilder();
+      for (int i = 0; i < length; i++) {
+        text.append(alphabet.charAt(RANDOM.nextInt(alphabet.length())));
+      }
+      return text.toString();
     }
 
     /** Demo-sized windows: seconds where production uses minutes. */
@@ -349,12 +375,12 @@ public final class DemoMain {
     }
 
     private List<JsonObject> entries() {
-      return get(coordinatorPort, "/api/decisions?limit=30")
+      return LocalJson.get(coordinatorPort, "/api/decisions?limit=30", token)
           .map(d -> d.getJsonArray("entries").stream().map(JsonObject.class::cast).toList()).orElse(List.of());
     }
 
     private Optional<JsonObject> group(String name) {
-      return get(coordinatorPort, "/api/groups").flatMap(g -> g.getJsonArray("groups").stream()
+      return LocalJson.get(coordinatorPort, "/api/groups", token).flatMap(g -> g.getJsonArray("groups").stream()
           .map(JsonObject.class::cast).filter(x -> x.getString("name").equals(name)).findFirst());
     }
 

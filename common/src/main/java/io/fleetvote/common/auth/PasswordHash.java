@@ -1,4 +1,4 @@
-package io.fleetvote.coordinator.auth;
+package io.fleetvote.common.auth;
 
 import javax.crypto.SecretKeyFactory;
 import javax.crypto.spec.PBEKeySpec;
@@ -16,7 +16,7 @@ import java.util.Optional;
 public final class PasswordHash {
 
   public static final int DEFAULT_ITERATIONS = 600_000;
-  static final int MIN_ITERATIONS = 1_000;
+  public static final int MIN_ITERATIONS = 1_000;
   private static final String SCHEME = "pbkdf2-sha256";
   private static final int SALT_BYTES = 16;
   private static final int HASH_BITS = 256;

@@ -1,0 +1,79 @@
+package io.fleetvote.common.msg;
+
+import io.fleetvote.common.Ids;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * An LB agent's HAProxy backend, server by server, published on {@link io.fleetvote.common.Addresses#LB_STATUS}
+ * after every reconcile for the dashboards.
+ *
+ * @param instanceId the LB instance
+ * @param deployment the Fleetvote deployment
+ * @param serves     the group its backend balances
+ * @param sentAt     when this was sent, epoch milliseconds
+ * @param servers    the backend's servers
+ */
+public record LbStatus(String instanceId, String deployment, String serves, long sentAt, List<Server> servers) {
+
+  /** At most this many servers in one status: a backend is one group's instances. */
+  public static final int MAX_SERVERS = 5000;
+  private static final Pattern STATE = Pattern.compile("UP|DOWN|DRAIN|MAINT");
+  /** HAProxy server names: Fleetvote uses instance ids, but any server in the backend is shown. */
+  private static final Pattern SERVER_NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+
+  /**
+   * @param name     the server name: the app instance's id
+   * @param state    UP, DOWN, DRAIN or MAINT
+   * @param check    HAProxy's last check result (e.g. L7OK), empty before the first
+   * @param sessions current sessions
+   * @param total    requests it has served
+   */
+  public record Server(String name, String state, String check, long sessions, long total) {
+
+    JsonObject toJson() {
+      return new JsonObject().put("name", name).put("state", state).put("check", check).put("sessions", sessions)
+          .put("total", total);
+    }
+  }
+
+  public JsonObject toJson() {
+    JsonArray list = new JsonArray();
+    servers.forEach(s -> list.add(s.toJson()));
+    return new JsonObject().put("instanceId", instanceId).put("deployment", deployment).put("serves", serves)
+        .put("sentAt", sentAt).put("servers", list);
+  }
+
+  /** Reads and validates a status; throws {@link MessageException} naming the first bad field. */
+  public static LbStatus fromJson(Object body) {
+    JsonObject json = JsonFields.object(body, "status");
+    if (!(json.getValue("servers") instanceof JsonArray array)) {
+      throw new MessageException("servers", "must be a list");
+    }
+    if (array.size() > MAX_SERVERS) {
+      throw new MessageException("servers", "lists " + array.size() + " servers, more than " + MAX_SERVERS);
+    }
+    List<Server> servers = new ArrayList<>();
+    for (int i = 0; i < array.size(); i++) {
+      JsonObject item = JsonFields.object(array.getValue(i), "servers[" + i + "]");
+      try {
+        servers.add(new Server(JsonFields.string(item, "name", 64, SERVER_NAME),
+            JsonFields.string(item, "state", 5, STATE), JsonFields.string(item, "check", 32, null),
+            JsonFields.longValue(item, "sessions", 0, Long.MAX_VALUE),
+            JsonFields.longValue(item, "total", 0, Long.MAX_VALUE)));
+      } catch (MessageException e) {
+        throw e.within("servers[" + i + "]");
+      }
+    }
+    return new LbStatus(
+        JsonFields.string(json, "instanceId", 19, Ids.INSTANCE_ID),
+        JsonFields.string(json, "deployment", 63, Ids.NAME),
+        JsonFields.string(json, "serves", 63, Ids.NAME),
+        JsonFields.longValue(json, "sentAt", 0, Long.MAX_VALUE),
+        List.copyOf(servers));
+  }
+}

@@ -1,0 +1,216 @@
+package io.fleetvote.coordinator.ui;
+
+import io.fleetvote.common.Addresses;
+import io.fleetvote.common.msg.LbStatus;
+import io.fleetvote.common.msg.MessageException;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What the dashboard shows, batched: once a second one snapshot of the fleet (groups with their votes, every
+ * instance with its load, vote and HAProxy state, every LB's backend) on {@link Addresses#UI_SNAPSHOT}, and the
+ * events of that second (ledger entries written or finished, instances that joined or left) on
+ * {@link Addresses#UI_EVENTS}; both local to this coordinator, for its SockJS bridge. 500 instances are one message
+ * a second, not 500.
+ */
+public final class UiVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(UiVerticle.class);
+  private static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
+  private static final DeliveryOptions QUERY = new DeliveryOptions().setSendTimeout(2000);
+  /** The columns of {@code instances.rows}, in order. */
+  public static final List<String> COLUMNS = List.of("id", "group", "roles", "address", "state", "load", "vote",
+      "warm", "haproxy", "sessions", "uptimeMs", "leaving");
+  private static final long LB_STATUS_LEASE_MILLIS = 10_000;
+
+  private final String deployment;
+  private final boolean scales;
+  private final long periodMillis;
+  private final Clock clock;
+  private final Map<String, Heard> lbs = new LinkedHashMap<>();
+  private final Set<String> ledgerSeen = new LinkedHashSet<>();
+  private Set<String> instancesSeen = new HashSet<>();
+  private long badStatusLoggedAt;
+  private boolean first = true;
+
+  private record Heard(LbStatus status, long receivedAt) {
+  }
+
+  public UiVerticle(String deployment, boolean scales, long periodMillis, Clock clock) {
+    this.deployment = deployment;
+    this.scales = scales;
+    this.periodMillis = periodMillis;
+    this.clock = clock;
+  }
+
+  @Override
+  public Future<?> start() {
+    vertx.setPeriodic(periodMillis, t -> publish());
+    return vertx.eventBus().consumer(Addresses.LB_STATUS, this::lbStatus).completion();
+  }
+
+  private void lbStatus(Message<Object> message) {
+    try {
+      LbStatus status = LbStatus.fromJson(message.body());
+      if (status.deployment().equals(deployment)) {
+        lbs.put(status.instanceId(), new Heard(status, clock.millis()));
+      }
+    } catch (MessageException e) {
+      if (clock.millis() - badStatusLoggedAt > 10_000) {
+        badStatusLoggedAt = clock.millis();
+        LOG.warn("an LB status could not be read: {} (more within 10 s are dropped silently)", e.getMessage());
+      }
+    }
+  }
+
+  private void publish() {
+    Future<JsonObject> scaling = scales ? query(Addresses.SCALING_STATE, null) : Future.succeededFuture(null);
+    Future<JsonObject> registry = query(Addresses.REGISTRY_QUERY, null);
+    Future<JsonObject> ledger = scales ? query(Addresses.LEDGER_QUERY, new JsonObject().put("limit", 50))
+        : Future.succeededFuture(null);
+    Future.join(scaling, registry, ledger).onComplete(done -> {
+      JsonObject state = scaling.succeeded() ? scaling.result() : null;
+      JsonObject agents = registry.succeeded() ? registry.result() : new JsonObject().put("instances", new JsonArray());
+      JsonObject snapshot = snapshot(state, agents);
+      vertx.eventBus().publish(Addresses.UI_SNAPSHOT, snapshot, LOCAL);
+      JsonArray events = new JsonArray();
+      instanceEvents(snapshot, events);
+      if (ledger.succeeded() && ledger.result() != null) {
+        ledgerEvents(ledger.result().getJsonArray("entries"), events);
+      }
+      if (!events.isEmpty() && !first) {
+        vertx.eventBus().publish(Addresses.UI_EVENTS, new JsonObject().put("at", clock.millis()).put("events", events),
+            LOCAL);
+      }
+      first = false;
+    });
+  }
+
+  private Future<JsonObject> query(String address, JsonObject body) {
+    return vertx.eventBus().<JsonObject>request(address, body, QUERY).map(Message::body);
+  }
+
+  JsonObject snapshot(JsonObject state, JsonObject agents) {
+    long now = clock.millis();
+    Map<String, JsonObject> heartbeats = new HashMap<>();
+    agents.getJsonArray("instances").forEach(h -> heartbeats.put(((JsonObject) h).getString("instanceId"),
+        (JsonObject) h));
+    lbs.values().removeIf(h -> now - h.receivedAt() > LB_STATUS_LEASE_MILLIS);
+    Map<String, String> haproxyState = new HashMap<>();
+    Map<String, Long> sessions = new HashMap<>();
+    JsonArray lbList = new JsonArray();
+    for (Heard heard : lbs.values()) {
+      JsonArray servers = new JsonArray();
+      for (LbStatus.Server server : heard.status().servers()) {
+        servers.add(new JsonArray().add(server.name()).add(server.state()).add(server.check()).add(server.sessions())
+            .add(server.total()));
+        haproxyState.merge(server.name(), server.state(), (a, b) -> a.equals("UP") ? a : b);
+        sessions.merge(server.name(), server.sessions(), Long::sum);
+      }
+      lbList.add(new JsonObject().put("instanceId", heard.status().instanceId()).put("serves", heard.status().serves())
+          .put("ageMs", now - heard.receivedAt()).put("servers", servers));
+    }
+    JsonArray groups = new JsonArray();
+    JsonArray rows = new JsonArray();
+    Set<String> listed = new HashSet<>();
+    if (state != null) {
+      for (Object g : state.getJsonArray("groups")) {
+        JsonObject group = (JsonObject) g;
+        groups.add(new JsonObject().put("name", group.getString("name")).put("min", group.getInteger("min"))
+            .put("max", group.getInteger("max")).put("size", group.getInteger("size"))
+            .put("launchesInFlight", group.getInteger("launchesInFlight"))
+            .put("calmLeftMs", group.getLong("calmLeftMs")).put("votes", group.getJsonObject("votes"))
+            .put("paused", group.getBoolean("paused", false)));
+        for (Object m : group.getJsonArray("members")) {
+          JsonObject member = (JsonObject) m;
+          String id = member.getString("instanceId");
+          JsonObject heartbeat = heartbeats.get(id);
+          listed.add(id);
+          rows.add(row(id, group.getString("name"), heartbeat, member.getString("state"),
+              heartbeat != null ? heartbeat.getString("address") : member.getString("privateIp"),
+              member.getValue("load"), member.getString("vote"), member.getBoolean("warm"),
+              now - member.getLong("launchTime"), haproxyState, sessions));
+        }
+      }
+    }
+    heartbeats.forEach((id, heartbeat) -> {
+      if (!listed.contains(id)) {
+        rows.add(row(id, heartbeat.getString("group"), heartbeat, "running", heartbeat.getString("address"), null,
+            null, false, now - heartbeat.getLong("startedAt", now), haproxyState, sessions));
+      }
+    });
+    JsonObject snapshot = new JsonObject().put("at", now)
+        .put("instances", new JsonObject().put("columns", new JsonArray(COLUMNS)).put("rows", rows))
+        .put("groups", groups).put("lbs", lbList);
+    if (state != null) {
+      snapshot.put("coordinator", state.getString("coordinator")).put("leadership", state.getJsonObject("leadership"));
+    }
+    return snapshot;
+  }
+
+  private static JsonArray row(String id, String group, JsonObject heartbeat, String state, String address,
+                               Object load, String vote, boolean warm, long uptime, Map<String, String> haproxy,
+                               Map<String, Long> sessions) {
+    return new JsonArray().add(id).add(group)
+        .add(heartbeat == null ? new JsonArray() : heartbeat.getJsonArray("roles")).add(address).add(state)
+        .add(load).add(vote).add(warm).add(haproxy.get(id)).add(sessions.get(id)).add(uptime)
+        .add(heartbeat != null && heartbeat.getBoolean("leaving", false));
+  }
+
+  private void instanceEvents(JsonObject snapshot, JsonArray events) {
+    Set<String> now = new HashSet<>();
+    Map<String, String> groupOf = new HashMap<>();
+    snapshot.getJsonObject("instances").getJsonArray("rows").forEach(r -> {
+      JsonArray row = (JsonArray) r;
+      now.add(row.getString(0));
+      groupOf.put(row.getString(0), row.getString(1));
+    });
+    for (String id : now) {
+      if (!instancesSeen.contains(id)) {
+        events.add(new JsonObject().put("kind", "joined").put("instanceId", id).put("group", groupOf.get(id))
+            .put("text", id + " appeared in group " + groupOf.get(id)));
+      }
+    }
+    for (String id : instancesSeen) {
+      if (!now.contains(id)) {
+        events.add(new JsonObject().put("kind", "left").put("instanceId", id).put("text", id + " is gone"));
+      }
+    }
+    instancesSeen = now;
+  }
+
+  private void ledgerEvents(JsonArray entries, JsonArray events) {
+    for (int i = entries.size() - 1; i >= 0; i--) {
+      JsonObject entry = entries.getJsonObject(i);
+      JsonObject action = entry.getJsonObject("action");
+      String key = entry.getString("id") + "/" + (action == null ? "hold" : action.getString("status"));
+      if (ledgerSeen.add(key)) {
+        JsonObject decision = entry.getJsonObject("decision");
+        events.add(new JsonObject().put("kind", action == null ? "hold" : action.getString("kind"))
+            .put("entry", entry.getString("id")).put("group", decision.getString("group"))
+            .put("outcome", decision.getString("outcome")).put("at", entry.getLong("lastAt"))
+            .put("text", decision.getString("outcome") + " (" + decision.getString("rule") + "): "
+                + decision.getString("reason") + (action == null ? "" : " [" + action.getString("kind") + " "
+                + action.getString("status") + " " + action.getJsonArray("instances").encode() + "]")));
+      }
+    }
+    while (ledgerSeen.size() > 500) {
+      ledgerSeen.remove(ledgerSeen.iterator().next());
+    }
+  }
+}

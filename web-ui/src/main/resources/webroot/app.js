@@ -1,0 +1,232 @@
+// The dashboard: one snapshot a second and the events feed through the event-bus bridge (outbound only); the
+// ledger through the REST API. window.fleetvoteStats keeps what the benchmark reads: bytes received and how long
+// each snapshot took to apply (performance.measure "apply-snapshot").
+"use strict";
+
+const HISTORY_SECONDS = 600;
+const MAX_EVENTS = 200;
+const state = { me: null, history: [], markers: [], groups: [], loadPlot: null, sizePlot: null, loadSeries: "",
+  sizeSeries: "", ledgerTimer: null };
+window.fleetvoteStats = { snapshots: 0, applyMs: [], lastSnapshotAt: 0, instancesShown: 0 };
+
+function esc(value) {
+  return String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
+    "'": "&#39;" }[c]));
+}
+
+function duration(ms) {
+  if (ms == null) return "";
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return s + " s";
+  if (s < 3600) return Math.floor(s / 60) + " min " + (s % 60) + " s";
+  return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
+}
+
+function time(ms) {
+  return new Date(ms).toLocaleTimeString();
+}
+
+async function api(path) {
+  const response = await fetch(path, { credentials: "same-origin" });
+  if (response.status === 401) {
+    location.href = "/login.html";
+    throw new Error("not logged in");
+  }
+  return response.json();
+}
+
+function renderGroups(groups) {
+  document.getElementById("groups").innerHTML = groups.map((g) => {
+    const v = g.votes || {};
+    return `<div class="card group" data-group="${esc(g.name)}">
+      <h3>${esc(g.name)} <small class="muted">${g.paused ? "paused" : "autoscaling"}</small></h3>
+      <div><b class="size">${g.size}</b> instance(s), min ${g.min}, max ${g.max}${g.launchesInFlight
+        ? `, launching ${g.launchesInFlight}` : ""}</div>
+      <div class="votes"><span class="grow">grow ${v.grow ?? 0}</span><span class="shrink">shrink ${v.shrink ?? 0}</span>
+        <span class="none">none ${v.none ?? 0}</span><span class="expired">expired ${v.expired ?? 0}</span></div>
+      <div class="muted">${g.calmLeftMs > 0 ? "calm for " + duration(g.calmLeftMs) : "not in calm time"}</div>
+    </div>`;
+  }).join("");
+  const select = document.getElementById("ledger-group");
+  const known = new Set([...select.options].map((o) => o.value));
+  for (const g of groups) {
+    if (!known.has(g.name)) select.add(new Option(g.name, g.name));
+  }
+}
+
+function renderInstances(instances) {
+  const c = Object.fromEntries(instances.columns.map((name, i) => [name, i]));
+  const rows = instances.rows.slice().sort((a, b) => (a[c.group] + a[c.id]).localeCompare(b[c.group] + b[c.id]));
+  document.querySelector("#instances tbody").innerHTML = rows.map((r) => `<tr data-instance="${esc(r[c.id])}">
+    <td>${esc(r[c.id])}</td><td>${esc(r[c.group])}</td><td>${esc((r[c.roles] || []).join(", "))}</td>
+    <td>${esc(r[c.state])}${r[c.leaving] ? " (leaving)" : ""}</td><td>${esc(r[c.address])}</td>
+    <td>${r[c.load] == null ? "" : r[c.load].toFixed(0) + " %"}</td>
+    <td class="${esc(r[c.vote])}">${esc(r[c.vote] ?? "")}${r[c.vote] && !r[c.warm] ? " (warming)" : ""}</td>
+    <td>${esc(r[c.haproxy] ?? "")}</td><td>${r[c.sessions] ?? ""}</td><td>${duration(r[c.uptimeMs])}</td></tr>`).join("");
+  document.getElementById("instance-count").textContent = "(" + rows.length + ")";
+  window.fleetvoteStats.instancesShown = rows.length;
+}
+
+function renderBackends(lbs) {
+  document.getElementById("backends").innerHTML = lbs.length === 0 ? '<p class="muted">no LB reports</p>'
+    : lbs.map((lb) => `<div class="backend"><b>${esc(lb.instanceId)}</b> <span class="muted">serves
+      ${esc(lb.serves)}</span><table><thead><tr><th>server</th><th>state</th><th>check</th><th>sessions</th>
+      <th>requests</th></tr></thead><tbody>${lb.servers.map((s) => `<tr><td>${esc(s[0])}</td><td>${esc(s[1])}</td>
+      <td>${esc(s[2])}</td><td>${s[3]}</td><td>${s[4]}</td></tr>`).join("")}</tbody></table></div>`).join("");
+}
+
+// ---------------------------------------------------------------- charts
+
+function markersPlugin() {
+  return {
+    hooks: {
+      draw: [(u) => {
+        const { ctx } = u;
+        const [min, max] = [u.scales.x.min, u.scales.x.max];
+        ctx.save();
+        for (const m of state.markers) {
+          if (m.t < min || m.t > max) continue;
+          const x = Math.round(u.valToPos(m.t, "x", true));
+          ctx.strokeStyle = m.outcome === "grow" ? "#1f7a3d" : "#b3541e";
+          ctx.setLineDash([4, 3]);
+          ctx.beginPath();
+          ctx.moveTo(x, u.bbox.top);
+          ctx.lineTo(x, u.bbox.top + u.bbox.height);
+          ctx.stroke();
+          ctx.fillStyle = ctx.strokeStyle;
+          ctx.fillText(m.outcome + " " + m.group, x + 3, u.bbox.top + 10);
+        }
+        ctx.restore();
+      }],
+    },
+  };
+}
+
+const COLORS = ["#2f6fdd", "#1f7a3d", "#b3541e", "#8a3ffc", "#d12771", "#007d79", "#a56eff", "#6f5f00"];
+
+function plot(elementId, names, data, label, existing) {
+  const element = document.getElementById(elementId);
+  const width = Math.max(400, element.clientWidth - 10);
+  if (existing) existing.destroy();
+  return new uPlot({
+    width, height: 200, plugins: [markersPlugin()],
+    scales: { x: { time: true } },
+    axes: [{}, { label }],
+    series: [{}, ...names.map((name, i) => ({ label: name, stroke: COLORS[i % COLORS.length], width: 1.5,
+      spanGaps: false }))],
+  }, data, element);
+}
+
+function updateCharts(snapshot) {
+  const c = Object.fromEntries(snapshot.instances.columns.map((name, i) => [name, i]));
+  const point = { t: snapshot.at / 1000, load: {}, size: {} };
+  for (const r of snapshot.instances.rows) {
+    if (r[c.load] != null) point.load[r[c.id]] = r[c.load];
+  }
+  for (const g of snapshot.groups) point.size[g.name] = g.size;
+  state.history.push(point);
+  while (state.history.length > HISTORY_SECONDS) state.history.shift();
+
+  const instanceNames = [...new Set(snapshot.instances.rows.map((r) => r[c.id]))].sort();
+  const groupNames = snapshot.groups.map((g) => g.name).sort();
+  const xs = state.history.map((p) => p.t);
+  const loadData = [xs, ...instanceNames.map((n) => state.history.map((p) => p.load[n] ?? null))];
+  const sizeData = [xs, ...groupNames.map((n) => state.history.map((p) => p.size[n] ?? null))];
+  if (state.loadSeries !== instanceNames.join(",") || !state.loadPlot) {
+    state.loadSeries = instanceNames.join(",");
+    state.loadPlot = plot("load-chart", instanceNames, loadData, "load %", state.loadPlot);
+  } else {
+    state.loadPlot.setData(loadData);
+  }
+  if (state.sizeSeries !== groupNames.join(",") || !state.sizePlot) {
+    state.sizeSeries = groupNames.join(",");
+    state.sizePlot = plot("size-chart", groupNames, sizeData, "instances", state.sizePlot);
+  } else {
+    state.sizePlot.setData(sizeData);
+  }
+}
+
+// ---------------------------------------------------------------- snapshot, events, ledger
+
+function applySnapshot(snapshot) {
+  performance.mark("snapshot-start");
+  const lead = snapshot.leadership;
+  document.getElementById("leader").textContent = lead ? (lead.leader ? "this coordinator leads"
+    : "leader: " + (lead.holder ?? "none")) + (lead.epoch ? " (epoch " + lead.epoch + ")" : "") : "";
+  renderGroups(snapshot.groups);
+  renderInstances(snapshot.instances);
+  renderBackends(snapshot.lbs);
+  updateCharts(snapshot);
+  performance.mark("snapshot-end");
+  const measure = performance.measure("apply-snapshot", "snapshot-start", "snapshot-end");
+  const stats = window.fleetvoteStats;
+  stats.snapshots++;
+  stats.lastSnapshotAt = snapshot.at;
+  stats.applyMs.push(measure.duration);
+  if (stats.applyMs.length > 1000) stats.applyMs.shift();
+  performance.clearMarks();
+  performance.clearMeasures();
+}
+
+function applyEvents(batch) {
+  const list = document.getElementById("events");
+  for (const e of batch.events) {
+    const item = document.createElement("li");
+    item.className = e.kind;
+    item.textContent = time(e.at ?? batch.at) + "  " + e.text;
+    list.prepend(item);
+    if ((e.kind === "launch" || e.kind === "terminate") && e.at) {
+      state.markers.push({ t: e.at / 1000, outcome: e.outcome, group: e.group });
+    }
+  }
+  while (list.children.length > MAX_EVENTS) list.lastChild.remove();
+  if (batch.events.some((e) => e.entry)) loadLedger();
+}
+
+async function loadLedger() {
+  const group = document.getElementById("ledger-group").value;
+  const outcome = document.getElementById("ledger-outcome").value;
+  const query = new URLSearchParams({ limit: "100" });
+  if (outcome) query.set("outcome", outcome);
+  const path = group ? "/api/groups/" + encodeURIComponent(group) + "/decisions?" + query : "/api/decisions?" + query;
+  let ledger;
+  try {
+    ledger = await api(path);
+  } catch (e) {
+    return;
+  }
+  const entries = ledger.entries || [];
+  for (const e of entries) {
+    if (e.action && !state.markers.some((m) => m.entry === e.id)) {
+      state.markers.push({ t: e.at / 1000, outcome: e.decision.outcome, group: e.decision.group, entry: e.id });
+    }
+  }
+  document.querySelector("#ledger tbody").innerHTML = entries.map((e) => `<tr data-entry="${esc(e.id)}"
+    data-outcome="${esc(e.decision.outcome)}"><td>${time(e.lastAt)}${e.repeated > 1 ? " (x" + e.repeated + ")" : ""}</td>
+    <td>${esc(e.id)}</td><td>${esc(e.decision.group)}</td><td class="${esc(e.decision.outcome)}">${esc(e.decision.outcome)}</td>
+    <td>${esc(e.decision.rule)}</td><td class="why">${esc(e.decision.reason)}</td>
+    <td>${e.action ? esc(e.action.kind + " " + e.action.status + " " + (e.action.instances || []).join(" ")) : ""}</td>
+    </tr>`).join("");
+}
+
+async function main() {
+  state.me = await api("/api/me");
+  document.getElementById("who").textContent = state.me.name + " (" + state.me.role + ")";
+  document.getElementById("logout").addEventListener("click", async () => {
+    await fetch("/api/logout", { method: "POST", credentials: "same-origin" });
+    location.href = "/login.html";
+  });
+  document.getElementById("ledger-group").addEventListener("change", loadLedger);
+  document.getElementById("ledger-outcome").addEventListener("change", loadLedger);
+  const link = document.getElementById("link");
+  const bus = new FleetBus("/eventbus", (s) => {
+    link.textContent = s;
+    link.className = "pill " + s;
+  });
+  window.fleetvoteStats.bus = bus;
+  bus.on("fleetvote.ui.snapshot", applySnapshot);
+  bus.on("fleetvote.ui.events", applyEvents);
+  loadLedger();
+}
+
+main();
