@@ -35,7 +35,55 @@ async function api(path) {
   return response.json();
 }
 
+function csrf() {
+  const match = document.cookie.match(/(?:^|; )fv_csrf=([^;]*)/);
+  return match ? decodeURIComponent(match[1]) : "";
+}
+
+// An operator's action: POST with the session cookie and its CSRF token; the answer (or the refusal) in the notice.
+async function act(path, body) {
+  const notice = document.getElementById("notice");
+  const response = await fetch(path, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+    body: JSON.stringify(body || {}),
+  });
+  let answer = {};
+  try {
+    answer = await response.json();
+  } catch (e) {
+    answer = { error: "HTTP " + response.status };
+  }
+  notice.textContent = response.ok ? "done: " + (answer.reason || answer.entry || "ok")
+    : "refused (" + response.status + "): " + answer.error;
+  notice.className = response.ok ? "notice ok" : "notice refused";
+  if (response.ok) loadLedger();
+}
+
+function onAction(event) {
+  const button = event.target.closest("button[data-action]");
+  if (!button) return;
+  const { action, group, instance } = button.dataset;
+  if (group) {
+    const base = "/api/groups/" + encodeURIComponent(group) + "/";
+    if (action === "bounds") {
+      const card = button.closest(".group");
+      act(base + "bounds", { min: Number(card.querySelector(".min").value),
+        max: Number(card.querySelector(".max").value) });
+    } else if (action === "scale-up" || action === "scale-down") {
+      act(base + "scale", { by: action === "scale-up" ? 1 : -1 });
+    } else {
+      act(base + action);
+    }
+  } else if (instance) {
+    act("/api/instances/" + encodeURIComponent(instance) + "/" + action);
+  }
+}
+
 function renderGroups(groups) {
+  const focused = document.activeElement;
+  if (focused && focused.tagName === "INPUT" && focused.closest(".group")) return; // bounds being typed: keep them
   document.getElementById("groups").innerHTML = groups.map((g) => {
     const v = g.votes || {};
     return `<div class="card group" data-group="${esc(g.name)}">
@@ -45,6 +93,15 @@ function renderGroups(groups) {
       <div class="votes"><span class="grow">grow ${v.grow ?? 0}</span><span class="shrink">shrink ${v.shrink ?? 0}</span>
         <span class="none">none ${v.none ?? 0}</span><span class="expired">expired ${v.expired ?? 0}</span></div>
       <div class="muted">${g.calmLeftMs > 0 ? "calm for " + duration(g.calmLeftMs) : "not in calm time"}</div>
+      <div class="actions">
+        <button type="button" data-action="${g.paused ? "resume" : "pause"}" data-group="${esc(g.name)}">${g.paused
+          ? "resume" : "pause"}</button>
+        <button type="button" data-action="scale-up" data-group="${esc(g.name)}">+1</button>
+        <button type="button" data-action="scale-down" data-group="${esc(g.name)}">&minus;1</button>
+        <input class="min" type="number" min="0" value="${g.min}" aria-label="min">
+        <input class="max" type="number" min="1" value="${g.max}" aria-label="max">
+        <button type="button" data-action="bounds" data-group="${esc(g.name)}">set</button>
+      </div>
     </div>`;
   }).join("");
   const select = document.getElementById("ledger-group");
@@ -62,7 +119,11 @@ function renderInstances(instances) {
     <td>${esc(r[c.state])}${r[c.leaving] ? " (leaving)" : ""}</td><td>${esc(r[c.address])}</td>
     <td>${r[c.load] == null ? "" : r[c.load].toFixed(0) + " %"}</td>
     <td class="${esc(r[c.vote])}">${esc(r[c.vote] ?? "")}${r[c.vote] && !r[c.warm] ? " (warming)" : ""}</td>
-    <td>${esc(r[c.haproxy] ?? "")}</td><td>${r[c.sessions] ?? ""}</td><td>${duration(r[c.uptimeMs])}</td></tr>`).join("");
+    <td>${esc(r[c.haproxy] ?? "")}</td><td>${r[c.sessions] ?? ""}</td><td>${duration(r[c.uptimeMs])}</td>
+    <td>${r[c.group] && state.groups.includes(r[c.group]) ? `<button type="button" data-action="${r[c.protected]
+      ? "unprotect" : "protect"}" data-instance="${esc(r[c.id])}">${r[c.protected] ? "unprotect" : "protect"}</button>
+      <button type="button" data-action="drain" data-instance="${esc(r[c.id])}">drain</button>` : ""}</td></tr>`)
+    .join("");
   document.getElementById("instance-count").textContent = "(" + rows.length + ")";
   window.fleetvoteStats.instancesShown = rows.length;
 }
@@ -153,6 +214,7 @@ function applySnapshot(snapshot) {
   const lead = snapshot.leadership;
   document.getElementById("leader").textContent = lead ? (lead.leader ? "this coordinator leads"
     : "leader: " + (lead.holder ?? "none")) + (lead.epoch ? " (epoch " + lead.epoch + ")" : "") : "";
+  state.groups = snapshot.groups.map((g) => g.name);
   renderGroups(snapshot.groups);
   renderInstances(snapshot.instances);
   renderBackends(snapshot.lbs);
@@ -216,6 +278,7 @@ async function main() {
     await fetch("/api/logout", { method: "POST", credentials: "same-origin" });
     location.href = "/login.html";
   });
+  document.body.addEventListener("click", onAction);
   document.getElementById("ledger-group").addEventListener("change", loadLedger);
   document.getElementById("ledger-outcome").addEventListener("change", loadLedger);
   const link = document.getElementById("link");

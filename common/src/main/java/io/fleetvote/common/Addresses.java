@@ -42,6 +42,13 @@ public final class Addresses {
   public static final String SCALING_STATE = "fleetvote.coordinator.scaling";
 
   /**
+   * Request, local consumer on each coordinator: an operator's action ({@code {"command", "group" | "instance", ...,
+   * "user"}}) from the HTTP API. A standby forwards it to the leader's {@link #coordinatorCommands(String)}; the reply
+   * names the ledger entry, a failure carries the HTTP status (400, 404, 409, 503) as its code.
+   */
+  public static final String SCALING_COMMAND = "fleetvote.coordinator.command";
+
+  /**
    * Publish, every gossip period, by every LB agent: {@link io.fleetvote.common.msg.LbAnnouncement}, the group its
    * HAProxy serves and its frontend. Listened to by app agents (whom to register with) and tools (where the LB is).
    */
@@ -86,5 +93,10 @@ public final class Addresses {
    */
   public static String agentDrain(String instanceId) {
     return "fleetvote.agent." + instanceId + ".drain";
+  }
+
+  /** Request, to the coordinator {@code coordinatorId} (its API address): an operator's action a standby forwards. */
+  public static String coordinatorCommands(String coordinatorId) {
+    return "fleetvote.coordinator." + coordinatorId + ".command";
   }
 }

@@ -2,14 +2,20 @@ package io.fleetvote.coordinator;
 
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.cluster.ClusterBootstrap;
+import io.fleetvote.common.msg.JsonFields;
+import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.coordinator.auth.Authentication;
 import io.fleetvote.coordinator.auth.UsersFile;
+import io.fleetvote.coordinator.scaling.GroupConfig;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.bridge.PermittedOptions;
@@ -25,6 +31,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The coordinator's HTTP API: {@code GET /health}, {@code GET /metrics} (Prometheus), open to all, and under
@@ -36,6 +44,8 @@ final class CoordinatorApiVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(CoordinatorApiVerticle.class);
   private static final DeliveryOptions QUERY = new DeliveryOptions().setSendTimeout(2000);
+  /** An action may wait for a drain (the group's drain timeout) before the leader answers. */
+  private static final DeliveryOptions COMMAND = new DeliveryOptions().setSendTimeout(120_000);
   /** Every request body the API takes is a small JSON object. */
   private static final long MAX_BODY_BYTES = 64 * 1024;
 
@@ -52,7 +62,8 @@ final class CoordinatorApiVerticle extends VerticleBase {
     router.get("/health").handler(this::health);
     router.get("/metrics").handler(PrometheusScrapingHandler.create());
     router.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(MAX_BODY_BYTES));
-    if (options.getUsersFile() != null) {
+    boolean authenticated = options.getUsersFile() != null;
+    if (authenticated) {
       new Authentication(vertx, UsersFile.read(Path.of(options.getUsersFile())), Clock.systemUTC()).mount(router);
     } else {
       router.get("/api/me").handler(ctx -> ctx.json(new JsonObject().put("name", "anyone").put("role", "operator")
@@ -63,13 +74,21 @@ final class CoordinatorApiVerticle extends VerticleBase {
     router.get("/api/groups").handler(this::groups);
     router.get("/api/groups/:group/decisions").handler(ctx -> decisions(ctx, ctx.pathParam("group")));
     router.get("/api/leader").handler(this::leader);
+    for (String action : List.of("bounds", "scale", "pause", "resume")) {
+      operatorRoute(router, "/api/groups/:group/" + action, authenticated, ctx -> command(ctx, action, "group"));
+    }
+    for (String action : List.of("protect", "unprotect", "drain")) {
+      operatorRoute(router, "/api/instances/:instance/" + action, authenticated,
+          ctx -> command(ctx, action, "instance"));
+    }
     SockJSBridgeOptions bridge = new SockJSBridgeOptions()
         .addOutboundPermitted(new PermittedOptions().setAddressRegex("fleetvote\\.ui\\..+"));
     router.route(Authentication.BRIDGE_PATH).subRouter(SockJSHandler.create(vertx).bridge(bridge,
         event -> event.complete(true)));
     router.route("/webjars/*").method(HttpMethod.GET).method(HttpMethod.HEAD)
         .handler(StaticHandler.create("META-INF/resources/webjars"));
-    router.route("/*").method(HttpMethod.GET).method(HttpMethod.HEAD)
+    // The dashboard's files: anything but the API and the bridge, whose unknown paths stay 404s.
+    router.routeWithRegex("^/(?!api/|eventbus/).*").method(HttpMethod.GET).method(HttpMethod.HEAD)
         .handler(StaticHandler.create("webroot").setIndexPage("index.html"));
     for (int status : List.of(400, 404, 405, 413, 500, 503)) {
       router.errorHandler(status, this::error);
@@ -152,6 +171,64 @@ final class CoordinatorApiVerticle extends VerticleBase {
               .put("coordinator", reply.body().getString("coordinator"))))
           .onFailure(e -> ctx.fail(503, e));
     }
+  }
+
+  private static void operatorRoute(Router router, String path, boolean authenticated,
+                                    Handler<RoutingContext> handler) {
+    Route route = router.post(path);
+    if (authenticated) {
+      route.handler(Authentication.operator());
+    }
+    route.handler(handler);
+  }
+
+  /** An operator's action: the body checked here, the rest by the leader (through this coordinator's autoscaler). */
+  private void command(RoutingContext ctx, String action, String target) {
+    if (!scales(ctx)) {
+      return;
+    }
+    JsonObject command = new JsonObject().put("command", action).put(target, ctx.pathParam(target))
+        .put("user", Authentication.claims(ctx) == null ? "anyone" : Authentication.claims(ctx).name());
+    try {
+      String text = ctx.body().asString();
+      JsonObject body = text == null || text.isBlank() ? new JsonObject() : JsonFields.object(text, "body");
+      Set<String> allowed = switch (action) {
+        case "bounds" -> Set.of("min", "max");
+        case "scale" -> Set.of("by");
+        default -> Set.of();
+      };
+      for (String field : body.fieldNames()) {
+        if (!allowed.contains(field)) {
+          throw new MessageException(field, "is not a field of " + action + (allowed.isEmpty() ? " (it takes none)"
+              : " (it takes " + new TreeSet<>(allowed) + ")"));
+        }
+      }
+      if (action.equals("bounds")) {
+        int min = JsonFields.intValue(body, "min", 0, GroupConfig.maxSize());
+        int max = JsonFields.intValue(body, "max", 1, GroupConfig.maxSize());
+        if (max < min) {
+          throw new MessageException("max", max + " is below min (" + min + ")");
+        }
+        command.put("min", min).put("max", max);
+      } else if (action.equals("scale")) {
+        int by = JsonFields.intValue(body, "by", -GroupConfig.maxSize(), GroupConfig.maxSize());
+        if (by == 0) {
+          throw new MessageException("by", "must not be 0");
+        }
+        command.put("by", by);
+      }
+    } catch (MessageException e) {
+      badRequest(ctx, e.getMessage());
+      return;
+    }
+    vertx.eventBus().<JsonObject>request(Addresses.SCALING_COMMAND, command, COMMAND)
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(err -> {
+          int status = err instanceof ReplyException r && r.failureCode() >= 400 && r.failureCode() < 600
+              ? r.failureCode() : 503;
+          ctx.response().setStatusCode(status);
+          ctx.json(new JsonObject().put("error", String.valueOf(err.getMessage())));
+        });
   }
 
   /** A coordinator started without groups keeps the registry only: the scaling API answers 404 there. */

@@ -25,6 +25,7 @@ public final class CoordinatorQuorum implements SplitBrainProtectionFunction, Se
   /** The maps under protection: the leader lease and the decision ledger. */
   public static final String LEADER_MAP = "fleetvote.leader";
   public static final String LEDGER_MAP = "fleetvote.ledger";
+  public static final String CONTROL_MAP = "fleetvote.controls";
 
   private final int expectedCoordinators;
 
@@ -58,5 +59,6 @@ public final class CoordinatorQuorum implements SplitBrainProtectionFunction, Se
     // Every coordinator holds a copy: with up to three coordinators, losing any two loses nothing.
     config.addMapConfig(new MapConfig(LEADER_MAP).setBackupCount(2).setSplitBrainProtectionName(PROTECTION));
     config.addMapConfig(new MapConfig(LEDGER_MAP).setBackupCount(2).setSplitBrainProtectionName(PROTECTION));
+    config.addMapConfig(new MapConfig(CONTROL_MAP).setBackupCount(2).setSplitBrainProtectionName(PROTECTION));
   }
 }

@@ -51,7 +51,11 @@ public record Decision(String group, long at, Outcome outcome, Rule rule, Counts
     /** Launched instances have not voted yet: the capacity they bring is not in the votes yet. */
     PENDING,
     /** Every instance that could be chosen protects itself from scale-in. */
-    PROTECTED
+    PROTECTED,
+    /** An operator paused the group's autoscaling. */
+    PAUSED,
+    /** An operator's action (bounds, scale by N, pause, resume, protect, drain). */
+    OPERATOR
   }
 
   /**

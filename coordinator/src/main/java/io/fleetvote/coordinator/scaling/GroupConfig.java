@@ -117,6 +117,16 @@ public final class GroupConfig {
     tags = Map.copyOf(read);
   }
 
+  /** The same group with other bounds (an operator's); throws {@link MessageException} when they are invalid. */
+  public GroupConfig withBounds(int newMin, int newMax) {
+    return new GroupConfig(toJson().put("min", newMin).put("max", newMax));
+  }
+
+  /** The largest group size the bounds allow. */
+  public static int maxSize() {
+    return MAX_SIZE;
+  }
+
   public JsonObject toJson() {
     return new JsonObject()
         .put("name", name).put("imageId", imageId).put("instanceType", instanceType)

@@ -1,6 +1,7 @@
 package io.fleetvote.coordinator.scaling;
 
 import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.msg.MessageException;
@@ -24,6 +25,7 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.micrometer.backends.BackendRegistries;
@@ -57,6 +59,8 @@ public final class ScalingVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(ScalingVerticle.class);
   private static final String AUTOSCALER = "autoscaler";
   private static final long SOON_MILLIS = 20;
+  private static final String FORWARDED = "fleetvote-forwarded-by";
+  private static final long COMMAND_TIMEOUT_MILLIS = 60_000;
   /** The agent answers a drain within the drain timeout, plus the few HAProxy commands around it. */
   private static final long DRAIN_REPLY_MARGIN_MILLIS = 10_000;
 
@@ -93,6 +97,8 @@ public final class ScalingVerticle extends VerticleBase {
   private boolean takingOver;
   private final Map<String, Long> rejectionsLoggedAt = new HashMap<>();
   private long seq;
+  private IMap<String, String> controlMap;
+  private final Map<String, GroupControl> controls = new HashMap<>();
 
   /**
    * @param clusterMembers the cluster addresses that new instances' agents join (the coordinators')
@@ -122,6 +128,7 @@ public final class ScalingVerticle extends VerticleBase {
     Path dir = Path.of(options.getDataDir());
     Files.createDirectories(dir);
     HazelcastInstance hazelcast = ClusterBootstrap.hazelcast(vertx);
+    controlMap = hazelcast.getMap(CoordinatorQuorum.CONTROL_MAP);
     ledger = new DecisionLedger(vertx, hazelcast, dir.resolve("ledger.jsonl"), options.getOpTimeoutMillis(),
         options.getLedgerCapacity());
     leadership = new Leadership(vertx, hazelcast, coordinatorId, new CoordinatorQuorum(options.getCoordinators()),
@@ -139,6 +146,10 @@ public final class ScalingVerticle extends VerticleBase {
         .compose(x -> vertx.eventBus().consumer(Addresses.VOTES, this::vote).completion())
         .compose(x -> vertx.eventBus().localConsumer(Addresses.LEDGER_QUERY, this::ledgerQuery).completion())
         .compose(x -> vertx.eventBus().localConsumer(Addresses.SCALING_STATE, this::stateQuery).completion())
+        .compose(x -> vertx.eventBus().<JsonObject>localConsumer(Addresses.SCALING_COMMAND, this::command)
+            .completion())
+        .compose(x -> vertx.eventBus().<JsonObject>consumer(Addresses.coordinatorCommands(coordinatorId),
+            this::command).completion())
         .onSuccess(x -> {
           leadership.onChange(state -> {
             ready = false;
@@ -250,7 +261,31 @@ public final class ScalingVerticle extends VerticleBase {
 
   // ------------------------------------------------------------------ the fleet
 
+  /** Reads the operators' controls of every group from the replicated map and applies them. */
+  private Future<Void> refreshControls() {
+    return vertx.executeBlocking(() -> Map.copyOf(controlMap), false).map(all -> {
+      for (VoteTally tally : tallies.values()) {
+        String json = all.get(tally.config().name());
+        apply(tally, json == null ? GroupControl.NONE : GroupControl.fromJson(new JsonObject(json)));
+      }
+      return (Void) null;
+    }).onFailure(err -> LOG.warn("{}: could not read the operators' controls: {}", coordinatorId, err.getMessage()));
+  }
+
+  private void apply(VoteTally tally, GroupControl control) {
+    String group = tally.config().name();
+    controls.put(group, control);
+    GroupConfig file = options.getGroups().stream().filter(g -> g.name().equals(group)).findFirst().orElseThrow();
+    tally.reconfigure(control.apply(file));
+    tally.protectedByOperator(control.protectedInstances());
+  }
+
+  private GroupControl control(String group) {
+    return controls.getOrDefault(group, GroupControl.NONE);
+  }
+
   private Future<Void> refreshFleet() {
+    refreshControls();
     long sentAt = clock.millis();
     return fleet.describe().onSuccess(instances -> {
       describedAt = Math.max(describedAt, sentAt);
@@ -283,7 +318,7 @@ public final class ScalingVerticle extends VerticleBase {
   /** A new leader: learns the fleet, then finishes what its predecessors ordered, then starts deciding. */
   private void takeOver(long epoch) {
     takingOver = true;
-    ledger.loaded().compose(x -> refreshFleet()).onComplete(described -> {
+    ledger.loaded().compose(x -> refreshControls()).compose(x -> refreshFleet()).onComplete(described -> {
       takingOver = false;
       if (!leadership.isLeader() || leadership.epoch() != epoch) {
         return;
@@ -328,19 +363,38 @@ public final class ScalingVerticle extends VerticleBase {
     String group = tally.config().name();
     GroupFleet groupFleet = new GroupFleet(members(group), launchesInFlight.getOrDefault(group, 0), leaving,
         ledger.lastResizeAt(group));
-    tally.decide(groupFleet).ifPresent(decision -> record(decision, epoch));
+    Optional<Decision> decided = tally.decide(groupFleet);
+    if (control(group).paused()) {
+      decided.ifPresent(d -> record(new Decision(d.group(), d.at(), Decision.Outcome.HOLD, Decision.Rule.PAUSED,
+          d.counts(), d.size(), d.pending(), 0, List.of(), "autoscaling paused by " + control(group).by()
+          + "; it would have: " + (d.outcome() == Decision.Outcome.HOLD ? "held (" : d.outcome().name()
+          .toLowerCase(Locale.ROOT) + " (") + d.reason() + ")"), epoch));
+      return;
+    }
+    decided.ifPresent(decision -> record(decision, epoch));
   }
 
   private void record(Decision decision, long epoch) {
+    record(decision, epoch, AUTOSCALER);
+  }
+
+  /** Writes a decision to the ledger (and carries out its order); completes with the entry once written. */
+  private Future<LedgerEntry> record(Decision decision, long epoch, String actor) {
     Counter.builder("fleetvote.coordinator.decisions").tag("group", decision.group())
         .tag("outcome", decision.outcome().name().toLowerCase()).tag("rule", decision.rule().name().toLowerCase())
         .description("Decisions the leader made, by group, outcome and rule").register(meters).increment();
     if (!decision.acts()) {
+      if (!actor.equals(AUTOSCALER)) {
+        LedgerEntry noted = new LedgerEntry(LedgerEntry.id(epoch, seq++), epoch, decision.at(), decision.at(), 1,
+            actor, decision, null);
+        LOG.info("{} e{} {}: {} ({})", coordinatorId, epoch, decision.group(), decision.reason(), actor);
+        return ledger.put(noted);
+      }
       recordHold(decision, epoch);
-      return;
+      return Future.succeededFuture();
     }
     LedgerEntry entry = new LedgerEntry(LedgerEntry.id(epoch, seq++), epoch, decision.at(), decision.at(), 1,
-        AUTOSCALER, decision, null);
+        actor, decision, null);
     Action action = decision.change() > 0
         ? new Action("launch", token(decision.group(), entry.id()), decision.change(), List.of(), Status.ORDERED,
             List.of(), 0, 0, null)
@@ -348,7 +402,7 @@ public final class ScalingVerticle extends VerticleBase {
     LedgerEntry ordered = entry.withAction(action);
     // Counted as in flight before the ledger write completes, so the next tick does not order it again.
     inFlight(ordered, true);
-    ledger.put(ordered)
+    return ledger.put(ordered)
         .onSuccess(written -> {
           LOG.info("{} e{} {}: {} ({})", coordinatorId, epoch, decision.group(), decision.reason(), written.id());
           carryOut(written, epoch);
@@ -502,6 +556,178 @@ public final class ScalingVerticle extends VerticleBase {
     request.reply(new JsonObject().put("entries", entries));
   }
 
+  // ------------------------------------------------------------------ operators' actions
+
+  /** An operator's action: the leader carries it out; a standby forwards it to the leader once. */
+  private void command(Message<JsonObject> message) {
+    if (leadership.isLeader() && ready) {
+      execute(message.body() == null ? new JsonObject() : message.body())
+          .onSuccess(message::reply)
+          .onFailure(err -> message.fail(err instanceof CommandException c ? c.status : 503,
+              String.valueOf(err.getMessage())));
+      return;
+    }
+    Leadership.State state = leadership.state();
+    String holder = state.lease() == null ? null : state.lease().holder();
+    if (holder == null || holder.equals(coordinatorId) || message.headers().contains(FORWARDED)) {
+      message.fail(503, "no coordinator can act right now (" + state.why() + "); try again in a few seconds");
+      return;
+    }
+    vertx.eventBus().<JsonObject>request(Addresses.coordinatorCommands(holder), message.body(),
+            new DeliveryOptions().setSendTimeout(COMMAND_TIMEOUT_MILLIS).addHeader(FORWARDED, coordinatorId))
+        .onSuccess(reply -> message.reply(reply.body()))
+        .onFailure(err -> message.fail(err instanceof ReplyException r && r.failureCode() > 0 ? r.failureCode() : 503,
+            "the leader " + holder + " did not carry it out: " + err.getMessage()));
+  }
+
+  /** A refused action and the HTTP status that says why. */
+  private static final class CommandException extends RuntimeException {
+    private final int status;
+
+    CommandException(int status, String message) {
+      super(message, null, false, false);
+      this.status = status;
+    }
+  }
+
+  private Future<JsonObject> execute(JsonObject command) {
+    String user = Objects.requireNonNullElse(command.getString("user"), "someone");
+    String kind = Objects.requireNonNullElse(command.getString("command"), "");
+    long epoch = leadership.epoch();
+    try {
+      return switch (kind) {
+        case "bounds" -> bounds(group(command), command.getInteger("min"), command.getInteger("max"), user, epoch);
+        case "scale" -> scale(group(command), command.getInteger("by", 0), user, epoch);
+        case "pause", "resume" -> pause(group(command), kind.equals("pause"), user, epoch);
+        case "protect", "unprotect" -> protect(instance(command), kind.equals("protect"), user, epoch);
+        case "drain" -> drainByOperator(instance(command), user, epoch);
+        default -> Future.failedFuture(new CommandException(400, "unknown command '" + printable(kind) + "'"));
+      };
+    } catch (CommandException e) {
+      return Future.failedFuture(e);
+    }
+  }
+
+  private VoteTally group(JsonObject command) {
+    String name = command.getString("group");
+    VoteTally tally = name == null ? null : tallies.get(name);
+    if (tally == null) {
+      throw new CommandException(404, "no such group: " + printable(name));
+    }
+    return tally;
+  }
+
+  private FleetInstance instance(JsonObject command) {
+    String id = command.getString("instance");
+    FleetInstance instance = id == null ? null : fleetView.get(id);
+    if (instance == null || !instance.alive() || !tallies.containsKey(instance.group())) {
+      throw new CommandException(404, "no such instance in a scaled group: " + printable(id));
+    }
+    return instance;
+  }
+
+  private Future<JsonObject> bounds(VoteTally tally, Integer min, Integer max, String user, long epoch) {
+    GroupConfig before = tally.config();
+    if (min == null || max == null) {
+      return Future.failedFuture(new CommandException(400, "min and max are both required"));
+    }
+    GroupConfig changed;
+    try {
+      changed = before.withBounds(min, max);
+    } catch (MessageException e) {
+      return Future.failedFuture(new CommandException(400, e.getMessage()));
+    }
+    GroupControl control = control(before.name()).withBounds(min, max, user, clock.millis());
+    String reason = String.format("%s set min %d, max %d (were %d, %d)", user, min, max, before.min(), before.max());
+    return writeControl(tally, control).compose(x -> {
+      tally.reconfigure(changed);
+      soon(tally);
+      return note(before.name(), reason, user, epoch);
+    });
+  }
+
+  private Future<JsonObject> pause(VoteTally tally, boolean pause, String user, long epoch) {
+    String group = tally.config().name();
+    GroupControl control = control(group).withPaused(pause, user, clock.millis());
+    return writeControl(tally, control).compose(x -> note(group, user + (pause ? " paused" : " resumed")
+        + " the autoscaling of " + group, user, epoch));
+  }
+
+  private Future<JsonObject> protect(FleetInstance instance, boolean protect, String user, long epoch) {
+    VoteTally tally = tallies.get(instance.group());
+    GroupControl control = control(instance.group()).withProtected(instance.instanceId(), protect, user,
+        clock.millis());
+    return writeControl(tally, control).compose(x -> note(instance.group(), user + (protect ? " protected "
+        : " unprotected ") + instance.instanceId() + (protect ? " from" : " for") + " scale-in", user, epoch));
+  }
+
+  private Future<JsonObject> scale(VoteTally tally, int by, String user, long epoch) {
+    GroupConfig config = tally.config();
+    String group = config.name();
+    if (by == 0 || Math.abs(by) > GroupConfig.maxSize()) {
+      return Future.failedFuture(new CommandException(400, "by must be a whole number from -" + GroupConfig.maxSize()
+          + " to " + GroupConfig.maxSize() + ", not 0"));
+    }
+    if (launchesInFlight.getOrDefault(group, 0) > 0 || ledger.unfinished().stream()
+        .anyMatch(e -> e.group().equals(group))) {
+      return Future.failedFuture(new CommandException(409, group + " has an action in progress; try again when it "
+          + "is done"));
+    }
+    List<FleetInstance> alive = members(group).stream().filter(i -> i.alive() && !leaving.contains(i.instanceId()))
+        .toList();
+    int size = alive.size();
+    int target = size + by;
+    if (target > config.max() || target < config.min()) {
+      return Future.failedFuture(new CommandException(409, String.format(
+          "scaling %s by %+d would take it from %d to %d, outside min %d and max %d: change the bounds first", group,
+          by, size, target, config.min(), config.max())));
+    }
+    List<String> victims = List.of();
+    if (by < 0) {
+      victims = tally.victimsFor(new GroupFleet(alive, 0, leaving, ledger.lastResizeAt(group)), -by);
+      if (victims.size() < -by) {
+        return Future.failedFuture(new CommandException(409, String.format(
+            "only %d instance(s) of %s may go: the others protect themselves or are protected", victims.size(), group)));
+      }
+    }
+    Decision decision = new Decision(group, clock.millis(), by > 0 ? Decision.Outcome.GROW : Decision.Outcome.SHRINK,
+        Decision.Rule.OPERATOR, new Decision.Counts(0, 0, 0, 0, 0, 0, 0, 0), size, 0, by, victims,
+        String.format("%s asked to scale %s by %+d (%d -> %d)%s", user, group, by, size, target,
+            victims.isEmpty() ? "" : ": terminate " + victims));
+    return record(decision, epoch, user).map(entry -> new JsonObject().put("entry", entry.id())
+        .put("reason", decision.reason()));
+  }
+
+  private Future<JsonObject> drainByOperator(FleetInstance instance, String user, long epoch) {
+    GroupConfig config = tallies.get(instance.group()).config();
+    return vertx.eventBus().<JsonObject>request(Addresses.agentDrain(instance.instanceId()),
+            new JsonObject().put("drainTimeoutMillis", config.drainTimeoutMs()),
+            new DeliveryOptions().setSendTimeout(config.drainTimeoutMs() + DRAIN_REPLY_MARGIN_MILLIS))
+        .map(reply -> reply.body() == null ? new JsonObject() : reply.body())
+        .recover(err -> Future.succeededFuture(new JsonObject().put("error", printable(err.getMessage()))))
+        .compose(drained -> note(instance.group(), user + " drained " + instance.instanceId() + " from its LBs: "
+            + printable(drained.encode()), user, epoch).map(noted -> noted.put("drained", drained)));
+  }
+
+  private Future<Void> writeControl(VoteTally tally, GroupControl control) {
+    String group = tally.config().name();
+    return Future.fromCompletionStage(controlMap.setAsync(group, control.toJson().encode()), vertx.getOrCreateContext())
+        .timeout(options.getOpTimeoutMillis(), TimeUnit.MILLISECONDS)
+        .recover(err -> Future.failedFuture(new CommandException(503, "the cluster did not take the change (no "
+            + "quorum?): " + err.getMessage())))
+        .onSuccess(x -> apply(tally, control));
+  }
+
+  /** An operator's action that orders nothing: a ledger entry that says who did what. */
+  private Future<JsonObject> note(String group, String reason, String user, long epoch) {
+    Decision decision = new Decision(group, clock.millis(), Decision.Outcome.HOLD, Decision.Rule.OPERATOR,
+        new Decision.Counts(0, 0, 0, 0, 0, 0, 0, 0), members(group).size(), 0, 0, List.of(), reason);
+    return record(decision, epoch, user)
+        .recover(err -> Future.failedFuture(new CommandException(503, "done, but the ledger did not take the note: "
+            + err.getMessage())))
+        .map(entry -> new JsonObject().put("entry", entry.id()).put("reason", reason));
+  }
+
   private void stateQuery(Message<Object> request) {
     JsonArray groups = new JsonArray();
     for (VoteTally tally : tallies.values()) {
@@ -527,7 +753,8 @@ public final class ScalingVerticle extends VerticleBase {
           .put("size", members.size()).put("launchesInFlight", launchesInFlight.getOrDefault(config.name(), 0))
           .put("lastResizeAt", lastResize)
           .put("calmLeftMs", lastResize <= 0 ? 0 : Math.max(0, lastResize + config.calmTimeMs() - clock.millis()))
-          .put("votes", votes).put("members", detail)
+          .put("votes", votes).put("members", detail).put("paused", control(config.name()).paused())
+          .put("protected", new JsonArray(List.copyOf(control(config.name()).protectedInstances())))
           .put("instances", new JsonArray(members.stream().map(FleetInstance::instanceId).sorted().toList())));
     }
     request.reply(new JsonObject().put("coordinator", coordinatorId).put("leadership", leadership.state().toJson())

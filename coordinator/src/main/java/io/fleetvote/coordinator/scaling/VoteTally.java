@@ -53,7 +53,9 @@ public final class VoteTally {
   private record Ballot(Vote vote, long receivedAt) {
   }
 
-  private final GroupConfig config;
+  private GroupConfig config;
+  /** Instances an operator protected from scale-in, on top of those that protect themselves. */
+  private Set<String> protectedByOperator = Set.of();
   private final Clock clock;
   private final long futureToleranceMs;
   private final Map<String, Ballot> ballots = new HashMap<>();
@@ -68,6 +70,44 @@ public final class VoteTally {
 
   public GroupConfig config() {
     return config;
+  }
+
+  /** Takes an operator's bounds (the same group, other min and max). */
+  public void reconfigure(GroupConfig changed) {
+    if (!changed.name().equals(config.name())) {
+      throw new IllegalArgumentException("group " + changed.name() + " is not " + config.name());
+    }
+    config = changed;
+  }
+
+  public void protectedByOperator(Set<String> instanceIds) {
+    protectedByOperator = Set.copyOf(instanceIds);
+  }
+
+  /**
+   * Up to {@code count} instances to terminate, as a shrink would choose them (silent ones first, then the least
+   * busy; never a protected one).
+   */
+  public List<String> victimsFor(GroupFleet fleet, int count) {
+    long now = clock.millis();
+    List<Candidate> silentOnes = new ArrayList<>();
+    List<Candidate> voters = new ArrayList<>();
+    for (FleetInstance instance : fleet.instances()) {
+      if (!instance.alive() || fleet.leaving().contains(instance.instanceId())) {
+        continue;
+      }
+      Ballot ballot = ballots.get(instance.instanceId());
+      if (ballot == null || expired(ballot, now) || !ballot.vote().warm()) {
+        silentOnes.add(candidate(instance, Double.NEGATIVE_INFINITY, false));
+      } else {
+        voters.add(candidate(instance, ballot.vote().load(), ballot.vote().protectedFromScaleIn()));
+      }
+    }
+    return victims(silentOnes, voters, count);
+  }
+
+  private Candidate candidate(FleetInstance instance, double load, boolean protectsItself) {
+    return new Candidate(instance, load, protectsItself || protectedByOperator.contains(instance.instanceId()));
   }
 
   /**
@@ -150,7 +190,7 @@ public final class VoteTally {
       if (ballot == null || expired(ballot, now)) {
         silent++;
         if (!booting) {
-          silentOnes.add(new Candidate(instance, Double.NEGATIVE_INFINITY, false));
+          silentOnes.add(candidate(instance, Double.NEGATIVE_INFINITY, false));
         }
         continue;
       }
@@ -164,7 +204,7 @@ public final class VoteTally {
         case SHRINK -> shrink++;
         default -> none++;
       }
-      candidates.add(new Candidate(instance, vote.load(), vote.protectedFromScaleIn()));
+      candidates.add(candidate(instance, vote.load(), vote.protectedFromScaleIn()));
     }
     int eligible = grow + shrink + none;
     double growShare = eligible == 0 ? 0 : (double) grow / eligible;

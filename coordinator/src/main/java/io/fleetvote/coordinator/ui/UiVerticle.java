@@ -35,7 +35,7 @@ public final class UiVerticle extends VerticleBase {
   private static final DeliveryOptions QUERY = new DeliveryOptions().setSendTimeout(2000);
   /** The columns of {@code instances.rows}, in order. */
   public static final List<String> COLUMNS = List.of("id", "group", "roles", "address", "state", "load", "vote",
-      "warm", "haproxy", "sessions", "uptimeMs", "leaving");
+      "warm", "haproxy", "sessions", "uptimeMs", "leaving", "protected");
   private static final long LB_STATUS_LEASE_MILLIS = 10_000;
 
   private final String deployment;
@@ -136,6 +136,7 @@ public final class UiVerticle extends VerticleBase {
             .put("launchesInFlight", group.getInteger("launchesInFlight"))
             .put("calmLeftMs", group.getLong("calmLeftMs")).put("votes", group.getJsonObject("votes"))
             .put("paused", group.getBoolean("paused", false)));
+        JsonArray protectedByOperator = group.getJsonArray("protected", new JsonArray());
         for (Object m : group.getJsonArray("members")) {
           JsonObject member = (JsonObject) m;
           String id = member.getString("instanceId");
@@ -144,14 +145,15 @@ public final class UiVerticle extends VerticleBase {
           rows.add(row(id, group.getString("name"), heartbeat, member.getString("state"),
               heartbeat != null ? heartbeat.getString("address") : member.getString("privateIp"),
               member.getValue("load"), member.getString("vote"), member.getBoolean("warm"),
-              now - member.getLong("launchTime"), haproxyState, sessions));
+              now - member.getLong("launchTime"), haproxyState, sessions)
+              .add(protectedByOperator.contains(id) || member.getBoolean("protected", false)));
         }
       }
     }
     heartbeats.forEach((id, heartbeat) -> {
       if (!listed.contains(id)) {
         rows.add(row(id, heartbeat.getString("group"), heartbeat, "running", heartbeat.getString("address"), null,
-            null, false, now - heartbeat.getLong("startedAt", now), haproxyState, sessions));
+            null, false, now - heartbeat.getLong("startedAt", now), haproxyState, sessions).add(false));
       }
     });
     JsonObject snapshot = new JsonObject().put("at", now)

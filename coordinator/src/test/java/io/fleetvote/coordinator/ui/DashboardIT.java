@@ -3,7 +3,7 @@ package io.fleetvote.coordinator.ui;
 import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.coordinator.Coordinator;
 import io.fleetvote.coordinator.CoordinatorOptions;
-import io.fleetvote.common.auth.PasswordHash;
+import io.fleetvote.coordinator.TestUsers;
 import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.sandbox.client.Ec2Clients;
 import io.fleetvote.sandbox.client.SandboxProcess;
@@ -26,7 +26,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
 
@@ -51,13 +50,7 @@ class DashboardIT {
   @BeforeAll
   static void start() throws Exception {
     sandbox = SandboxProcess.start(dir.resolve("sandbox"));
-    Path users = dir.resolve("users.json");
-    Files.writeString(users, new JsonObject().put("tokenSecret", Base64.getEncoder().encodeToString(new byte[32]))
-        .put("users", new JsonArray()
-            .add(new JsonObject().put("name", "ops").put("role", "operator")
-                .put("passwordHash", PasswordHash.hash("ops-password", 2000)))
-            .add(new JsonObject().put("name", "eve").put("role", "viewer")
-                .put("passwordHash", PasswordHash.hash("eve-password", 2000)))).encode());
+    Path users = TestUsers.write(dir);
     int clusterPort = FreePorts.pick();
     JsonObject web = new JsonObject().put("name", "web").put("imageId", ImageCatalog.imageId("fleetvote-app"))
         .put("min", 1).put("max", 3).put("agent", new JsonObject().put("gossipPeriodMs", 500).put("sampleMs", 500)
@@ -81,15 +74,7 @@ class DashboardIT {
         browser.close();
       }
     } finally {
-      try {
-        if (coordinator != null) {
-          coordinator.close().await();
-        }
-      } finally {
-        if (sandbox != null) {
-          sandbox.close();
-        }
-      }
+      TestUsers.stop(coordinator, sandbox);
     }
   }
 
@@ -141,14 +126,62 @@ class DashboardIT {
     new org.openqa.selenium.support.ui.Select(browser.driver.findElement(By.id("ledger-outcome")))
         .selectByVisibleText("shrink");
     wait(TIMEOUT).until(d -> d.findElements(By.cssSelector("#ledger tbody tr")).isEmpty());
+    new org.openqa.selenium.support.ui.Select(browser.driver.findElement(By.id("ledger-outcome")))
+        .selectByVisibleText("all");
+    wait(TIMEOUT).until(d -> !d.findElements(By.cssSelector("#ledger tbody tr")).isEmpty());
   }
 
   @Test
   @Order(4)
+  void anOperatorPausesTheGroupAndScalingStopsUntilResumed() throws Exception {
+    click(".group[data-group='web'] button[data-action='pause']");
+    wait(TIMEOUT).withMessage(() -> "notice: " + browser.driver.findElement(By.id("notice")).getText())
+        .until(d -> d.findElement(By.id("notice")).getText().contains("ops paused the autoscaling of web"));
+    wait(TIMEOUT).until(d -> d.findElement(By.cssSelector(".group[data-group='web'] h3")).getText().contains("paused"));
+    String only = waitForRow(null);
+    try (Ec2Client ec2 = Ec2Clients.sync(sandbox.endpoint())) {
+      ec2.terminateInstances(b -> b.instanceIds(only));
+    }
+    wait(TIMEOUT).until(d -> d.findElements(By.cssSelector("#ledger tbody tr")).stream()
+        .anyMatch(r -> r.getText().contains("paused") && r.getText().contains("it would have: grow")));
+    assertThat(sandbox.admin().instances().stream().filter(i -> !i.getString("state").equals("terminated")
+        && !i.getString("state").equals("shutting-down"))).as("no launch while paused").isEmpty();
+    click(".group[data-group='web'] button[data-action='resume']");
+    wait(TIMEOUT).until(d -> d.findElement(By.cssSelector(".group[data-group='web'] h3")).getText()
+        .contains("autoscaling"));
+    waitForRow(only);
+  }
+
+  @Test
+  @Order(5)
   void theBrowserConsoleHasNoErrors() throws Exception {
     byte[] png = ((org.openqa.selenium.TakesScreenshot) browser.driver).getScreenshotAs(org.openqa.selenium.OutputType.BYTES);
     Files.write(Path.of("target", "dashboard-it.png"), png);
     assertThat(browser.consoleErrors()).isEmpty();
+  }
+
+  @Test
+  @Order(6)
+  void aViewersActionIsRefusedAndSaysWhy() {
+    click("#logout");
+    wait(TIMEOUT).until(d -> d.getCurrentUrl().endsWith("/login.html"));
+    login("eve", "eve-password");
+    wait(TIMEOUT).until(d -> d.findElement(By.id("who")).getText().equals("eve (viewer)"));
+    wait(TIMEOUT).until(d -> !d.findElements(By.cssSelector(".group[data-group='web'] button[data-action='pause']"))
+        .isEmpty());
+    click(".group[data-group='web'] button[data-action='pause']");
+    wait(TIMEOUT).until(d -> d.findElement(By.id("notice")).getText()
+        .contains("refused (403): this needs the operator role; eve is a viewer"));
+    assertThat(browser.driver.findElement(By.cssSelector(".group[data-group='web'] h3")).getText())
+        .contains("autoscaling");
+    assertThat(browser.consoleErrors()).as("only the refused action's 403").allMatch(m -> m.contains("403"));
+  }
+
+  private static void click(String css) {
+    wait(TIMEOUT).until(d -> {
+      d.findElement(By.cssSelector(css)).click();
+      return true;
+    });
   }
 
   /** Watches the instances view (when each row first appeared) and waits for a row other than {@code except}. */
