@@ -42,8 +42,9 @@ public final class CoordinatorMain {
       .option("http-port", "N", "the HTTP API's port (/health, /metrics, /api/...)",
           Integer.toString(CoordinatorOptions.DEFAULT_HTTP_PORT))
       .option("groups", "FILE", "the groups to scale (JSON); without it the coordinator keeps the registry only", "none")
-      .option("users", "FILE", "who may use the API and the dashboard (JSON, see ./fleetvote hash-password); "
-          + "without it the API is open to anyone who reaches --http-host", "none")
+      .option("users", "FILE", "who may use the API and the dashboard (JSON, see ./fleetvote hash-password)", "none")
+      .flag("no-auth", "serve the API and the dashboard to anyone who reaches --http-host (a test, or a network "
+          + "you trust): instead of --users")
       .option("coordinators", "N", "how many coordinators the deployment runs (a majority must see each other to act)",
           Integer.toString(ScalingOptions.DEFAULT_COORDINATORS))
       .option("data-dir", "DIR", "where this coordinator keeps its copy of the decision ledger",
@@ -100,6 +101,10 @@ public final class CoordinatorMain {
             .put("host", ip(parsed, "cluster-host"))
             .put("port", parsed.intValue("cluster-port", 1, 65535))
             .put("members", members));
+    if (parsed.given("users") == parsed.flag("no-auth")) {
+      throw new CommandLineException(parsed.given("users") ? "give --users or --no-auth, not both"
+          : "who may use the API? give --users FILE (see ./fleetvote hash-password), or --no-auth to open it to anyone");
+    }
     if (parsed.given("users")) {
       UsersFile.read(Path.of(parsed.string("users")));
       json.put("usersFile", parsed.string("users"));

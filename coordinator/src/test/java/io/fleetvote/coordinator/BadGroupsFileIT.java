@@ -25,7 +25,7 @@ class BadGroupsFileIT {
     Path groups = dir.resolve("groups.json");
     Files.writeString(groups, "{\"groups\": [{\"name\": \"web\", \"imageId\": \"ami-0123456789abcdef0\", \"min\": 3, "
         + "\"max\": 2}]}");
-    String text = run(List.of("--groups", groups.toString(), "--ec2-endpoint", "http://127.0.0.1:9"), 2);
+    String text = run(List.of("--no-auth", "--groups", groups.toString(), "--ec2-endpoint", "http://127.0.0.1:9"), 2);
     assertThat(text).contains(groups + ": groups[0].max: 2 is below min (3)");
   }
 

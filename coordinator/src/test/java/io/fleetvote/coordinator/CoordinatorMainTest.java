@@ -2,6 +2,7 @@ package io.fleetvote.coordinator;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -46,6 +47,15 @@ class CoordinatorMainTest {
   }
 
   @Test
+  void theApiIsOpenOnlyWhenAskedFor() {
+    assertThatThrownBy(() -> CoordinatorMain.options(CoordinatorMain.COMMAND_LINE.parse(new String[0])))
+        .hasMessageContaining("give --users FILE").hasMessageContaining("--no-auth");
+    assertThatThrownBy(() -> read("--users", "/nonexistent/users.json", "--no-auth"))
+        .hasMessage("give --users or --no-auth, not both");
+    assertThat(read().getUsersFile()).isNull();
+  }
+
+  @Test
   void optionsSurviveAJsonRoundTrip() {
     CoordinatorOptions options = read("--deployment", "shop", "--members", "10.0.0.6").setExpireAfterMillis(1500)
         .setFutureToleranceMillis(0);
@@ -53,6 +63,10 @@ class CoordinatorMainTest {
   }
 
   private static CoordinatorOptions read(String... args) {
-    return CoordinatorMain.options(CoordinatorMain.COMMAND_LINE.parse(args));
+    List<String> all = new ArrayList<>(List.of(args));
+    if (!all.contains("--users") && !all.contains("--no-auth")) {
+      all.add("--no-auth");
+    }
+    return CoordinatorMain.options(CoordinatorMain.COMMAND_LINE.parse(all.toArray(String[]::new)));
   }
 }

@@ -46,7 +46,7 @@ final class CoordinatorProcess implements AutoCloseable {
   static CoordinatorProcess start(String name, Path dir, int clusterPort, List<Integer> allClusterPorts,
                                   List<String> args) {
     int httpPort = FreePorts.pick();
-    List<String> all = new ArrayList<>(List.of("--http-port", Integer.toString(httpPort),
+    List<String> all = new ArrayList<>(List.of("--no-auth", "--http-port", Integer.toString(httpPort),
         "--cluster-port", Integer.toString(clusterPort),
         "--members", String.join(",", allClusterPorts.stream().map(p -> "127.0.0.1:" + p).toList()),
         "--data-dir", dir.resolve(name).toString()));

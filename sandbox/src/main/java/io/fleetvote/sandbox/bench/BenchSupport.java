@@ -28,7 +28,7 @@ final class BenchSupport {
                                     int apiPort, long tickMillis, long fleetRefreshMillis) {
     return ManagedProcess.start("coordinator", ManagedProcess.java(SandboxOptions.defaultHome(),
             "coordinator/target/fleetvote-coordinator.jar", "io.fleetvote.coordinator.CoordinatorMain",
-            JvmFlags.HAZELCAST, List.of("--deployment", "bench", "--cluster-name", cluster,
+            JvmFlags.HAZELCAST, List.of("--no-auth", "--deployment", "bench", "--cluster-name", cluster,
                 "--cluster-port", Integer.toString(clusterPort), "--members", "127.0.0.1:" + clusterPort,
                 "--http-port", Integer.toString(apiPort), "--groups", groups.toString(),
                 "--data-dir", dir.resolve("coordinator").toString(), "--ec2-endpoint", sandbox.endpoint().toString(),
