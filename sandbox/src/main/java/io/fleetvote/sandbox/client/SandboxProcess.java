@@ -95,7 +95,8 @@ public final class SandboxProcess implements AutoCloseable {
     List<String> args = new ArrayList<>(List.of("--port", Integer.toString(port), "--state-dir", stateDir.toString()));
     args.addAll(extraArgs);
     process = ManagedProcess.start("sandbox", ManagedProcess.java(home, "sandbox/target/fleetvote-sandbox.jar",
-            "io.fleetvote.sandbox.SandboxMain", List.of("-XX:+UseSerialGC", "-Xmx256m"), args),
+            "io.fleetvote.sandbox.SandboxMain", List.of("-XX:+UseSerialGC",
+                "-Xmx" + System.getProperty("fleetvote.sandbox.heap", "256m")), args),
         stateDir.resolve("sandbox.log"), endpoint().resolve("/_sandbox/health"), START_TIMEOUT);
   }
 
