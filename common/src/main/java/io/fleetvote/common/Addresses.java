@@ -69,6 +69,9 @@ public final class Addresses {
   /** Publish, local to each coordinator: the dashboard's events feed (ledger entries, instances joining, leaving). */
   public static final String UI_EVENTS = "fleetvote.ui.events";
 
+  /** Request, local consumer on each coordinator: the dashboard's latest snapshot, for {@code GET /api/dashboard}. */
+  public static final String UI_QUERY = "fleetvote.coordinator.dashboard";
+
   /**
    * Request, to the LB agent of instance {@code lbInstanceId}: {@link io.fleetvote.common.msg.RegisterRequest}, answered
    * with a {@link io.fleetvote.common.msg.RegistrationReply} once the server takes traffic. Sent by app agents to every

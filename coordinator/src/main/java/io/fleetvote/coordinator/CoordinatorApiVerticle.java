@@ -74,6 +74,9 @@ final class CoordinatorApiVerticle extends VerticleBase {
     router.get("/api/groups").handler(this::groups);
     router.get("/api/groups/:group/decisions").handler(ctx -> decisions(ctx, ctx.pathParam("group")));
     router.get("/api/leader").handler(this::leader);
+    router.get("/api/dashboard").handler(ctx -> vertx.eventBus().<JsonObject>request(Addresses.UI_QUERY, null, QUERY)
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(e -> ctx.fail(503, e)));
     for (String action : List.of("bounds", "scale", "pause", "resume")) {
       operatorRoute(router, "/api/groups/:group/" + action, authenticated, ctx -> command(ctx, action, "group"));
     }

@@ -86,6 +86,8 @@ class ApiAuthenticationTest {
     assertThat(me.statusCode()).isEqualTo(200);
     assertThat(new JsonObject(me.body()).getString("name")).isEqualTo("ops");
     assertThat(send(get("/api/instances").header("Cookie", "fv_session=" + session)).statusCode()).isEqualTo(200);
+    assertThat(send(get("/api/dashboard").header("Cookie", "fv_session=" + session)).statusCode()).isEqualTo(200);
+    assertThat(send(get("/api/dashboard")).statusCode()).isEqualTo(401);
 
     HttpResponse<String> noCsrf = send(post("/api/me", "{}").header("Cookie", "fv_session=" + session));
     assertThat(noCsrf.statusCode()).isEqualTo(403);

@@ -100,6 +100,11 @@ final class LbFleet implements AutoCloseable {
             .map(String.class::cast).toList()).orElse(List.of());
   }
 
+  /** The dashboard's latest snapshot ({@code GET /api/dashboard}). */
+  JsonObject dashboard() {
+    return api("/api/dashboard");
+  }
+
   List<JsonObject> entries(String group) {
     return api("/api/decisions?group=" + group + "&limit=1000").getJsonArray("entries").stream()
         .map(JsonObject.class::cast).toList();

@@ -31,6 +31,13 @@ class TwoLoadBalancersIT {
             () -> Set.copyOf(fleet.readyServers(lb)).equals(Set.copyOf(web)));
       }
 
+      Eventually.await("both LBs' backends on the dashboard", LbFleet.TIMEOUT, () -> {
+        JsonObject snapshot = fleet.dashboard();
+        return snapshot.getJsonArray("lbs") != null && snapshot.getJsonArray("lbs").size() == 2
+            && snapshot.getJsonArray("lbs").stream().map(JsonObject.class::cast)
+                .allMatch(lb -> lb.getJsonArray("servers").size() == 2);
+      });
+
       String victim = web.get(0);
       fleet.ec2.terminateInstances(b -> b.instanceIds(victim));
       List<String> after = Eventually.await("a replacement for " + victim, LbFleet.TIMEOUT,

@@ -45,6 +45,9 @@ public final class UiVerticle extends VerticleBase {
   private final Map<String, Heard> lbs = new LinkedHashMap<>();
   private final Set<String> ledgerSeen = new LinkedHashSet<>();
   private Set<String> instancesSeen = new HashSet<>();
+  /** Per LB, the servers in its backend at the last snapshot: registrations and removals are the difference. */
+  private Map<String, Set<String>> backendsSeen = new HashMap<>();
+  private JsonObject latest = new JsonObject();
   private long badStatusLoggedAt;
   private boolean first = true;
 
@@ -61,7 +64,8 @@ public final class UiVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     vertx.setPeriodic(periodMillis, t -> publish());
-    return vertx.eventBus().consumer(Addresses.LB_STATUS, this::lbStatus).completion();
+    return Future.join(vertx.eventBus().consumer(Addresses.LB_STATUS, this::lbStatus).completion(),
+        vertx.eventBus().localConsumer(Addresses.UI_QUERY, request -> request.reply(latest)).completion());
   }
 
   private void lbStatus(Message<Object> message) {
@@ -87,9 +91,11 @@ public final class UiVerticle extends VerticleBase {
       JsonObject state = scaling.succeeded() ? scaling.result() : null;
       JsonObject agents = registry.succeeded() ? registry.result() : new JsonObject().put("instances", new JsonArray());
       JsonObject snapshot = snapshot(state, agents);
+      latest = snapshot;
       vertx.eventBus().publish(Addresses.UI_SNAPSHOT, snapshot, LOCAL);
       JsonArray events = new JsonArray();
       instanceEvents(snapshot, events);
+      backendEvents(events);
       if (ledger.succeeded() && ledger.result() != null) {
         ledgerEvents(ledger.result().getJsonArray("entries"), events);
       }
@@ -194,6 +200,29 @@ public final class UiVerticle extends VerticleBase {
       }
     }
     instancesSeen = now;
+  }
+
+  private void backendEvents(JsonArray events) {
+    Map<String, Set<String>> now = new HashMap<>();
+    for (Heard heard : lbs.values()) {
+      Set<String> servers = new HashSet<>();
+      heard.status().servers().stream().filter(s -> !s.state().equals("MAINT")).forEach(s -> servers.add(s.name()));
+      now.put(heard.status().instanceId(), servers);
+      Set<String> before = backendsSeen.getOrDefault(heard.status().instanceId(), Set.of());
+      for (String server : servers) {
+        if (!before.contains(server)) {
+          events.add(new JsonObject().put("kind", "registered").put("instanceId", server)
+              .put("text", server + " registered with LB " + heard.status().instanceId()));
+        }
+      }
+      for (String server : before) {
+        if (!servers.contains(server)) {
+          events.add(new JsonObject().put("kind", "deregistered").put("instanceId", server)
+              .put("text", server + " left LB " + heard.status().instanceId()));
+        }
+      }
+    }
+    backendsSeen = now;
   }
 
   private void ledgerEvents(JsonArray entries, JsonArray events) {
