@@ -25,6 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -209,6 +212,30 @@ class LoadBalancingIT {
     assertThat(otherGroup.outcome()).isEqualTo(RegistrationReply.Outcome.FAILED);
     assertThat(otherGroup.message()).contains("serves group web");
     assertThat(readyServers()).as("the LB keeps serving").hasSize(2);
+  }
+
+  @Test
+  @Order(7)
+  void anOperatorDrainsAnInstanceFromItsLbThroughTheApiAndTheLedgerSaysWho() throws Exception {
+    Eventually.await("the group at 2, both in the backend", TIMEOUT,
+        () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
+    String drained = readyServers().get(0);
+    HttpResponse<String> response = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + fleet.coordinator.httpPort() + "/api/instances/"
+            + drained + "/drain")).POST(HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(60)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    JsonObject reply = new JsonObject(response.body());
+    assertThat(reply.getJsonObject("drained").getJsonArray("replies").getJsonObject(0).getString("outcome"))
+        .isEqualTo("deleted");
+    assertThat(servers(backend())).noneMatch(s -> s.getString("name").equals(drained));
+    assertThat(admin.instance(drained).getString("state")).as("drained, not terminated").isEqualTo("running");
+    assertThat(entries("web")).anySatisfy(e -> {
+      assertThat(e.getString("id")).isEqualTo(reply.getString("entry"));
+      assertThat(e.getString("actor")).isEqualTo("anyone");
+      assertThat(e.getJsonObject("decision").getString("reason")).startsWith("anyone drained " + drained);
+    });
+    ec2.terminateInstances(b -> b.instanceIds(drained));
   }
 
   private static void assertRefused(JsonObject body, String field) {
