@@ -4,9 +4,9 @@ import io.fleetvote.common.Addresses;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.msg.JsonFields;
 import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.common.msg.OperatorCommand;
 import io.fleetvote.coordinator.auth.Authentication;
 import io.fleetvote.coordinator.auth.UsersFile;
-import io.fleetvote.coordinator.scaling.GroupConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
@@ -190,14 +190,15 @@ final class CoordinatorApiVerticle extends VerticleBase {
     if (!scales(ctx)) {
       return;
     }
-    JsonObject command = new JsonObject().put("command", action).put(target, ctx.pathParam(target))
-        .put("user", Authentication.claims(ctx) == null ? "anyone" : Authentication.claims(ctx).name());
+    OperatorCommand.Kind kind = OperatorCommand.Kind.valueOf(action.toUpperCase(Locale.ROOT));
+    String user = Authentication.claims(ctx) == null ? "anyone" : Authentication.claims(ctx).name();
+    OperatorCommand command;
     try {
       String text = ctx.body().asString();
       JsonObject body = text == null || text.isBlank() ? new JsonObject() : JsonFields.object(text, "body");
-      Set<String> allowed = switch (action) {
-        case "bounds" -> Set.of("min", "max");
-        case "scale" -> Set.of("by");
+      Set<String> allowed = switch (kind) {
+        case BOUNDS -> Set.of("min", "max");
+        case SCALE -> Set.of("by");
         default -> Set.of();
       };
       for (String field : body.fieldNames()) {
@@ -206,25 +207,19 @@ final class CoordinatorApiVerticle extends VerticleBase {
               : " (it takes " + new TreeSet<>(allowed) + ")"));
         }
       }
-      if (action.equals("bounds")) {
-        int min = JsonFields.intValue(body, "min", 0, GroupConfig.maxSize());
-        int max = JsonFields.intValue(body, "max", 1, GroupConfig.maxSize());
-        if (max < min) {
-          throw new MessageException("max", max + " is below min (" + min + ")");
-        }
-        command.put("min", min).put("max", max);
-      } else if (action.equals("scale")) {
-        int by = JsonFields.intValue(body, "by", -GroupConfig.maxSize(), GroupConfig.maxSize());
-        if (by == 0) {
-          throw new MessageException("by", "must not be 0");
-        }
-        command.put("by", by);
-      }
+      command = OperatorCommand.fromJson(switch (kind) {
+        case BOUNDS -> OperatorCommand.bounds(ctx.pathParam(target),
+            JsonFields.intValue(body, "min", 0, OperatorCommand.MAX_SIZE),
+            JsonFields.intValue(body, "max", 1, OperatorCommand.MAX_SIZE), user).toJson();
+        case SCALE -> OperatorCommand.scale(ctx.pathParam(target),
+            JsonFields.intValue(body, "by", -OperatorCommand.MAX_SIZE, OperatorCommand.MAX_SIZE), user).toJson();
+        default -> OperatorCommand.of(kind, ctx.pathParam(target), user).toJson();
+      });
     } catch (MessageException e) {
       badRequest(ctx, e.getMessage());
       return;
     }
-    vertx.eventBus().<JsonObject>request(Addresses.SCALING_COMMAND, command, COMMAND)
+    vertx.eventBus().<JsonObject>request(Addresses.SCALING_COMMAND, command.toJson(), COMMAND)
         .onSuccess(reply -> ctx.json(reply.body()))
         .onFailure(err -> {
           int status = err instanceof ReplyException r && r.failureCode() >= 400 && r.failureCode() < 600

@@ -122,11 +122,6 @@ public final class GroupConfig {
     return new GroupConfig(toJson().put("min", newMin).put("max", newMax));
   }
 
-  /** The largest group size the bounds allow. */
-  public static int maxSize() {
-    return MAX_SIZE;
-  }
-
   public JsonObject toJson() {
     return new JsonObject()
         .put("name", name).put("imageId", imageId).put("instanceType", instanceType)

@@ -5,6 +5,7 @@ import com.hazelcast.map.IMap;
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.common.msg.OperatorCommand;
 import io.fleetvote.common.msg.Vote;
 import io.fleetvote.coordinator.fleet.Fleet;
 import io.fleetvote.coordinator.fleet.FleetInstance;
@@ -590,47 +591,48 @@ public final class ScalingVerticle extends VerticleBase {
     }
   }
 
-  private Future<JsonObject> execute(JsonObject command) {
-    String user = Objects.requireNonNullElse(command.getString("user"), "someone");
-    String kind = Objects.requireNonNullElse(command.getString("command"), "");
+  private Future<JsonObject> execute(JsonObject body) {
+    OperatorCommand command;
+    try {
+      command = OperatorCommand.fromJson(body);
+    } catch (MessageException e) {
+      return Future.failedFuture(new CommandException(400, e.getMessage()));
+    }
+    String user = command.user();
     long epoch = leadership.epoch();
     try {
-      return switch (kind) {
-        case "bounds" -> bounds(group(command), command.getInteger("min"), command.getInteger("max"), user, epoch);
-        case "scale" -> scale(group(command), command.getInteger("by", 0), user, epoch);
-        case "pause", "resume" -> pause(group(command), kind.equals("pause"), user, epoch);
-        case "protect", "unprotect" -> protect(instance(command), kind.equals("protect"), user, epoch);
-        case "drain" -> drainByOperator(instance(command), user, epoch);
-        default -> Future.failedFuture(new CommandException(400, "unknown command '" + printable(kind) + "'"));
+      return switch (command.kind()) {
+        case BOUNDS -> bounds(group(command.target()), command.min(), command.max(), user, epoch);
+        case SCALE -> scale(group(command.target()), command.by(), user, epoch);
+        case PAUSE, RESUME -> pause(group(command.target()), command.kind() == OperatorCommand.Kind.PAUSE, user,
+            epoch);
+        case PROTECT, UNPROTECT -> protect(instance(command.target()),
+            command.kind() == OperatorCommand.Kind.PROTECT, user, epoch);
+        case DRAIN -> drainByOperator(instance(command.target()), user, epoch);
       };
     } catch (CommandException e) {
       return Future.failedFuture(e);
     }
   }
 
-  private VoteTally group(JsonObject command) {
-    String name = command.getString("group");
-    VoteTally tally = name == null ? null : tallies.get(name);
+  private VoteTally group(String name) {
+    VoteTally tally = tallies.get(name);
     if (tally == null) {
       throw new CommandException(404, "no such group: " + printable(name));
     }
     return tally;
   }
 
-  private FleetInstance instance(JsonObject command) {
-    String id = command.getString("instance");
-    FleetInstance instance = id == null ? null : fleetView.get(id);
+  private FleetInstance instance(String id) {
+    FleetInstance instance = fleetView.get(id);
     if (instance == null || !instance.alive() || !tallies.containsKey(instance.group())) {
       throw new CommandException(404, "no such instance in a scaled group: " + printable(id));
     }
     return instance;
   }
 
-  private Future<JsonObject> bounds(VoteTally tally, Integer min, Integer max, String user, long epoch) {
+  private Future<JsonObject> bounds(VoteTally tally, int min, int max, String user, long epoch) {
     GroupConfig before = tally.config();
-    if (min == null || max == null) {
-      return Future.failedFuture(new CommandException(400, "min and max are both required"));
-    }
     GroupConfig changed;
     try {
       changed = before.withBounds(min, max);
@@ -664,10 +666,6 @@ public final class ScalingVerticle extends VerticleBase {
   private Future<JsonObject> scale(VoteTally tally, int by, String user, long epoch) {
     GroupConfig config = tally.config();
     String group = config.name();
-    if (by == 0 || Math.abs(by) > GroupConfig.maxSize()) {
-      return Future.failedFuture(new CommandException(400, "by must be a whole number from -" + GroupConfig.maxSize()
-          + " to " + GroupConfig.maxSize() + ", not 0"));
-    }
     if (launchesInFlight.getOrDefault(group, 0) > 0 || ledger.unfinished().stream()
         .anyMatch(e -> e.group().equals(group))) {
       return Future.failedFuture(new CommandException(409, group + " has an action in progress; try again when it "
