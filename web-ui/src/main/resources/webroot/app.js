@@ -131,9 +131,11 @@ function renderInstances(instances) {
 function renderBackends(lbs) {
   document.getElementById("backends").innerHTML = lbs.length === 0 ? '<p class="muted">no LB reports</p>'
     : lbs.map((lb) => `<div class="backend"><b>${esc(lb.instanceId)}</b> <span class="muted">serves
-      ${esc(lb.serves)}</span><table><thead><tr><th>server</th><th>state</th><th>check</th><th>sessions</th>
+      ${esc(lb.serves)}</span>${lb.failOpen ? ` <span class="warn">fails open: ${esc(lb.note)}</span>` : ""}
+      <table><thead><tr><th>server</th><th>state</th><th>check</th><th>weight</th><th>sessions</th>
       <th>requests</th></tr></thead><tbody>${lb.servers.map((s) => `<tr><td>${esc(s[0])}</td><td>${esc(s[1])}</td>
-      <td>${esc(s[2])}</td><td>${s[3]}</td><td>${s[4]}</td></tr>`).join("")}</tbody></table></div>`).join("");
+      <td>${esc(s[2])}</td><td>${s[5]}</td><td>${s[3]}</td><td>${s[4]}</td></tr>`).join("")}</tbody></table></div>`)
+      .join("");
 }
 
 // ---------------------------------------------------------------- charts

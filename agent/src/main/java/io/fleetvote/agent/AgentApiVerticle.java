@@ -1,5 +1,6 @@
 package io.fleetvote.agent;
 
+import io.fleetvote.agent.lb.BackendStatus;
 import io.fleetvote.agent.lb.Haproxy;
 import io.fleetvote.agent.lb.LbRegistrar;
 import io.fleetvote.agent.lb.ServerState;
@@ -71,7 +72,9 @@ final class AgentApiVerticle extends VerticleBase {
         .put("address", identity.privateIp())
         .put("appPort", options.getAppPort())
         .put("appReady", state.appReady())
+        .put("appProblem", state.app().problem())
         .put("leaving", state.leaving())
+        .put("terminating", state.terminating())
         .put("clustered", vertx.isClustered());
     if (vertx.isClustered()) {
       health.put("clusterMembers", ClusterBootstrap.memberCount(vertx));
@@ -87,29 +90,35 @@ final class AgentApiVerticle extends VerticleBase {
     ctx.json(health);
   }
 
-  /** The LB's backend as HAProxy reports it: each server's state, sessions and errors. */
+  /** The LB's backend as HAProxy reports it: each server's state, weight, sessions and errors, and the fail-open one. */
   private void servers(RoutingContext ctx, LbRegistrar lb) {
-    Future<List<ServerState>> servers = lb.servers();
+    Future<BackendStatus> status = lb.status();
     Future<Haproxy.Totals> totals = lb.totals();
-    Future.all(servers, totals).onComplete(result -> {
+    Future.all(status, totals).onComplete(result -> {
       if (result.failed()) {
         ctx.response().setStatusCode(503);
         ctx.json(new JsonObject().put("error", String.valueOf(result.cause().getMessage())));
         return;
       }
-      JsonArray list = new JsonArray();
-      servers.result().forEach(s -> list.add(new JsonObject().put("name", s.name()).put("address", s.address())
-          .put("port", s.port()).put("up", s.up()).put("maintenance", s.maintenance()).put("draining", s.draining())
-          .put("check", s.checkStatus()).put("sessions", s.sessions()).put("queued", s.queued())
-          .put("total", s.total()).put("http5xx", s.http5xx()).put("connectionErrors", s.connectionErrors())
-          .put("responseErrors", s.responseErrors())));
       Haproxy.Totals t = totals.result();
       ctx.json(new JsonObject().put("backend", lb.options().backend()).put("serves", lb.options().getServes())
           .put("totals", new JsonObject().put("requests", t.requests()).put("http5xx", t.frontend5xx())
               .put("backend5xx", t.backend5xx()).put("connectionErrors", t.connectionErrors())
               .put("responseErrors", t.responseErrors()).put("retries", t.retries())
               .put("redispatches", t.redispatches()))
-          .put("servers", list));
+          .put("servers", json(status.result().servers()))
+          .put("failOpen", status.result().failOpen()).put("note", status.result().note())
+          .put("openBackend", lb.options().openBackend()).put("openServers", json(status.result().open())));
     });
+  }
+
+  private static JsonArray json(List<ServerState> servers) {
+    JsonArray list = new JsonArray();
+    servers.forEach(s -> list.add(new JsonObject().put("name", s.name()).put("address", s.address())
+        .put("port", s.port()).put("up", s.up()).put("maintenance", s.maintenance()).put("draining", s.draining())
+        .put("check", s.checkStatus()).put("weight", s.weight()).put("sessions", s.sessions()).put("queued", s.queued())
+        .put("total", s.total()).put("http5xx", s.http5xx()).put("connectionErrors", s.connectionErrors())
+        .put("responseErrors", s.responseErrors())));
+    return list;
   }
 }

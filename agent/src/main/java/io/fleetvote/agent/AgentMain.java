@@ -1,6 +1,8 @@
 package io.fleetvote.agent;
 
 import io.fleetvote.agent.AgentOptionSources.Source;
+import io.fleetvote.agent.check.AgentCheckReply;
+import io.fleetvote.agent.check.AgentCheckVerticle;
 import io.fleetvote.agent.lb.LbOptions;
 import io.fleetvote.agent.lb.LbRegistrar;
 import io.fleetvote.agent.load.HostLoadSensor;
@@ -33,6 +35,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Starts the agent of one instance.
@@ -66,6 +69,8 @@ public final class AgentMain {
       .option("port", "N", "the agent's HTTP port (/health, /metrics)", Integer.toString(AgentOptions.DEFAULT_AGENT_PORT))
       .option("app-port", "N", "the port of this instance's web app, 0 for none",
           Integer.toString(AgentOptions.DEFAULT_APP_PORT))
+      .option("check-port", "N", "role app: answer HAProxy's agent-check (the instance's weight) on this port, 0 for none",
+          "0")
       .option("cluster-port", "N", "the Hazelcast member port", Integer.toString(ClusterOptions.DEFAULT_PORT))
       .option("imds", "URL", "the instance-metadata endpoint", InstanceMetadataClient.defaultEndpoint().toString())
       .option("sensor", "host|process", "what an app agent's load is: the whole host, or one process tree",
@@ -95,6 +100,9 @@ public final class AgentMain {
       }
       if (parsed.given("app-port")) {
         overrides.put("appPort", parsed.intValue("app-port", 0, 65535));
+      }
+      if (parsed.given("check-port")) {
+        overrides.put("checkPort", parsed.intValue("check-port", 0, 65535));
       }
       if (parsed.given("cluster-port")) {
         overrides.put("cluster", new JsonObject().put("port", parsed.intValue("cluster-port", 1, 65535)));
@@ -210,7 +218,7 @@ public final class AgentMain {
       return;
     }
     try {
-      registration.drain(options.getDrainTimeoutMs())
+      registration.leave(options.getDrainTimeoutMs())
           .await(options.getDrainTimeoutMs() + DRAIN_MARGIN_MS, TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       LOG.warn("{}: could not leave every LB before stopping: {}", id, describe(e));
@@ -218,8 +226,9 @@ public final class AgentMain {
   }
 
   /**
-   * Deploys the agent's verticles on {@code vertx}: the HTTP endpoint, the vote (role app) and, when clustered, the
-   * heartbeat. A clustered agent does this again on each Vert.x it joins with; the sensor outlives them.
+   * Deploys the agent's verticles on {@code vertx}: the HTTP endpoint, the vote and the agent-check (role app) and,
+   * when clustered, the registration, the LB and the heartbeat. A clustered agent does this again on each Vert.x it
+   * joins with; the sensor outlives them.
    */
   private static Future<?> deploy(Vertx vertx, InstanceIdentity identity, AgentOptions options,
                                   Optional<LoadSensor> sensor, long startedAt, Clock clock, InstanceState state,
@@ -229,6 +238,13 @@ public final class AgentMain {
         () -> vote.flatMap(VoteVerticle::latest), state, registrar));
     if (vote.isPresent()) {
       deployed = deployed.compose(api -> vertx.deployVerticle(vote.get()));
+    }
+    if (options.getRoles().contains(Role.APP) && options.getCheckPort() > 0) {
+      Supplier<String> reply = () -> AgentCheckReply.of(state.leaving(), state.app().refusing(),
+          vote.flatMap(VoteVerticle::latest).filter(d -> !d.sample().isMissing()).map(d -> d.sample().cpuPercent())
+              .orElse(Double.NaN));
+      deployed = deployed.compose(previous -> vertx.deployVerticle(new AgentCheckVerticle(identity.instanceId(),
+          identity.privateIp(), options.getCheckPort(), reply, clock)));
     }
     if (vertx.isClustered()) {
       // Registration and LB first: the first heartbeat makes every LB announce itself at once, and the registration

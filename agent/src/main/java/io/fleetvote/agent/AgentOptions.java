@@ -64,6 +64,7 @@ public final class AgentOptions {
   private long gossipPeriodMs = DEFAULT_GOSSIP_PERIOD_MS;
   private int agentPort = DEFAULT_AGENT_PORT;
   private int appPort = DEFAULT_APP_PORT;
+  private int checkPort;
   private ClusterOptions cluster = new ClusterOptions();
   private Sensor sensor = DEFAULT_SENSOR;
   private String sensorPidFile;
@@ -100,6 +101,7 @@ public final class AgentOptions {
         DEFAULT_GOSSIP_PERIOD_MS);
     agentPort = JsonFields.intValue(json, "agentPort", 1, 65535, DEFAULT_AGENT_PORT);
     appPort = JsonFields.intValue(json, "appPort", 0, 65535, DEFAULT_APP_PORT);
+    checkPort = JsonFields.intValue(json, "checkPort", 0, 65535, 0);
     JsonObject clusterJson = JsonFields.object(json, "cluster");
     try {
       cluster = new ClusterOptions(clusterJson);
@@ -153,6 +155,7 @@ public final class AgentOptions {
         .put("gossipPeriodMs", gossipPeriodMs)
         .put("agentPort", agentPort)
         .put("appPort", appPort)
+        .put("checkPort", checkPort)
         .put("cluster", cluster.toJson())
         .put("sensor", sensor.name().toLowerCase(Locale.ROOT))
         .put("sensorCores", sensorCores)
@@ -266,6 +269,19 @@ public final class AgentOptions {
 
   public AgentOptions setAppPort(int appPort) {
     this.appPort = appPort;
+    return this;
+  }
+
+  /**
+   * The port where the agent answers HAProxy's agent-check with the instance's weight (role app); 0: no agent-check,
+   * HAProxy's health check alone decides.
+   */
+  public int getCheckPort() {
+    return checkPort;
+  }
+
+  public AgentOptions setCheckPort(int checkPort) {
+    this.checkPort = checkPort;
     return this;
   }
 

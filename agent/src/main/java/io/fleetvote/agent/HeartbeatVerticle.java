@@ -55,8 +55,8 @@ final class HeartbeatVerticle extends VerticleBase {
 
   private void publish() {
     AgentHeartbeat heartbeat = new AgentHeartbeat(identity.instanceId(), options.getDeployment(), options.getGroup(),
-        options.getRoles(), identity.privateIp(), options.getAppPort(), options.getAgentPort(), startedAt,
-        clock.millis(), state.appReady(), state.leaving());
+        options.getRoles(), identity.privateIp(), options.getAppPort(), options.getAgentPort(), options.getCheckPort(),
+        startedAt, clock.millis(), state.appReady(), options.getAppPort() == 0 ? "" : state.app().problem(), state.leaving());
     vertx.eventBus().publish(Addresses.AGENT_HEARTBEATS, heartbeat.toJson());
     sent.increment();
   }

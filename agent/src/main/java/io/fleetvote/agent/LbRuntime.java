@@ -60,6 +60,7 @@ final class LbRuntime {
             .setBindAddress(options.getFrontendAddress() == null ? identity.privateIp() : options.getFrontendAddress())
             .setFrontend(options.frontend())
             .setBackend(options.backend())
+            .setOpenBackend(options.openBackend())
             .write(config);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot write HAProxy's configuration to " + config, e);

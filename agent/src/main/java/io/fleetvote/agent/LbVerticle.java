@@ -2,8 +2,8 @@ package io.fleetvote.agent;
 
 import io.fleetvote.agent.lb.BackendPlan.Endpoint;
 import io.fleetvote.agent.lb.BackendPlan.Member;
+import io.fleetvote.agent.lb.BackendStatus;
 import io.fleetvote.agent.lb.LbRegistrar;
-import io.fleetvote.agent.lb.ServerState;
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.imds.InstanceIdentity;
 import io.fleetvote.common.msg.AgentHeartbeat;
@@ -48,6 +48,7 @@ final class LbVerticle extends VerticleBase {
   private final Clock clock;
   private final Map<String, Heard> heard = new HashMap<>();
   private boolean announcing;
+  private boolean failingOpen;
   private long listeningSince;
   private Context context;
   private MeterRegistry meters;
@@ -126,7 +127,7 @@ final class LbVerticle extends VerticleBase {
           "this LB serves group " + options.getLb().getServes() + ", not " + request.group(), 0).toJson());
       return;
     }
-    registrar.register(request.instanceId(), request.address(), request.port())
+    registrar.register(request.instanceId(), new Endpoint(request.address(), request.port(), request.checkPort()))
         .onComplete(result -> message.reply(result.succeeded() ? result.result().toJson()
             : failure(request.instanceId(), result.cause()).toJson()));
   }
@@ -149,21 +150,29 @@ final class LbVerticle extends VerticleBase {
     long lease = LEASE_PERIODS * options.getGossipPeriodMs();
     heard.values().removeIf(h -> now - h.receivedAt() >= lease);
     Map<String, Member> members = new HashMap<>();
-    heard.forEach((id, h) -> members.put(id, new Member(new Endpoint(h.heartbeat().address(), h.heartbeat().appPort()),
-        h.heartbeat().appReady() && h.heartbeat().appPort() > 0, h.heartbeat().leaving())));
+    heard.forEach((id, h) -> members.put(id, new Member(new Endpoint(h.heartbeat().address(), h.heartbeat().appPort(),
+        h.heartbeat().checkPort()), h.heartbeat().appReady() && h.heartbeat().appPort() > 0, h.heartbeat().leaving())));
     registrar.reconcile(members, now - listeningSince >= 2 * lease)
         .onFailure(err -> LOG.warn("{}: reconcile failed: {}", identity.instanceId(), err.getMessage()))
-        .compose(x -> registrar.servers())
+        .compose(x -> registrar.status())
         .onSuccess(this::publishStatus);
   }
 
-  /** The backend as it is after a reconcile, for the coordinators' dashboards. */
-  private void publishStatus(List<ServerState> servers) {
-    List<LbStatus.Server> list = servers.stream().map(s -> new LbStatus.Server(s.name(),
+  /** The backend as it is after a reconcile, for the coordinators' dashboards; a change of fail-open is logged. */
+  private void publishStatus(BackendStatus status) {
+    if (status.failOpen() != failingOpen) {
+      failingOpen = status.failOpen();
+      if (failingOpen) {
+        LOG.warn("{}: failing open: {}", identity.instanceId(), status.note());
+      } else {
+        LOG.info("{}: routing by the health checks again", identity.instanceId());
+      }
+    }
+    List<LbStatus.Server> list = status.servers().stream().map(s -> new LbStatus.Server(s.name(),
         s.maintenance() ? "MAINT" : s.draining() ? "DRAIN" : s.up() ? "UP" : "DOWN",
-        s.checkStatus() == null ? "" : s.checkStatus(), s.sessions(), s.total())).toList();
+        s.checkStatus() == null ? "" : s.checkStatus(), s.sessions(), s.total(), s.weight())).toList();
     vertx.eventBus().publish(Addresses.LB_STATUS, new LbStatus(identity.instanceId(), options.getDeployment(),
-        options.getLb().getServes(), clock.millis(), list).toJson());
+        options.getLb().getServes(), clock.millis(), list, status.failOpen(), status.note()).toJson());
   }
 
   private void refuse(Message<Object> message, String what, MessageException e) {

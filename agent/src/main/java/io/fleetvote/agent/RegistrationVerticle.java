@@ -4,7 +4,8 @@ import io.fleetvote.agent.lb.LbOptions;
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.imds.InstanceIdentity;
 import io.fleetvote.common.msg.DeregisterRequest;
-import io.fleetvote.common.msg.JsonFields;
+import io.fleetvote.common.msg.DrainReply;
+import io.fleetvote.common.msg.DrainRequest;
 import io.fleetvote.common.msg.LbAnnouncement;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.RegisterRequest;
@@ -18,11 +19,11 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
+import io.netty.channel.ConnectTimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.ConnectException;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -31,17 +32,24 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The app side of load balancing: probes the instance's web app, and once it answers asks every LB of its group to
  * register it (request/reply), again with backoff after a failure and with every new LB it hears of. To leave
  * (a drain request from the coordinator, or SIGTERM) it marks the instance leaving, so no LB adds it again, and asks
- * every LB to deregister it; the reply comes once each LB said {@code Server deleted.} (or gave up).
+ * every LB to deregister it; the reply comes once each LB said {@code Server deleted.} (or gave up). An operator's
+ * drain takes it out the same way but not for good: an undrain registers it again.
+ * <p>
+ * The app counts as not ready only after {@value #PROBE_FALL} probes in a row failed (refused, an error status, or no
+ * answer within {@value #PROBE_TIMEOUT_MILLIS} ms), so one slow answer under load does not make an instance unhealthy.
  */
 final class RegistrationVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(RegistrationVerticle.class);
   private static final long PROBE_MILLIS = 500;
+  private static final long PROBE_TIMEOUT_MILLIS = 2000;
+  private static final int PROBE_FALL = 3;
   private static final long MAX_BACKOFF_MILLIS = 10_000;
   /** Margin over the LB's first-check timeout (registration) or drain timeout (deregistration). */
   private static final long REPLY_MARGIN_MILLIS = 5000;
@@ -58,7 +66,9 @@ final class RegistrationVerticle extends VerticleBase {
   private final Map<String, Long> backoff = new HashMap<>();
   private Context context;
   private HttpClient http;
-  private Future<JsonObject> draining;
+  private Future<DrainReply> terminating;
+  private boolean probing;
+  private int probeFailures;
 
   private record Heard(LbAnnouncement announcement, long receivedAt) {
   }
@@ -75,39 +85,75 @@ final class RegistrationVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     context = vertx.getOrCreateContext();
-    http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(1000).setKeepAlive(false));
+    http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) PROBE_TIMEOUT_MILLIS)
+        .setKeepAlive(false));
     vertx.setPeriodic(0, PROBE_MILLIS, t -> probe());
     return Future.join(
         vertx.eventBus().consumer(Addresses.LB_ANNOUNCEMENTS, this::announcement).completion(),
         vertx.eventBus().consumer(Addresses.agentDrain(identity.instanceId()), this::drainRequest).completion());
   }
 
-  /** Leaves every LB gracefully; callable from any thread (the shutdown hook), once: later calls get the same result. */
-  Future<JsonObject> drain(long timeoutMillis) {
-    Promise<JsonObject> done = Promise.promise();
+  /**
+   * Leaves every LB gracefully for good (SIGTERM, or the coordinator's drain before it terminates the instance);
+   * callable from any thread, once: later calls get the same result.
+   */
+  Future<DrainReply> leave(long timeoutMillis) {
+    Promise<DrainReply> done = Promise.promise();
     context.runOnContext(x -> {
-      if (draining == null) {
-        draining = leave(timeoutMillis);
+      if (terminating == null) {
+        if (state.leave()) {
+          LOG.info("{}: leaving for good: deregistering from {} LB(s)", identity.instanceId(), lbs.size());
+        }
+        terminating = deregisterEverywhere(timeoutMillis);
       }
-      draining.onComplete(done);
+      terminating.onComplete(done);
     });
     return done.future();
   }
 
   private void probe() {
-    if (options.getAppPort() == 0) {
+    if (options.getAppPort() == 0 || probing) {
       return;
     }
+    probing = true;
     http.request(HttpMethod.GET, options.getAppPort(), identity.privateIp(), "/health")
         .compose(request -> request.send().compose(response -> response.body().map(response.statusCode())))
-        .timeout(1000, TimeUnit.MILLISECONDS)
+        .timeout(PROBE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
         .onComplete(result -> {
-          boolean ready = result.succeeded() && result.result() == 200;
-          if (state.appReady(ready)) {
-            LOG.info("{}: the app {} its health check", identity.instanceId(), ready ? "passes" : "fails");
+          probing = false;
+          InstanceState.App app = probed(result.succeeded() ? result.result() : null, result.cause());
+          if (state.app(app)) {
+            LOG.info("{}: the app {}", identity.instanceId(), app.ready() ? "passes its health check"
+                : "fails its health check: " + app.problem());
           }
           registerWhereMissing();
         });
+  }
+
+  /** The app's state after one probe: ready at once on a 200, not ready after {@value #PROBE_FALL} failures in a row. */
+  private InstanceState.App probed(Integer status, Throwable failure) {
+    if (status != null && status == 200) {
+      probeFailures = 0;
+      return InstanceState.App.READY;
+    }
+    probeFailures++;
+    InstanceState.App before = state.app();
+    if (before.ready() && probeFailures < PROBE_FALL) {
+      return before;
+    }
+    if (status != null) {
+      return new InstanceState.App(false, false, "answers /health with HTTP " + status);
+    }
+    boolean refused = failure instanceof ConnectException && !(failure instanceof ConnectTimeoutException);
+    return new InstanceState.App(false, refused, refused ? "refuses connections on port " + options.getAppPort()
+        : failure instanceof TimeoutException || failure instanceof ConnectTimeoutException
+        ? "no answer to /health within " + PROBE_TIMEOUT_MILLIS + " ms"
+        : "its health check failed: " + printable(failure));
+  }
+
+  private static String printable(Throwable failure) {
+    String text = String.valueOf(failure.getMessage()).replaceAll("[^\\x20-\\x7e]", "?");
+    return text.length() <= 120 ? text : text.substring(0, 120) + "...";
   }
 
   private void announcement(Message<Object> message) {
@@ -143,19 +189,21 @@ final class RegistrationVerticle extends VerticleBase {
     }
   }
 
-  private void register(String lb) {
+  private Future<RegistrationReply> register(String lb) {
     inFlight.add(lb);
     RegisterRequest request = new RegisterRequest(identity.instanceId(), options.getGroup(), identity.privateIp(),
-        options.getAppPort());
-    vertx.eventBus().<Object>request(Addresses.lbRegister(lb), request.toJson(), new DeliveryOptions()
+        options.getAppPort(), options.getCheckPort());
+    return vertx.eventBus().<Object>request(Addresses.lbRegister(lb), request.toJson(), new DeliveryOptions()
             .setSendTimeout(LbOptions.DEFAULT_FIRST_CHECK_TIMEOUT_MS + REPLY_MARGIN_MILLIS))
         .map(reply -> RegistrationReply.fromJson(reply.body()))
-        .onComplete(result -> {
+        .recover(err -> Future.succeededFuture(new RegistrationReply(lb, identity.instanceId(),
+            RegistrationReply.Outcome.FAILED, String.valueOf(err.getMessage()), 0)))
+        .onSuccess(reply -> {
           inFlight.remove(lb);
-          if (result.succeeded() && result.result().outcome() == RegistrationReply.Outcome.READY) {
+          if (reply.outcome() == RegistrationReply.Outcome.READY) {
             registered.add(lb);
             backoff.remove(lb);
-            LOG.info("{}: registered with LB {} in {} ms", identity.instanceId(), lb, result.result().millis());
+            LOG.info("{}: registered with LB {} in {} ms", identity.instanceId(), lb, reply.millis());
             if (state.leaving()) {
               deregister(lb, drainTimeoutMillis);
             }
@@ -164,7 +212,7 @@ final class RegistrationVerticle extends VerticleBase {
             backoff.put(lb, wait);
             retryAt.put(lb, clock.millis() + wait);
             LOG.warn("{}: registration with LB {} failed ({}); again in {} ms", identity.instanceId(), lb,
-                result.succeeded() ? result.result().message() : result.cause().getMessage(), wait);
+                reply.message(), wait);
           }
         });
   }
@@ -178,32 +226,72 @@ final class RegistrationVerticle extends VerticleBase {
   }
 
   private void drainRequest(Message<Object> message) {
-    long timeout;
+    DrainRequest request;
     try {
-      timeout = JsonFields.longValue(JsonFields.object(message.body(), "drain"), "drainTimeoutMillis", 0,
-          DeregisterRequest.MAX_DRAIN_TIMEOUT_MILLIS, drainTimeoutMillis);
+      request = DrainRequest.fromJson(message.body());
     } catch (MessageException e) {
       message.fail(400, "drain refused: " + e.getMessage());
       return;
     }
-    drain(timeout).onComplete(result -> message.reply(result.succeeded() ? result.result()
-        : new JsonObject().put("instanceId", identity.instanceId()).put("error", result.cause().getMessage())));
+    Future<DrainReply> done = switch (request.kind()) {
+      case LEAVE -> leave(request.drainTimeoutMillis());
+      case DRAIN -> drainByOperator(request.drainTimeoutMillis());
+      case UNDRAIN -> undrain();
+    };
+    done.onComplete(result -> {
+      if (result.succeeded()) {
+        message.reply(result.result().toJson());
+      } else {
+        message.fail(409, String.valueOf(result.cause().getMessage()));
+      }
+    });
   }
 
-  private Future<JsonObject> leave(long timeoutMillis) {
-    if (state.leave()) {
-      LOG.info("{}: leaving: deregistering from {} LB(s)", identity.instanceId(), lbs.size());
+  private Future<DrainReply> drainByOperator(long timeoutMillis) {
+    if (state.terminating()) {
+      return leave(timeoutMillis);
     }
+    if (state.drain()) {
+      LOG.info("{}: drained by an operator: deregistering from {} LB(s)", identity.instanceId(), lbs.size());
+    }
+    return deregisterEverywhere(timeoutMillis);
+  }
+
+  private Future<DrainReply> undrain() {
+    if (state.terminating()) {
+      return Future.failedFuture(identity.instanceId() + " is leaving for good (it is being terminated): it cannot "
+          + "come back");
+    }
+    if (state.undrain()) {
+      LOG.info("{}: undrained by an operator: registering with {} LB(s) again", identity.instanceId(), lbs.size());
+    }
+    if (!state.appReady()) {
+      return Future.failedFuture(identity.instanceId() + " is back in rotation, but its app is not ready ("
+          + state.app().problem() + "): the LBs take it once it is");
+    }
+    List<Future<RegistrationReply>> replies = new ArrayList<>();
+    for (String lb : new ArrayList<>(lbs.keySet())) {
+      if (!registered.contains(lb) && !inFlight.contains(lb)) {
+        replies.add(register(lb));
+      }
+    }
+    return collect(replies, "back in the LBs");
+  }
+
+  private Future<DrainReply> deregisterEverywhere(long timeoutMillis) {
     List<Future<RegistrationReply>> replies = new ArrayList<>();
     for (String lb : new ArrayList<>(lbs.keySet())) {
       replies.add(deregister(lb, timeoutMillis).recover(err -> Future.succeededFuture(new RegistrationReply(lb,
           identity.instanceId(), RegistrationReply.Outcome.FAILED, String.valueOf(err.getMessage()), 0))));
     }
+    return collect(replies, "left the LBs");
+  }
+
+  private Future<DrainReply> collect(List<Future<RegistrationReply>> replies, String what) {
     return Future.join(replies).map(all -> {
-      JsonArray list = new JsonArray();
-      replies.forEach(r -> list.add(r.result().toJson()));
-      LOG.info("{}: left the LBs: {}", identity.instanceId(), list.encode());
-      return new JsonObject().put("instanceId", identity.instanceId()).put("replies", list);
+      DrainReply reply = new DrainReply(identity.instanceId(), replies.stream().map(Future::result).toList());
+      LOG.info("{}: {}: {} {}", identity.instanceId(), what, reply.sentence(), reply.toJson().encode());
+      return reply;
     });
   }
 }

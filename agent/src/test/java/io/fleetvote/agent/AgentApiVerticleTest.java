@@ -69,7 +69,9 @@ class AgentApiVerticleTest {
               .put("address", "127.0.0.1")
               .put("appPort", 18080)
               .put("appReady", false)
+              .put("appProblem", "not probed yet")
               .put("leaving", false)
+              .put("terminating", false)
               .put("clustered", false));
           tc.completeNow();
         })));

@@ -26,7 +26,7 @@ class HeartbeatVerticleTest {
     AgentOptions options = new AgentOptions().setDeployment("demo").setGroup("web").setRoles(Set.of(Role.LB))
         .setGossipPeriodMs(100).setAgentPort(19110).setAppPort(0);
     AgentHeartbeat expected = new AgentHeartbeat("i-0123456789abcdef0", "demo", "web", Set.of(Role.LB), "127.0.0.1",
-        0, 19110, 1_700_000_000_000L, 1_700_000_005_000L, false, false);
+        0, 19110, 0, 1_700_000_000_000L, 1_700_000_005_000L, false, "", false);
     Checkpoint threeHeartbeats = tc.checkpoint(3);
     vertx.eventBus().<JsonObject>consumer(Addresses.AGENT_HEARTBEATS, message -> tc.verify(() -> {
       assertThat(AgentHeartbeat.fromJson(message.body())).isEqualTo(expected);

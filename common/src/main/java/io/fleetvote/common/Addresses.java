@@ -90,9 +90,10 @@ public final class Addresses {
   }
 
   /**
-   * Request, to the agent of instance {@code instanceId}: {@code {"drainTimeoutMillis": n}}; the agent leaves every
-   * LB's backend gracefully and answers {@code {"instanceId", "replies": [RegistrationReply...]}}. Sent by the leader
-   * coordinator before it terminates a scale-in victim.
+   * Request, to the agent of instance {@code instanceId}: a {@link io.fleetvote.common.msg.DrainRequest}; the agent
+   * leaves every LB's backend gracefully (or, for an undrain, registers again) and answers with a
+   * {@link io.fleetvote.common.msg.DrainReply}. Sent by the leader coordinator before it terminates a scale-in or
+   * replacement victim, and for an operator's drain or undrain.
    */
   public static String agentDrain(String instanceId) {
     return "fleetvote.agent." + instanceId + ".drain";

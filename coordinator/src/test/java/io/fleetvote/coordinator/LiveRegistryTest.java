@@ -29,8 +29,8 @@ class LiveRegistryTest {
   }
 
   static AgentHeartbeat beat(String instanceId, String deployment, long sentAt) {
-    return new AgentHeartbeat(instanceId, deployment, "web", Set.of(Role.APP), "127.0.0.1", 18080, 19110,
-        sentAt - 1000, sentAt, true, false);
+    return new AgentHeartbeat(instanceId, deployment, "web", Set.of(Role.APP), "127.0.0.1", 18080, 19110, 0,
+        sentAt - 1000, sentAt, true, "", false);
   }
 
   @Test
@@ -60,7 +60,7 @@ class LiveRegistryTest {
     registry.accept(beat(A, T0));
     clock.advanceMillis(2000);
     AgentHeartbeat moved = new AgentHeartbeat(A, "demo", "api", Set.of(Role.APP, Role.LB), "127.0.0.1", 18081,
-        19111, T0 - 1000, T0 + 2000, true, false);
+        19111, 0, T0 - 1000, T0 + 2000, true, "", false);
     assertThat(registry.accept(moved)).isEqualTo(Outcome.RENEWED);
     clock.advanceMillis(2500);
     assertThat(registry.live()).containsExactly(new Entry(moved, T0 + 2000));

@@ -53,6 +53,12 @@ final class Arguments {
     return check;
   }
 
+  static Haproxy.AgentCheck agent(Haproxy.AgentCheck agent) {
+    port("agent port", agent.port());
+    within("agent inter (ms)", agent.interMillis(), MIN_INTER_MS, MAX_INTER_MS);
+    return agent;
+  }
+
   static long within(String what, long value, long min, long max) {
     if (value < min || value > max) {
       throw new IllegalArgumentException(what + " " + value + " is not within " + min + ".." + max);

@@ -17,16 +17,21 @@ import java.util.Set;
  *   the first moments after the registry started listening (it does not know everyone yet), and not within the grace
  *   after a registration added it (its first heartbeat may still be on its way).</li>
  * </ul>
- * An instance that is live but not ready is left alone: HAProxy's own checks keep traffic from it. Servers with an
- * operation under way are not touched.
+ * An instance that is live but not ready is left alone: HAProxy's own checks keep traffic from it. The fail-open
+ * backend follows the main one: a server taking traffic in the main backend and missing from it is added to it, one
+ * that is in it alone is removed. Servers with an operation under way are not touched.
  */
 public final class BackendPlan {
 
   private BackendPlan() {
   }
 
-  /** Where an instance's app listens. */
-  public record Endpoint(String address, int port) {
+  /** Where an instance's app listens, and its agent's agent-check port (0 for none). */
+  public record Endpoint(String address, int port, int checkPort) {
+
+    public Endpoint(String address, int port) {
+      this(address, port, 0);
+    }
   }
 
   /** What the cluster says about one instance of the group. */
@@ -38,11 +43,16 @@ public final class BackendPlan {
   }
 
   public enum Kind {
-    REGISTER, REREGISTER, DEREGISTER, REAP
+    REGISTER, REREGISTER, DEREGISTER, REAP,
+    /** Put a server of the main backend into the fail-open backend too. */
+    OPEN_ADD,
+    /** Take out of the fail-open backend a server the main backend no longer has. */
+    OPEN_REMOVE
   }
 
   /**
    * @param current       the backend's servers as HAProxy reports them
+   * @param open          the names of the fail-open backend's servers
    * @param members       the group's instances the registry holds (live), by instance id
    * @param busy          servers with an operation under way
    * @param addedAt       when a registration last added each server (epoch ms)
@@ -50,8 +60,9 @@ public final class BackendPlan {
    * @param now           epoch ms
    * @param graceMillis   how long a server added by a registration is safe from the reaper
    */
-  public static List<Change> plan(List<ServerState> current, Map<String, Member> members, Set<String> busy,
-                                  Map<String, Long> addedAt, boolean registryWarm, long now, long graceMillis) {
+  public static List<Change> plan(List<ServerState> current, Set<String> open, Map<String, Member> members,
+                                  Set<String> busy, Map<String, Long> addedAt, boolean registryWarm, long now,
+                                  long graceMillis) {
     List<Change> changes = new ArrayList<>();
     Set<String> present = new HashSet<>();
     for (ServerState server : current) {
@@ -79,6 +90,20 @@ public final class BackendPlan {
         changes.add(new Change(Kind.REGISTER, name, member.endpoint()));
       }
     });
+    Set<String> changing = new HashSet<>();
+    changes.forEach(c -> changing.add(c.name()));
+    for (ServerState server : current) {
+      Member member = members.get(server.name());
+      if (!open.contains(server.name()) && !busy.contains(server.name()) && !changing.contains(server.name())
+          && member != null && !member.leaving() && !server.maintenance() && !server.draining()) {
+        changes.add(new Change(Kind.OPEN_ADD, server.name(), new Endpoint(server.address(), server.port())));
+      }
+    }
+    for (String name : open) {
+      if (!present.contains(name) && !busy.contains(name)) {
+        changes.add(new Change(Kind.OPEN_REMOVE, name, null));
+      }
+    }
     return changes;
   }
 }

@@ -38,10 +38,28 @@ public interface Haproxy {
    * {@code add server <backend>/<name> <ip>:<port> check inter <ms>ms rise <n> fall <n>}: a new dynamic server starts
    * in maintenance with its checks configured but not enabled.
    */
-  Future<Added> addServer(String backend, String name, String ip, int port, CheckSettings check);
+  default Future<Added> addServer(String backend, String name, String ip, int port, CheckSettings check) {
+    return addServer(backend, name, ip, port, check, null);
+  }
+
+  /**
+   * The same with an agent-check when {@code agent} is not null: {@code ... agent-check agent-port <p> agent-inter
+   * <ms>ms weight 100}. The agent's {@code N%} replies are a share of the initial weight, rounded down, so the server
+   * starts at weight 100 (at weight 1 any share below 100 % would be 0). The agent is off until {@link #enableAgent}.
+   */
+  Future<Added> addServer(String backend, String name, String ip, int port, CheckSettings check, AgentCheck agent);
 
   /** {@code enable health <backend>/<name>}; an unknown server ({@code No such server.}) fails. */
   Future<Void> enableHealth(String backend, String name);
+
+  /** {@code enable agent <backend>/<name>}: starts the agent-check of a server added with one. */
+  Future<Void> enableAgent(String backend, String name);
+
+  /**
+   * {@code disable agent <backend>/<name>}: stops it, so no agent reply in flight can undo the maintenance that comes
+   * next.
+   */
+  Future<Void> disableAgent(String backend, String name);
 
   /**
    * {@code set server <backend>/<name> state ready|drain|maint}; an unknown server fails. Leaving MAINT marks the
@@ -91,6 +109,10 @@ public interface Haproxy {
 
   /** Health-check settings for {@code add server} ({@code default-server} lines do not apply to dynamic servers). */
   record CheckSettings(int interMillis, int rise, int fall) {
+  }
+
+  /** Where HAProxy asks the server's agent for its weight ({@code agent-port}), and how often ({@code agent-inter}). */
+  record AgentCheck(int port, int interMillis) {
   }
 
   /** What {@code show info} says about the process. */

@@ -27,6 +27,8 @@ public final class HaproxyClient implements Haproxy {
 
   /** A reply larger than this is not HAProxy's answer to our commands (thousands of servers fit). */
   private static final int MAX_REPLY_BYTES = 16 * 1024 * 1024;
+  /** The weight a server with an agent-check starts at: the agent's {@code N%} is a share of it. */
+  private static final int AGENT_INITIAL_WEIGHT = 100;
 
   private final Vertx vertx;
   private final SocketAddress address;
@@ -61,20 +63,36 @@ public final class HaproxyClient implements Haproxy {
   }
 
   @Override
-  public Future<Added> addServer(String backend, String name, String ip, int port, CheckSettings check) {
+  public Future<Added> addServer(String backend, String name, String ip, int port, CheckSettings check,
+                                 AgentCheck agent) {
     String command = "add server " + backend + "/" + name + " " + ip + ":" + port + (check == null ? ""
-        : " check inter " + check.interMillis() + "ms rise " + check.rise() + " fall " + check.fall());
+        : " check inter " + check.interMillis() + "ms rise " + check.rise() + " fall " + check.fall())
+        + (agent == null ? "" : " agent-check agent-port " + agent.port() + " agent-inter " + agent.interMillis()
+        + "ms weight " + AGENT_INITIAL_WEIGHT);
     return run(command, () -> {
       server(backend, name);
       Arguments.serverIp(ip);
       Arguments.port("port", port);
       Arguments.check(check);
+      if (agent != null) {
+        Arguments.agent(agent);
+      }
     }, Replies::added);
   }
 
   @Override
   public Future<Void> enableHealth(String backend, String name) {
-    return run("enable health " + backend + "/" + name, () -> server(backend, name), Replies::empty);
+    return onServer("enable health", backend, name);
+  }
+
+  @Override
+  public Future<Void> enableAgent(String backend, String name) {
+    return onServer("enable agent", backend, name);
+  }
+
+  @Override
+  public Future<Void> disableAgent(String backend, String name) {
+    return onServer("disable agent", backend, name);
   }
 
   @Override
@@ -89,7 +107,12 @@ public final class HaproxyClient implements Haproxy {
 
   @Override
   public Future<Void> shutdownSessions(String backend, String name) {
-    return run("shutdown sessions server " + backend + "/" + name, () -> server(backend, name), Replies::empty);
+    return onServer("shutdown sessions server", backend, name);
+  }
+
+  /** {@code <verb> <backend>/<name>}, answered by an empty line when it worked. */
+  private Future<Void> onServer(String verb, String backend, String name) {
+    return run(verb + " " + backend + "/" + name, () -> server(backend, name), Replies::empty);
   }
 
   @Override

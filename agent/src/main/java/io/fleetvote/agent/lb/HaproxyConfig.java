@@ -21,12 +21,18 @@ import java.util.regex.Pattern;
  * anything). Not {@code response-timeout}: a GET that already ran 30 s would run again on another server, doubling
  * load just when the fleet is overloaded; not {@code junk-response} nor 5xx codes, which HAProxy's guide warns
  * against.
+ * <p>
+ * Fail-open, as AWS ALB does: HAProxy 2.6 has no such mode (a backend whose servers all fail their checks answers
+ * 503), so a second backend ({@code fo_...}) holds the same servers with checks that only connect, and the frontend
+ * uses it while the main backend has no usable server. An overloaded group whose health checks time out keeps being
+ * served by every instance that still accepts connections; a dead instance (connection refused) is left out of both.
  */
 public final class HaproxyConfig {
 
   public static final String DEFAULT_BIND_ADDRESS = "127.0.0.1";
   public static final String DEFAULT_FRONTEND = "fe_web";
   public static final String DEFAULT_BACKEND = "be_web";
+  public static final String DEFAULT_OPEN_BACKEND = "fo_web";
   public static final String DEFAULT_HEALTH_PATH = "/health";
   /** Client connections at once; about 33 kB each when busy (HAProxy's guide), so 2000 is about 66 MB at most. */
   public static final int DEFAULT_MAX_CONNECTIONS = 2000;
@@ -45,6 +51,7 @@ public final class HaproxyConfig {
   private String bindAddress = DEFAULT_BIND_ADDRESS;
   private String frontend = DEFAULT_FRONTEND;
   private String backend = DEFAULT_BACKEND;
+  private String openBackend = DEFAULT_OPEN_BACKEND;
   private String healthPath = DEFAULT_HEALTH_PATH;
   private int maxConnections = DEFAULT_MAX_CONNECTIONS;
   private int statsMaxConnections = DEFAULT_STATS_MAX_CONNECTIONS;
@@ -65,6 +72,7 @@ public final class HaproxyConfig {
     bindAddress = other.bindAddress;
     frontend = other.frontend;
     backend = other.backend;
+    openBackend = other.openBackend;
     healthPath = other.healthPath;
     maxConnections = other.maxConnections;
     statsMaxConnections = other.statsMaxConnections;
@@ -107,6 +115,16 @@ public final class HaproxyConfig {
 
   public HaproxyConfig setBackend(String backend) {
     this.backend = Arguments.name("backend", backend);
+    return this;
+  }
+
+  public String getOpenBackend() {
+    return openBackend;
+  }
+
+  /** The fail-open backend: the main backend's servers with connect-only checks, used while none of them is usable. */
+  public HaproxyConfig setOpenBackend(String openBackend) {
+    this.openBackend = Arguments.name("open backend", openBackend);
     return this;
   }
 
@@ -178,6 +196,9 @@ public final class HaproxyConfig {
         "frontend " + frontend,
         "    bind " + bindAddress + ":" + port,
         "    maxconn " + (maxConnections - statsMaxConnections),
+        "    # fail open: while no server of " + backend + " passes its health checks, route to those that accept "
+            + "connections",
+        "    use_backend " + openBackend + " if { nbsrv(" + backend + ") eq 0 } { nbsrv(" + openBackend + ") gt 0 }",
         "    default_backend " + backend,
         "",
         "backend " + backend,
@@ -185,6 +206,12 @@ public final class HaproxyConfig {
         "    option httpchk GET " + healthPath,
         "    http-check expect status 200",
         "    # empty-response resends the request: only GET and HEAD may be sent twice",
+        "    http-request disable-l7-retry unless METH_GET",
+        "",
+        "backend " + openBackend,
+        "    # the same servers, checked by a connection only: an app too busy to answer its health check in time",
+        "    # still accepts connections, a dead one does not",
+        "    balance roundrobin",
         "    http-request disable-l7-retry unless METH_GET",
         "");
   }

@@ -147,4 +147,12 @@ public final class LbOptions {
   public String backend() {
     return "be_" + serves;
   }
+
+  /**
+   * The fail-open backend: the same servers with checks that only connect. The frontend uses it only while no server
+   * of {@link #backend()} passes its health checks, so a group too busy to answer its checks in time is still served.
+   */
+  public String openBackend() {
+    return "fo_" + serves;
+  }
 }

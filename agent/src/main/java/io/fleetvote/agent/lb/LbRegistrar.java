@@ -1,6 +1,7 @@
 package io.fleetvote.agent.lb;
 
 import io.fleetvote.agent.lb.BackendPlan.Change;
+import io.fleetvote.agent.lb.BackendPlan.Endpoint;
 import io.fleetvote.agent.lb.BackendPlan.Member;
 import io.fleetvote.common.msg.RegistrationReply;
 import io.fleetvote.common.msg.RegistrationReply.Outcome;
@@ -13,11 +14,14 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * The only writer of one HAProxy's runtime API: registers and deregisters servers with the exact sequences of
@@ -62,9 +66,13 @@ public final class LbRegistrar {
     return options;
   }
 
-  /** Puts a server in the backend; completes when it takes traffic (its first check passed) or with FAILED. */
-  public Future<RegistrationReply> register(String name, String address, int port) {
-    return onContext(() -> queued(name, () -> registering(name, address, port)));
+  /**
+   * Puts a server in the backend (and, once it takes traffic, in the fail-open backend); completes when it takes
+   * traffic (its first check passed) or with FAILED. With a check port, HAProxy asks the instance's agent for its
+   * weight.
+   */
+  public Future<RegistrationReply> register(String name, Endpoint endpoint) {
+    return onContext(() -> queued(name, () -> registering(name, endpoint)));
   }
 
   /** Takes a server out gracefully: drain, wait for sessions and queue to end (at most the timeout), maint, delete. */
@@ -83,21 +91,36 @@ public final class LbRegistrar {
   }
 
   /**
+   * The backend now, and whether HAProxy fails open: no server of the backend is usable (all fail their health checks
+   * or are drained) while the fail-open backend has servers that accept connections.
+   */
+  public Future<BackendStatus> status() {
+    return onContext(() -> both().map(b -> BackendStatus.of(options, b.main(), b.open())));
+  }
+
+  /**
    * Brings the backend in line with the cluster's view of the group ({@link BackendPlan}); completes once the changes
    * are queued, not done.
    */
   public Future<List<Change>> reconcile(Map<String, Member> members, boolean registryWarm) {
-    return onContext(() -> haproxy.servers(options.backend()).map(current -> {
-      List<Change> changes = BackendPlan.plan(current, members, queues.keySet(), addedAt, registryWarm, clock.millis(),
-          options.getRegistrationGraceMs());
+    return onContext(() -> both().map(current -> {
+      Set<String> open = new HashSet<>();
+      current.open().forEach(s -> open.add(s.name()));
+      List<Change> changes = BackendPlan.plan(current.main(), open, members, queues.keySet(), addedAt, registryWarm,
+          clock.millis(), options.getRegistrationGraceMs());
       for (Change change : changes) {
         LOG.info("{}: reconcile {}: {} {}", lbId, options.backend(), change.kind(), change.name());
         switch (change.kind()) {
-          case REGISTER -> register(change.name(), change.endpoint().address(), change.endpoint().port());
+          case REGISTER -> register(change.name(), change.endpoint());
           case REREGISTER -> deregister(change.name(), REAP_DRAIN_MILLIS).onComplete(x ->
-              register(change.name(), change.endpoint().address(), change.endpoint().port()));
+              register(change.name(), change.endpoint()));
           case DEREGISTER -> deregister(change.name(), options.getDrainTimeoutMs());
           case REAP -> deregister(change.name(), REAP_DRAIN_MILLIS);
+          case OPEN_ADD -> onContext(() -> queued(change.name(), () -> addingOpen(change.name(), change.endpoint())
+              .onFailure(err -> LOG.warn("{}: {} not added to {}: {}", lbId, change.name(), options.openBackend(),
+                  err.getMessage()))));
+          case OPEN_REMOVE -> onContext(() -> queued(change.name(), () -> removingFrom(options.openBackend(),
+              change.name(), true)));
           default -> throw new IllegalStateException("unknown change " + change.kind());
         }
       }
@@ -105,33 +128,59 @@ public final class LbRegistrar {
     }));
   }
 
+  /** Both backends' servers, read one after the other. */
+  private Future<Backends> both() {
+    return haproxy.servers(options.backend()).compose(main -> haproxy.servers(options.openBackend())
+        .map(open -> new Backends(main, open)));
+  }
+
+  private record Backends(List<ServerState> main, List<ServerState> open) {
+
+    Optional<ServerState> main(String name) {
+      return main.stream().filter(s -> s.name().equals(name)).findFirst();
+    }
+
+    Optional<ServerState> open(String name) {
+      return open.stream().filter(s -> s.name().equals(name)).findFirst();
+    }
+  }
+
   // ------------------------------------------------------------------ register
 
-  private Future<RegistrationReply> registering(String name, String address, int port) {
+  private Future<RegistrationReply> registering(String name, Endpoint endpoint) {
     long started = clock.millis();
     String backend = options.backend();
-    return haproxy.servers(backend).compose(current -> {
-      Optional<ServerState> existing = current.stream().filter(s -> s.name().equals(name)).findFirst();
+    String address = endpoint.address();
+    int port = endpoint.port();
+    return both().compose(current -> {
+      Optional<ServerState> existing = current.main(name);
       if (existing.isPresent() && existing.get().address().equals(address) && existing.get().port() == port
-          && !existing.get().maintenance() && !existing.get().draining() && existing.get().up()) {
+          && !existing.get().maintenance() && !existing.get().draining() && existing.get().up()
+          && current.open(name).isPresent()) {
         return Future.succeededFuture(reply(name, Outcome.READY, "already in the backend and up", started));
       }
-      Future<?> cleared = existing.isPresent() ? removing(name, false) : Future.succeededFuture();
+      Future<?> cleared = existing.isPresent() || current.open(name).isPresent() ? removing(name, false)
+          : Future.succeededFuture();
+      Haproxy.AgentCheck agent = endpoint.checkPort() > 0
+          ? new Haproxy.AgentCheck(endpoint.checkPort(), options.getCheckInterMs()) : null;
       return cleared
           .compose(x -> haproxy.addServer(backend, name, address, port,
-              new Haproxy.CheckSettings(options.getCheckInterMs(), options.getRise(), options.getFall())))
+              new Haproxy.CheckSettings(options.getCheckInterMs(), options.getRise(), options.getFall()), agent))
           .compose(added -> {
             addedAt.put(name, clock.millis());
             deleted.remove(name);
             deletedAt.remove(name);
             return haproxy.enableHealth(backend, name);
           })
+          .compose(x -> agent == null ? Future.succeededFuture() : haproxy.enableAgent(backend, name))
           .compose(x -> haproxy.setState(backend, name, Haproxy.AdminState.DRAIN))
           .compose(x -> firstPassingCheck(name, System.nanoTime()
               + TimeUnit.MILLISECONDS.toNanos(options.getFirstCheckTimeoutMs())))
           .compose(x -> haproxy.setState(backend, name, Haproxy.AdminState.READY))
+          .compose(x -> addingOpen(name, endpoint))
           .map(x -> {
-            LOG.info("{}: {} registered at {}:{} in {} ms", lbId, name, address, port, clock.millis() - started);
+            LOG.info("{}: {} registered at {}:{}{} in {} ms", lbId, name, address, port,
+                agent == null ? "" : " (agent-check on port " + agent.port() + ")", clock.millis() - started);
             return reply(name, Outcome.READY, "server registered; first check passed", started);
           })
           .recover(err -> {
@@ -143,6 +192,18 @@ public final class LbRegistrar {
       LOG.warn("{}: registration of {} at {}:{} failed: {}", lbId, name, address, port, err.getMessage());
       return Future.succeededFuture(reply(name, Outcome.FAILED, err.getMessage(), started));
     });
+  }
+
+  /**
+   * The server in the fail-open backend, checked by a connection only. Leaving MAINT marks it up at once, which is
+   * right here: it just passed its health check in the main backend.
+   */
+  private Future<Void> addingOpen(String name, Endpoint endpoint) {
+    String open = options.openBackend();
+    return haproxy.addServer(open, name, endpoint.address(), endpoint.port(),
+            new Haproxy.CheckSettings(options.getCheckInterMs(), 1, options.getFall()))
+        .compose(x -> haproxy.enableHealth(open, name))
+        .compose(x -> haproxy.setState(open, name, Haproxy.AdminState.READY));
   }
 
   private Future<Void> firstPassingCheck(String name, long deadline) {
@@ -167,9 +228,8 @@ public final class LbRegistrar {
 
   private Future<RegistrationReply> deregistering(String name, long drainTimeoutMillis) {
     long started = clock.millis();
-    String backend = options.backend();
-    return haproxy.servers(backend).compose(current -> {
-      if (current.stream().noneMatch(s -> s.name().equals(name))) {
+    return both().compose(current -> {
+      if (current.main(name).isEmpty() && current.open(name).isEmpty()) {
         // The reconcile may have drained it a moment ago (its heartbeat said leaving before its own request came):
         // that drain is the answer.
         RegistrationReply earlier = deleted.get(name);
@@ -177,9 +237,17 @@ public final class LbRegistrar {
           return Future.succeededFuture(new RegistrationReply(lbId, name, earlier.outcome(), earlier.message()
               + " (drained a moment before this request came)", earlier.millis()));
         }
-        return Future.succeededFuture(reply(name, Outcome.NOT_REGISTERED, "no such server in " + backend, started));
+        return Future.succeededFuture(reply(name, Outcome.NOT_REGISTERED, "no such server in " + options.backend(),
+            started));
       }
-      return haproxy.setState(backend, name, Haproxy.AdminState.DRAIN)
+      // Out of the fail-open backend first: draining the last usable server of the main one would otherwise send
+      // its new requests there.
+      Future<Void> drain = current.open(name).isPresent()
+          ? haproxy.setState(options.openBackend(), name, Haproxy.AdminState.DRAIN) : Future.succeededFuture();
+      if (current.main(name).isPresent()) {
+        drain = drain.compose(x -> haproxy.setState(options.backend(), name, Haproxy.AdminState.DRAIN));
+      }
+      return drain
           .compose(x -> drained(name, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainTimeoutMillis)))
           .compose(clean -> removing(name, !clean)
               .map(result -> {
@@ -205,11 +273,12 @@ public final class LbRegistrar {
     });
   }
 
-  /** True when sessions and queue reached 0 before the deadline, false when the deadline came first. */
+  /** True when sessions and queue reached 0 in both backends before the deadline, false when the deadline came first. */
   private Future<Boolean> drained(String name, long deadline) {
-    return haproxy.servers(options.backend()).compose(current -> {
-      Optional<ServerState> server = current.stream().filter(s -> s.name().equals(name)).findFirst();
-      if (server.isEmpty() || (server.get().sessions() == 0 && server.get().queued() == 0)) {
+    return both().compose(current -> {
+      long left = Stream.concat(current.main(name).stream(), current.open(name).stream())
+          .mapToLong(s -> s.sessions() + s.queued()).sum();
+      if (left == 0) {
         return Future.succeededFuture(true);
       }
       if (System.nanoTime() > deadline) {
@@ -220,34 +289,44 @@ public final class LbRegistrar {
   }
 
   /**
-   * maint, then del, again while connections remain attached (MAINT closes idle ones), then shut what is left.
-   * {@code shut}: shut the server's sessions right after maint (a drain that timed out). HAProxy 2.6 ignores
-   * {@code shutdown sessions server} for a stream that waits on a server still in drain or ready, so the order
-   * matters: maint first.
+   * Out of both backends, the fail-open one first; the answer is the main backend's. {@code shut}: shut the server's
+   * sessions right after maint (a drain that timed out).
    */
   private Future<Haproxy.Deleted> removing(String name, boolean shut) {
-    String backend = options.backend();
-    return haproxy.setState(backend, name, Haproxy.AdminState.MAINT)
-        .recover(err -> Future.succeededFuture())
-        .compose(x -> shut ? haproxy.shutdownSessions(backend, name) : Future.succeededFuture())
-        .compose(x -> deleting(name, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DELETE_RETRY_WINDOW_MILLIS),
-            shut));
+    return removingFrom(options.openBackend(), name, shut)
+        .compose(x -> haproxy.disableAgent(options.backend(), name).recover(err -> Future.succeededFuture()))
+        .compose(x -> removingFrom(options.backend(), name, shut));
   }
 
-  private Future<Haproxy.Deleted> deleting(String name, long deadline, boolean shut) {
-    return haproxy.deleteServer(options.backend(), name).compose(deleted -> {
+  /**
+   * maint, then del, again while connections remain attached (MAINT closes idle ones), then shut what is left. HAProxy
+   * 2.6 ignores {@code shutdown sessions server} for a stream that waits on a server still in drain or ready, so the
+   * order matters: maint first. An agent-check is disabled before (in {@link #removing}): its {@code ready} would
+   * cancel the maint.
+   */
+  private Future<Haproxy.Deleted> removingFrom(String backend, String name, boolean shut) {
+    return haproxy.setState(backend, name, Haproxy.AdminState.MAINT)
+        .recover(err -> Future.succeededFuture())
+        .compose(x -> shut ? haproxy.shutdownSessions(backend, name).recover(err -> Future.succeededFuture())
+            : Future.succeededFuture())
+        .compose(x -> deleting(backend, name, System.nanoTime()
+            + TimeUnit.MILLISECONDS.toNanos(DELETE_RETRY_WINDOW_MILLIS), shut));
+  }
+
+  private Future<Haproxy.Deleted> deleting(String backend, String name, long deadline, boolean shut) {
+    return haproxy.deleteServer(backend, name).compose(deleted -> {
       if (deleted != Haproxy.Deleted.STILL_CONNECTED) {
         return Future.succeededFuture(deleted);
       }
       if (System.nanoTime() > deadline && !shut) {
-        return haproxy.shutdownSessions(options.backend(), name).compose(x -> deleting(name,
+        return haproxy.shutdownSessions(backend, name).compose(x -> deleting(backend, name,
             System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DELETE_RETRY_WINDOW_MILLIS), true));
       }
       if (System.nanoTime() > deadline) {
-        return Future.failedFuture(new IllegalStateException("HAProxy kept connections attached to " + name
-            + " after its sessions were shut"));
+        return Future.failedFuture(new IllegalStateException("HAProxy kept connections attached to " + backend + "/"
+            + name + " after its sessions were shut"));
       }
-      return vertx.timer(DELETE_RETRY_MILLIS).compose(x -> deleting(name, deadline, shut));
+      return vertx.timer(DELETE_RETRY_MILLIS).compose(x -> deleting(backend, name, deadline, shut));
     });
   }
 

@@ -22,7 +22,7 @@ final class Replies {
   private static final Set<String> STATE_COLUMNS = Set.of("srv_name", "srv_addr", "srv_op_state",
       "srv_admin_state", "srv_port");
   private static final Set<String> STAT_COLUMNS = Set.of("pxname", "svname", "scur", "qcur", "stot", "status",
-      "check_status", "hrsp_5xx", "econ", "eresp", "lastchg");
+      "check_status", "hrsp_5xx", "econ", "eresp", "lastchg", "weight");
   private static final int OP_STATE_RUNNING = 2;
   /** SRV_ADMF_FMAINT | IMAINT | CMAINT | RMAINT: forced, inherited, configured, or address-resolution maintenance. */
   private static final int ADMIN_MAINT_MASK = 0x01 | 0x02 | 0x04 | 0x20;
@@ -172,7 +172,8 @@ final class Replies {
           count(statCommand, statReply, stat.get("hrsp_5xx"), true),
           count(statCommand, statReply, stat.get("econ"), true),
           count(statCommand, statReply, stat.get("eresp"), true),
-          count(statCommand, statReply, stat.get("lastchg"), true)));
+          count(statCommand, statReply, stat.get("lastchg"), true),
+          (int) count(statCommand, statReply, stat.get("weight"), true)));
     }
     return servers;
   }

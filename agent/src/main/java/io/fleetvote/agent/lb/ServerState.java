@@ -18,8 +18,14 @@ package io.fleetvote.agent.lb;
  * @param connectionErrors connection errors to it (econ)
  * @param responseErrors   response errors from it (eresp)
  * @param secondsSinceChange seconds since its state last changed (lastchg)
+ * @param weight      its effective weight (0..256): what its agent-check last said, as a share of 100
  */
 public record ServerState(String name, String address, int port, boolean up, boolean maintenance, boolean draining,
                           String checkStatus, long sessions, long queued, long total, long http5xx,
-                          long connectionErrors, long responseErrors, long secondsSinceChange) {
+                          long connectionErrors, long responseErrors, long secondsSinceChange, int weight) {
+
+  /** HAProxy sends it new requests: up, in neither maintenance nor drain, and with a weight above 0. */
+  public boolean usable() {
+    return up && !maintenance && !draining && weight > 0;
+  }
 }

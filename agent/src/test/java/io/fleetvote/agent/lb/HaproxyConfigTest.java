@@ -23,16 +23,20 @@ class HaproxyConfigTest {
   }
 
   @Test
-  void itHasTheAdminSocketTheRetriesAndAnEmptyDynamicBackend() {
+  void itHasTheAdminSocketTheRetriesAnEmptyDynamicBackendAndItsFailOpenTwin() {
     String rendered = new HaproxyConfig(Path.of("/run/fleetvote/admin.sock"), 80).setBindAddress("0.0.0.0")
-        .setBackend("be_shop").setHealthPath("/ready").render();
+        .setBackend("be_shop").setOpenBackend("fo_shop").setHealthPath("/ready").render();
     assertThat(rendered).contains(
         "    stats socket /run/fleetvote/admin.sock mode 600 level admin\n    stats maxconn 64\n",
         "    noreuseport\n",
         "    retries 3\n    option redispatch\n    retry-on conn-failure empty-response\n",
-        "    bind 0.0.0.0:80\n    maxconn 1936\n    default_backend be_shop\n",
+        "    bind 0.0.0.0:80\n    maxconn 1936\n",
+        "    use_backend fo_shop if { nbsrv(be_shop) eq 0 } { nbsrv(fo_shop) gt 0 }\n    default_backend be_shop\n",
         "backend be_shop\n    balance roundrobin\n    option httpchk GET /ready\n    http-check expect status 200\n",
-        "    http-request disable-l7-retry unless METH_GET\n");
+        "    http-request disable-l7-retry unless METH_GET\n",
+        "backend fo_shop\n");
+    assertThat(rendered.substring(rendered.indexOf("\nbackend fo_shop"))).as("connect-only checks")
+        .doesNotContain("httpchk");
     assertThat(rendered).doesNotContain("    server ");
   }
 

@@ -30,8 +30,8 @@ class RepliesTest {
     List<ServerState> servers = Replies.join("be_web", "state", state, Replies.serversState("state", state),
         "stat", stat, Replies.stat("stat", stat));
     assertThat(servers).containsExactly(
-        new ServerState("i-1", "10.0.0.5", 8080, true, false, true, "L7OK", 3, 1, 12, 2, 5, 6, 45),
-        new ServerState("i-2", "10.0.0.6", 8081, false, true, false, "", 0, 0, 0, 0, 0, 0, 7));
+        new ServerState("i-1", "10.0.0.5", 8080, true, false, true, "L7OK", 3, 1, 12, 2, 5, 6, 45, 1),
+        new ServerState("i-2", "10.0.0.6", 8081, false, true, false, "", 0, 0, 0, 0, 0, 0, 7, 1));
   }
 
   @Test

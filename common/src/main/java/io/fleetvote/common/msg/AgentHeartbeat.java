@@ -5,6 +5,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -18,17 +19,23 @@ import java.util.Set;
  * @param address    the instance's private IPv4 address
  * @param appPort    the port the instance's web application listens on (0 when it runs none)
  * @param agentPort  the port of the agent's own HTTP endpoint ({@code /health}, {@code /metrics})
+ * @param checkPort  the port where the agent answers HAProxy's agent-check (0 when it does not)
  * @param startedAt  when the agent started, epoch milliseconds
  * @param sentAt     when this heartbeat was sent, epoch milliseconds
  * @param appReady   the instance's web application answers its health check (an LB may route to it)
+ * @param appProblem why the application is not ready, in a few words (empty when it is)
  * @param leaving    the instance is draining or shutting down: no LB may add it again
  */
 public record AgentHeartbeat(String instanceId, String deployment, String group, Set<Role> roles, String address,
-                             int appPort, int agentPort, long startedAt, long sentAt, boolean appReady,
-                             boolean leaving) {
+                             int appPort, int agentPort, int checkPort, long startedAt, long sentAt,
+                             boolean appReady, String appProblem, boolean leaving) {
+
+  /** Long enough for an exception's message, short enough for a dashboard cell. */
+  public static final int MAX_PROBLEM_LENGTH = 200;
 
   public AgentHeartbeat {
     roles = Set.copyOf(roles);
+    appProblem = appProblem == null ? "" : appProblem;
   }
 
   public JsonObject toJson() {
@@ -42,9 +49,11 @@ public record AgentHeartbeat(String instanceId, String deployment, String group,
         .put("address", address)
         .put("appPort", appPort)
         .put("agentPort", agentPort)
+        .put("checkPort", checkPort)
         .put("startedAt", startedAt)
         .put("sentAt", sentAt)
         .put("appReady", appReady)
+        .put("appProblem", appProblem)
         .put("leaving", leaving);
   }
 
@@ -64,9 +73,11 @@ public record AgentHeartbeat(String instanceId, String deployment, String group,
         JsonFields.string(json, "address", 15, Ids.IPV4),
         JsonFields.intValue(json, "appPort", 0, 65535),
         JsonFields.intValue(json, "agentPort", 1, 65535),
+        JsonFields.intValue(json, "checkPort", 0, 65535, 0),
         startedAt,
         sentAt,
         JsonFields.booleanValue(json, "appReady", false),
+        Objects.requireNonNullElse(JsonFields.optionalString(json, "appProblem", MAX_PROBLEM_LENGTH, null), ""),
         JsonFields.booleanValue(json, "leaving", false));
   }
 }

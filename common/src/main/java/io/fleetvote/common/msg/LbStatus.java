@@ -17,14 +17,26 @@ import java.util.regex.Pattern;
  * @param serves     the group its backend balances
  * @param sentAt     when this was sent, epoch milliseconds
  * @param servers    the backend's servers
+ * @param failOpen   no server passes its health checks, and HAProxy routes to those that accept connections
+ *                   (the LB fails open rather than answering 503 for want of servers)
+ * @param note       what the LB says about its backend in a sentence (why it fails open); empty when all is well
  */
-public record LbStatus(String instanceId, String deployment, String serves, long sentAt, List<Server> servers) {
+public record LbStatus(String instanceId, String deployment, String serves, long sentAt, List<Server> servers,
+                       boolean failOpen, String note) {
+
+  public LbStatus {
+    servers = List.copyOf(servers);
+    note = note == null ? "" : note;
+  }
 
   /** At most this many servers in one status: a backend is one group's instances. */
   public static final int MAX_SERVERS = 5000;
   private static final Pattern STATE = Pattern.compile("UP|DOWN|DRAIN|MAINT");
   /** HAProxy server names: Fleetvote uses instance ids, but any server in the backend is shown. */
   private static final Pattern SERVER_NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+  private static final int MAX_NOTE_LENGTH = 500;
+  /** HAProxy's highest server weight. */
+  private static final int MAX_WEIGHT = 256;
 
   /**
    * @param name     the server name: the app instance's id
@@ -32,12 +44,13 @@ public record LbStatus(String instanceId, String deployment, String serves, long
    * @param check    HAProxy's last check result (e.g. L7OK), empty before the first
    * @param sessions current sessions
    * @param total    requests it has served
+   * @param weight   its current weight in HAProxy (0..256; its agent lowers it when the instance is busy)
    */
-  public record Server(String name, String state, String check, long sessions, long total) {
+  public record Server(String name, String state, String check, long sessions, long total, int weight) {
 
     JsonObject toJson() {
       return new JsonObject().put("name", name).put("state", state).put("check", check).put("sessions", sessions)
-          .put("total", total);
+          .put("total", total).put("weight", weight);
     }
   }
 
@@ -45,7 +58,7 @@ public record LbStatus(String instanceId, String deployment, String serves, long
     JsonArray list = new JsonArray();
     servers.forEach(s -> list.add(s.toJson()));
     return new JsonObject().put("instanceId", instanceId).put("deployment", deployment).put("serves", serves)
-        .put("sentAt", sentAt).put("servers", list);
+        .put("sentAt", sentAt).put("servers", list).put("failOpen", failOpen).put("note", note);
   }
 
   /** Reads and validates a status; throws {@link MessageException} naming the first bad field. */
@@ -64,7 +77,8 @@ public record LbStatus(String instanceId, String deployment, String serves, long
         servers.add(new Server(JsonFields.string(item, "name", 64, SERVER_NAME),
             JsonFields.string(item, "state", 5, STATE), JsonFields.string(item, "check", 32, null),
             JsonFields.longValue(item, "sessions", 0, Long.MAX_VALUE),
-            JsonFields.longValue(item, "total", 0, Long.MAX_VALUE)));
+            JsonFields.longValue(item, "total", 0, Long.MAX_VALUE),
+            JsonFields.intValue(item, "weight", 0, MAX_WEIGHT, 0)));
       } catch (MessageException e) {
         throw e.within("servers[" + i + "]");
       }
@@ -74,6 +88,8 @@ public record LbStatus(String instanceId, String deployment, String serves, long
         JsonFields.string(json, "deployment", 63, Ids.NAME),
         JsonFields.string(json, "serves", 63, Ids.NAME),
         JsonFields.longValue(json, "sentAt", 0, Long.MAX_VALUE),
-        List.copyOf(servers));
+        servers,
+        JsonFields.booleanValue(json, "failOpen", false),
+        JsonFields.optionalString(json, "note", MAX_NOTE_LENGTH, null));
   }
 }

@@ -58,7 +58,7 @@ class TwoNodeClusterTest {
   void aHeartbeatPublishedOnOneNodeArrivesOnTheOtherAndARequestIsAnswered(VertxTestContext tc) {
     assertThat(members(a)).hasSize(2);
     AgentHeartbeat beat = new AgentHeartbeat("i-0123456789abcdef0", "demo", "web", Set.of(Role.APP), "127.0.0.1",
-        18080, 18081, 1_000L, 2_000L, true, false);
+        18080, 18081, 0, 1_000L, 2_000L, true, "", false);
     Checkpoint received = tc.checkpoint();
     Checkpoint answered = tc.checkpoint();
     b.eventBus().<JsonObject>consumer(Addresses.AGENT_HEARTBEATS, msg -> tc.verify(() -> {

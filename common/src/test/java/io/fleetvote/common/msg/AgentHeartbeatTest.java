@@ -13,7 +13,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class AgentHeartbeatTest {
 
   private static final AgentHeartbeat BEAT = new AgentHeartbeat("i-0123456789abcdef0", "demo", "web",
-      Set.of(Role.APP, Role.LB), "127.0.0.1", 18080, 18081, 1_700_000_000_000L, 1_700_000_001_000L, true, true);
+      Set.of(Role.APP, Role.LB), "127.0.0.1", 18080, 18081, 18082, 1_700_000_000_000L, 1_700_000_001_000L, true, "", true);
 
   @Test
   void survivesTheRoundTripThroughJson() {

@@ -4,6 +4,8 @@ import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.cluster.ClusterBootstrap;
+import io.fleetvote.common.msg.DrainReply;
+import io.fleetvote.common.msg.DrainRequest;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.OperatorCommand;
 import io.fleetvote.common.msg.Vote;
@@ -490,10 +492,8 @@ public final class ScalingVerticle extends VerticleBase {
   private Future<Void> drain(LedgerEntry entry, GroupConfig group) {
     List<Future<JsonObject>> drains = new ArrayList<>();
     for (String id : entry.action().instances()) {
-      drains.add(vertx.eventBus().<JsonObject>request(Addresses.agentDrain(id),
-              new JsonObject().put("drainTimeoutMillis", group.drainTimeoutMs()),
-              new DeliveryOptions().setSendTimeout(group.drainTimeoutMs() + DRAIN_REPLY_MARGIN_MILLIS))
-          .map(reply -> reply.body() == null ? new JsonObject() : reply.body())
+      drains.add(askAgent(id, new DrainRequest(DrainRequest.Kind.LEAVE, group.drainTimeoutMs()))
+          .map(reply -> reply.toJson().put("sentence", reply.sentence()))
           .recover(err -> Future.succeededFuture(new JsonObject().put("instanceId", id)
               .put("error", printable(err.getMessage())))));
     }
@@ -505,6 +505,13 @@ public final class ScalingVerticle extends VerticleBase {
       return ledger.put(current.withAction(current.action().noted(new JsonObject().put("at", clock.millis())
           .put("drained", drained)))).<Void>mapEmpty().recover(err -> Future.succeededFuture());
     });
+  }
+
+  /** Asks an instance's agent to leave its LBs, or to come back; the reply says what each LB did. */
+  private Future<DrainReply> askAgent(String instanceId, DrainRequest request) {
+    return vertx.eventBus().request(Addresses.agentDrain(instanceId), request.toJson(), new DeliveryOptions()
+            .setSendTimeout(request.drainTimeoutMillis() + DRAIN_REPLY_MARGIN_MILLIS))
+        .map(reply -> DrainReply.fromJson(reply.body()));
   }
 
   private Action current(LedgerEntry entry) {
@@ -698,13 +705,15 @@ public final class ScalingVerticle extends VerticleBase {
 
   private Future<JsonObject> drainByOperator(FleetInstance instance, String user, long epoch) {
     GroupConfig config = tallies.get(instance.group()).config();
-    return vertx.eventBus().<JsonObject>request(Addresses.agentDrain(instance.instanceId()),
-            new JsonObject().put("drainTimeoutMillis", config.drainTimeoutMs()),
-            new DeliveryOptions().setSendTimeout(config.drainTimeoutMs() + DRAIN_REPLY_MARGIN_MILLIS))
-        .map(reply -> reply.body() == null ? new JsonObject() : reply.body())
-        .recover(err -> Future.succeededFuture(new JsonObject().put("error", printable(err.getMessage()))))
+    if (!config.roleTag().contains("app")) {
+      return Future.failedFuture(new CommandException(409, instance.instanceId() + " is an instance of group "
+          + instance.group() + " (roles " + config.roleTag() + "): only app instances behind an LB can be drained"));
+    }
+    return askAgent(instance.instanceId(), new DrainRequest(DrainRequest.Kind.DRAIN, config.drainTimeoutMs()))
+        .recover(err -> Future.failedFuture(new CommandException(502, "the agent of " + instance.instanceId()
+            + " did not drain it: " + printable(err.getMessage()))))
         .compose(drained -> note(instance.group(), user + " drained " + instance.instanceId() + " from its LBs: "
-            + printable(drained.encode()), user, epoch).map(noted -> noted.put("drained", drained)));
+            + drained.sentence(), user, epoch).map(noted -> noted.put("drained", drained.toJson())));
   }
 
   private Future<Void> writeControl(VoteTally tally, GroupControl control) {

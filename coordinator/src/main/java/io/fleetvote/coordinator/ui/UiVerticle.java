@@ -47,6 +47,8 @@ public final class UiVerticle extends VerticleBase {
   private Set<String> instancesSeen = new HashSet<>();
   /** Per LB, the servers in its backend at the last snapshot: registrations and removals are the difference. */
   private Map<String, Set<String>> backendsSeen = new HashMap<>();
+  /** The LBs that failed open at the last snapshot. */
+  private Set<String> failingOpen = new HashSet<>();
   private JsonObject latest = new JsonObject();
   private long badStatusLoggedAt;
   private boolean first = true;
@@ -124,12 +126,13 @@ public final class UiVerticle extends VerticleBase {
       JsonArray servers = new JsonArray();
       for (LbStatus.Server server : heard.status().servers()) {
         servers.add(new JsonArray().add(server.name()).add(server.state()).add(server.check()).add(server.sessions())
-            .add(server.total()));
+            .add(server.total()).add(server.weight()));
         haproxyState.merge(server.name(), server.state(), (a, b) -> a.equals("UP") ? a : b);
         sessions.merge(server.name(), server.sessions(), Long::sum);
       }
       lbList.add(new JsonObject().put("instanceId", heard.status().instanceId()).put("serves", heard.status().serves())
-          .put("ageMs", now - heard.receivedAt()).put("servers", servers));
+          .put("ageMs", now - heard.receivedAt()).put("servers", servers).put("failOpen", heard.status().failOpen())
+          .put("note", heard.status().note()));
     }
     JsonArray groups = new JsonArray();
     JsonArray rows = new JsonArray();
@@ -223,6 +226,21 @@ public final class UiVerticle extends VerticleBase {
       }
     }
     backendsSeen = now;
+    Set<String> open = new HashSet<>();
+    for (Heard heard : lbs.values()) {
+      String lb = heard.status().instanceId();
+      if (heard.status().failOpen()) {
+        open.add(lb);
+        if (!failingOpen.contains(lb)) {
+          events.add(new JsonObject().put("kind", "fail-open").put("instanceId", lb)
+              .put("text", "LB " + lb + " fails open: " + heard.status().note()));
+        }
+      } else if (failingOpen.contains(lb)) {
+        events.add(new JsonObject().put("kind", "fail-open-over").put("instanceId", lb)
+            .put("text", "LB " + lb + " routes by its health checks again"));
+      }
+    }
+    failingOpen = open;
   }
 
   private void ledgerEvents(JsonArray entries, JsonArray events) {

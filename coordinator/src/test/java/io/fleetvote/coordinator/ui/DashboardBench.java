@@ -133,14 +133,14 @@ public final class DashboardBench {
         loads[i] = Math.max(0, Math.min(100, loads[i] + random.nextGaussian() * 5));
         String id = ids.get(i);
         agents.eventBus().publish(Addresses.AGENT_HEARTBEATS, new AgentHeartbeat(id, "bench", "web", Set.of(Role.APP),
-            "127.0.0.1", 8080, 9110, startedAt, now, true, false).toJson());
+            "127.0.0.1", 8080, 9110, 0, startedAt, now, true, "", false).toJson());
         VoteKind kind = loads[i] > 70 ? VoteKind.GROW : loads[i] < 30 ? VoteKind.SHRINK : VoteKind.NONE;
         agents.eventBus().publish(Addresses.VOTES, new Vote(id, "bench", "web", kind, loads[i], true, false, startedAt,
             now, 3000).toJson());
-        servers.add(new LbStatus.Server(id, "UP", "L7OK", random.nextInt(5), 1000 + i));
+        servers.add(new LbStatus.Server(id, "UP", "L7OK", random.nextInt(5), 1000 + i, 100));
       }
       agents.eventBus().publish(Addresses.LB_STATUS, new LbStatus("i-0000000000000b001", "bench", "web", now,
-          servers).toJson());
+          servers, false, "").toJson());
     });
   }
 

@@ -19,8 +19,11 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The web application of the sandbox's app image: every {@code GET /} burns real CPU (SHA-256 rounds until the
  * thread has used {@code work} milliseconds of CPU time), so load applied to the fleet is load its agents measure.
- * {@code GET /health} answers without work. On SIGTERM it finishes the requests under way, then exits.
- * Plain JDK, no framework: it starts in a fraction of a second.
+ * {@code GET /health} answers without work and without waiting behind it: the server's dispatcher thread reads
+ * every request and answers health checks itself, and hands the work of {@code GET /} to the worker pool, so a
+ * saturated app (a long queue of work) still answers its health check at once, as a liveness check should. On
+ * SIGTERM it finishes the requests under way, then exits. Plain JDK, no framework: it starts in a fraction of a
+ * second.
  */
 public final class DemoApp {
 
@@ -41,7 +44,7 @@ public final class DemoApp {
     int port = 8080;
     String name = "demo-app";
     int work = 5;
-    int threads = 16;
+    int threads = 4;
     for (int i = 0; i + 1 < args.length; i += 2) {
       switch (args[i]) {
         case "--host" -> host = args[i + 1];
@@ -58,9 +61,10 @@ public final class DemoApp {
     System.setProperty("sun.net.httpserver.nodelay", "true");
     HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 512);
     ExecutorService pool = Executors.newFixedThreadPool(threads);
-    server.setExecutor(pool);
+    // No executor: handlers run on the dispatcher thread. Health checks are answered there; work goes to the pool.
+    server.setExecutor(null);
     server.createContext("/health", exchange -> app.reply(exchange, 200, "ok\n"));
-    server.createContext("/", app::work);
+    server.createContext("/", exchange -> pool.execute(() -> app.serve(exchange)));
     server.start();
     System.err.println("demo app " + name + " listening on " + host + ":" + port + ", " + work + " ms of CPU per request");
     String stoppedLine = "demo app " + name + " stopped after %d requests";
@@ -69,6 +73,15 @@ public final class DemoApp {
       pool.shutdown();
       System.err.println(String.format(stoppedLine, app.served.get()));
     }, "demo-app-shutdown"));
+  }
+
+  /** Runs on a worker: the request's work, then its answer; a failed answer only closes the exchange. */
+  private void serve(HttpExchange exchange) {
+    try {
+      work(exchange);
+    } catch (IOException | RuntimeException e) {
+      exchange.close();
+    }
   }
 
   private void work(HttpExchange exchange) throws IOException {

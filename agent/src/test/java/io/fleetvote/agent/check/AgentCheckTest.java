@@ -1,0 +1,83 @@
+package io.fleetvote.agent.check;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetSocket;
+import io.vertx.junit5.VertxExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The agent-check's answers, and its server against peers that misbehave. */
+@ExtendWith(VertxExtension.class)
+class AgentCheckTest {
+
+  @Test
+  void theWeightIsTheHeadroomWithAFloorAndNoWordTakesABusyInstanceOut() {
+    assertThat(AgentCheckReply.of(false, false, 27)).isEqualTo("up 73%\n");
+    assertThat(AgentCheckReply.of(false, false, 100)).as("saturated: less traffic, never none").isEqualTo("up 10%\n");
+    assertThat(AgentCheckReply.of(false, false, 250)).isEqualTo("up 10%\n");
+    assertThat(AgentCheckReply.of(false, false, 0)).isEqualTo("up 100%\n");
+    assertThat(AgentCheckReply.of(false, false, Double.NaN)).as("not measured").isEqualTo("up 100%\n");
+    assertThat(AgentCheckReply.of(true, false, 50)).isEqualTo("drain #leaving\n");
+    assertThat(AgentCheckReply.of(false, true, 50)).as("a space before #, or HAProxy ignores it")
+        .isEqualTo("down #app refuses connections\n");
+  }
+
+  @Test
+  void eachConnectionGetsOneLineAndIsClosedWhateverThePeerSendsOrDoesNotRead(Vertx vertx) throws Exception {
+    AtomicReference<String> says = new AtomicReference<>("up 40%\n");
+    AgentCheckVerticle check = new AgentCheckVerticle("i-0000000000000c001", "127.0.0.1", 0, says::get,
+        Clock.systemUTC());
+    vertx.deployVerticle(check).await();
+    NetClient client = vertx.createNetClient();
+    assertThat(read(client, check.port(), null).await(5, TimeUnit.SECONDS)).isEqualTo("up 40%\n");
+    assertThat(read(client, check.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n\u0000\u00ff garbage")
+        .await(5, TimeUnit.SECONDS)).as("garbage is ignored").isEqualTo("up 40%\n");
+
+    List<NetSocket> neverRead = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      NetSocket socket = client.connect(check.port(), "127.0.0.1").await(5, TimeUnit.SECONDS);
+      socket.pause();
+      neverRead.add(socket);
+    }
+    says.set("up 90%\n");
+    assertThat(read(client, check.port(), null).await(5, TimeUnit.SECONDS))
+        .as("answered while 200 peers hold connections they never read").isEqualTo("up 90%\n");
+
+    says.set(null);
+    AgentCheckVerticle failing = new AgentCheckVerticle("i-0000000000000c002", "127.0.0.1", 0,
+        () -> { throw new IllegalStateException("no load yet"); }, Clock.systemUTC());
+    vertx.deployVerticle(failing).await();
+    assertThat(read(client, failing.port(), null).await(5, TimeUnit.SECONDS))
+        .as("no answer rather than a made-up one: HAProxy keeps the last").isEmpty();
+    says.set("up 55%\n");
+    assertThat(read(client, check.port(), null).await(5, TimeUnit.SECONDS)).isEqualTo("up 55%\n");
+    neverRead.forEach(NetSocket::close);
+  }
+
+  /** Connects, sends {@code send} (if any), and reads until the agent closes. */
+  private static Future<String> read(NetClient client, int port, String send) {
+    return client.connect(port, "127.0.0.1").compose(socket -> {
+      Promise<String> text = Promise.promise();
+      Buffer received = Buffer.buffer();
+      socket.handler(received::appendBuffer);
+      socket.endHandler(x -> text.tryComplete(received.toString()));
+      socket.exceptionHandler(text::tryFail);
+      if (send != null) {
+        socket.write(send);
+      }
+      return text.future();
+    });
+  }
+}
