@@ -116,13 +116,16 @@ function renderInstances(instances) {
   const rows = instances.rows.slice().sort((a, b) => (a[c.group] + a[c.id]).localeCompare(b[c.group] + b[c.id]));
   document.querySelector("#instances tbody").innerHTML = rows.map((r) => `<tr data-instance="${esc(r[c.id])}">
     <td>${esc(r[c.id])}</td><td>${esc(r[c.group])}</td><td>${esc((r[c.roles] || []).join(", "))}</td>
-    <td>${esc(r[c.state])}${r[c.leaving] ? " (leaving)" : ""}</td><td>${esc(r[c.address])}</td>
+    <td>${esc(r[c.state])}${r[c.drained] ? " (drained)" : r[c.leaving] ? " (leaving)" : ""}</td>
+    <td class="${r[c.health] && r[c.health] !== "ok" ? "warn" : ""}">${esc(r[c.health] ?? "")}</td>
+    <td>${esc(r[c.address])}</td>
     <td>${r[c.load] == null ? "" : r[c.load].toFixed(0) + " %"}</td>
     <td class="${esc(r[c.vote])}">${esc(r[c.vote] ?? "")}${r[c.vote] && !r[c.warm] ? " (warming)" : ""}</td>
     <td>${esc(r[c.haproxy] ?? "")}</td><td>${r[c.sessions] ?? ""}</td><td>${duration(r[c.uptimeMs])}</td>
     <td>${r[c.group] && state.groups.includes(r[c.group]) ? `<button type="button" data-action="${r[c.protected]
       ? "unprotect" : "protect"}" data-instance="${esc(r[c.id])}">${r[c.protected] ? "unprotect" : "protect"}</button>
-      <button type="button" data-action="drain" data-instance="${esc(r[c.id])}">drain</button>` : ""}</td></tr>`)
+      <button type="button" data-action="${r[c.drained] ? "undrain" : "drain"}" data-instance="${esc(r[c.id])}">${r[c.drained]
+        ? "undrain" : "drain"}</button>` : ""}</td></tr>`)
     .join("");
   document.getElementById("instance-count").textContent = "(" + rows.length + ")";
   window.fleetvoteStats.instancesShown = rows.length;

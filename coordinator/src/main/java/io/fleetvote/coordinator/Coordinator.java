@@ -65,7 +65,8 @@ public final class Coordinator {
     List<String> members = cluster.getMembers().isEmpty() ? List.of(cluster.getHost() + ":" + cluster.getPort())
         : cluster.getMembers();
     return new ScalingVerticle(id, options.getDeployment(), cluster.getClusterName(), members, scaling,
-        () -> Ec2Fleet.create(vertx, fleet), Clock.systemUTC(), options.getFutureToleranceMillis());
+        () -> Ec2Fleet.create(vertx, fleet), Clock.systemUTC(), options.getFutureToleranceMillis(),
+        options.getExpireAfterMillis());
   }
 
   /** The port the HTTP API listens on, on {@link CoordinatorOptions#getHttpHost()}. */

@@ -80,7 +80,7 @@ final class CoordinatorApiVerticle extends VerticleBase {
     for (String action : List.of("bounds", "scale", "pause", "resume")) {
       operatorRoute(router, "/api/groups/:group/" + action, authenticated, ctx -> command(ctx, action, "group"));
     }
-    for (String action : List.of("protect", "unprotect", "drain")) {
+    for (String action : List.of("protect", "unprotect", "drain", "undrain")) {
       operatorRoute(router, "/api/instances/:instance/" + action, authenticated,
           ctx -> command(ctx, action, "instance"));
     }

@@ -24,7 +24,7 @@ public record OperatorCommand(Kind kind, String target, int min, int max, int by
   private static final java.util.regex.Pattern USER = java.util.regex.Pattern.compile("[A-Za-z0-9._@-]{1,64}");
 
   public enum Kind {
-    BOUNDS, SCALE, PAUSE, RESUME, PROTECT, UNPROTECT, DRAIN;
+    BOUNDS, SCALE, PAUSE, RESUME, PROTECT, UNPROTECT, DRAIN, UNDRAIN;
 
     /** True for the actions on a group, false for those on an instance. */
     public boolean onGroup() {

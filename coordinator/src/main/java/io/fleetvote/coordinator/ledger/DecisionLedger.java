@@ -161,7 +161,7 @@ public final class DecisionLedger {
   /** When the group last grew or shrank (an action ordered and not failed), epoch milliseconds; 0 if never. */
   public long lastResizeAt(String group) {
     return lastResize.computeIfAbsent(group, g -> view.values().stream()
-        .filter(e -> e.group().equals(group) && e.decision().acts() && e.action() != null
+        .filter(e -> e.group().equals(group) && e.decision().resizes() && e.action() != null
             && e.action().status() != LedgerEntry.Status.FAILED)
         .mapToLong(LedgerEntry::at).max().orElse(0));
   }
@@ -187,7 +187,7 @@ public final class DecisionLedger {
 
   /** Puts an entry in the view; a resize changes what {@link #lastResizeAt} answers, a hold does not. */
   private void remember(LedgerEntry entry) {
-    if (entry.decision().acts()) {
+    if (entry.decision().resizes()) {
       lastResize.remove(entry.group());
     }
     view.put(entry.id(), entry);

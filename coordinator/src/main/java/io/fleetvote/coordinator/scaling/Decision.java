@@ -17,19 +17,30 @@ import java.util.Locale;
  * @param size    instances alive or on their way (pending + running + launches in flight), without those leaving
  * @param pending of those, the ones launched and not yet voting (and launches in flight)
  * @param change  instances to launch (positive) or terminate (negative); 0 for a hold
- * @param victims the instances chosen to terminate (shrink only)
+ * @param victims the instances chosen to terminate (shrink) or replace (replace)
  * @param reason  the same in one sentence, for people
+ * @param details the facts behind the sentence, as fields (an LB's answers to a drain, an instance's health...)
  */
 public record Decision(String group, long at, Outcome outcome, Rule rule, Counts counts, int size, int pending,
-                       int change, List<String> victims, String reason) {
+                       int change, List<String> victims, String reason, JsonObject details) {
 
   public Decision {
     victims = List.copyOf(victims);
+    details = details == null ? new JsonObject() : details.copy();
+  }
+
+  /** A decision whose sentence says it all. */
+  public Decision(String group, long at, Outcome outcome, Rule rule, Counts counts, int size, int pending, int change,
+                  List<String> victims, String reason) {
+    this(group, at, outcome, rule, counts, size, pending, change, victims, reason, null);
   }
 
   /** What the tick concluded. */
   public enum Outcome {
-    GROW, SHRINK, HOLD
+    GROW, SHRINK,
+    /** An unhealthy instance is replaced: a launch first, then the victim drained and terminated. */
+    REPLACE,
+    HOLD
   }
 
   /** Which rule decided. */
@@ -54,8 +65,14 @@ public record Decision(String group, long at, Outcome outcome, Rule rule, Counts
     PROTECTED,
     /** An operator paused the group's autoscaling. */
     PAUSED,
-    /** An operator's action (bounds, scale by N, pause, resume, protect, drain). */
-    OPERATOR
+    /** An operator's action (bounds, scale by N, pause, resume, protect, drain, undrain). */
+    OPERATOR,
+    /** An instance has been unhealthy (its app failing, or its agent silent) for longer than its grace. */
+    UNHEALTHY,
+    /** Most of the group is unhealthy at once: an outage to alert on, not instances to replace. */
+    OUTAGE,
+    /** The group had as many replacements as its window allows. */
+    REPLACEMENT_LIMIT
   }
 
   /**
@@ -86,7 +103,13 @@ public record Decision(String group, long at, Outcome outcome, Rule rule, Counts
     }
   }
 
+  /** It orders something of the cloud: a launch, a termination, or a replacement. */
   public boolean acts() {
+    return change != 0 || outcome == Outcome.REPLACE;
+  }
+
+  /** It changes the group's size (a replacement does not): what calm time counts from. */
+  public boolean resizes() {
     return change != 0;
   }
 
@@ -98,7 +121,8 @@ public record Decision(String group, long at, Outcome outcome, Rule rule, Counts
         .put("counts", counts.toJson())
         .put("size", size).put("pending", pending).put("change", change)
         .put("victims", new JsonArray(victims))
-        .put("reason", reason);
+        .put("reason", reason)
+        .put("details", details.copy());
   }
 
   @SuppressWarnings("unchecked")
@@ -107,6 +131,7 @@ public record Decision(String group, long at, Outcome outcome, Rule rule, Counts
         Outcome.valueOf(json.getString("outcome").toUpperCase(Locale.ROOT)),
         Rule.valueOf(json.getString("rule").toUpperCase(Locale.ROOT).replace('-', '_')),
         Counts.fromJson(json.getJsonObject("counts")), json.getInteger("size"), json.getInteger("pending"),
-        json.getInteger("change"), (List<String>) json.getJsonArray("victims").getList(), json.getString("reason"));
+        json.getInteger("change"), (List<String>) json.getJsonArray("victims").getList(), json.getString("reason"),
+        json.getJsonObject("details"));
   }
 }

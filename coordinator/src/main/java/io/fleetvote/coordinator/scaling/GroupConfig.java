@@ -38,10 +38,17 @@ public final class GroupConfig {
   public static final int MAX_SIZE = 1000;
   /** How long a scale-in victim's sessions may take to finish before its LBs shut them (ELB's default is 300 s). */
   public static final long DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+  /** How long an instance may fail its health check (or its agent stay silent) before it is replaced. */
+  public static final long DEFAULT_HEALTH_GRACE_MS = 60_000;
+  /** How long a new instance has to become healthy; like AWS Auto Scaling's console default grace period. */
+  public static final long DEFAULT_BOOT_GRACE_MS = 300_000;
+  /** Replacements per window: AWS Auto Scaling replaces one at a time in small groups. */
+  public static final int DEFAULT_MAX_REPLACEMENTS = 1;
+  public static final long DEFAULT_REPLACEMENT_WINDOW_MS = 300_000;
   private static final Pattern INSTANCE_TYPE = Pattern.compile("[a-z][a-z0-9-]*\\.[a-z0-9]+");
   private static final Set<String> FIELDS = Set.of("name", "imageId", "instanceType", "min", "max",
       "decisionThreshold", "shrinkThreshold", "minVoters", "calmTimeMs", "resizeUpBy", "resizeDownBy", "bootTimeoutMs",
-      "drainTimeoutMs",
+      "drainTimeoutMs", "autoHeal", "healthGraceMs", "bootGraceMs", "maxReplacements", "replacementWindowMs",
       "agent", "tags");
 
   private final String name;
@@ -57,6 +64,11 @@ public final class GroupConfig {
   private final int resizeDownBy;
   private final long bootTimeoutMs;
   private final long drainTimeoutMs;
+  private final boolean autoHeal;
+  private final long healthGraceMs;
+  private final long bootGraceMs;
+  private final int maxReplacements;
+  private final long replacementWindowMs;
   private final JsonObject agent;
   private final List<String> roles;
   private final Map<String, String> tags;
@@ -85,6 +97,12 @@ public final class GroupConfig {
     resizeDownBy = JsonFields.intValue(json, "resizeDownBy", 1, MAX_SIZE, DEFAULT_RESIZE_DOWN_BY);
     bootTimeoutMs = JsonFields.longValue(json, "bootTimeoutMs", 1000, 86_400_000, DEFAULT_BOOT_TIMEOUT_MS);
     drainTimeoutMs = JsonFields.longValue(json, "drainTimeoutMs", 0, 3_600_000, DEFAULT_DRAIN_TIMEOUT_MS);
+    autoHeal = JsonFields.booleanValue(json, "autoHeal", true);
+    healthGraceMs = JsonFields.longValue(json, "healthGraceMs", 1000, 86_400_000, DEFAULT_HEALTH_GRACE_MS);
+    bootGraceMs = JsonFields.longValue(json, "bootGraceMs", 0, 86_400_000, DEFAULT_BOOT_GRACE_MS);
+    maxReplacements = JsonFields.intValue(json, "maxReplacements", 1, MAX_SIZE, DEFAULT_MAX_REPLACEMENTS);
+    replacementWindowMs = JsonFields.longValue(json, "replacementWindowMs", 1000, 86_400_000,
+        DEFAULT_REPLACEMENT_WINDOW_MS);
     agent = JsonFields.object(json, "agent").copy();
     try {
       roles = agent.containsKey("roles")
@@ -131,6 +149,8 @@ public final class GroupConfig {
         .put("resizeUpBy", resizeUpBy).put("resizeDownBy", resizeDownBy)
         .put("bootTimeoutMs", bootTimeoutMs)
         .put("drainTimeoutMs", drainTimeoutMs)
+        .put("autoHeal", autoHeal).put("healthGraceMs", healthGraceMs).put("bootGraceMs", bootGraceMs)
+        .put("maxReplacements", maxReplacements).put("replacementWindowMs", replacementWindowMs)
         .put("agent", agent.copy())
         .put("tags", new JsonObject(new LinkedHashMap<>(tags)));
   }
@@ -186,6 +206,35 @@ public final class GroupConfig {
   /** How long a scale-in victim's sessions may take to finish, at each LB, before they are shut. */
   public long drainTimeoutMs() {
     return drainTimeoutMs;
+  }
+
+  /** Unhealthy instances are replaced (launch first, then drain and terminate); false: only reported. */
+  public boolean autoHeal() {
+    return autoHeal;
+  }
+
+  /** How long an instance may be unhealthy (app failing its health check, or agent silent) before it is replaced. */
+  public long healthGraceMs() {
+    return healthGraceMs;
+  }
+
+  /** How long after its launch an instance may take to become healthy before it can count as unhealthy. */
+  public long bootGraceMs() {
+    return bootGraceMs;
+  }
+
+  /** At most this many replacements per {@link #replacementWindowMs()}. */
+  public int maxReplacements() {
+    return maxReplacements;
+  }
+
+  public long replacementWindowMs() {
+    return replacementWindowMs;
+  }
+
+  /** The instances run an app behind an LB (role app): their app's health counts, and they can be drained. */
+  public boolean servesApp() {
+    return roles.contains("app");
   }
 
   /** The agent roles of the group's instances ({@code agent.roles}, default app), for the fleetvote:role tag. */

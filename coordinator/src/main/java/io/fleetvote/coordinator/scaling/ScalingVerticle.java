@@ -4,6 +4,7 @@ import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.cluster.ClusterBootstrap;
+import io.fleetvote.common.msg.AgentHeartbeat;
 import io.fleetvote.common.msg.DrainReply;
 import io.fleetvote.common.msg.DrainRequest;
 import io.fleetvote.common.msg.MessageException;
@@ -75,6 +76,12 @@ public final class ScalingVerticle extends VerticleBase {
   private final Supplier<Fleet> fleetFactory;
   private final Clock clock;
   private final long futureToleranceMillis;
+  private final long heartbeatExpireMillis;
+  private HealthTracker health;
+  /** Per group, the ledger entry of its current healing hold: repeated holds update it rather than add entries. */
+  private final Map<String, String> healHolds = new HashMap<>();
+  /** Groups with a replacement under way: one at a time. */
+  private final Set<String> replacing = new HashSet<>();
   private final Map<String, VoteTally> tallies = new LinkedHashMap<>();
   private final Map<String, FleetInstance> fleetView = new HashMap<>();
   private final Map<String, Integer> launchesInFlight = new HashMap<>();
@@ -107,9 +114,11 @@ public final class ScalingVerticle extends VerticleBase {
    * @param clusterMembers the cluster addresses that new instances' agents join (the coordinators')
    * @param fleetFactory   builds the fleet on this verticle's Vert.x (the EC2 client is created in start)
    * @param futureToleranceMillis how far ahead of this coordinator's clock a vote may be sent
+   * @param heartbeatExpireMillis an agent whose last heartbeat is older than this is silent
    */
   public ScalingVerticle(String coordinatorId, String deployment, String clusterName, List<String> clusterMembers,
-                         ScalingOptions options, Supplier<Fleet> fleetFactory, Clock clock, long futureToleranceMillis) {
+                         ScalingOptions options, Supplier<Fleet> fleetFactory, Clock clock, long futureToleranceMillis,
+                         long heartbeatExpireMillis) {
     this.coordinatorId = coordinatorId;
     this.deployment = deployment;
     this.clusterName = clusterName;
@@ -118,6 +127,7 @@ public final class ScalingVerticle extends VerticleBase {
     this.fleetFactory = fleetFactory;
     this.clock = clock;
     this.futureToleranceMillis = futureToleranceMillis;
+    this.heartbeatExpireMillis = heartbeatExpireMillis;
   }
 
   @Override
@@ -128,6 +138,7 @@ public final class ScalingVerticle extends VerticleBase {
     for (GroupConfig group : options.getGroups()) {
       tallies.put(group.name(), new VoteTally(group, clock, futureToleranceMillis));
     }
+    health = new HealthTracker(heartbeatExpireMillis, clock.millis());
     Path dir = Path.of(options.getDataDir());
     Files.createDirectories(dir);
     HazelcastInstance hazelcast = ClusterBootstrap.hazelcast(vertx);
@@ -147,6 +158,7 @@ public final class ScalingVerticle extends VerticleBase {
           return ledger.start();
         })
         .compose(x -> vertx.eventBus().consumer(Addresses.VOTES, this::vote).completion())
+        .compose(x -> vertx.eventBus().consumer(Addresses.AGENT_HEARTBEATS, this::heartbeat).completion())
         .compose(x -> vertx.eventBus().localConsumer(Addresses.LEDGER_QUERY, this::ledgerQuery).completion())
         .compose(x -> vertx.eventBus().localConsumer(Addresses.SCALING_STATE, this::stateQuery).completion())
         .compose(x -> vertx.eventBus().<JsonObject>localConsumer(Addresses.SCALING_COMMAND, this::command)
@@ -228,6 +240,18 @@ public final class ScalingVerticle extends VerticleBase {
     }
   }
 
+  /** An agent's heartbeat: what its instance's health is. Bad ones are the registry's to count and log. */
+  private void heartbeat(Message<Object> message) {
+    try {
+      AgentHeartbeat heartbeat = AgentHeartbeat.fromJson(message.body());
+      if (heartbeat.deployment().equals(deployment)) {
+        health.heard(heartbeat, clock.millis());
+      }
+    } catch (MessageException e) {
+      rejected("heartbeat", "a heartbeat that could not be read: " + e.getMessage());
+    }
+  }
+
   /**
    * A vote that changed may tip its group: the leader decides at once rather than at the next tick, at most once per
    * {@link #SOON_MILLIS} per group (a storm of changes is decided at the end of that window).
@@ -300,6 +324,7 @@ public final class ScalingVerticle extends VerticleBase {
           .forEach(i -> fresh.put(i.instanceId(), i));
       fleetView.clear();
       fleetView.putAll(fresh);
+      health.retain(fresh.keySet());
       fleetChanged = true;
       fleetKnown = true;
     }).onFailure(err -> LOG.warn("{}: could not describe the fleet: {}", coordinatorId, err.getMessage()))
@@ -357,6 +382,7 @@ public final class ScalingVerticle extends VerticleBase {
     }
     long started = System.nanoTime();
     for (VoteTally tally : tallies.values()) {
+      heal(tally, epoch);
       decide(tally, epoch);
     }
     tickTimer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
@@ -364,17 +390,89 @@ public final class ScalingVerticle extends VerticleBase {
 
   private void decide(VoteTally tally, long epoch) {
     String group = tally.config().name();
-    GroupFleet groupFleet = new GroupFleet(members(group), launchesInFlight.getOrDefault(group, 0), leaving,
-        ledger.lastResizeAt(group));
-    Optional<Decision> decided = tally.decide(groupFleet);
+    Optional<Decision> decided = tally.decide(groupFleet(group));
     if (control(group).paused()) {
-      decided.ifPresent(d -> record(new Decision(d.group(), d.at(), Decision.Outcome.HOLD, Decision.Rule.PAUSED,
-          d.counts(), d.size(), d.pending(), 0, List.of(), "autoscaling paused by " + control(group).by()
-          + "; it would have: " + (d.outcome() == Decision.Outcome.HOLD ? "held (" : d.outcome().name()
-          .toLowerCase(Locale.ROOT) + " (") + d.reason() + ")"), epoch));
+      decided.ifPresent(d -> record(paused(d), epoch));
       return;
     }
     decided.ifPresent(decision -> record(decision, epoch));
+  }
+
+  /** What a paused group's tick writes instead of acting: what the autoscaler would have done. */
+  private Decision paused(Decision d) {
+    return new Decision(d.group(), d.at(), Decision.Outcome.HOLD, Decision.Rule.PAUSED, d.counts(), d.size(),
+        d.pending(), 0, List.of(), "autoscaling paused by " + control(d.group()).by() + "; it would have: "
+        + (d.outcome() == Decision.Outcome.HOLD ? "held (" : d.outcome().name().toLowerCase(Locale.ROOT) + " (")
+        + d.reason() + ")", d.details());
+  }
+
+  /** The group as the tally and the healer see it: its instances, what is in flight, who is unhealthy or drained. */
+  private GroupFleet groupFleet(String group) {
+    long now = clock.millis();
+    List<FleetInstance> instances = members(group);
+    Set<String> unhealthy = new HashSet<>();
+    for (FleetInstance instance : instances) {
+      if (instance.alive() && health.health(instance, now).failing()
+          && now - instance.launchTime().toEpochMilli() >= tallies.get(group).config().bootGraceMs()) {
+        unhealthy.add(instance.instanceId());
+      }
+    }
+    return new GroupFleet(instances, launchesInFlight.getOrDefault(group, 0), leaving, ledger.lastResizeAt(group),
+        unhealthy, control(group).drained());
+  }
+
+  /**
+   * Auto-healing ({@link HealingPolicy}): a replacement is an order like a launch; a hold (an outage, the replacement
+   * limit) is written once and then updated, whatever the votes write in between.
+   */
+  private void heal(VoteTally tally, long epoch) {
+    GroupConfig config = tally.config();
+    String group = config.name();
+    GroupFleet fleet = groupFleet(group);
+    List<FleetInstance> counted = fleet.instances().stream().filter(fleet::counts).toList();
+    long now = clock.millis();
+    Map<String, HealthTracker.Health> healthNow = new HashMap<>();
+    counted.forEach(i -> healthNow.put(i.instanceId(), health.health(i, now)));
+    // Failed replacements count too: a launch the cloud keeps refusing is tried once per window, not every tick.
+    List<Long> replacements = ledger.query(group, "replace", 1000).stream().map(LedgerEntry::at).toList();
+    Optional<Decision> healing = HealingPolicy.decide(config, counted, healthNow, replacements, replacing.contains(group),
+        now);
+    if (healing.isEmpty()) {
+      healHolds.remove(group);
+      return;
+    }
+    Decision decision = control(group).paused() ? paused(healing.get()) : healing.get();
+    if (decision.acts()) {
+      healHolds.remove(group);
+      record(decision, epoch);
+    } else {
+      recordHealHold(decision, epoch);
+    }
+  }
+
+  /** A healing hold: a new entry when its rule or instances change, else the same entry seen again. */
+  private void recordHealHold(Decision decision, long epoch) {
+    Optional<LedgerEntry> held = Optional.ofNullable(healHolds.get(decision.group())).flatMap(ledger::entry)
+        .filter(e -> e.epoch() == epoch && e.decision().rule() == decision.rule()
+            && e.decision().victims().equals(decision.victims()));
+    if (held.isPresent()) {
+      LedgerEntry again = held.get().seenAgain(decision.at());
+      long flushedAt = holdFlushedAt.getOrDefault(again.id(), 0L);
+      if (decision.at() - flushedAt >= options.getHoldFlushMillis()) {
+        holdFlushedAt.put(again.id(), decision.at());
+        ledger.put(again);
+      } else {
+        ledger.keepLocally(again);
+      }
+      return;
+    }
+    LedgerEntry entry = new LedgerEntry(LedgerEntry.id(epoch, seq++), epoch, decision.at(), decision.at(), 1,
+        AUTOSCALER, decision, null);
+    healHolds.put(decision.group(), entry.id());
+    holdFlushedAt.put(entry.id(), decision.at());
+    LOG.warn("{} e{} {}: hold ({}): {}", coordinatorId, epoch, decision.group(), decision.rule(), decision.reason());
+    ledger.put(entry).onFailure(err -> LOG.warn("{}: could not write a hold to the ledger: {}", coordinatorId,
+        err.toString()));
   }
 
   private void record(Decision decision, long epoch) {
@@ -398,7 +496,10 @@ public final class ScalingVerticle extends VerticleBase {
     }
     LedgerEntry entry = new LedgerEntry(LedgerEntry.id(epoch, seq++), epoch, decision.at(), decision.at(), 1,
         actor, decision, null);
-    Action action = decision.change() > 0
+    Action action = decision.outcome() == Decision.Outcome.REPLACE
+        ? new Action("replace", token(decision.group(), entry.id()), 1, decision.victims(), Status.ORDERED, List.of(),
+            0, 0, null)
+        : decision.change() > 0
         ? new Action("launch", token(decision.group(), entry.id()), decision.change(), List.of(), Status.ORDERED,
             List.of(), 0, 0, null)
         : new Action("terminate", null, -decision.change(), decision.victims(), Status.ORDERED, List.of(), 0, 0, null);
@@ -456,32 +557,54 @@ public final class ScalingVerticle extends VerticleBase {
           .put("attempt", attempt).put("error", code).put("message", printable(message))
           .put("nextInMillis", nextIn.toMillis()).put("epoch", epoch))));
     };
+    LaunchOrder order = new LaunchOrder(group.name(), group.imageId(), group.instanceType(), action.count(),
+        action.clientToken(), userData(group), group.roleTag(), group.tags());
     if (action.kind().equals("launch")) {
-      LaunchOrder order = new LaunchOrder(group.name(), group.imageId(), group.instanceType(), action.count(),
-          action.clientToken(), userData(group), group.roleTag(), group.tags());
       fleet.launch(order, retries).onComplete(result -> {
         inFlight(entry, false);
         if (result.succeeded()) {
-          result.result().forEach(i -> fleetView.put(i.instanceId(), i));
-          fleetChanged = true;
+          launched(result.result());
           finish(entry, current(entry).done(result.result().stream().map(FleetInstance::instanceId).toList(),
               clock.millis(), epoch));
         } else {
           finish(entry, current(entry).failed(result.cause().getMessage(), clock.millis(), epoch));
         }
       });
-    } else {
-      drain(entry, group).compose(x -> fleet.terminate(action.instances(), retries)).onComplete(result -> {
-        inFlight(entry, false);
-        if (result.succeeded()) {
-          action.instances().forEach(fleetView::remove);
-          fleetChanged = true;
-          finish(entry, current(entry).done(action.instances(), clock.millis(), epoch));
-        } else {
-          finish(entry, current(entry).failed(result.cause().getMessage(), clock.millis(), epoch));
-        }
-      });
+      return;
     }
+    // A replacement launches first (its token makes a successor's second try the same launch), then the victim
+    // leaves its LBs and goes, as a scale-in's does.
+    Future<Void> first = !action.kind().equals("replace") ? Future.succeededFuture()
+        : fleet.launch(order, retries).compose(replacements -> {
+          launched(replacements);
+          LOG.info("{} {}: {} launched {} to replace {}", coordinatorId, entry.group(), entry.id(),
+              replacements.stream().map(FleetInstance::instanceId).toList(), action.instances());
+          return noteOn(entry, new JsonObject().put("at", clock.millis()).put("launched", new JsonArray(
+              replacements.stream().map(FleetInstance::instanceId).toList())));
+        });
+    first.compose(x -> drain(entry, group)).compose(x -> fleet.terminate(action.instances(), retries))
+        .onComplete(result -> {
+          inFlight(entry, false);
+          if (result.succeeded()) {
+            action.instances().forEach(fleetView::remove);
+            fleetChanged = true;
+            finish(entry, current(entry).done(action.instances(), clock.millis(), epoch));
+          } else {
+            finish(entry, current(entry).failed(result.cause().getMessage(), clock.millis(), epoch));
+          }
+        });
+  }
+
+  private void launched(List<FleetInstance> instances) {
+    instances.forEach(i -> fleetView.put(i.instanceId(), i));
+    fleetChanged = true;
+  }
+
+  /** Adds a note to an order's entry (how its drains went, what a replacement launched); never fails the order. */
+  private Future<Void> noteOn(LedgerEntry entry, JsonObject note) {
+    LedgerEntry current = ledger.entry(entry.id()).orElse(entry);
+    return ledger.put(current.withAction(current.action().noted(note))).<Void>mapEmpty()
+        .recover(err -> Future.succeededFuture());
   }
 
   /**
@@ -501,9 +624,7 @@ public final class ScalingVerticle extends VerticleBase {
       JsonArray drained = new JsonArray();
       drains.forEach(d -> drained.add(d.result()));
       LOG.info("{} {}: {} drained before termination: {}", coordinatorId, entry.group(), entry.id(), drained.encode());
-      LedgerEntry current = ledger.entry(entry.id()).orElse(entry);
-      return ledger.put(current.withAction(current.action().noted(new JsonObject().put("at", clock.millis())
-          .put("drained", drained)))).<Void>mapEmpty().recover(err -> Future.succeededFuture());
+      return noteOn(entry, new JsonObject().put("at", clock.millis()).put("drained", drained));
     });
   }
 
@@ -531,12 +652,22 @@ public final class ScalingVerticle extends VerticleBase {
 
   private void inFlight(LedgerEntry entry, boolean starting) {
     Action action = entry.action();
-    if (action.kind().equals("launch")) {
+    if (!action.kind().equals("terminate")) {
       launchesInFlight.merge(entry.group(), starting ? action.count() : -action.count(), Integer::sum);
-    } else if (starting) {
-      leaving.addAll(action.instances());
-    } else {
-      action.instances().forEach(leaving::remove);
+    }
+    if (!action.kind().equals("launch")) {
+      if (starting) {
+        leaving.addAll(action.instances());
+      } else {
+        action.instances().forEach(leaving::remove);
+      }
+    }
+    if (action.kind().equals("replace")) {
+      if (starting) {
+        replacing.add(entry.group());
+      } else {
+        replacing.remove(entry.group());
+      }
     }
   }
 
@@ -615,7 +746,8 @@ public final class ScalingVerticle extends VerticleBase {
             epoch);
         case PROTECT, UNPROTECT -> protect(instance(command.target()),
             command.kind() == OperatorCommand.Kind.PROTECT, user, epoch);
-        case DRAIN -> drainByOperator(instance(command.target()), user, epoch);
+        case DRAIN, UNDRAIN -> drainByOperator(instance(command.target()), command.kind() == OperatorCommand.Kind.DRAIN,
+            user, epoch);
       };
     } catch (CommandException e) {
       return Future.failedFuture(e);
@@ -703,17 +835,34 @@ public final class ScalingVerticle extends VerticleBase {
         .put("reason", decision.reason()));
   }
 
-  private Future<JsonObject> drainByOperator(FleetInstance instance, String user, long epoch) {
-    GroupConfig config = tallies.get(instance.group()).config();
-    if (!config.roleTag().contains("app")) {
-      return Future.failedFuture(new CommandException(409, instance.instanceId() + " is an instance of group "
-          + instance.group() + " (roles " + config.roleTag() + "): only app instances behind an LB can be drained"));
+  /**
+   * An operator takes an app instance out of its LBs: it keeps running, no longer counts in its group (a replacement
+   * is launched when the group falls below its minimum) and stays out until undrained.
+   */
+  private Future<JsonObject> drainByOperator(FleetInstance instance, boolean drain, String user, long epoch) {
+    VoteTally tally = tallies.get(instance.group());
+    GroupConfig config = tally.config();
+    String id = instance.instanceId();
+    if (!config.servesApp()) {
+      return Future.failedFuture(new CommandException(409, id + " is an instance of group " + instance.group()
+          + " (roles " + config.roleTag() + "): only app instances behind an LB can be drained"));
     }
-    return askAgent(instance.instanceId(), new DrainRequest(DrainRequest.Kind.DRAIN, config.drainTimeoutMs()))
-        .recover(err -> Future.failedFuture(new CommandException(502, "the agent of " + instance.instanceId()
-            + " did not drain it: " + printable(err.getMessage()))))
-        .compose(drained -> note(instance.group(), user + " drained " + instance.instanceId() + " from its LBs: "
-            + drained.sentence(), user, epoch).map(noted -> noted.put("drained", drained.toJson())));
+    if (!drain && !control(instance.group()).drained().contains(id)) {
+      return Future.failedFuture(new CommandException(409, id + " is not drained"));
+    }
+    DrainRequest request = new DrainRequest(drain ? DrainRequest.Kind.DRAIN : DrainRequest.Kind.UNDRAIN,
+        config.drainTimeoutMs());
+    Future<Void> before = drain ? Future.succeededFuture()
+        : writeControl(tally, control(instance.group()).withDrained(id, false, user, clock.millis()));
+    return before.compose(x -> askAgent(id, request)
+            .recover(err -> Future.failedFuture(new CommandException(502, "the agent of " + id + " did not "
+                + (drain ? "drain" : "undrain") + " it: " + printable(err.getMessage())))))
+        .compose(reply -> (drain ? writeControl(tally, control(instance.group()).withDrained(id, true, user,
+            clock.millis())) : Future.<Void>succeededFuture()).map(reply))
+        .compose(reply -> note(instance.group(), user + (drain ? " drained " + id + " from its LBs: "
+            : " put " + id + " back in its LBs: ") + reply.sentence(), user, epoch,
+            new JsonObject().put("instanceId", id).put("drain", reply.toJson()))
+            .map(noted -> noted.put("drained", reply.toJson())));
   }
 
   private Future<Void> writeControl(VoteTally tally, GroupControl control) {
@@ -727,8 +876,13 @@ public final class ScalingVerticle extends VerticleBase {
 
   /** An operator's action that orders nothing: a ledger entry that says who did what. */
   private Future<JsonObject> note(String group, String reason, String user, long epoch) {
+    return note(group, reason, user, epoch, null);
+  }
+
+  /** The same, with the details behind the sentence as fields. */
+  private Future<JsonObject> note(String group, String reason, String user, long epoch, JsonObject details) {
     Decision decision = new Decision(group, clock.millis(), Decision.Outcome.HOLD, Decision.Rule.OPERATOR,
-        new Decision.Counts(0, 0, 0, 0, 0, 0, 0, 0), members(group).size(), 0, 0, List.of(), reason);
+        new Decision.Counts(0, 0, 0, 0, 0, 0, 0, 0), members(group).size(), 0, 0, List.of(), reason, details);
     return record(decision, epoch, user)
         .recover(err -> Future.failedFuture(new CommandException(503, "done, but the ledger did not take the note: "
             + err.getMessage())))
@@ -751,7 +905,11 @@ public final class ScalingVerticle extends VerticleBase {
         if (kind != null) {
           votes.put(kind, votes.getInteger(kind) + 1);
         }
+        HealthTracker.Health memberHealth = health.health(member, clock.millis());
         detail.add(new JsonObject().put("instanceId", member.instanceId()).put("state", member.state())
+            .put("health", memberHealth.failing() ? memberHealth.why() : "ok")
+            .put("unhealthySince", memberHealth.failing() ? memberHealth.since() : null)
+            .put("drained", control(config.name()).drained().contains(member.instanceId()))
             .put("privateIp", member.privateIp()).put("launchTime", member.launchTime().toEpochMilli())
             .put("vote", kind).put("load", vote == null || expired || Double.isNaN(vote.load()) ? null : vote.load())
             .put("warm", vote != null && vote.warm()).put("protected", vote != null && vote.protectedFromScaleIn()));
@@ -762,6 +920,7 @@ public final class ScalingVerticle extends VerticleBase {
           .put("calmLeftMs", lastResize <= 0 ? 0 : Math.max(0, lastResize + config.calmTimeMs() - clock.millis()))
           .put("votes", votes).put("members", detail).put("paused", control(config.name()).paused())
           .put("protected", new JsonArray(List.copyOf(control(config.name()).protectedInstances())))
+          .put("drained", new JsonArray(List.copyOf(control(config.name()).drained())))
           .put("instances", new JsonArray(members.stream().map(FleetInstance::instanceId).sorted().toList())));
     }
     request.reply(new JsonObject().put("coordinator", coordinatorId).put("leadership", leadership.state().toJson())

@@ -85,29 +85,30 @@ public final class VoteTally {
   }
 
   /**
-   * Up to {@code count} instances to terminate, as a shrink would choose them (silent ones first, then the least
-   * busy; never a protected one).
+   * Up to {@code count} instances to terminate, as a shrink would choose them (unhealthy ones first, then silent ones,
+   * then the least busy; never a protected one).
    */
   public List<String> victimsFor(GroupFleet fleet, int count) {
     long now = clock.millis();
     List<Candidate> silentOnes = new ArrayList<>();
     List<Candidate> voters = new ArrayList<>();
     for (FleetInstance instance : fleet.instances()) {
-      if (!instance.alive() || fleet.leaving().contains(instance.instanceId())) {
+      if (!fleet.counts(instance)) {
         continue;
       }
       Ballot ballot = ballots.get(instance.instanceId());
       if (ballot == null || expired(ballot, now) || !ballot.vote().warm()) {
-        silentOnes.add(candidate(instance, Double.NEGATIVE_INFINITY, false));
+        silentOnes.add(candidate(fleet, instance, Double.NEGATIVE_INFINITY, false));
       } else {
-        voters.add(candidate(instance, ballot.vote().load(), ballot.vote().protectedFromScaleIn()));
+        voters.add(candidate(fleet, instance, ballot.vote().load(), ballot.vote().protectedFromScaleIn()));
       }
     }
     return victims(silentOnes, voters, count);
   }
 
-  private Candidate candidate(FleetInstance instance, double load, boolean protectsItself) {
-    return new Candidate(instance, load, protectsItself || protectedByOperator.contains(instance.instanceId()));
+  private Candidate candidate(GroupFleet fleet, FleetInstance instance, double load, boolean protectsItself) {
+    return new Candidate(instance, load, protectsItself || protectedByOperator.contains(instance.instanceId()),
+        fleet.unhealthy().contains(instance.instanceId()));
   }
 
   /**
@@ -165,7 +166,7 @@ public final class VoteTally {
     long now = clock.millis();
     Map<String, FleetInstance> present = new HashMap<>();
     for (FleetInstance instance : fleet.instances()) {
-      if (instance.alive() && !fleet.leaving().contains(instance.instanceId())) {
+      if (fleet.counts(instance)) {
         present.put(instance.instanceId(), instance);
       }
     }
@@ -190,7 +191,7 @@ public final class VoteTally {
       if (ballot == null || expired(ballot, now)) {
         silent++;
         if (!booting) {
-          silentOnes.add(candidate(instance, Double.NEGATIVE_INFINITY, false));
+          silentOnes.add(candidate(fleet, instance, Double.NEGATIVE_INFINITY, false));
         }
         continue;
       }
@@ -204,7 +205,7 @@ public final class VoteTally {
         case SHRINK -> shrink++;
         default -> none++;
       }
-      candidates.add(candidate(instance, vote.load(), vote.protectedFromScaleIn()));
+      candidates.add(candidate(fleet, instance, vote.load(), vote.protectedFromScaleIn()));
     }
     int eligible = grow + shrink + none;
     double growShare = eligible == 0 ? 0 : (double) grow / eligible;
@@ -267,19 +268,34 @@ public final class VoteTally {
       return Optional.of(facts.hold(Rule.BOUNDS, String.format("%s, but the group is at min (%d)", votes,
           config.min())));
     }
-    List<String> victims = victims(List.of(), candidates, Math.min(config.resizeDownBy(), size - config.min()));
+    List<String> victims = victims(silentOnes, candidates, Math.min(config.resizeDownBy(), size - config.min()));
     if (victims.isEmpty()) {
       return Optional.of(facts.hold(Rule.PROTECTED, votes + ", but every eligible instance protects itself"));
     }
     return Optional.of(facts.decide(Outcome.SHRINK, Rule.VOTES, -victims.size(), victims,
-        String.format("%s: terminate %s, the least busy (%d -> %d)", votes, victims, size, size - victims.size())));
+        String.format("%s: terminate %s, %s (%d -> %d)", votes, victims, chosenBecause(victims, fleet, silentOnes),
+            size, size - victims.size())));
+  }
+
+  /** Why the victims were chosen, in the order {@link #victims} prefers them. */
+  private static String chosenBecause(List<String> victims, GroupFleet fleet, List<Candidate> silentOnes) {
+    if (victims.stream().anyMatch(fleet.unhealthy()::contains)) {
+      return "unhealthy first";
+    }
+    if (silentOnes.stream().anyMatch(c -> victims.contains(c.instance().instanceId()))) {
+      return "without a live vote first";
+    }
+    return "the least busy";
   }
 
   private boolean expired(Ballot ballot, long now) {
     return now - ballot.receivedAt() >= ballot.vote().leaseMillis();
   }
 
-  /** Instances without a live vote first, then the least busy voters; never one that protects itself. */
+  /**
+   * Unhealthy instances first, then those without a live vote, then the least busy voters; never one that protects
+   * itself.
+   */
   private static List<String> victims(List<Candidate> silentOnes, List<Candidate> voters, int count) {
     Comparator<Candidate> leastUseful = Comparator.comparingDouble(Candidate::load)
         .thenComparing((Candidate c) -> c.instance().launchTime(), Comparator.reverseOrder())
@@ -289,11 +305,13 @@ public final class VoteTally {
     List<Candidate> byLoad = new ArrayList<>(voters);
     byLoad.sort(leastUseful);
     ordered.addAll(byLoad);
-    return ordered.stream().filter(c -> !c.protectedFromScaleIn()).limit(count)
+    List<Candidate> unhealthyFirst = new ArrayList<>(ordered.stream().filter(Candidate::unhealthy).toList());
+    ordered.stream().filter(c -> !c.unhealthy()).forEach(unhealthyFirst::add);
+    return unhealthyFirst.stream().filter(c -> !c.protectedFromScaleIn()).limit(count)
         .map(c -> c.instance().instanceId()).toList();
   }
 
-  private record Candidate(FleetInstance instance, double load, boolean protectedFromScaleIn) {
+  private record Candidate(FleetInstance instance, double load, boolean protectedFromScaleIn, boolean unhealthy) {
   }
 
   /** The facts of one tick, to build its decision from. */

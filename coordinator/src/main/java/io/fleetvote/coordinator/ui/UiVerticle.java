@@ -35,7 +35,7 @@ public final class UiVerticle extends VerticleBase {
   private static final DeliveryOptions QUERY = new DeliveryOptions().setSendTimeout(2000);
   /** The columns of {@code instances.rows}, in order. */
   public static final List<String> COLUMNS = List.of("id", "group", "roles", "address", "state", "load", "vote",
-      "warm", "haproxy", "sessions", "uptimeMs", "leaving", "protected");
+      "warm", "haproxy", "sessions", "uptimeMs", "leaving", "protected", "health", "drained");
   private static final long LB_STATUS_LEASE_MILLIS = 10_000;
 
   private final String deployment;
@@ -155,14 +155,17 @@ public final class UiVerticle extends VerticleBase {
               heartbeat != null ? heartbeat.getString("address") : member.getString("privateIp"),
               member.getValue("load"), member.getString("vote"), member.getBoolean("warm"),
               now - member.getLong("launchTime"), haproxyState, sessions)
-              .add(protectedByOperator.contains(id) || member.getBoolean("protected", false)));
+              .add(protectedByOperator.contains(id) || member.getBoolean("protected", false))
+              .add(member.getString("health")).add(member.getBoolean("drained", false)));
         }
       }
     }
     heartbeats.forEach((id, heartbeat) -> {
       if (!listed.contains(id)) {
         rows.add(row(id, heartbeat.getString("group"), heartbeat, "running", heartbeat.getString("address"), null,
-            null, false, now - heartbeat.getLong("startedAt", now), haproxyState, sessions).add(false));
+            null, false, now - heartbeat.getLong("startedAt", now), haproxyState, sessions).add(false)
+            .add(heartbeat.getBoolean("appReady", false) || heartbeat.getInteger("appPort", 0) == 0 ? "ok"
+                : "its app " + heartbeat.getString("appProblem", "fails its health check")).add(false));
       }
     });
     JsonObject snapshot = new JsonObject().put("at", now)

@@ -25,6 +25,8 @@ class VoteTallyTest {
   private final ManualClock clock = new ManualClock(T0);
   private final List<FleetInstance> instances = new ArrayList<>();
   private final Set<String> leaving = new HashSet<>();
+  private final Set<String> unhealthy = new HashSet<>();
+  private final Set<String> drained = new HashSet<>();
   private int launchesInFlight;
   private long lastResizeAt;
 
@@ -256,6 +258,52 @@ class VoteTallyTest {
   }
 
   @Test
+  void aScaleInTakesAnUnhealthyInstanceFirstThenOneWithoutALiveVoteThenTheLeastBusy() {
+    VoteTally tally = tally(group().put("min", 1));
+    String busy = running("i-0000000000000000a", 0);
+    String idle = running("i-0000000000000000b", 0);
+    String sick = running("i-0000000000000000c", 0);
+    String silent = running("i-0000000000000000d", 0);
+    clock.advanceMillis(1_000_000);
+    vote(tally, busy, VoteKind.SHRINK, 9);
+    vote(tally, idle, VoteKind.SHRINK, 1);
+    vote(tally, sick, VoteKind.SHRINK, 5);
+    assertThat(decide(tally)).hasValueSatisfying(d -> assertThat(d.victims()).containsExactly(silent));
+    unhealthy.add(sick);
+    assertThat(decide(tally)).hasValueSatisfying(d -> {
+      assertThat(d.victims()).as("unhealthy before silent and least busy").containsExactly(sick);
+      assertThat(d.reason()).contains("unhealthy first");
+    });
+    unhealthy.clear();
+    instances.removeIf(i -> i.instanceId().equals(silent));
+    assertThat(decide(tally)).hasValueSatisfying(d -> {
+      assertThat(d.victims()).containsExactly(idle);
+      assertThat(d.reason()).contains("the least busy");
+    });
+  }
+
+  @Test
+  void aDrainedInstanceNoLongerCountsTowardsTheMinimumAndNeverVotes() {
+    VoteTally tally = tally(group().put("min", 2).put("shrinkThreshold", 0.5));
+    String a = running("i-0000000000000000a", 0);
+    String b = running("i-0000000000000000b", 0);
+    clock.advanceMillis(1_000_000);
+    vote(tally, a, VoteKind.NONE, 50);
+    vote(tally, b, VoteKind.SHRINK, 0);
+    assertThat(decide(tally)).as("at min, b's shrink vote cannot act")
+        .hasValueSatisfying(d -> assertThat(d.rule()).isEqualTo(Rule.BOUNDS));
+    drained.add(b);
+    assertThat(decide(tally)).hasValueSatisfying(d -> {
+      assertThat(d.outcome()).isEqualTo(Outcome.GROW);
+      assertThat(d.rule()).isEqualTo(Rule.BELOW_MIN);
+      assertThat(d.size()).isEqualTo(1);
+      assertThat(d.counts().shrink()).as("the drained instance's vote is not counted").isZero();
+    });
+    assertThat(tally.victimsFor(new GroupFleet(instances, 0, leaving, 0, unhealthy, drained), 2))
+        .as("a drained instance is never a scale-in victim").containsExactly(a);
+  }
+
+  @Test
   void decisionsSurviveTheRoundTripThroughJson() {
     VoteTally tally = tally(group().put("min", 2));
     Decision decision = decide(tally).orElseThrow();
@@ -286,6 +334,6 @@ class VoteTallyTest {
   }
 
   private Optional<Decision> decide(VoteTally tally) {
-    return tally.decide(new GroupFleet(instances, launchesInFlight, leaving, lastResizeAt));
+    return tally.decide(new GroupFleet(instances, launchesInFlight, leaving, lastResizeAt, unhealthy, drained));
   }
 }
