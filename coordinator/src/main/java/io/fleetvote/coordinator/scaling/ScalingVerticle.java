@@ -450,31 +450,6 @@ public final class ScalingVerticle extends VerticleBase {
     }
   }
 
-  /** A healing hold: a new entry when its rule or instances change, else the same entry seen again. */
-  private void recordHealHold(Decision decision, long epoch) {
-    Optional<LedgerEntry> held = Optional.ofNullable(healHolds.get(decision.group())).flatMap(ledger::entry)
-        .filter(e -> e.epoch() == epoch && e.decision().rule() == decision.rule()
-            && e.decision().victims().equals(decision.victims()));
-    if (held.isPresent()) {
-      LedgerEntry again = held.get().seenAgain(decision.at());
-      long flushedAt = holdFlushedAt.getOrDefault(again.id(), 0L);
-      if (decision.at() - flushedAt >= options.getHoldFlushMillis()) {
-        holdFlushedAt.put(again.id(), decision.at());
-        ledger.put(again);
-      } else {
-        ledger.keepLocally(again);
-      }
-      return;
-    }
-    LedgerEntry entry = new LedgerEntry(LedgerEntry.id(epoch, seq++), epoch, decision.at(), decision.at(), 1,
-        AUTOSCALER, decision, null);
-    healHolds.put(decision.group(), entry.id());
-    holdFlushedAt.put(entry.id(), decision.at());
-    LOG.warn("{} e{} {}: hold ({}): {}", coordinatorId, epoch, decision.group(), decision.rule(), decision.reason());
-    ledger.put(entry).onFailure(err -> LOG.warn("{}: could not write a hold to the ledger: {}", coordinatorId,
-        err.toString()));
-  }
-
   private void record(Decision decision, long epoch) {
     record(decision, epoch, AUTOSCALER);
   }
@@ -518,13 +493,27 @@ public final class ScalingVerticle extends VerticleBase {
         });
   }
 
+  /** A healing hold: a new entry when its rule or instances change, else the same entry seen again. */
+  private void recordHealHold(Decision decision, long epoch) {
+    Optional<LedgerEntry> held = Optional.ofNullable(healHolds.get(decision.group())).flatMap(ledger::entry)
+        .filter(e -> e.epoch() == epoch && e.decision().rule() == decision.rule()
+            && e.decision().victims().equals(decision.victims()));
+    LedgerEntry written = writeHold(held, decision, epoch);
+    healHolds.put(decision.group(), written.id());
+  }
+
   /** Identical holds in a row make one entry whose count and last time grow; written back now and then. */
   private void recordHold(Decision decision, long epoch) {
-    Optional<LedgerEntry> latest = ledger.latest(decision.group());
-    if (latest.isPresent() && latest.get().action() == null && latest.get().epoch() == epoch
-        && latest.get().decision().rule() == decision.rule()
-        && latest.get().decision().counts().equals(decision.counts())) {
-      LedgerEntry again = latest.get().seenAgain(decision.at());
+    Optional<LedgerEntry> latest = ledger.latest(decision.group()).filter(e -> e.action() == null
+        && e.epoch() == epoch && e.decision().rule() == decision.rule()
+        && e.decision().counts().equals(decision.counts()));
+    writeHold(latest, decision, epoch);
+  }
+
+  /** The held entry seen again (flushed to the cluster every holdFlushMillis), or a new entry; returns the entry. */
+  private LedgerEntry writeHold(Optional<LedgerEntry> held, Decision decision, long epoch) {
+    if (held.isPresent()) {
+      LedgerEntry again = held.get().seenAgain(decision.at());
       long flushedAt = holdFlushedAt.getOrDefault(again.id(), 0L);
       if (decision.at() - flushedAt >= options.getHoldFlushMillis()) {
         holdFlushedAt.put(again.id(), decision.at());
@@ -532,7 +521,7 @@ public final class ScalingVerticle extends VerticleBase {
       } else {
         ledger.keepLocally(again);
       }
-      return;
+      return again;
     }
     LedgerEntry entry = new LedgerEntry(LedgerEntry.id(epoch, seq++), epoch, decision.at(), decision.at(), 1,
         AUTOSCALER, decision, null);
@@ -540,6 +529,7 @@ public final class ScalingVerticle extends VerticleBase {
     LOG.info("{} e{} {}: hold ({}): {}", coordinatorId, epoch, decision.group(), decision.rule(), decision.reason());
     ledger.put(entry).onFailure(err -> LOG.warn("{}: could not write a hold to the ledger: {}", coordinatorId,
         err.toString()));
+    return entry;
   }
 
   /** Sends the order of a ledger entry (already counted in flight) to the cloud and writes down how it went. */
