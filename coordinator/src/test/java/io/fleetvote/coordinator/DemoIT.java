@@ -7,8 +7,11 @@ import io.fleetvote.sandbox.process.ProcessSupervisor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -34,7 +37,7 @@ class DemoIT {
     Path output = dir.resolve("demo.out");
     Process demo = new ProcessBuilder(ManagedProcess.java(SandboxOptions.defaultHome(),
         "sandbox/target/fleetvote-sandbox.jar", "io.fleetvote.sandbox.demo.DemoMain", List.of(),
-        List.of("--load-seconds", "25", "--state-dir", dir.resolve("demo").toString())))
+        List.of("--load-seconds", "25", "--exit-after-cycles", "--state-dir", dir.resolve("demo").toString())))
         .redirectErrorStream(true).redirectOutput(output.toFile()).start();
     try {
       assertThat(demo.waitFor(300, TimeUnit.SECONDS)).as("the demo ends after its cycle").isTrue();
@@ -62,6 +65,38 @@ class DemoIT {
               f.getFileName().toString().replace(".pid", "")).orElseThrow()))
           .as("instance processes").isNotEmpty().allSatisfy(p -> assertThat(ProcessProbe.alive(p.pid(),
               p.startedAtMillis())).isFalse());
+    }
+  }
+
+  @Test
+  void withoutExitAfterCyclesTheDemoKeepsRunningUntilSigtermThenStopsCleanly() throws Exception {
+    Path output = dir.resolve("demo-stays.out");
+    Process demo = new ProcessBuilder(ManagedProcess.java(SandboxOptions.defaultHome(),
+        "sandbox/target/fleetvote-sandbox.jar", "io.fleetvote.sandbox.demo.DemoMain", List.of(),
+        List.of("--cycles", "0", "--state-dir", dir.resolve("stays").toString())))
+        .redirectErrorStream(true).redirectOutput(output.toFile()).start();
+    try {
+      Eventually.await("the demo up and staying", Duration.ofSeconds(180),
+          () -> read(output).contains("keep running") || !demo.isAlive());
+      assertThat(demo.isAlive()).as(Files.readString(output)).isTrue();
+      demo.destroy();
+      assertThat(demo.waitFor(120, TimeUnit.SECONDS)).as("the demo stops on SIGTERM").isTrue();
+    } finally {
+      demo.destroyForcibly();
+    }
+    String text = Files.readString(output);
+    assertThat(text).contains("coordinator stopped", "sandbox stopped");
+    assertThat(text).as("a clean stop").doesNotContain("Exception", "\tat ");
+    assertThat(ProcessHandle.allProcesses().map(p -> p.info().commandLine().orElse(""))
+        .filter(line -> line.contains(dir.resolve("stays").toString())))
+        .as("sandbox or coordinator left running").isEmpty();
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.readString(file);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 }

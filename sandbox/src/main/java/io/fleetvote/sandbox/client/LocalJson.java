@@ -29,10 +29,29 @@ public final class LocalJson {
     return send(request(port, path, token).build());
   }
 
-  /** The JSON body of a 200 to {@code POST http://127.0.0.1:port/path} with a JSON body; empty otherwise. */
-  public static Optional<JsonObject> post(int port, String path, JsonObject body) {
-    return send(request(port, path, null).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body.encode())).build());
+  /** An answer: its status (0 when none came within the timeout) and its JSON body (empty when not JSON). */
+  public record Answer(int status, JsonObject body) {
+  }
+
+  /** {@code POST http://127.0.0.1:port/path} with a JSON body, waiting at most {@code timeout} for the answer. */
+  public static Answer post(int port, String path, JsonObject body, Duration timeout) {
+    HttpRequest request = request(port, path, null).timeout(timeout).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body.encode())).build();
+    try {
+      HttpResponse<String> response = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+      JsonObject json;
+      try {
+        json = new JsonObject(response.body());
+      } catch (RuntimeException e) {
+        json = new JsonObject();
+      }
+      return new Answer(response.statusCode(), json);
+    } catch (IOException e) {
+      return new Answer(0, new JsonObject());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new Answer(0, new JsonObject());
+    }
   }
 
   private static HttpRequest.Builder request(int port, String path, String token) {

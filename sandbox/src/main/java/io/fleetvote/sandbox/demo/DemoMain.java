@@ -64,7 +64,7 @@ public final class DemoMain {
   }
 
   record Settings(int cycles, long loadSeconds, int rate, int baseRate, int workMs, long durationSeconds,
-                  Path stateDir) {
+                  Path stateDir, boolean exitAfterCycles) {
   }
 
   /** One overload: when it began, and when the RunInstances it caused reached EC2 (null while it has not). */
@@ -76,19 +76,22 @@ public final class DemoMain {
         Runs the whole system on the sandbox cloud: a coordinator scales group web (min 2, max 5) by the votes of its
         instances' agents, behind an HAProxy instance (group lb) its instances register with. The demo sends a light
         load through HAProxy all along, overloads the group until it grows, and watches it shrink back.""")
-        .option("cycles", "N", "how many times to overload the group and let it calm down", "1")
+        .option("cycles", "N", "how many times to overload the group and let it calm down (0: none)", "1")
         .option("load-seconds", "S", "how long each overload lasts", "45")
         .option("rate", "N", "requests per second during an overload, through HAProxy", "160")
         .option("base-rate", "N", "requests per second through HAProxy for the whole run (0: none)", "10")
         .option("work-ms", "MS", "CPU milliseconds each request costs the demo app", "6")
         .option("duration", "SECONDS", "stop after this long whatever the phase; 0: when the cycles are done", "0")
         .option("state-dir", "DIR", "where the demo keeps the sandbox's and the coordinator's state",
-            "<fleetvote home>/.demo");
-    Settings settings = cli.parseOrExit(args, p -> new Settings(p.intValue("cycles", 1, 100),
+            "<fleetvote home>/.demo")
+        .flag("exit-after-cycles", "stop once the cycles are done (for scripts); without it the system and the "
+            + "dashboard keep running until Ctrl-C or SIGTERM");
+    Settings settings = cli.parseOrExit(args, p -> new Settings(p.intValue("cycles", 0, 100),
         p.longValue("load-seconds", 5, 3600), p.intValue("rate", 1, 10_000), p.intValue("base-rate", 0, 10_000),
         p.intValue("work-ms", 0, 1000),
         p.longValue("duration", 0, 86_400),
-        p.given("state-dir") ? Path.of(p.string("state-dir")) : SandboxOptions.defaultHome().resolve(".demo")));
+        p.given("state-dir") ? Path.of(p.string("state-dir")) : SandboxOptions.defaultHome().resolve(".demo"),
+        p.flag("exit-after-cycles")));
     new Demo(settings).run();
   }
 
@@ -145,10 +148,29 @@ public final class DemoMain {
         }
         stopBaseLoad();
         report();
+        if (!settings.exitAfterCycles() && running()) {
+          stayUp();
+        }
       } finally {
         stop();
         stopped.countDown();
       }
+    }
+
+    /** After the cycles: the system and the dashboard keep running, with the light load, until Ctrl-C or SIGTERM. */
+    private void stayUp() {
+      say("the cycles are done; the system and the dashboard keep running (http://127.0.0.1:" + coordinatorPort
+          + "/). Ctrl-C or SIGTERM stops it and everything it started (--exit-after-cycles ends the demo here).");
+      startBaseLoad();
+      for (int second = 0; running(); second++) {
+        if (second % 10 == 0) {
+          status();
+        } else {
+          printNewEntries();
+        }
+        tick();
+      }
+      stopBaseLoad();
     }
 
     private void start() throws IOException {
@@ -183,10 +205,29 @@ public final class DemoMain {
           settings.stateDir().resolve("coordinator.log"), URI.create("http://127.0.0.1:" + coordinatorPort + "/health"),
           Duration.ofSeconds(60));
       vertx = Vertx.vertx();
-      token = LocalJson.post(coordinatorPort, "/api/tokens", new JsonObject().put("name", "demo")
-          .put("password", password)).map(t -> t.getString("token"))
-          .orElseThrow(() -> new IllegalStateException("the coordinator refused the demo's own login"));
+      token = login(password);
       say("dashboard: http://127.0.0.1:" + coordinatorPort + "/  (log in as demo, password " + password + ")");
+    }
+
+    /**
+     * A bearer token for the demo's user. A coordinator that has just started checks its first password hash slowly
+     * (a cold JVM on a busy machine), so the demo asks again, with a longer wait each time, for up to a minute.
+     */
+    private String login(String password) {
+      JsonObject credentials = new JsonObject().put("name", "demo").put("password", password);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      for (Duration wait = Duration.ofSeconds(2); System.nanoTime() < deadline && running();
+           wait = wait.multipliedBy(2)) {
+        LocalJson.Answer answer = LocalJson.post(coordinatorPort, "/api/tokens", credentials, wait);
+        if (answer.status() == 200) {
+          return answer.body().getString("token");
+        }
+        if (answer.status() != 0 && answer.status() != 503) {
+          throw new IllegalStateException("the coordinator refused the demo's own login: HTTP " + answer.status()
+              + " " + answer.body().encode());
+        }
+      }
+      throw new IllegalStateException("the coordinator did not answer the demo's login within 60 s");
     }
 
     private static String randomText(int length) {
@@ -228,6 +269,10 @@ public final class DemoMain {
           measured = growSince(measured);
         }
         tick();
+      }
+      if (!run.isComplete()) {
+        load.stop();
+        run.await();
       }
       lastLoad = run.isComplete() && run.succeeded() ? run.result() : null;
       load = null;
