@@ -20,12 +20,16 @@ public final class LoadMain {
     CommandLine cli = new CommandLine("load", """
         Sends GET requests to --url at a fixed --rate for --duration, whatever the answers take (open loop: a slow
         server does not slow the sender, and latency counts from when each request was due). Prints, every second
-        and in total, requests sent, answered 2xx, failed (other status, connection error or timeout) and latency
-        percentiles.""")
+        and in total, requests sent, answered 2xx, failed, and latency percentiles. Failures are counted by class:
+          refused      the connection was refused (nothing listening)
+          reset        the connection was reset or closed by the server before a full answer
+          timeout      no answer within --timeout, the connect timeout included
+          http-<code>  an answer that is not 2xx, e.g. http-503
+          other-<Exc>  anything else, named by its exception, e.g. other-UnknownHostException""")
         .option("url", "URL[,URL...]", "what to load, e.g. http://127.0.0.1:8080/?work=5 (several: in turn)", null)
         .option("rate", "N", "requests per second", "100")
         .option("duration", "SECONDS", "how long to send", "30")
-        .option("timeout", "MS", "a request not answered within this long counts as failed", "5000")
+        .option("timeout", "MS", "a request not answered within this long (connect included) fails: timeout", "5000")
         .option("connections", "N", "most connections open at once", "256")
         .option("summary-json", "FILE", "also write the totals as JSON to FILE", "none");
     LoadOptions options = cli.parseOrExit(args, p -> {

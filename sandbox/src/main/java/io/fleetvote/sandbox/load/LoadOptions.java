@@ -11,7 +11,7 @@ import java.util.List;
  * @param targets     the URLs the GETs go to, in turn (round robin)
  * @param rate        requests per second, sent on schedule whatever the answers take
  * @param duration    how long to send
- * @param timeout     when an unanswered request counts as failed
+ * @param timeout     when an unanswered request, or a connection not made, fails (class {@code timeout})
  * @param connections the connection pool's size
  * @param summaryJson where to write the totals as JSON; null for nowhere
  */
