@@ -43,6 +43,7 @@ public final class LoadGenerator {
   private final AtomicLong stopAt = new AtomicLong(Long.MAX_VALUE);
   private final Promise<Void> finished = Promise.promise();
   private volatile List<URI> targets;
+  private volatile SecondListener seconds = (second, report) -> { };
   // The rest is confined to the verticle's event loop.
   private final LoadReport total = new LoadReport();
   private LoadReport second = new LoadReport();
@@ -62,6 +63,19 @@ public final class LoadGenerator {
     // Requests k with k / rate < duration.
     this.planned = options.duration().getSeconds() * options.rate()
         + (options.duration().getNano() * (long) options.rate() + NANOS_PER_SECOND - 1) / NANOS_PER_SECOND;
+  }
+
+  /** What each finished second of a run counted, for whoever follows the run (the demo, a benchmark). */
+  @FunctionalInterface
+  public interface SecondListener {
+    /** Called on the generator's event loop; {@code second} counts from 1. */
+    void second(int second, LoadReport report);
+  }
+
+  /** Hands every finished second's report to {@code listener} (set it before {@link #run()}). */
+  public LoadGenerator everySecond(SecondListener listener) {
+    this.seconds = listener;
+    return this;
   }
 
   /** Spreads the requests over other targets from now on (the instances of a group that grew or shrank). */
@@ -214,6 +228,7 @@ public final class LoadGenerator {
   private void reportSecond() {
     secondsReported++;
     out.accept(String.format("%5ds  %s", secondsReported, second.line()));
+    seconds.second(secondsReported, second);
     second = new LoadReport();
   }
 
