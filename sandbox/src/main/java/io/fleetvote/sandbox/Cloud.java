@@ -1,6 +1,8 @@
 package io.fleetvote.sandbox;
 
 import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.sandbox.capacity.InstanceTypes;
+import io.fleetvote.sandbox.capacity.InstanceTypes.InstanceType;
 import io.fleetvote.sandbox.ec2.Ec2Exception;
 import io.fleetvote.sandbox.imds.MetadataServers;
 import io.fleetvote.sandbox.process.ProcessSpec;
@@ -40,11 +42,13 @@ public final class Cloud {
 
   private static final Logger LOG = LoggerFactory.getLogger(Cloud.class);
   private static final int MAX_TAGS = 50;
+  /** Slack for sums of vCPU fractions given on the command line (the types' own are exact in binary). */
+  private static final double EPSILON = 1e-9;
   private static final DateTimeFormatter REASON_TIME =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'GMT'").withZone(ZoneOffset.UTC);
 
   /** A validated RunInstances call. */
-  public record LaunchRequest(String imageId, int minCount, int maxCount, String instanceType, String userData,
+  public record LaunchRequest(String imageId, int minCount, int maxCount, InstanceType instanceType, String userData,
                               Map<String, String> tags, String availabilityZone, String keyName, String subnetId,
                               List<String> securityGroupIds, String clientToken, String fingerprint) {
   }
@@ -66,6 +70,7 @@ public final class Cloud {
   private final Set<Integer> allocatedPorts = new HashSet<>();
   private final Faults faults = new Faults();
   private final SecureRandom random = new SecureRandom();
+  private final int hostCores = SandboxOptions.hostCores();
   private long nextSeq = 1;
 
   public Cloud(Vertx vertx, SandboxOptions options, ImageCatalog images, StateStore store, Clock clock) {
@@ -112,20 +117,21 @@ public final class Cloud {
     if (!options.zones().contains(zone)) {
       throw Ec2Exception.invalidValue("Invalid availability zone: [" + Ec2Exception.abbreviate(zone) + "]");
     }
+    InstanceType type = request.instanceType();
     int room = options.maxInstances() - (int) instances.values().stream()
         .filter(i -> i.state() != InstanceState.TERMINATED).count();
     if (faults.takeCapacityRefusal() || room < request.minCount()) {
-      LOG.warn("RunInstances {} x{}: refused for capacity (room {})", image.name(), request.minCount(), room);
-      throw new Ec2Exception(500, "InsufficientInstanceCapacity", "We currently do not have sufficient "
-          + request.instanceType() + " capacity in the Availability Zone you requested (" + zone + ").");
+      throw capacityRefusal(image.name() + " x" + request.minCount() + " (room for " + room + " instances)",
+          "We currently do not have sufficient " + type.name() + " capacity in the Availability Zone you requested ("
+              + zone + ").");
     }
-    int count = Math.min(request.maxCount(), room);
+    int count = Math.min(request.maxCount(), Math.min(room, vcpuRoom(type, request.minCount())));
     String reservationId = newId("r-", reservations.keySet());
     List<Instance> launched = new ArrayList<>();
     Instant now = clock.instant();
     for (int index = 0; index < count; index++) {
       Instance instance = new Instance(newId("i-", instances.keySet()), nextSeq++, image.id(), reservationId, index,
-          request.instanceType(), zone, "127.0.0.1", now, request.clientToken(), request.keyName(),
+          type.name(), zone, "127.0.0.1", now, request.clientToken(), request.keyName(),
           request.subnetId(), request.securityGroupIds(), request.userData(), request.tags(), allocatePorts(image),
           faults.takeBootDelay());
       instances.put(instance.id(), instance);
@@ -225,6 +231,12 @@ public final class Cloud {
       if (state != InstanceState.STOPPED && state != InstanceState.PENDING && state != InstanceState.RUNNING) {
         throw incorrectState(instance, "started");
       }
+    }
+    double starting = targets.stream().filter(i -> i.state() == InstanceState.STOPPED).mapToDouble(Cloud::vcpus).sum();
+    if (committedVcpus() + starting > options.maxVcpus() + EPSILON) {
+      throw capacityRefusal("StartInstances " + targets.size() + " instance(s)", "Instances already have "
+          + InstanceTypes.format(committedVcpus()) + " of the sandbox's " + InstanceTypes.format(options.maxVcpus())
+          + " vCPUs (--max-vcpus); starting these asks for " + InstanceTypes.format(starting) + " more.");
     }
     List<StateChange> changes = new ArrayList<>();
     for (Instance instance : targets) {
@@ -538,6 +550,49 @@ public final class Cloud {
       ports.put(name, port);
     }
     return ports;
+  }
+
+  /**
+   * How many instances of {@code type} fit in the vCPUs left: at least {@code minCount}, else
+   * InsufficientInstanceCapacity. A type larger than the host, or a launch beyond {@code --max-vcpus}, would get CPU
+   * quotas the host cannot honour, and its instances would read as less loaded than they are.
+   */
+  private int vcpuRoom(InstanceType type, int minCount) {
+    if (type.vcpus() > hostCores) {
+      throw capacityRefusal(type.name() + " (" + InstanceTypes.format(type.vcpus()) + " vCPUs) on " + hostCores
+          + " cores", "The sandbox's host has " + hostCores + " cores; one " + type.name() + " asks for "
+          + InstanceTypes.format(type.vcpus()) + " vCPUs.");
+    }
+    double committed = committedVcpus();
+    int fits = (int) Math.floor((options.maxVcpus() - committed) / type.vcpus() + EPSILON);
+    if (fits < minCount) {
+      throw capacityRefusal(type.name() + " x" + minCount + " (" + InstanceTypes.format(committed) + " of "
+          + InstanceTypes.format(options.maxVcpus()) + " vCPUs committed)", "Instances already have "
+          + InstanceTypes.format(committed) + " of the sandbox's " + InstanceTypes.format(options.maxVcpus())
+          + " vCPUs (--max-vcpus); this launch asks for at least " + minCount + " x " + type.name() + " = "
+          + InstanceTypes.format(minCount * type.vcpus()) + " vCPUs.");
+    }
+    return fits;
+  }
+
+  /** The vCPUs of the instances that are neither stopped nor terminated: what their quotas promise. */
+  public double committedVcpus() {
+    return instances.values().stream()
+        .filter(i -> i.state() != InstanceState.TERMINATED && i.state() != InstanceState.STOPPED)
+        .mapToDouble(Cloud::vcpus).sum();
+  }
+
+  /**
+   * The capacity of the instance's type. A type the sandbox does not offer can only come from a state saved before
+   * types were checked; it counts as the default type.
+   */
+  private static double vcpus(Instance instance) {
+    return InstanceTypes.find(instance.instanceType()).orElse(InstanceTypes.DEFAULT).vcpus();
+  }
+
+  private static Ec2Exception capacityRefusal(String logged, String message) {
+    LOG.warn("refused for capacity: {}", logged);
+    return new Ec2Exception(500, "InsufficientInstanceCapacity", message);
   }
 
   private String newId(String prefix, Set<String> taken) {

@@ -30,13 +30,18 @@ public final class SandboxMain {
             "none")
         .option("region", "NAME", "the region the sandbox answers as", SandboxOptions.DEFAULT_REGION)
         .option("max-instances", "N", "instances alive at once before InsufficientInstanceCapacity",
-            Integer.toString(SandboxOptions.DEFAULT_MAX_INSTANCES));
+            Integer.toString(SandboxOptions.DEFAULT_MAX_INSTANCES))
+        .option("max-vcpus", "N", "vCPUs (the instance types' capacities, e.g. t3.micro 0.25) that the instances "
+            + "neither stopped nor terminated may have in all before InsufficientInstanceCapacity; the default is "
+            + "this host's cores, so CPU quotas never promise more than the host has",
+            Integer.toString(SandboxOptions.hostCores()));
     SandboxOptions options = cli.parseOrExit(args, parsed -> new SandboxOptions(
         parsed.intValue("port", 0, 65535),
         Path.of(parsed.string("state-dir")).toAbsolutePath().normalize(),
         parsed.string("images").equals("none") ? null : Path.of(parsed.string("images")),
         parsed.string("region"),
         parsed.intValue("max-instances", 1, 10_000),
+        parsed.doubleValue("max-vcpus", 0.125, 100_000),
         SandboxOptions.DEFAULT_TERMINATED_RETENTION_MILLIS,
         SandboxOptions.defaultHome(),
         SandboxOptions.defaultJava()));

@@ -57,8 +57,9 @@ public final class DashboardBench {
             .put("command", new JsonArray().add("sleep").add("3600")).put("stopTimeoutMillis", 1000))))).encode());
     int clusterPort = FreePorts.pick();
     String cluster = "bench-ui-" + UUID.randomUUID();
+    // Room for every idle instance at its default type (t3.micro, 0.25 vCPU) and then some: they never run work.
     SandboxProcess sandbox = SandboxProcess.start(dir.resolve("sandbox"), "--images", images.toString(),
-        "--max-instances", Integer.toString(instances + 10));
+        "--max-instances", Integer.toString(instances + 10), "--max-vcpus", Integer.toString(instances + 10));
     Coordinator coordinator = null;
     Vertx agents = null;
     Browser browser = null;
