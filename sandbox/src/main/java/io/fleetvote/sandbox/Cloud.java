@@ -1,6 +1,7 @@
 package io.fleetvote.sandbox;
 
 import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.sandbox.capacity.CpuQuota;
 import io.fleetvote.sandbox.capacity.InstanceTypes;
 import io.fleetvote.sandbox.capacity.InstanceTypes.InstanceType;
 import io.fleetvote.sandbox.ec2.Ec2Exception;
@@ -44,6 +45,8 @@ public final class Cloud {
   private static final int MAX_TAGS = 50;
   /** Slack for sums of vCPU fractions given on the command line (the types' own are exact in binary). */
   private static final double EPSILON = 1e-9;
+  private static final int GROUP_REMOVAL_ATTEMPTS = 40;
+  private static final long GROUP_REMOVAL_RETRY_MILLIS = 50;
   private static final DateTimeFormatter REASON_TIME =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'GMT'").withZone(ZoneOffset.UTC);
 
@@ -63,6 +66,7 @@ public final class Cloud {
   private final StateStore store;
   private final ProcessSupervisor processes;
   private final MetadataServers metadata;
+  private final CpuQuota quota;
   private final Clock clock;
   private final Map<String, Instance> instances = new LinkedHashMap<>();
   private final Map<String, Reservation> reservations = new LinkedHashMap<>();
@@ -73,11 +77,13 @@ public final class Cloud {
   private final int hostCores = SandboxOptions.hostCores();
   private long nextSeq = 1;
 
-  public Cloud(Vertx vertx, SandboxOptions options, ImageCatalog images, StateStore store, Clock clock) {
+  public Cloud(Vertx vertx, SandboxOptions options, ImageCatalog images, StateStore store, CpuQuota quota,
+               Clock clock) {
     this.vertx = vertx;
     this.options = options;
     this.images = images;
     this.store = store;
+    this.quota = quota;
     this.clock = clock;
     this.processes = new ProcessSupervisor(vertx);
     this.metadata = new MetadataServers(vertx, this::find, options.region(), ImageCatalog.OWNER_ID);
@@ -331,6 +337,9 @@ public final class Cloud {
         .put("state", instance.state().ec2Name())
         .put("imageId", instance.imageId())
         .put("image", images.find(instance.imageId()).map(Image::name).orElse(null))
+        .put("instanceType", instance.instanceType())
+        .put("vcpus", vcpus(instance))
+        .put("cgroups", new JsonArray(quota.groups(instance.id()).stream().map(Path::toString).toList()))
         .put("reservationId", instance.reservationId())
         .put("privateIp", instance.privateIp())
         .put("ports", new JsonObject(new LinkedHashMap<>(instance.ports())))
@@ -341,6 +350,12 @@ public final class Cloud {
         .put("stateReason", instance.stateReason())
         .put("tags", new JsonObject(new LinkedHashMap<>(instance.tags())))
         .put("processes", procs);
+  }
+
+  /** What {@code GET /_sandbox/capacity} shows: whether quotas are enforced and how, and the vCPUs committed. */
+  public JsonObject capacity() {
+    return quota.toJson().put("hostCores", hostCores).put("maxVcpus", options.maxVcpus())
+        .put("committedVcpus", committedVcpus()).put("types", InstanceTypes.toJson());
   }
 
   // ---------------------------------------------------------------- persistence
@@ -387,14 +402,39 @@ public final class Cloud {
       }
     }
     sweep();
-    return Future.join(reopened).mapEmpty();
+    return Future.join(reopened).transform(x -> removeAbandonedGroups());
   }
 
-  /** Closes the metadata endpoints and flushes the state; instance processes keep running. */
+  /** Removes the empty cgroups of instances that are gone (a sandbox that died while one stopped leaves them). */
+  private Future<Void> removeAbandonedGroups() {
+    Set<String> live = new HashSet<>();
+    instances.values().stream().filter(Cloud::holdsCapacity).forEach(i -> live.add(i.id()));
+    return vertx.executeBlocking(() -> quota.removeAbandoned(live), false)
+        .onSuccess(kept -> kept.forEach(group -> LOG.warn("cgroup {} belongs to no live instance but still holds "
+            + "processes; left in place", group)))
+        .<Void>mapEmpty()
+        .recover(err -> {
+          LOG.error("cannot clean up the instances' cgroups: {}", err.getMessage());
+          return Future.succeededFuture();
+        });
+  }
+
+  /**
+   * Closes the metadata endpoints and flushes the state; instance processes keep running, in their cgroups. The base
+   * of the cgroups goes when no instance's group is left in it.
+   */
   public Future<Void> close() {
     List<Future<Void>> closing = new ArrayList<>();
     instances.keySet().forEach(id -> closing.add(metadata.close(id)));
-    return Future.join(closing).transform(x -> store.flushed());
+    return Future.join(closing).transform(x -> store.flushed())
+        .transform(x -> vertx.<Void>executeBlocking(() -> {
+          quota.removeBasesIfEmpty();
+          return null;
+        }, false))
+        .recover(err -> {
+          LOG.error("cannot remove the sandbox's cgroup base: {}", err.getMessage());
+          return Future.succeededFuture();
+        });
   }
 
   private void save() {
@@ -424,7 +464,8 @@ public final class Cloud {
               instance.imdsPort(port);
               return null;
             }))
-        .compose(x -> spawnFrom(instance, image.get(), 0))
+        .compose(x -> pending(instance) ? createGroups(instance) : Future.succeededFuture(List.<Path>of()))
+        .compose(groups -> spawnFrom(instance, image.get(), 0, groups))
         .compose(x -> {
           if (pending(instance)) {
             instance.moveTo(InstanceState.RUNNING, clock.instant(), null);
@@ -437,7 +478,15 @@ public final class Cloud {
         .recover(err -> failBoot(instance, err.getMessage()));
   }
 
-  private Future<Void> spawnFrom(Instance instance, Image image, int index) {
+  /** The instance's cgroups with its type's quota, for the processes within its capacity; none when not enforced. */
+  private Future<List<Path>> createGroups(Instance instance) {
+    if (!quota.enforced()) {
+      return Future.succeededFuture(List.of());
+    }
+    return vertx.executeBlocking(() -> quota.create(instance.id(), vcpus(instance)), false);
+  }
+
+  private Future<Void> spawnFrom(Instance instance, Image image, int index, List<Path> groups) {
     if (index >= image.processes().size() || !pending(instance)) {
       return Future.succeededFuture();
     }
@@ -451,11 +500,13 @@ public final class Cloud {
     env.put("JAVA_HOME", System.getProperty("java.home"));
     env.put("AWS_EC2_METADATA_SERVICE_ENDPOINT", variables.get("imds"));
     spec.env().forEach((key, value) -> env.put(key, ImageCatalog.expand(value, variables)));
-    return processes.spawn(instanceDir(instance), spec.name(), command, env).compose(process -> {
+    List<Path> joined = spec.withinCapacity() ? groups : List.of();
+    return processes.spawn(instanceDir(instance), spec.name(), command, env, joined).compose(process -> {
       instance.processes().add(process);
       save();
-      LOG.info("instance {}: started {} (pid {})", instance.id(), spec.name(), process.pid());
-      return spawnFrom(instance, image, index + 1);
+      LOG.info("instance {}: started {} (pid {}){}", instance.id(), spec.name(), process.pid(),
+          joined.isEmpty() ? "" : " within its " + InstanceTypes.format(vcpus(instance)) + " vCPU");
+      return spawnFrom(instance, image, index + 1, groups);
     });
   }
 
@@ -495,7 +546,39 @@ public final class Cloud {
             p.markExited(clock.millis());
           }
         }))
+        .transform(x -> removeGroups(instance, GROUP_REMOVAL_ATTEMPTS))
         .transform(x -> metadata.close(instance.id()));
+  }
+
+  /**
+   * Once the instance's processes are stopped: SIGKILL to whatever is still in its cgroups (an orphan that left the
+   * process tree), then removes them, trying again while the kernel still counts a dying process in one.
+   */
+  private Future<Void> removeGroups(Instance instance, int attempts) {
+    if (!quota.enforced()) {
+      return Future.succeededFuture();
+    }
+    return vertx.executeBlocking(() -> {
+      List<Long> stragglers = quota.killStragglers(instance.id());
+      if (!stragglers.isEmpty()) {
+        LOG.warn("instance {}: SIGKILL to {} left in its cgroups after its processes stopped", instance.id(),
+            stragglers);
+      }
+      return quota.tryRemove(instance.id());
+    }, false).compose(removed -> {
+      if (removed) {
+        return Future.<Void>succeededFuture();
+      }
+      if (attempts <= 1) {
+        LOG.error("instance {}: its cgroups {} are still busy; left in place", instance.id(),
+            quota.groups(instance.id()));
+        return Future.<Void>succeededFuture();
+      }
+      return vertx.timer(GROUP_REMOVAL_RETRY_MILLIS).compose(t -> removeGroups(instance, attempts - 1));
+    }, err -> {
+      LOG.error("instance {}: cannot remove its cgroups: {}", instance.id(), err.getMessage());
+      return Future.succeededFuture();
+    });
   }
 
   private void finishMove(Instance instance, InstanceState end) {
@@ -529,6 +612,7 @@ public final class Cloud {
     variables.put("home", options.home().toString());
     variables.put("instance.id", instance.id());
     variables.put("instance.dir", instanceDir(instance).toString());
+    variables.put("instance.vcpus", InstanceTypes.format(vcpus(instance)));
     variables.put("private-ip", instance.privateIp());
     variables.put("imds", "http://127.0.0.1:" + instance.imdsPort());
     instance.ports().forEach((name, port) -> variables.put("port." + name, Integer.toString(port)));
@@ -577,9 +661,12 @@ public final class Cloud {
 
   /** The vCPUs of the instances that are neither stopped nor terminated: what their quotas promise. */
   public double committedVcpus() {
-    return instances.values().stream()
-        .filter(i -> i.state() != InstanceState.TERMINATED && i.state() != InstanceState.STOPPED)
-        .mapToDouble(Cloud::vcpus).sum();
+    return instances.values().stream().filter(Cloud::holdsCapacity).mapToDouble(Cloud::vcpus).sum();
+  }
+
+  /** Neither stopped nor terminated: its vCPUs are committed and its cgroups may exist. */
+  private static boolean holdsCapacity(Instance instance) {
+    return instance.state() != InstanceState.TERMINATED && instance.state() != InstanceState.STOPPED;
   }
 
   /**

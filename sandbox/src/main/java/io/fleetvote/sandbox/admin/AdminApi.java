@@ -21,8 +21,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The sandbox's own console under {@code /_sandbox/}: what runs where (ports, pids, logs), API call counts, and
- * fault injection. JSON in and out; a bad body is a 400 naming the field.
+ * The sandbox's own console under {@code /_sandbox/}: what runs where (ports, pids, logs, cgroups), API call counts,
+ * the instances' capacity, and fault injection. JSON in and out; a bad body is a 400 naming the field.
  */
 public final class AdminApi {
 
@@ -51,6 +51,7 @@ public final class AdminApi {
     router.post("/faults/capacity").handler(ctx -> fault(ctx, "capacity"));
     router.post("/faults/slow-boot").handler(ctx -> fault(ctx, "slow-boot"));
     router.get("/stats").handler(ctx -> json(ctx, 200, ec2.stats()));
+    router.get("/capacity").handler(ctx -> json(ctx, 200, cloud.capacity()));
     router.route().handler(ctx -> error(ctx, 404, "no such admin resource: " + ctx.request().method() + " "
         + Ec2Exception.abbreviate(ctx.request().path())));
     router.route().failureHandler(ctx -> error(ctx, ctx.statusCode() > 0 ? ctx.statusCode() : 500,

@@ -50,6 +50,11 @@ public final class InstanceTypes {
     return ALL.stream().map(InstanceType::name).collect(Collectors.joining(", "));
   }
 
+  /** Each type with its capacity, for logs: {@code t3.nano 0.125, t3.micro 0.25, ...}. */
+  public static String capacities() {
+    return ALL.stream().map(type -> type.name() + " " + format(type.vcpus())).collect(Collectors.joining(", "));
+  }
+
   public static JsonArray toJson() {
     return new JsonArray(ALL.stream().map(InstanceType::toJson).toList());
   }

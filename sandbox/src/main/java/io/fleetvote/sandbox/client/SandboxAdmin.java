@@ -80,6 +80,15 @@ public final class SandboxAdmin {
     return call("GET", "stats", null);
   }
 
+  /**
+   * Whether instance types get their CPU (enforced, layout v1/v2/none, and why), the CFS period, the host's cores,
+   * {@code --max-vcpus}, the vCPUs committed and the types offered. A test that depends on capacity fails with the
+   * {@code why} when it is not enforced, rather than passing by luck.
+   */
+  public JsonObject capacity() {
+    return call("GET", "capacity", null);
+  }
+
   public long calls(String action) {
     return stats().getJsonObject("calls").getLong(action, 0L);
   }
