@@ -278,12 +278,32 @@ public final class Cloud {
   /** Kills the instance's processes with SIGKILL, as a crash would; EC2 keeps reporting it running. */
   public Future<Void> kill(String id) {
     Instance instance = require(List.of(id)).get(0);
-    List<RunningProcess> alive = instance.processes().stream().filter(p -> !p.exited()).toList();
-    LOG.warn("instance {}: killing {} process(es) with SIGKILL (fault injection)", id, alive.size());
+    return kill(instance, instance.processes().stream().filter(p -> !p.exited()).toList());
+  }
+
+  /**
+   * Kills one of the instance's processes and its descendants with SIGKILL, as a crash of that program would (the
+   * app dies, its agent lives on); {@code name} is one of {@link #processNames}.
+   */
+  public Future<Void> kill(String id, String name) {
+    Instance instance = require(List.of(id)).get(0);
+    return kill(instance, instance.processes().stream().filter(p -> !p.exited() && p.name().equals(name)).toList());
+  }
+
+  private Future<Void> kill(Instance instance, List<RunningProcess> alive) {
+    LOG.warn("instance {}: killing {} with SIGKILL (fault injection)", instance.id(),
+        alive.stream().map(p -> p.name() + " (pid " + p.pid() + ")").toList());
     return processes.killAll(alive).onComplete(x -> {
       alive.forEach(p -> p.markExited(clock.millis()));
       save();
     });
+  }
+
+  /** The names of the processes the instance's image runs, in start order. */
+  public List<String> processNames(String id) {
+    Instance instance = require(List.of(id)).get(0);
+    return images.find(instance.imageId()).map(image -> image.processes().stream().map(ProcessSpec::name).toList())
+        .orElseGet(() -> instance.processes().stream().map(RunningProcess::name).distinct().toList());
   }
 
   /** Terminates every instance that is not terminated yet and completes when all are. */

@@ -17,6 +17,7 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -93,7 +94,18 @@ public final class AdminApi {
       error(ctx, 404, "no instance " + Ec2Exception.abbreviate(id));
       return;
     }
-    cloud.kill(id).onComplete(x -> json(ctx, 200, cloud.adminView(cloud.find(id).orElseThrow())));
+    List<String> named = ctx.queryParam("process");
+    if (named.isEmpty()) {
+      cloud.kill(id).onComplete(x -> json(ctx, 200, cloud.adminView(cloud.find(id).orElseThrow())));
+      return;
+    }
+    List<String> known = cloud.processNames(id);
+    if (!known.contains(named.get(0))) {
+      error(ctx, 404, "instance " + id + " has no process " + Ec2Exception.abbreviate(named.get(0))
+          + "; its processes: " + String.join(", ", known));
+      return;
+    }
+    cloud.kill(id, named.get(0)).onComplete(x -> json(ctx, 200, cloud.adminView(cloud.find(id).orElseThrow())));
   }
 
   private void terminateAll(RoutingContext ctx) {
