@@ -422,11 +422,14 @@ public final class Cloud {
       }
     }
     sweep();
-    return Future.join(reopened).transform(x -> removeAbandonedGroups());
+    return Future.join(reopened).mapEmpty();
   }
 
-  /** Removes the empty cgroups of instances that are gone (a sandbox that died while one stopped leaves them). */
-  private Future<Void> removeAbandonedGroups() {
+  /**
+   * At start, after {@link #restore}: removes the empty cgroups of instances that are gone (a sandbox that died while
+   * one stopped leaves them), and says which groups of no live instance still hold processes.
+   */
+  public Future<Void> removeAbandonedGroups() {
     Set<String> live = new HashSet<>();
     instances.values().stream().filter(Cloud::holdsCapacity).forEach(i -> live.add(i.id()));
     return vertx.executeBlocking(() -> quota.removeAbandoned(live), false)

@@ -70,7 +70,8 @@ public final class SandboxVerticle extends VerticleBase {
     router.route().handler(ctx -> ec2Error(ctx, new Ec2Exception(404, "InvalidAction",
         "The sandbox serves the EC2 API at / and its admin API under /_sandbox/")));
     router.route().failureHandler(this::failure);
-    Future<Void> restored = store.load().map(cloud::restore).orElse(Future.succeededFuture());
+    Future<Void> restored = store.load().map(cloud::restore).orElse(Future.succeededFuture())
+        .compose(x -> cloud.removeAbandonedGroups());
     vertx.setPeriodic(500, t -> cloud.sweep());
     return restored.compose(x -> vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1")
             .setPort(options.port()).setIdleTimeout(60).setMaxInitialLineLength(16 * 1024))
