@@ -2,6 +2,7 @@ package io.fleetvote.sandbox;
 
 import io.fleetvote.sandbox.capacity.InstanceTypes;
 import io.fleetvote.sandbox.capacity.InstanceTypes.InstanceType;
+import io.fleetvote.sandbox.process.ProcessProbe;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.ec2.model.Ec2Exception;
@@ -28,7 +29,8 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 
 /**
  * An instance type's capacity is real: a saturated t3.micro reads 90-100 % of its quarter core however fast the
- * host is, its app runs in its own cgroup under the quota, and launches the host cannot honour are refused.
+ * host is, its app runs in its own cgroup under the quota, which goes with the instance and takes what escaped its
+ * process tree along, and launches the host cannot honour are refused.
  */
 class CapacityIT extends SandboxIT {
 
@@ -36,10 +38,7 @@ class CapacityIT extends SandboxIT {
 
   @Test
   void aSaturatedMicroInstanceReadsNinetyToAHundredPercentOfItsQuarterCore() throws Exception {
-    JsonObject capacity = admin.capacity();
-    if (!capacity.getBoolean("enforced")) {
-      fail("capacity is not enforced on this machine: " + capacity.getString("why"));
-    }
+    JsonObject capacity = enforcedCapacity();
     String id = ec2.runInstances(b -> b.imageId(APP).minCount(1).maxCount(1).instanceType("t3.micro"))
         .instances().get(0).instanceId();
     It.waiter(ec2).waitUntilInstanceRunning(b -> b.instanceIds(id));
@@ -82,6 +81,31 @@ class CapacityIT extends SandboxIT {
   }
 
   @Test
+  void aProcessThatLeftItsInstancesProcessTreeDiesWithTheInstance() throws IOException {
+    JsonObject capacity = enforcedCapacity();
+    String id = ec2.runInstances(b -> b.imageId(ImageCatalog.imageId("test-orphan")).minCount(1).maxCount(1))
+        .instances().get(0).instanceId();
+    It.waiter(ec2).waitUntilInstanceRunning(b -> b.instanceIds(id));
+    JsonObject view = admin.instance(id);
+    Path group = Path.of(view.getJsonArray("cgroups").getString(0));
+    It.await("the parent and its orphan in the instance's group", Duration.ofSeconds(10),
+        () -> processesIn(group).size() == 2);
+    long parent = pid(view, "parent");
+    ProcessHandle orphan = processesIn(group).stream().filter(pid -> pid != parent).findFirst()
+        .flatMap(ProcessHandle::of).orElseThrow();
+    long orphanStarted = orphan.info().startInstant().orElseThrow().toEpochMilli();
+    assertThat(ProcessHandle.of(parent).orElseThrow().descendants()).as("the orphan left the process tree")
+        .doesNotContain(orphan);
+
+    ec2.terminateInstances(b -> b.instanceIds(id));
+    It.waiter(ec2).waitUntilInstanceTerminated(b -> b.instanceIds(id));
+
+    assertThat(ProcessProbe.alive(orphan.pid(), orphanStarted)).as("the orphan %s", orphan.pid()).isFalse();
+    assertThat(view.getJsonArray("cgroups").stream().map(g -> Path.of((String) g)))
+        .hasSize(capacity.getJsonArray("bases").size()).allSatisfy(g -> assertThat(g).doesNotExist());
+  }
+
+  @Test
   void aTypeLargerThanTheHostIsRefusedForCapacity() {
     int cores = admin.capacity().getInteger("hostCores");
     InstanceType tooLarge = InstanceTypes.all().stream().filter(t -> t.vcpus() > cores).findFirst().orElse(null);
@@ -118,6 +142,23 @@ class CapacityIT extends SandboxIT {
     assertThat(admin.capacity().getDouble("committedVcpus")).isEqualTo(max - free + launched.size() * 0.5);
     ec2.terminateInstances(b -> b.instanceIds(launched));
     It.waiter(ec2).waitUntilInstanceTerminated(b -> b.instanceIds(launched));
+  }
+
+  /** The sandbox's capacity report; the test fails with its reason when capacity is not enforced. */
+  private static JsonObject enforcedCapacity() {
+    JsonObject capacity = admin.capacity();
+    if (!capacity.getBoolean("enforced")) {
+      fail("capacity is not enforced on this machine: " + capacity.getString("why"));
+    }
+    return capacity;
+  }
+
+  private static List<Long> processesIn(Path group) {
+    try {
+      return Files.readAllLines(group.resolve("cgroup.procs")).stream().map(Long::parseLong).toList();
+    } catch (IOException e) {
+      throw new AssertionError("cannot read " + group, e);
+    }
   }
 
   /** The agent's latest load reading, -1 while it has none. */
