@@ -23,6 +23,8 @@ public final class SandboxMain {
     CommandLine cli = new CommandLine("sandbox", """
         Serves the EC2 Query API (the subset Fleetvote uses) on 127.0.0.1, runs instances as local processes
         with their own instance-metadata endpoints, and injects faults through its admin API under /_sandbox/.
+        Each instance type has a CPU capacity (t3.nano 0.125 to t3.xlarge 4 vCPUs), a cgroup CPU quota on the
+        instance's workload where the host allows it (GET /_sandbox/capacity says whether and why not).
         Stopping the sandbox leaves its instances running; started again on the same state dir, it adopts them.""")
         .option("port", "N", "port of the EC2 endpoint and the admin API", Integer.toString(SandboxOptions.DEFAULT_PORT))
         .option("state-dir", "DIR", "where the sandbox keeps its state, instance directories and logs", null)
