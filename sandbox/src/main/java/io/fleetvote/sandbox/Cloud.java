@@ -683,7 +683,7 @@ public final class Cloud {
   }
 
   /** The vCPUs of the instances that are neither stopped nor terminated: what their quotas promise. */
-  public double committedVcpus() {
+  private double committedVcpus() {
     return instances.values().stream().filter(Cloud::holdsCapacity).mapToDouble(Cloud::vcpus).sum();
   }
 
