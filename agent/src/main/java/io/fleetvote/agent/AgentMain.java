@@ -5,6 +5,7 @@ import io.fleetvote.agent.check.AgentCheckReply;
 import io.fleetvote.agent.check.AgentCheckVerticle;
 import io.fleetvote.agent.lb.LbOptions;
 import io.fleetvote.agent.lb.LbRegistrar;
+import io.fleetvote.agent.load.CgroupLoadSensor;
 import io.fleetvote.agent.load.HostLoadSensor;
 import io.fleetvote.agent.load.LoadSensor;
 import io.fleetvote.agent.load.ProcessTreeLoadSensor;
@@ -45,7 +46,8 @@ import java.util.function.Supplier;
  *   <li>Resolves {@link AgentOptions}; each field comes from the first of: the command line, the {@code --config}
  *   file, the user-data's {@code fleetvote} object, the tags {@code fleetvote:deployment}, {@code fleetvote:group}
  *   and {@code fleetvote:role}, the defaults (see {@link AgentOptionSources}).</li>
- *   <li>Sets up the load sensor of an app agent ({@code sensor}: the host, or the process tree of a pid file).</li>
+ *   <li>Sets up the load sensor of an app agent ({@code sensor}: the host, the process tree of a pid file, or that
+ *   process's cgroup against its CPU quota).</li>
  *   <li>When the cluster options name members or AWS discovery, joins the cluster as a Hazelcast lite member and
  *   stays in it ({@link LiteMembership}: retries while no coordinator is up, joins again with a new Vert.x when the
  *   last one left); else builds a standalone Vert.x. Hazelcast, the event bus and the HTTP endpoint bind to the
@@ -73,12 +75,13 @@ public final class AgentMain {
           "0")
       .option("cluster-port", "N", "the Hazelcast member port", Integer.toString(ClusterOptions.DEFAULT_PORT))
       .option("imds", "URL", "the instance-metadata endpoint", InstanceMetadataClient.defaultEndpoint().toString())
-      .option("sensor", "host|process", "what an app agent's load is: the whole host, or one process tree",
-          AgentOptions.DEFAULT_SENSOR.name().toLowerCase(Locale.ROOT))
-      .option("sensor-pid-file", "FILE", "with --sensor process: the file whose first token is the pid to measure",
-          "none")
-      .option("sensor-cores", "N", "with --sensor process: the cores the process tree is entitled to",
-          Double.toString(AgentOptions.DEFAULT_SENSOR_CORES))
+      .option("sensor", "host|process|cgroup", "what an app agent's load is: the whole host, one process tree, or "
+          + "the cgroup of one process in percent of its CPU quota", AgentOptions.DEFAULT_SENSOR.name()
+          .toLowerCase(Locale.ROOT))
+      .option("sensor-pid-file", "FILE", "with --sensor process or cgroup: the file whose first token is the pid to "
+          + "measure", "none")
+      .option("sensor-cores", "N", "with --sensor process (or cgroup, where the process has no quota): the cores "
+          + "the process tree is entitled to", Double.toString(AgentOptions.DEFAULT_SENSOR_CORES))
       .option("lb-serves", "GROUP", "role lb: the group whose instances this LB's HAProxy balances", "none")
       .option("lb-frontend-port", "N", "role lb: the port of HAProxy's frontend",
           Integer.toString(LbOptions.DEFAULT_FRONTEND_PORT))
@@ -272,8 +275,13 @@ public final class AgentMain {
   private static LoadSensor sensor(AgentOptions options, Clock clock) {
     return switch (options.getSensor()) {
       case HOST -> new HostLoadSensor(clock);
-      case PROCESS -> new ProcessTreeLoadSensor(Path.of(options.getSensorPidFile()), options.getSensorCores(), clock);
+      case PROCESS -> processTree(options, clock);
+      case CGROUP -> new CgroupLoadSensor(Path.of(options.getSensorPidFile()), processTree(options, clock), clock);
     };
+  }
+
+  private static ProcessTreeLoadSensor processTree(AgentOptions options, Clock clock) {
+    return new ProcessTreeLoadSensor(Path.of(options.getSensorPidFile()), options.getSensorCores(), clock);
   }
 
   private static InstanceIdentity readIdentity(URI endpoint) {

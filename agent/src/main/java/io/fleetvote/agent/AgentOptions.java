@@ -29,7 +29,12 @@ public final class AgentOptions {
     /** The whole host's CPU and load average: an instance with a VM of its own. */
     HOST,
     /** The CPU of one process tree, named by {@code sensorPidFile}: an instance that shares its host. */
-    PROCESS
+    PROCESS,
+    /**
+     * The CPU of the cgroup of the process named by {@code sensorPidFile}, in percent of its CPU quota: an instance
+     * with a quota of its own (the sandbox, a container); without a quota, the process tree on {@code sensorCores}.
+     */
+    CGROUP
   }
 
   public static final String DEFAULT_DEPLOYMENT = "default";
@@ -133,12 +138,12 @@ public final class AgentOptions {
 
   /** Checks the rules that span fields; the JSON constructor calls it. */
   public AgentOptions validate() {
-    if (sensor == Sensor.PROCESS && (sensorPidFile == null || sensorPidFile.isBlank())) {
-      throw new MessageException("sensorPidFile", "is required when sensor is process");
+    if (sensor != Sensor.HOST && (sensorPidFile == null || sensorPidFile.isBlank())) {
+      throw new MessageException("sensorPidFile", "is required when sensor is process or cgroup");
     }
     if (sensor == Sensor.HOST && sensorPidFile != null) {
-      throw new MessageException("sensorPidFile", "applies only when sensor is process (the host sensor measures "
-          + "the whole host)");
+      throw new MessageException("sensorPidFile", "applies only when sensor is process or cgroup (the host sensor "
+          + "measures the whole host)");
     }
     votePolicy();
     if (roles.contains(Role.LB) && lb == null) {
@@ -304,7 +309,7 @@ public final class AgentOptions {
     return this;
   }
 
-  /** With the process sensor: the file whose first token is the pid of the process tree to measure. */
+  /** With the process or cgroup sensor: the file whose first token is the pid of the process to measure. */
   public String getSensorPidFile() {
     return sensorPidFile;
   }
@@ -314,7 +319,10 @@ public final class AgentOptions {
     return this;
   }
 
-  /** With the process sensor: how many cores the tree is entitled to; its CPU time is a percentage of these. */
+  /**
+   * With the process sensor (or the cgroup sensor on a process without a quota): how many cores the tree is entitled
+   * to; its CPU time is a percentage of these.
+   */
   public double getSensorCores() {
     return sensorCores;
   }

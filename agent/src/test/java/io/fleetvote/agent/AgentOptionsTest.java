@@ -59,6 +59,15 @@ class AgentOptionsTest {
   }
 
   @Test
+  void theCgroupSensorNeedsAPidFileToo() {
+    assertRejected(new JsonObject().put("sensor", "cgroup"), "sensorPidFile");
+    AgentOptions options = new AgentOptions(new JsonObject().put("sensor", "cgroup")
+        .put("sensorPidFile", "/run/app.pid").put("sensorCores", 0.25));
+    assertThat(options.getSensor()).isEqualTo(AgentOptions.Sensor.CGROUP);
+    assertThat(options.toJson().getString("sensor")).isEqualTo("cgroup");
+  }
+
+  @Test
   void everyFieldSurvivesTheRoundTripThroughJson() {
     AgentOptions options = new AgentOptions().setDeployment("demo").setGroup("web").setRoles(Set.of(Role.LB, Role.APP))
         .setGossipPeriodMs(250).setAgentPort(19110).setAppPort(0)

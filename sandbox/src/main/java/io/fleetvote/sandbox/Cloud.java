@@ -1,6 +1,9 @@
 package io.fleetvote.sandbox;
 
 import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.sandbox.capacity.CpuQuota;
+import io.fleetvote.sandbox.capacity.InstanceTypes;
+import io.fleetvote.sandbox.capacity.InstanceTypes.InstanceType;
 import io.fleetvote.sandbox.ec2.Ec2Exception;
 import io.fleetvote.sandbox.imds.MetadataServers;
 import io.fleetvote.sandbox.process.ProcessSpec;
@@ -40,11 +43,15 @@ public final class Cloud {
 
   private static final Logger LOG = LoggerFactory.getLogger(Cloud.class);
   private static final int MAX_TAGS = 50;
+  /** Slack for sums of vCPU fractions given on the command line (the types' own are exact in binary). */
+  private static final double EPSILON = 1e-9;
+  private static final int GROUP_REMOVAL_ATTEMPTS = 40;
+  private static final long GROUP_REMOVAL_RETRY_MILLIS = 50;
   private static final DateTimeFormatter REASON_TIME =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'GMT'").withZone(ZoneOffset.UTC);
 
   /** A validated RunInstances call. */
-  public record LaunchRequest(String imageId, int minCount, int maxCount, String instanceType, String userData,
+  public record LaunchRequest(String imageId, int minCount, int maxCount, InstanceType instanceType, String userData,
                               Map<String, String> tags, String availabilityZone, String keyName, String subnetId,
                               List<String> securityGroupIds, String clientToken, String fingerprint) {
   }
@@ -59,6 +66,7 @@ public final class Cloud {
   private final StateStore store;
   private final ProcessSupervisor processes;
   private final MetadataServers metadata;
+  private final CpuQuota quota;
   private final Clock clock;
   private final Map<String, Instance> instances = new LinkedHashMap<>();
   private final Map<String, Reservation> reservations = new LinkedHashMap<>();
@@ -66,13 +74,16 @@ public final class Cloud {
   private final Set<Integer> allocatedPorts = new HashSet<>();
   private final Faults faults = new Faults();
   private final SecureRandom random = new SecureRandom();
+  private final int hostCores = SandboxOptions.hostCores();
   private long nextSeq = 1;
 
-  public Cloud(Vertx vertx, SandboxOptions options, ImageCatalog images, StateStore store, Clock clock) {
+  public Cloud(Vertx vertx, SandboxOptions options, ImageCatalog images, StateStore store, CpuQuota quota,
+               Clock clock) {
     this.vertx = vertx;
     this.options = options;
     this.images = images;
     this.store = store;
+    this.quota = quota;
     this.clock = clock;
     this.processes = new ProcessSupervisor(vertx);
     this.metadata = new MetadataServers(vertx, this::find, options.region(), ImageCatalog.OWNER_ID);
@@ -112,20 +123,21 @@ public final class Cloud {
     if (!options.zones().contains(zone)) {
       throw Ec2Exception.invalidValue("Invalid availability zone: [" + Ec2Exception.abbreviate(zone) + "]");
     }
+    InstanceType type = request.instanceType();
     int room = options.maxInstances() - (int) instances.values().stream()
         .filter(i -> i.state() != InstanceState.TERMINATED).count();
     if (faults.takeCapacityRefusal() || room < request.minCount()) {
-      LOG.warn("RunInstances {} x{}: refused for capacity (room {})", image.name(), request.minCount(), room);
-      throw new Ec2Exception(500, "InsufficientInstanceCapacity", "We currently do not have sufficient "
-          + request.instanceType() + " capacity in the Availability Zone you requested (" + zone + ").");
+      throw capacityRefusal(image.name() + " x" + request.minCount() + " (room for " + room + " instances)",
+          "We currently do not have sufficient " + type.name() + " capacity in the Availability Zone you requested ("
+              + zone + ").");
     }
-    int count = Math.min(request.maxCount(), room);
+    int count = Math.min(request.maxCount(), Math.min(room, vcpuRoom(type, request.minCount())));
     String reservationId = newId("r-", reservations.keySet());
     List<Instance> launched = new ArrayList<>();
     Instant now = clock.instant();
     for (int index = 0; index < count; index++) {
       Instance instance = new Instance(newId("i-", instances.keySet()), nextSeq++, image.id(), reservationId, index,
-          request.instanceType(), zone, "127.0.0.1", now, request.clientToken(), request.keyName(),
+          type.name(), zone, "127.0.0.1", now, request.clientToken(), request.keyName(),
           request.subnetId(), request.securityGroupIds(), request.userData(), request.tags(), allocatePorts(image),
           faults.takeBootDelay());
       instances.put(instance.id(), instance);
@@ -226,6 +238,12 @@ public final class Cloud {
         throw incorrectState(instance, "started");
       }
     }
+    double starting = targets.stream().filter(i -> i.state() == InstanceState.STOPPED).mapToDouble(Cloud::vcpus).sum();
+    if (committedVcpus() + starting > options.maxVcpus() + EPSILON) {
+      throw capacityRefusal("StartInstances " + targets.size() + " instance(s)", "Instances already have "
+          + InstanceTypes.format(committedVcpus()) + " of the sandbox's " + InstanceTypes.format(options.maxVcpus())
+          + " vCPUs (--max-vcpus); starting these asks for " + InstanceTypes.format(starting) + " more.");
+    }
     List<StateChange> changes = new ArrayList<>();
     for (Instance instance : targets) {
       InstanceState previous = instance.state();
@@ -260,12 +278,32 @@ public final class Cloud {
   /** Kills the instance's processes with SIGKILL, as a crash would; EC2 keeps reporting it running. */
   public Future<Void> kill(String id) {
     Instance instance = require(List.of(id)).get(0);
-    List<RunningProcess> alive = instance.processes().stream().filter(p -> !p.exited()).toList();
-    LOG.warn("instance {}: killing {} process(es) with SIGKILL (fault injection)", id, alive.size());
+    return kill(instance, instance.processes().stream().filter(p -> !p.exited()).toList());
+  }
+
+  /**
+   * Kills one of the instance's processes and its descendants with SIGKILL, as a crash of that program would (the
+   * app dies, its agent lives on); {@code name} is one of {@link #processNames}.
+   */
+  public Future<Void> kill(String id, String name) {
+    Instance instance = require(List.of(id)).get(0);
+    return kill(instance, instance.processes().stream().filter(p -> !p.exited() && p.name().equals(name)).toList());
+  }
+
+  private Future<Void> kill(Instance instance, List<RunningProcess> alive) {
+    LOG.warn("instance {}: killing {} with SIGKILL (fault injection)", instance.id(),
+        alive.stream().map(p -> p.name() + " (pid " + p.pid() + ")").toList());
     return processes.killAll(alive).onComplete(x -> {
       alive.forEach(p -> p.markExited(clock.millis()));
       save();
     });
+  }
+
+  /** The names of the processes the instance's image runs, in start order. */
+  public List<String> processNames(String id) {
+    Instance instance = require(List.of(id)).get(0);
+    return images.find(instance.imageId()).map(image -> image.processes().stream().map(ProcessSpec::name).toList())
+        .orElseGet(() -> instance.processes().stream().map(RunningProcess::name).distinct().toList());
   }
 
   /** Terminates every instance that is not terminated yet and completes when all are. */
@@ -319,6 +357,9 @@ public final class Cloud {
         .put("state", instance.state().ec2Name())
         .put("imageId", instance.imageId())
         .put("image", images.find(instance.imageId()).map(Image::name).orElse(null))
+        .put("instanceType", instance.instanceType())
+        .put("vcpus", vcpus(instance))
+        .put("cgroups", new JsonArray(quota.groups(instance.id()).stream().map(Path::toString).toList()))
         .put("reservationId", instance.reservationId())
         .put("privateIp", instance.privateIp())
         .put("ports", new JsonObject(new LinkedHashMap<>(instance.ports())))
@@ -329,6 +370,12 @@ public final class Cloud {
         .put("stateReason", instance.stateReason())
         .put("tags", new JsonObject(new LinkedHashMap<>(instance.tags())))
         .put("processes", procs);
+  }
+
+  /** What {@code GET /_sandbox/capacity} shows: whether quotas are enforced and how, and the vCPUs committed. */
+  public JsonObject capacity() {
+    return quota.toJson().put("hostCores", hostCores).put("maxVcpus", options.maxVcpus())
+        .put("committedVcpus", committedVcpus()).put("types", InstanceTypes.toJson());
   }
 
   // ---------------------------------------------------------------- persistence
@@ -378,11 +425,39 @@ public final class Cloud {
     return Future.join(reopened).mapEmpty();
   }
 
-  /** Closes the metadata endpoints and flushes the state; instance processes keep running. */
+  /**
+   * At start, after {@link #restore}: removes the empty cgroups of instances that are gone (a sandbox that died while
+   * one stopped leaves them), and says which groups of no live instance still hold processes.
+   */
+  public Future<Void> removeAbandonedGroups() {
+    Set<String> live = new HashSet<>();
+    instances.values().stream().filter(Cloud::holdsCapacity).forEach(i -> live.add(i.id()));
+    return vertx.executeBlocking(() -> quota.removeAbandoned(live), false)
+        .onSuccess(kept -> kept.forEach(group -> LOG.warn("cgroup {} belongs to no live instance but still holds "
+            + "processes; left in place", group)))
+        .<Void>mapEmpty()
+        .recover(err -> {
+          LOG.error("cannot clean up the instances' cgroups: {}", err.getMessage());
+          return Future.succeededFuture();
+        });
+  }
+
+  /**
+   * Closes the metadata endpoints and flushes the state; instance processes keep running, in their cgroups. The base
+   * of the cgroups goes when no instance's group is left in it.
+   */
   public Future<Void> close() {
     List<Future<Void>> closing = new ArrayList<>();
     instances.keySet().forEach(id -> closing.add(metadata.close(id)));
-    return Future.join(closing).transform(x -> store.flushed());
+    return Future.join(closing).transform(x -> store.flushed())
+        .transform(x -> vertx.<Void>executeBlocking(() -> {
+          quota.removeBasesIfEmpty();
+          return null;
+        }, false))
+        .recover(err -> {
+          LOG.error("cannot remove the sandbox's cgroup base: {}", err.getMessage());
+          return Future.succeededFuture();
+        });
   }
 
   private void save() {
@@ -412,7 +487,8 @@ public final class Cloud {
               instance.imdsPort(port);
               return null;
             }))
-        .compose(x -> spawnFrom(instance, image.get(), 0))
+        .compose(x -> pending(instance) ? createGroups(instance) : Future.succeededFuture(List.<Path>of()))
+        .compose(groups -> spawnFrom(instance, image.get(), 0, groups))
         .compose(x -> {
           if (pending(instance)) {
             instance.moveTo(InstanceState.RUNNING, clock.instant(), null);
@@ -425,7 +501,15 @@ public final class Cloud {
         .recover(err -> failBoot(instance, err.getMessage()));
   }
 
-  private Future<Void> spawnFrom(Instance instance, Image image, int index) {
+  /** The instance's cgroups with its type's quota, for the processes within its capacity; none when not enforced. */
+  private Future<List<Path>> createGroups(Instance instance) {
+    if (!quota.enforced()) {
+      return Future.succeededFuture(List.of());
+    }
+    return vertx.executeBlocking(() -> quota.create(instance.id(), vcpus(instance)), false);
+  }
+
+  private Future<Void> spawnFrom(Instance instance, Image image, int index, List<Path> groups) {
     if (index >= image.processes().size() || !pending(instance)) {
       return Future.succeededFuture();
     }
@@ -439,11 +523,13 @@ public final class Cloud {
     env.put("JAVA_HOME", System.getProperty("java.home"));
     env.put("AWS_EC2_METADATA_SERVICE_ENDPOINT", variables.get("imds"));
     spec.env().forEach((key, value) -> env.put(key, ImageCatalog.expand(value, variables)));
-    return processes.spawn(instanceDir(instance), spec.name(), command, env).compose(process -> {
+    List<Path> joined = spec.withinCapacity() ? groups : List.of();
+    return processes.spawn(instanceDir(instance), spec.name(), command, env, joined).compose(process -> {
       instance.processes().add(process);
       save();
-      LOG.info("instance {}: started {} (pid {})", instance.id(), spec.name(), process.pid());
-      return spawnFrom(instance, image, index + 1);
+      LOG.info("instance {}: started {} (pid {}){}", instance.id(), spec.name(), process.pid(),
+          joined.isEmpty() ? "" : " within its " + InstanceTypes.format(vcpus(instance)) + " vCPU");
+      return spawnFrom(instance, image, index + 1, groups);
     });
   }
 
@@ -483,7 +569,39 @@ public final class Cloud {
             p.markExited(clock.millis());
           }
         }))
+        .transform(x -> removeGroups(instance, GROUP_REMOVAL_ATTEMPTS))
         .transform(x -> metadata.close(instance.id()));
+  }
+
+  /**
+   * Once the instance's processes are stopped: SIGKILL to whatever is still in its cgroups (an orphan that left the
+   * process tree), then removes them, trying again while the kernel still counts a dying process in one.
+   */
+  private Future<Void> removeGroups(Instance instance, int attempts) {
+    if (!quota.enforced()) {
+      return Future.succeededFuture();
+    }
+    return vertx.executeBlocking(() -> {
+      List<Long> stragglers = quota.killStragglers(instance.id());
+      if (!stragglers.isEmpty()) {
+        LOG.warn("instance {}: SIGKILL to {} left in its cgroups after its processes stopped", instance.id(),
+            stragglers);
+      }
+      return quota.tryRemove(instance.id());
+    }, false).compose(removed -> {
+      if (removed) {
+        return Future.<Void>succeededFuture();
+      }
+      if (attempts <= 1) {
+        LOG.error("instance {}: its cgroups {} are still busy; left in place", instance.id(),
+            quota.groups(instance.id()));
+        return Future.<Void>succeededFuture();
+      }
+      return vertx.timer(GROUP_REMOVAL_RETRY_MILLIS).compose(t -> removeGroups(instance, attempts - 1));
+    }, err -> {
+      LOG.error("instance {}: cannot remove its cgroups: {}", instance.id(), err.getMessage());
+      return Future.succeededFuture();
+    });
   }
 
   private void finishMove(Instance instance, InstanceState end) {
@@ -517,6 +635,7 @@ public final class Cloud {
     variables.put("home", options.home().toString());
     variables.put("instance.id", instance.id());
     variables.put("instance.dir", instanceDir(instance).toString());
+    variables.put("instance.vcpus", InstanceTypes.format(vcpus(instance)));
     variables.put("private-ip", instance.privateIp());
     variables.put("imds", "http://127.0.0.1:" + instance.imdsPort());
     instance.ports().forEach((name, port) -> variables.put("port." + name, Integer.toString(port)));
@@ -538,6 +657,52 @@ public final class Cloud {
       ports.put(name, port);
     }
     return ports;
+  }
+
+  /**
+   * How many instances of {@code type} fit in the vCPUs left: at least {@code minCount}, else
+   * InsufficientInstanceCapacity. A type larger than the host, or a launch beyond {@code --max-vcpus}, would get CPU
+   * quotas the host cannot honour, and its instances would read as less loaded than they are.
+   */
+  private int vcpuRoom(InstanceType type, int minCount) {
+    if (type.vcpus() > hostCores) {
+      throw capacityRefusal(type.name() + " (" + InstanceTypes.format(type.vcpus()) + " vCPUs) on " + hostCores
+          + " cores", "The sandbox's host has " + hostCores + " cores; one " + type.name() + " asks for "
+          + InstanceTypes.format(type.vcpus()) + " vCPUs.");
+    }
+    double committed = committedVcpus();
+    int fits = (int) Math.floor((options.maxVcpus() - committed) / type.vcpus() + EPSILON);
+    if (fits < minCount) {
+      throw capacityRefusal(type.name() + " x" + minCount + " (" + InstanceTypes.format(committed) + " of "
+          + InstanceTypes.format(options.maxVcpus()) + " vCPUs committed)", "Instances already have "
+          + InstanceTypes.format(committed) + " of the sandbox's " + InstanceTypes.format(options.maxVcpus())
+          + " vCPUs (--max-vcpus); this launch asks for at least " + minCount + " x " + type.name() + " = "
+          + InstanceTypes.format(minCount * type.vcpus()) + " vCPUs.");
+    }
+    return fits;
+  }
+
+  /** The vCPUs of the instances that are neither stopped nor terminated: what their quotas promise. */
+  private double committedVcpus() {
+    return instances.values().stream().filter(Cloud::holdsCapacity).mapToDouble(Cloud::vcpus).sum();
+  }
+
+  /** Neither stopped nor terminated: its vCPUs are committed and its cgroups may exist. */
+  private static boolean holdsCapacity(Instance instance) {
+    return instance.state() != InstanceState.TERMINATED && instance.state() != InstanceState.STOPPED;
+  }
+
+  /**
+   * The capacity of the instance's type. A type the sandbox does not offer can only come from a state saved before
+   * types were checked; it counts as the default type.
+   */
+  private static double vcpus(Instance instance) {
+    return InstanceTypes.find(instance.instanceType()).orElse(InstanceTypes.DEFAULT).vcpus();
+  }
+
+  private static Ec2Exception capacityRefusal(String logged, String message) {
+    LOG.warn("refused for capacity: {}", logged);
+    return new Ec2Exception(500, "InsufficientInstanceCapacity", message);
   }
 
   private String newId(String prefix, Set<String> taken) {

@@ -28,15 +28,17 @@ import java.util.regex.Pattern;
  * The images the sandbox can launch, read from JSON ({@code images.json} in the jar, or {@code --images FILE}).
  * Commands and environment may use these variables, checked when the catalog is read:
  * {@code ${java}} (this JVM's java), {@code ${home}} (the Fleetvote install), {@code ${instance.id}},
- * {@code ${instance.dir}} (the instance's own directory), {@code ${private-ip}}, {@code ${imds}} (the instance's
- * metadata endpoint URL) and {@code ${port.NAME}} for each declared port.
+ * {@code ${instance.dir}} (the instance's own directory), {@code ${instance.vcpus}} (its type's capacity, e.g.
+ * {@code 0.25}), {@code ${private-ip}}, {@code ${imds}} (the instance's metadata endpoint URL) and
+ * {@code ${port.NAME}} for each declared port. A process is started under the instance's CPU quota unless it says
+ * {@code "withinCapacity": false}.
  */
 public final class ImageCatalog {
 
   public static final String OWNER_ID = "123456789012";
   private static final Pattern VARIABLE = Pattern.compile("\\$\\{([a-z.-]+)}");
   private static final Set<String> FIXED_VARIABLES =
-      Set.of("java", "home", "instance.id", "instance.dir", "private-ip", "imds");
+      Set.of("java", "home", "instance.id", "instance.dir", "instance.vcpus", "private-ip", "imds");
   private static final Pattern IMAGE_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
   private static final Pattern PORT_NAME = Pattern.compile("[a-z][a-z0-9-]{0,30}");
   private static final Pattern ENV_NAME = Pattern.compile("[A-Z_][A-Z0-9_]{0,63}");
@@ -184,7 +186,8 @@ public final class ImageCatalog {
       Map<String, String> env = stringMap(JsonFields.object(json, "env"), "env", 4096, ENV_NAME);
       env.forEach((key, value) -> checkVariables(value, "env." + key, ports));
       long stopTimeout = JsonFields.longValue(json, "stopTimeoutMillis", 100, 600_000, 10_000);
-      return new ProcessSpec(name, command, env, stopTimeout);
+      boolean withinCapacity = JsonFields.booleanValue(json, "withinCapacity", true);
+      return new ProcessSpec(name, command, env, stopTimeout, withinCapacity);
     } catch (MessageException e) {
       throw e.within(where);
     }

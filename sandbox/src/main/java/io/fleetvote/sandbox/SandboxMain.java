@@ -23,6 +23,8 @@ public final class SandboxMain {
     CommandLine cli = new CommandLine("sandbox", """
         Serves the EC2 Query API (the subset Fleetvote uses) on 127.0.0.1, runs instances as local processes
         with their own instance-metadata endpoints, and injects faults through its admin API under /_sandbox/.
+        Each instance type has a CPU capacity (t3.nano 0.125 to t3.xlarge 4 vCPUs), a cgroup CPU quota on the
+        instance's workload where the host allows it (GET /_sandbox/capacity says whether and why not).
         Stopping the sandbox leaves its instances running; started again on the same state dir, it adopts them.""")
         .option("port", "N", "port of the EC2 endpoint and the admin API", Integer.toString(SandboxOptions.DEFAULT_PORT))
         .option("state-dir", "DIR", "where the sandbox keeps its state, instance directories and logs", null)
@@ -30,13 +32,18 @@ public final class SandboxMain {
             "none")
         .option("region", "NAME", "the region the sandbox answers as", SandboxOptions.DEFAULT_REGION)
         .option("max-instances", "N", "instances alive at once before InsufficientInstanceCapacity",
-            Integer.toString(SandboxOptions.DEFAULT_MAX_INSTANCES));
+            Integer.toString(SandboxOptions.DEFAULT_MAX_INSTANCES))
+        .option("max-vcpus", "N", "vCPUs (the instance types' capacities, e.g. t3.micro 0.25) that the instances "
+            + "neither stopped nor terminated may have in all before InsufficientInstanceCapacity; the default is "
+            + "this host's cores, so CPU quotas never promise more than the host has",
+            Integer.toString(SandboxOptions.hostCores()));
     SandboxOptions options = cli.parseOrExit(args, parsed -> new SandboxOptions(
         parsed.intValue("port", 0, 65535),
         Path.of(parsed.string("state-dir")).toAbsolutePath().normalize(),
         parsed.string("images").equals("none") ? null : Path.of(parsed.string("images")),
         parsed.string("region"),
         parsed.intValue("max-instances", 1, 10_000),
+        parsed.doubleValue("max-vcpus", 0.125, 100_000),
         SandboxOptions.DEFAULT_TERMINATED_RETENTION_MILLIS,
         SandboxOptions.defaultHome(),
         SandboxOptions.defaultJava()));

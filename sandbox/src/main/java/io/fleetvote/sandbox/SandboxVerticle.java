@@ -1,6 +1,8 @@
 package io.fleetvote.sandbox;
 
 import io.fleetvote.sandbox.admin.AdminApi;
+import io.fleetvote.sandbox.capacity.CpuQuota;
+import io.fleetvote.sandbox.capacity.InstanceTypes;
 import io.fleetvote.sandbox.ec2.Ec2Api;
 import io.fleetvote.sandbox.ec2.Ec2Exception;
 import io.fleetvote.sandbox.ec2.QueryRequest;
@@ -20,6 +22,7 @@ import org.slf4j.LoggerFactory;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -50,7 +53,16 @@ public final class SandboxVerticle extends VerticleBase {
   public Future<?> start() throws Exception {
     Files.createDirectories(options.stateDir().resolve("instances"));
     StateStore store = new StateStore(vertx, options.stateDir());
-    cloud = new Cloud(vertx, options, images, store, Clock.systemUTC());
+    CpuQuota quota = CpuQuota.detect(Path.of("/"), options.stateDir());
+    if (quota.enforced()) {
+      LOG.info("capacity enforced: {}, CFS period {} us; instance types {} vCPU; at most {} vCPUs on {} cores",
+          quota.why(), CpuQuota.PERIOD_MICROS, InstanceTypes.capacities(), InstanceTypes.format(options.maxVcpus()),
+          SandboxOptions.hostCores());
+    } else {
+      LOG.warn("capacity NOT enforced: {}; instance types {} vCPU run without CPU quotas, sharing the host's {} cores",
+          quota.why(), InstanceTypes.capacities(), SandboxOptions.hostCores());
+    }
+    cloud = new Cloud(vertx, options, images, store, quota, Clock.systemUTC());
     ec2 = new Ec2Api(cloud);
     Router router = Router.router(vertx);
     router.route("/_sandbox/*").subRouter(new AdminApi(cloud, ec2).router(vertx));
@@ -58,7 +70,8 @@ public final class SandboxVerticle extends VerticleBase {
     router.route().handler(ctx -> ec2Error(ctx, new Ec2Exception(404, "InvalidAction",
         "The sandbox serves the EC2 API at / and its admin API under /_sandbox/")));
     router.route().failureHandler(this::failure);
-    Future<Void> restored = store.load().map(cloud::restore).orElse(Future.succeededFuture());
+    Future<Void> restored = store.load().map(cloud::restore).orElse(Future.succeededFuture())
+        .compose(x -> cloud.removeAbandonedGroups());
     vertx.setPeriodic(500, t -> cloud.sweep());
     return restored.compose(x -> vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1")
             .setPort(options.port()).setIdleTimeout(60).setMaxInitialLineLength(16 * 1024))

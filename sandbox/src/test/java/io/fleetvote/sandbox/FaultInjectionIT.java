@@ -114,6 +114,32 @@ class FaultInjectionIT extends SandboxIT {
   }
 
   @Test
+  void killingOneProcessOfAnInstanceLeavesItsOthersRunning() {
+    String id = ec2.runInstances(b -> b.imageId(APP).minCount(1).maxCount(1)).instances().get(0).instanceId();
+    It.waiter(ec2).waitUntilInstanceRunning(b -> b.instanceIds(id));
+    int appPort = admin.port(id, "app");
+    int agentPort = admin.port(id, "agent");
+    It.await("the demo app and the agent to answer", Duration.ofSeconds(30),
+        () -> !It.refuses(appPort) && !It.refuses(agentPort));
+    List<JsonObject> before = It.processes(admin, id);
+
+    JsonObject after = admin.kill(id, "demo-app");
+
+    assertThat(before).filteredOn(p -> p.getString("name").equals("demo-app"))
+        .singleElement().satisfies(p -> assertThat(It.alive(p)).isFalse());
+    assertThat(before).filteredOn(p -> p.getString("name").equals("agent"))
+        .singleElement().satisfies(p -> assertThat(It.alive(p)).isTrue());
+    assertThat(after.getJsonArray("processes").stream().map(JsonObject.class::cast))
+        .extracting(p -> p.getString("name") + "=" + p.getBoolean("alive"))
+        .containsExactly("demo-app=false", "agent=true");
+    assertThat(It.refuses(appPort)).isTrue();
+    assertThat(It.get(agentPort, "/health").statusCode()).isEqualTo(200);
+    assertThatThrownBy(() -> admin.kill(id, "nope")).hasMessageContaining("404")
+        .hasMessageContaining("has no process nope; its processes: demo-app, agent");
+    ec2.terminateInstances(b -> b.instanceIds(id));
+  }
+
+  @Test
   void badFaultRequestsAreRefusedNamingTheField() {
     assertThatThrownBy(() -> admin.slowBoot(0, 1)).hasMessageContaining("400").hasMessageContaining("delayMillis");
     assertThatThrownBy(() -> admin.throttle(0)).hasMessageContaining("400").hasMessageContaining("count");

@@ -85,6 +85,20 @@ class HostileRequestsIT extends SandboxIT {
   }
 
   @Test
+  void anInstanceTypeTheSandboxDoesNotOfferIsNamedWithTheTypesItDoes() {
+    int instancesBefore = admin.instances().size();
+    assertThatThrownBy(() -> ec2.runInstances(b -> b.imageId(SLEEPER).minCount(1).maxCount(1)
+        .instanceType("m5.24xlarge")))
+        .isInstanceOfSatisfying(Ec2Exception.class, e -> {
+          assertThat(e.statusCode()).isEqualTo(400);
+          assertThat(e.awsErrorDetails().errorCode()).isEqualTo("InvalidParameterValue");
+          assertThat(e.awsErrorDetails().errorMessage()).isEqualTo("Invalid value 'm5.24xlarge' for InstanceType. "
+              + "The sandbox offers t3.nano, t3.micro, t3.small, t3.medium, t3.large, t3.xlarge.");
+        });
+    assertThat(admin.instances()).as("nothing launched").hasSize(instancesBefore);
+  }
+
+  @Test
   void unknownAndMalformedInstanceIdsAreRefused() {
     assertThatThrownBy(() -> ec2.terminateInstances(b -> b.instanceIds(UNKNOWN)))
         .isInstanceOfSatisfying(Ec2Exception.class, e -> {

@@ -21,6 +21,24 @@ class ImageCatalogTest {
   }
 
   @Test
+  void theWorkloadRunsWithinTheInstancesCapacityAndTheAgentsBesideIt() {
+    Image app = ImageCatalog.builtIn().named("fleetvote-app");
+    assertThat(app.processes()).extracting(p -> p.name() + "=" + p.withinCapacity())
+        .containsExactly("demo-app=true", "agent=false");
+    assertThat(app.processes().get(1).command()).containsSequence("--sensor-cores", "${instance.vcpus}");
+    assertThat(ImageCatalog.builtIn().named("fleetvote-lb").processes()).allMatch(p -> !p.withinCapacity());
+  }
+
+  @Test
+  void aProcessIsWithinCapacityUnlessItSaysOtherwise() {
+    ImageCatalog catalog = ImageCatalog.fromJson(catalog(image().put("processes", new JsonArray().add(process())
+        .add(process().put("name", "beside").put("withinCapacity", false)))));
+    assertThat(catalog.named("web").processes()).extracting(p -> p.withinCapacity()).containsExactly(true, false);
+    assertRejected(catalog(image().put("processes", new JsonArray().add(process().put("withinCapacity", "yes")))),
+        "images[0].processes[0].withinCapacity");
+  }
+
+  @Test
   void variablesAreFilledIn() {
     assertThat(ImageCatalog.expand("${java} --port ${port.app} $HOME", Map.of("java", "/j", "port.app", "81")))
         .isEqualTo("/j --port 81 $HOME");

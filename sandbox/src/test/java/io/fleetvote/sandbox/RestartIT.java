@@ -13,16 +13,23 @@ import software.amazon.awssdk.services.ec2.model.Instance;
 import software.amazon.awssdk.services.ec2.model.InstanceStateName;
 import software.amazon.awssdk.services.ec2.model.RunInstancesResponse;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
 
-/** A sandbox that dies or stops mid-run comes back knowing every instance it started, and can still end them. */
+/**
+ * A sandbox that dies or stops mid-run comes back knowing every instance it started, in the same cgroups, and can
+ * still end them.
+ */
 class RestartIT {
 
   private static final String APP = ImageCatalog.imageId("fleetvote-app");
@@ -58,6 +65,24 @@ class RestartIT {
     restartKeepsEverything(sandbox::stop);
   }
 
+  @Test
+  void aRestartedSandboxRemovesTheEmptyCgroupsOfInstancesItDoesNotHave() throws IOException {
+    JsonObject capacity = sandbox.admin().capacity();
+    assumeThat(capacity.getBoolean("enforced")).as("capacity enforced: %s", capacity.getString("why")).isTrue();
+    List<Path> bases = capacity.getJsonArray("bases").stream().map(base -> Path.of((String) base)).toList();
+    sandbox.stop();
+    assertThat(bases).as("the bases of a sandbox that stopped with no instance").allSatisfy(b -> assertThat(b)
+        .doesNotExist());
+    List<Path> abandoned = new ArrayList<>();
+    for (Path base : bases) {
+      abandoned.add(Files.createDirectories(base.resolve("i-0123456789abcdef0")));
+    }
+
+    sandbox.restart();
+
+    assertThat(abandoned).allSatisfy(group -> assertThat(group).doesNotExist());
+  }
+
   private void restartKeepsEverything(Runnable goDown) {
     RunInstancesResponse run = ec2.runInstances(b -> b.imageId(APP).minCount(2).maxCount(2).clientToken("before-restart")
         .tagSpecifications(It.instanceTags("fleetvote:group", "web")));
@@ -65,6 +90,8 @@ class RestartIT {
     It.waiter(ec2).waitUntilInstanceRunning(b -> b.instanceIds(ids));
     SandboxAdmin admin = sandbox.admin();
     Map<String, JsonObject> before = ids.stream().collect(Collectors.toMap(Function.identity(), admin::instance));
+    List<Path> groups = before.values().stream().flatMap(view -> view.getJsonArray("cgroups").stream())
+        .map(group -> Path.of((String) group)).toList();
     before.forEach((id, view) -> {
       It.await("the demo app of " + id, Duration.ofSeconds(30),
           () -> !It.refuses(view.getJsonObject("ports").getInteger("app")));
@@ -88,9 +115,12 @@ class RestartIT {
       JsonObject after = admin.instance(id);
       assertThat(after.getJsonArray("processes")).isEqualTo(before.get(id).getJsonArray("processes"));
       assertThat(after.getString("metadataEndpoint")).isEqualTo(before.get(id).getString("metadataEndpoint"));
+      assertThat(after.getJsonArray("cgroups")).isEqualTo(before.get(id).getJsonArray("cgroups"));
       int agentPort = after.getJsonObject("ports").getInteger("agent");
       assertThat(new JsonObject(It.get(agentPort, "/health").body()).getString("instanceId")).isEqualTo(id);
     }
+    assertThat(groups).as("the instances' cgroups after the restart")
+        .allSatisfy(group -> assertThat(group).isDirectory());
     RunInstancesResponse again = ec2.runInstances(b -> b.imageId(APP).minCount(2).maxCount(2)
         .clientToken("before-restart").tagSpecifications(It.instanceTags("fleetvote:group", "web")));
     assertThat(again.reservationId()).as("the client token survived the restart").isEqualTo(run.reservationId());
@@ -99,5 +129,7 @@ class RestartIT {
     It.waiter(ec2).waitUntilInstanceTerminated(b -> b.instanceIds(ids));
     before.values().forEach(view -> view.getJsonArray("processes").stream().map(JsonObject.class::cast)
         .forEach(p -> assertThat(It.alive(p)).as("process %s", p).isFalse()));
+    assertThat(groups).as("the instances' cgroups, kept through the restart, gone with them")
+        .allSatisfy(group -> assertThat(group).doesNotExist());
   }
 }

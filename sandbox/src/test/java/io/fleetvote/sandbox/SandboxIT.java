@@ -11,8 +11,8 @@ import software.amazon.awssdk.services.ec2.Ec2Client;
 import java.nio.file.Path;
 
 /**
- * One real sandbox process per test class, with the test images registered, an admin client and an SDK client;
- * closing it terminates every instance the class launched.
+ * One real sandbox process per test class, with the test images registered, room for 8 vCPUs of instances, an admin
+ * client and an SDK client; closing it terminates every instance the class launched.
  */
 abstract class SandboxIT {
 
@@ -27,7 +27,9 @@ abstract class SandboxIT {
 
   @BeforeAll
   static void startSandbox() {
-    sandbox = SandboxProcess.start(stateDir, "--images", It.testImages().toString());
+    // The classes keep their instances until they end, most of them idle sleepers: their quotas may add up beyond
+    // the host's cores without any instance being short of CPU.
+    sandbox = SandboxProcess.start(stateDir, "--images", It.testImages().toString(), "--max-vcpus", "8");
     admin = sandbox.admin();
     ec2 = Ec2Clients.sync(sandbox.endpoint());
   }

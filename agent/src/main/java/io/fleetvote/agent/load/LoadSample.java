@@ -7,7 +7,8 @@ import java.util.Objects;
  * One reading of a {@link LoadSensor}: either a measurement or a missing sample that says why there is none.
  *
  * @param cpuPercent  CPU used since the sensor's previous reading, in percent of the cores it measures against (the
- *                    host's, or a process tree's nominal cores, so it may exceed 100); NaN when missing
+ *                    host's, a cgroup's quota, or a process tree's nominal cores, so it may exceed 100); NaN when
+ *                    missing
  * @param loadPerCore the 1-minute load average divided by the logical cores; NaN when missing or not measured
  * @param when        when the reading was taken
  * @param problem     why the sample is missing (a dead process, an unreadable pid file, the first reading that

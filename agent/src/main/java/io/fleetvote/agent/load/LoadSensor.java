@@ -3,7 +3,8 @@ package io.fleetvote.agent.load;
 /**
  * Measures how busy this instance is, as CPU used since the previous reading. {@link HostLoadSensor} measures the
  * whole host (a VM of its own); {@link ProcessTreeLoadSensor} one process and its descendants (an instance that
- * shares its host: the sandbox, a container).
+ * shares its host); {@link CgroupLoadSensor} the cgroup of one process against its CPU quota (an instance with a
+ * capacity of its own on a shared host: the sandbox, a container).
  * <p>
  * {@link #sample()} reads {@code /proc}, so callers run it on a worker thread. A condition of the machine (a dead
  * process, an unreadable file) is not an exception: it gives a {@link LoadSample#missing missing} sample that

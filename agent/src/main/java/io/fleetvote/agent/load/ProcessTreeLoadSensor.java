@@ -4,9 +4,6 @@ import oshi.SystemInfo;
 import oshi.software.os.OSProcess;
 import oshi.software.os.OperatingSystem;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -34,7 +31,7 @@ public final class ProcessTreeLoadSensor implements LoadSensor {
   /** OSHI derives start times from the boot time, which the kernel gives in whole seconds. */
   private static final long START_TIME_SLACK_MS = 1000;
 
-  private final Path pidFile;
+  private final PidFile pidFile;
   private final double cores;
   private final Clock clock;
   private final OperatingSystem os;
@@ -53,7 +50,7 @@ public final class ProcessTreeLoadSensor implements LoadSensor {
     if (!(cores > 0)) {
       throw new IllegalArgumentException("cores must be > 0, got " + cores);
     }
-    this.pidFile = pidFile;
+    this.pidFile = new PidFile(pidFile);
     this.cores = cores;
     this.clock = clock;
     this.os = new SystemInfo().getOperatingSystem();
@@ -64,15 +61,13 @@ public final class ProcessTreeLoadSensor implements LoadSensor {
     Instant when = clock.instant();
     int pid;
     try {
-      pid = readPid();
-    } catch (IOException e) {
-      return LoadSample.missing(when, "pid file " + pidFile + " cannot be read (" + e + ")");
-    } catch (NumberFormatException e) {
-      return LoadSample.missing(when, "pid file " + pidFile + " does not start with a pid (" + e.getMessage() + ")");
+      pid = pidFile.read();
+    } catch (PidFile.Unreadable e) {
+      return LoadSample.missing(when, e.getMessage());
     }
     OSProcess root = os.getProcess(pid);
     if (root == null || root.getState() == OSProcess.State.ZOMBIE || root.getState() == OSProcess.State.INVALID) {
-      return LoadSample.missing(when, "process " + pid + " of pid file " + pidFile + " is not running");
+      return LoadSample.missing(when, pidFile.notRunning(pid));
     }
     long nanos = System.nanoTime();
     List<OSProcess> tree = new ArrayList<>();
@@ -106,15 +101,6 @@ public final class ProcessTreeLoadSensor implements LoadSensor {
   private static List<Integer> descendants(int pid) {
     return ProcessHandle.of(pid).stream().flatMap(ProcessHandle::descendants)
         .map(handle -> (int) handle.pid()).toList();
-  }
-
-  private int readPid() throws IOException {
-    String text = Files.readString(pidFile, StandardCharsets.UTF_8).trim();
-    int end = 0;
-    while (end < text.length() && !Character.isWhitespace(text.charAt(end))) {
-      end++;
-    }
-    return Integer.parseInt(text.substring(0, end));
   }
 
   @Override

@@ -146,21 +146,37 @@ public final class CommandLine {
     }
 
     public long longValue(String name, long min, long max) {
-      String text = string(name);
-      long value;
-      try {
-        value = Long.parseLong(text);
-      } catch (NumberFormatException e) {
-        throw new CommandLineException("option --" + name + ": '" + text + "' is not a whole number");
-      }
+      long value = number(name, Long::parseLong, "a whole number");
       if (value < min || value > max) {
-        throw new CommandLineException("option --" + name + ": " + value + " is out of range [" + min + ", " + max + "]");
+        throw outOfRange(name, value, min, max);
       }
       return value;
     }
 
     public int intValue(String name, int min, int max) {
       return (int) longValue(name, min, max);
+    }
+
+    public double doubleValue(String name, double min, double max) {
+      double value = number(name, Double::parseDouble, "a number");
+      if (!(value >= min && value <= max)) {
+        throw outOfRange(name, value, min, max);
+      }
+      return value;
+    }
+
+    private <T> T number(String name, Function<String, T> parser, String what) {
+      String text = string(name);
+      try {
+        return parser.apply(text);
+      } catch (NumberFormatException e) {
+        throw new CommandLineException("option --" + name + ": '" + text + "' is not " + what);
+      }
+    }
+
+    private CommandLineException outOfRange(String name, Object value, Object min, Object max) {
+      return new CommandLineException("option --" + name + ": " + value + " is out of range [" + min + ", " + max
+          + "]");
     }
 
     private Option declared(String name) {

@@ -42,4 +42,15 @@ class CommandLineTest {
     assertThatThrownBy(() -> cli.parse("--port", "70000").intValue("port", 1, 65535))
         .hasMessage("option --port: 70000 is out of range [1, 65535]");
   }
+
+  @Test
+  void fractionsAreReadAndCheckedAgainstTheirRange() {
+    assertThat(cli.parse("--port", "0.25").doubleValue("port", 0.125, 8)).isEqualTo(0.25);
+    assertThatThrownBy(() -> cli.parse("--port", "two").doubleValue("port", 0.125, 8))
+        .hasMessage("option --port: 'two' is not a number");
+    assertThatThrownBy(() -> cli.parse("--port", "0.1").doubleValue("port", 0.125, 8))
+        .hasMessage("option --port: 0.1 is out of range [0.125, 8.0]");
+    assertThatThrownBy(() -> cli.parse("--port", "NaN").doubleValue("port", 0.125, 8))
+        .hasMessage("option --port: NaN is out of range [0.125, 8.0]");
+  }
 }

@@ -51,14 +51,17 @@ public final class DashboardBench {
     int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 60;
     Path dir = Files.createTempDirectory("fleetvote-bench-dashboard-");
     Path images = dir.resolve("images.json");
+    // Outside any CPU quota: hundreds of sleepers that never run work need no cgroups.
     Files.writeString(images, new JsonObject().put("images", new JsonArray().add(new JsonObject()
         .put("name", "idle").put("description", "an instance without an agent: the benchmark speaks for it")
         .put("processes", new JsonArray().add(new JsonObject().put("name", "sleep")
-            .put("command", new JsonArray().add("sleep").add("3600")).put("stopTimeoutMillis", 1000))))).encode());
+            .put("command", new JsonArray().add("sleep").add("3600")).put("stopTimeoutMillis", 1000)
+            .put("withinCapacity", false))))).encode());
     int clusterPort = FreePorts.pick();
     String cluster = "bench-ui-" + UUID.randomUUID();
+    // Room for every idle instance at its default type (t3.micro, 0.25 vCPU) and then some: they never run work.
     SandboxProcess sandbox = SandboxProcess.start(dir.resolve("sandbox"), "--images", images.toString(),
-        "--max-instances", Integer.toString(instances + 10));
+        "--max-instances", Integer.toString(instances + 10), "--max-vcpus", Integer.toString(instances + 10));
     Coordinator coordinator = null;
     Vertx agents = null;
     Browser browser = null;

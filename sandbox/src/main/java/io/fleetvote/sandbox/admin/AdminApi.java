@@ -17,12 +17,13 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The sandbox's own console under {@code /_sandbox/}: what runs where (ports, pids, logs), API call counts, and
- * fault injection. JSON in and out; a bad body is a 400 naming the field.
+ * The sandbox's own console under {@code /_sandbox/}: what runs where (ports, pids, logs, cgroups), API call counts,
+ * the instances' capacity, and fault injection. JSON in and out; a bad body is a 400 naming the field.
  */
 public final class AdminApi {
 
@@ -51,6 +52,7 @@ public final class AdminApi {
     router.post("/faults/capacity").handler(ctx -> fault(ctx, "capacity"));
     router.post("/faults/slow-boot").handler(ctx -> fault(ctx, "slow-boot"));
     router.get("/stats").handler(ctx -> json(ctx, 200, ec2.stats()));
+    router.get("/capacity").handler(ctx -> json(ctx, 200, cloud.capacity()));
     router.route().handler(ctx -> error(ctx, 404, "no such admin resource: " + ctx.request().method() + " "
         + Ec2Exception.abbreviate(ctx.request().path())));
     router.route().failureHandler(ctx -> error(ctx, ctx.statusCode() > 0 ? ctx.statusCode() : 500,
@@ -92,7 +94,18 @@ public final class AdminApi {
       error(ctx, 404, "no instance " + Ec2Exception.abbreviate(id));
       return;
     }
-    cloud.kill(id).onComplete(x -> json(ctx, 200, cloud.adminView(cloud.find(id).orElseThrow())));
+    List<String> named = ctx.queryParam("process");
+    if (named.isEmpty()) {
+      cloud.kill(id).onComplete(x -> json(ctx, 200, cloud.adminView(cloud.find(id).orElseThrow())));
+      return;
+    }
+    List<String> known = cloud.processNames(id);
+    if (!known.contains(named.get(0))) {
+      error(ctx, 404, "instance " + id + " has no process " + Ec2Exception.abbreviate(named.get(0))
+          + "; its processes: " + String.join(", ", known));
+      return;
+    }
+    cloud.kill(id, named.get(0)).onComplete(x -> json(ctx, 200, cloud.adminView(cloud.find(id).orElseThrow())));
   }
 
   private void terminateAll(RoutingContext ctx) {

@@ -6,9 +6,11 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 
@@ -47,8 +49,15 @@ public final class SandboxAdmin {
     return port;
   }
 
+  /** SIGKILL to every process of the instance, as a crash of the machine would; EC2 still says running. */
   public JsonObject kill(String instanceId) {
     return call("POST", "instances/" + instanceId + "/kill", null);
+  }
+
+  /** SIGKILL to one process of the instance (e.g. {@code demo-app}) and its descendants; the others live on. */
+  public JsonObject kill(String instanceId, String process) {
+    return call("POST", "instances/" + instanceId + "/kill?process="
+        + URLEncoder.encode(process, StandardCharsets.UTF_8), null);
   }
 
   public JsonObject terminateAll() {
@@ -78,6 +87,15 @@ public final class SandboxAdmin {
   /** EC2 API calls per action and errors per code since the sandbox started. */
   public JsonObject stats() {
     return call("GET", "stats", null);
+  }
+
+  /**
+   * Whether instance types get their CPU (enforced, layout v1/v2/none, and why), the CFS period, the host's cores,
+   * {@code --max-vcpus}, the vCPUs committed and the types offered. A test that depends on capacity fails with the
+   * {@code why} when it is not enforced, rather than passing by luck.
+   */
+  public JsonObject capacity() {
+    return call("GET", "capacity", null);
   }
 
   public long calls(String action) {

@@ -7,6 +7,8 @@ import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.sandbox.Instance;
 import io.fleetvote.sandbox.InstanceState;
 import io.fleetvote.sandbox.Reservation;
+import io.fleetvote.sandbox.capacity.InstanceTypes;
+import io.fleetvote.sandbox.capacity.InstanceTypes.InstanceType;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,7 +33,6 @@ public final class Ec2Api {
   private static final Logger LOG = LoggerFactory.getLogger(Ec2Api.class);
   public static final String VERSION = "2016-11-15";
   static final int MAX_USER_DATA_BYTES = 16_384;
-  private static final Pattern INSTANCE_TYPE = Pattern.compile("[a-z][a-z0-9-]*\\.[a-z0-9]+");
   private static final Pattern CLIENT_TOKEN = Pattern.compile("[\\x21-\\x7e]{1,64}");
   private static final Pattern NEXT_TOKEN = Pattern.compile("fv-(\\d{1,18})");
   private static final List<String> NOT_YET = List.of("CreateVolume", "AttachVolume", "DetachVolume", "DeleteVolume",
@@ -193,10 +194,10 @@ public final class Ec2Api {
     if (minCount > maxCount) {
       throw Ec2Exception.invalidValue("MinCount (" + minCount + ") must not be greater than MaxCount (" + maxCount + ")");
     }
-    String instanceType = request.get("InstanceType") == null ? "t3.micro" : request.get("InstanceType");
-    if (!INSTANCE_TYPE.matcher(instanceType).matches()) {
-      throw Ec2Exception.invalidValue("Invalid value '" + Ec2Exception.abbreviate(instanceType) + "' for InstanceType.");
-    }
+    String typeName = request.get("InstanceType");
+    InstanceType instanceType = typeName == null ? InstanceTypes.DEFAULT : InstanceTypes.find(typeName)
+        .orElseThrow(() -> Ec2Exception.invalidValue("Invalid value '" + Ec2Exception.abbreviate(typeName)
+            + "' for InstanceType. The sandbox offers " + InstanceTypes.names() + "."));
     String userData = request.get("UserData");
     if (userData != null) {
       checkUserData(userData);

@@ -11,8 +11,13 @@ import java.util.Map;
  * @param command           program and arguments
  * @param env               extra environment variables (the process does not inherit the sandbox's)
  * @param stopTimeoutMillis how long SIGTERM may take before SIGKILL
+ * @param withinCapacity    started inside the instance's cgroup, under its type's CPU quota: the workload. False
+ *                          for the platform beside it, like the built-in images' agents (and the LB agent's
+ *                          HAProxy, its child): an agent's JVM start under a 0.25 vCPU quota would take 4x longer,
+ *                          and an agent must keep measuring, voting and draining while its app saturates the quota
  */
-public record ProcessSpec(String name, List<String> command, Map<String, String> env, long stopTimeoutMillis) {
+public record ProcessSpec(String name, List<String> command, Map<String, String> env, long stopTimeoutMillis,
+                          boolean withinCapacity) {
 
   public ProcessSpec {
     command = List.copyOf(command);

@@ -28,6 +28,10 @@ public final class ProcessSupervisor {
   private static final long POLL_MILLIS = 25;
   private static final long KILL_WAIT_MILLIS = 5_000;
   private static final Path SETSID = Path.of("/usr/bin/setsid");
+  /** {@code sh -c} script for {@link #inGroups}: {@code $1} groups to join, then the command. */
+  private static final String JOIN_AND_EXEC = "n=$1; shift; while [ \"$n\" -gt 0 ]; do"
+      + " echo $$ > \"$1/cgroup.procs\" || { echo \"fleetvote sandbox: cannot join the instance's cgroup $1"
+      + " (see above), so the process was not started\" >&2; exit 97; }; shift; n=$((n-1)); done; exec \"$@\"";
 
   private final Vertx vertx;
 
@@ -36,13 +40,15 @@ public final class ProcessSupervisor {
   }
 
   /**
-   * Starts {@code command} in {@code dir} with exactly {@code env}, output appended to {@code dir/NAME.log}, and
-   * records {@code dir/NAME.pid} before returning, so a sandbox that dies right after still finds the process.
+   * Starts {@code command} in {@code dir} with exactly {@code env}, inside the cgroups {@code groups} (none: where the
+   * sandbox is), output appended to {@code dir/NAME.log}, and records {@code dir/NAME.pid} before returning, so a
+   * sandbox that dies right after still finds the process.
    */
-  public Future<RunningProcess> spawn(Path dir, String name, List<String> command, Map<String, String> env) {
+  public Future<RunningProcess> spawn(Path dir, String name, List<String> command, Map<String, String> env,
+                                      List<Path> groups) {
     return vertx.executeBlocking(() -> {
       Files.createDirectories(dir);
-      ProcessBuilder builder = new ProcessBuilder(inOwnSession(command))
+      ProcessBuilder builder = new ProcessBuilder(inOwnSession(inGroups(groups, command)))
           .directory(dir.toFile())
           .redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(name + ".log").toFile()))
@@ -68,6 +74,24 @@ public final class ProcessSupervisor {
     }
     List<String> wrapped = new ArrayList<>();
     wrapped.add(SETSID.toString());
+    wrapped.addAll(command);
+    return wrapped;
+  }
+
+  /**
+   * The command run by a shell that first joins the cgroups (writes its pid to each {@code cgroup.procs}) and then
+   * execs the command in place: the pid stays the one recorded in the pid file, and everything the command starts is
+   * in the groups from its first instruction. Java cannot start a process in a cgroup, and moving a running process
+   * would leave the children it already has behind. A group that cannot be joined stops the start, with a line in
+   * the process's log and exit status 97.
+   */
+  static List<String> inGroups(List<Path> groups, List<String> command) {
+    if (groups.isEmpty()) {
+      return command;
+    }
+    List<String> wrapped = new ArrayList<>(List.of("/bin/sh", "-c", JOIN_AND_EXEC, "sh",
+        Integer.toString(groups.size())));
+    groups.forEach(group -> wrapped.add(group.toString()));
     wrapped.addAll(command);
     return wrapped;
   }
