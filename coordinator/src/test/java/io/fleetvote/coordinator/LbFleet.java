@@ -7,6 +7,11 @@ import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.sandbox.client.Ec2Clients;
 import io.fleetvote.sandbox.client.SandboxAdmin;
 import io.fleetvote.sandbox.client.SandboxProcess;
+import io.fleetvote.sandbox.load.Capacity;
+import io.fleetvote.sandbox.load.LoadGenerator;
+import io.fleetvote.sandbox.load.LoadOptions;
+import io.fleetvote.sandbox.load.LoadReport;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonArray;
@@ -24,12 +29,21 @@ import java.util.UUID;
 
 /**
  * A sandbox and a coordinator running group {@code lb} (HAProxy instances serving group {@code web}) and group
- * {@code web} (app instances with voting windows of seconds), plus a lite cluster member for the tests' own
- * requests; and the views the load-balancing tests need: a group's instances, an LB's backend, the ledger.
+ * {@code web} (t3.micro app instances, a quarter of a core each, with voting windows of seconds), plus a lite cluster
+ * member for the tests' own requests; and the views the load-balancing tests need: a group's instances, an LB's
+ * backend, the ledger. Loads are sized from the instances' capacity ({@link #CAPACITY}), never from the host's speed;
+ * it refuses to start where the sandbox cannot enforce that capacity, saying why.
  */
 final class LbFleet implements AutoCloseable {
 
   static final Duration TIMEOUT = Duration.ofSeconds(90);
+  static final String WEB_TYPE = "t3.micro";
+  /** CPU milliseconds per request of the tests' loads. */
+  static final int WORK_MS = 10;
+  static final Capacity CAPACITY = Capacity.of(WEB_TYPE, WORK_MS);
+  /** The web instances' voting thresholds, in percent of their capacity. */
+  static final int GROW_ABOVE = 60;
+  static final int SHRINK_BELOW = 20;
   private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(2)).build();
 
@@ -49,18 +63,30 @@ final class LbFleet implements AutoCloseable {
 
   /** Starts everything; {@code lbs} LB instances, web between {@code webMin} and {@code webMax}. */
   static LbFleet start(Path dir, int lbs, int webMin, int webMax) {
+    return start(dir, lbs, new JsonObject().put("min", webMin).put("max", webMax));
+  }
+
+  /** The same with more settings of group web ({@code min}, {@code max}, healing...) over the defaults. */
+  static LbFleet start(Path dir, int lbs, JsonObject web) {
     SandboxProcess sandbox = SandboxProcess.start(dir.resolve("sandbox"));
     Coordinator coordinator = null;
     try {
+      JsonObject capacity = sandbox.admin().capacity();
+      if (!capacity.getBoolean("enforced")) {
+        throw new IllegalStateException("the sandbox cannot give instances their CPU capacity, which these tests "
+            + "depend on: " + capacity.getString("why"));
+      }
       int clusterPort = FreePorts.pick();
       String cluster = "lb-" + UUID.randomUUID();
       JsonObject lbGroup = new JsonObject().put("name", "lb").put("imageId", ImageCatalog.imageId("fleetvote-lb"))
           .put("min", lbs).put("max", lbs).put("agent", new JsonObject().put("roles", new JsonArray().add("lb"))
               .put("gossipPeriodMs", 500).put("lb", new JsonObject().put("serves", "web").put("reconcileMs", 1000)));
       JsonObject webGroup = new JsonObject().put("name", "web").put("imageId", ImageCatalog.imageId("fleetvote-app"))
-          .put("min", webMin).put("max", webMax).put("calmTimeMs", 4000).put("drainTimeoutMs", 10_000)
+          .put("instanceType", WEB_TYPE).put("calmTimeMs", 4000).put("drainTimeoutMs", 10_000)
           .put("agent", new JsonObject().put("gossipPeriodMs", 500).put("sampleMs", 500).put("warmupMs", 2000)
-              .put("growAbove", 30).put("growAfterMs", 3000).put("shrinkBelow", 10).put("shrinkAfterMs", 4000));
+              .put("growAbove", GROW_ABOVE).put("growAfterMs", 3000).put("shrinkBelow", SHRINK_BELOW)
+              .put("shrinkAfterMs", 4000))
+          .mergeIn(web);
       coordinator = Coordinator.start(new CoordinatorOptions(new JsonObject()
           .put("deployment", "it").put("httpPort", 0)
           .put("cluster", new JsonObject().put("clusterName", cluster).put("port", clusterPort)
@@ -81,6 +107,20 @@ final class LbFleet implements AutoCloseable {
       sandbox.close();
       throw e;
     }
+  }
+
+  /**
+   * Load through the LB's frontend: {@code share} of the capacity of {@code instances} web instances (1.0: all they
+   * can serve), for {@code duration}.
+   */
+  Future<LoadReport> load(String lb, int instances, double share, Duration duration, Duration timeout) {
+    return load(lb, CAPACITY.rate(instances, share), duration, timeout);
+  }
+
+  Future<LoadReport> load(String lb, int rate, Duration duration, Duration timeout) {
+    URI frontend = URI.create("http://127.0.0.1:" + admin.port(lb, "http") + "/?work=" + WORK_MS);
+    return new LoadGenerator(member, new LoadOptions(List.of(frontend), rate, duration, timeout, 256, null),
+        line -> { }).run();
   }
 
   @Override

@@ -78,9 +78,12 @@ class LoadBalancingIT {
   @Order(1)
   void theGroupGrowsAndShrinksUnderSteadyLoadThroughHaproxyWithoutAFailedRequest() {
     List<String> before = groupInstances("web");
-    // A light load for the whole run, and on top of it a heavy one for a while: the group grows, then shrinks.
-    Future<LoadReport> light = load(30, Duration.ofSeconds(60));
-    Future<LoadReport> heavy = load(140, Duration.ofSeconds(25));
+    // A light load for the whole run (15 % of two instances: below shrinkBelow), and on top of it a heavy one for a
+    // while: 75 % of two instances in all (above growAbove, within what they serve), 50 % once a third has come.
+    int lightRate = LbFleet.CAPACITY.rate(2, 0.15);
+    int heavyRate = LbFleet.CAPACITY.rate(2, 0.60);
+    Future<LoadReport> light = fleet.load(lb, lightRate, Duration.ofSeconds(60), Duration.ofSeconds(10));
+    Future<LoadReport> heavy = fleet.load(lb, heavyRate, Duration.ofSeconds(25), Duration.ofSeconds(10));
     Eventually.await("a third instance in the backend", TIMEOUT, () -> readyServers().size() == 3);
     List<String> grown = groupInstances("web");
     heavy.await();
@@ -94,8 +97,9 @@ class LoadBalancingIT {
     List<String> victims = action.getJsonArray("instances").stream().map(String.class::cast).toList();
     LoadReport lightReport = light.await();
     LoadReport heavyReport = heavy.result();
-    assertThat(heavyReport.failed() + lightReport.failed()).as("failed requests, load generator").isZero();
-    assertThat(heavyReport.sent() + lightReport.sent()).isGreaterThan(3000);
+    assertThat(heavyReport.failures()).as("heavy load's failures by class").isEmpty();
+    assertThat(lightReport.failures()).as("light load's failures by class").isEmpty();
+    assertThat(heavyReport.sent() + lightReport.sent()).isEqualTo(lightRate * 60L + heavyRate * 25L);
     assertThat(backend().getJsonObject("totals").getLong("http5xx")).as("HAProxy's 5xx answers").isZero();
     assertThat(grown).hasSize(3).containsAll(before);
     assertThat(victims).hasSize(1);
@@ -108,7 +112,7 @@ class LoadBalancingIT {
   @Order(2)
   void aKilledInstanceCostsAtMostOneRequestInAThousandAndIsReaped() {
     List<String> servers = readyServers();
-    Future<LoadReport> load = load(100, Duration.ofSeconds(20));
+    Future<LoadReport> load = fleet.load(lb, 2, 0.6, Duration.ofSeconds(40), Duration.ofSeconds(10));
     Eventually.await("traffic on both", TIMEOUT, () -> servers(backend()).stream()
         .filter(s -> servers.contains(s.getString("name"))).allMatch(s -> s.getLong("total") > 0));
     String victim = servers.get(0);
@@ -118,8 +122,8 @@ class LoadBalancingIT {
         () -> servers(backend()).stream().noneMatch(s -> s.getString("name").equals(victim)));
     Duration reaped = Duration.ofNanos(System.nanoTime() - killed);
     LoadReport report = load.await();
-    System.out.printf("killed %s: %d failed of %d, reaped after %d ms%n", victim, report.failed(), report.sent(),
-        reaped.toMillis());
+    System.out.printf("killed %s: %d failed of %d %s, reaped after %d ms%n", victim, report.failed(), report.sent(),
+        report.failures(), reaped.toMillis());
     assertThat(report.failed() * 1000).as("failed requests in 1000").isLessThanOrEqualTo(report.sent());
     assertThat(reaped).as("heartbeat lease + reconcile + a short drain").isLessThan(Duration.ofSeconds(15));
     ec2.terminateInstances(b -> b.instanceIds(victim));
@@ -132,20 +136,22 @@ class LoadBalancingIT {
         () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
     String victim = readyServers().get(0);
     Path agentLog = Path.of(admin.instance(victim).getString("dir"), "agent.log");
-    Future<LoadReport> load = load(100, Duration.ofSeconds(15));
+    int rate = LbFleet.CAPACITY.rate(2, 0.6);
+    Future<LoadReport> load = fleet.load(lb, rate, Duration.ofSeconds(15), Duration.ofSeconds(10));
     Eventually.await("traffic on the victim", TIMEOUT, () -> servers(backend()).stream()
         .anyMatch(s -> s.getString("name").equals(victim) && s.getLong("total") > 0));
     ec2.terminateInstances(b -> b.instanceIds(victim));
     Eventually.await("the victim gone from the backend", TIMEOUT,
         () -> servers(backend()).stream().noneMatch(s -> s.getString("name").equals(victim)));
     LoadReport report = load.await();
-    System.out.printf("terminated %s: %d failed of %d%n", victim, report.failed(), report.sent());
+    System.out.printf("terminated %s: %d failed of %d %s%n", victim, report.failed(), report.sent(),
+        report.failures());
     Eventually.await("the victim terminated", TIMEOUT,
         () -> admin.instance(victim).getString("state").equals("terminated"));
     assertThat(Files.readString(agentLog)).as("the agent's own account of its exit")
         .containsPattern("left the LBs: .*\"outcome\":\"deleted\"");
-    assertThat(report.failed()).as("failed requests while the terminated instance drained").isZero();
-    assertThat(report.sent()).isGreaterThan(1000);
+    assertThat(report.failures()).as("failures by class while the terminated instance drained").isEmpty();
+    assertThat(report.sent()).isEqualTo(rate * 15L);
   }
 
   @Test
@@ -220,10 +226,7 @@ class LoadBalancingIT {
     Eventually.await("the group at 2, both in the backend", TIMEOUT,
         () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
     String drained = readyServers().get(0);
-    HttpResponse<String> response = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + fleet.coordinator.httpPort() + "/api/instances/"
-            + drained + "/drain")).POST(HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(60)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response = post("/api/instances/" + drained + "/drain");
     assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
     JsonObject reply = new JsonObject(response.body());
     assertThat(reply.getJsonObject("drained").getJsonArray("replies").getJsonObject(0).getString("outcome"))
@@ -233,9 +236,46 @@ class LoadBalancingIT {
     assertThat(entries("web")).anySatisfy(e -> {
       assertThat(e.getString("id")).isEqualTo(reply.getString("entry"));
       assertThat(e.getString("actor")).isEqualTo("anyone");
-      assertThat(e.getJsonObject("decision").getString("reason")).startsWith("anyone drained " + drained);
+      assertThat(e.getJsonObject("decision").getString("reason")).as("a sentence, the details as fields")
+          .matches("anyone drained " + drained + " from its LBs: LB " + lb + " deleted it in \\d+ ms");
+      assertThat(e.getJsonObject("decision").getJsonObject("details").getJsonObject("drain")
+          .getJsonArray("replies").getJsonObject(0).getString("outcome")).isEqualTo("deleted");
     });
-    ec2.terminateInstances(b -> b.instanceIds(drained));
+    Eventually.await("a launch for the drained instance, which no longer counts towards min 2", TIMEOUT,
+        () -> readyServers().size() == 2 && groupInstances("web").size() == 3);
+
+    HttpResponse<String> back = post("/api/instances/" + drained + "/undrain");
+    assertThat(back.statusCode()).as(back.body()).isEqualTo(200);
+    assertThat(new JsonObject(back.body()).getString("reason")).startsWith("anyone put " + drained
+        + " back in its LBs: LB " + lb + " registered it in ");
+    assertThat(readyServers()).contains(drained);
+    assertThat(post("/api/instances/" + drained + "/undrain").statusCode()).as("not drained any more").isEqualTo(409);
+    String lbDrain = post("/api/instances/" + lb + "/drain").body();
+    assertThat(new JsonObject(lbDrain).getString("error")).as(lbDrain).contains("only app instances behind an LB");
+    Eventually.await("the group back at 2 by its votes", TIMEOUT,
+        () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
+  }
+
+  @Test
+  @Order(8)
+  void anOverloadOfTwiceTheGroupsCapacityNeverGets503ForWantOfServers() {
+    Eventually.await("the group at 2, both in the backend", TIMEOUT,
+        () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
+    long http5xxBefore = backend().getJsonObject("totals").getLong("http5xx");
+    LoadReport report = fleet.load(lb, 2, 2.0, Duration.ofSeconds(20), Duration.ofSeconds(10)).await();
+    System.out.printf("overload at 2x of 2 instances: %s%n", report.line());
+    assertThat(report.failures()).as("failures by class: slow answers may time out, none is refused, reset or 503")
+        .doesNotContainKeys("http-503", "refused", "reset");
+    assertThat(report.failures().keySet()).as("an overloaded group is slow, not gone").allMatch(c -> c.equals("timeout"));
+    assertThat(report.ok()).as("requests served").isPositive();
+    assertThat(backend().getJsonObject("totals").getLong("http5xx") - http5xxBefore).as("HAProxy's 5xx answers")
+        .isZero();
+  }
+
+  private static HttpResponse<String> post(String path) throws Exception {
+    return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + fleet.coordinator.httpPort() + path)).POST(HttpRequest.BodyPublishers.noBody())
+        .timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private static void assertRefused(JsonObject body, String field) {
@@ -249,12 +289,6 @@ class LoadBalancingIT {
   private static Future<Object> request(String address, Object body) {
     return member.eventBus().<Object>request(address, body, new DeliveryOptions().setSendTimeout(30_000))
         .map(reply -> reply.body());
-  }
-
-  private static Future<LoadReport> load(int rate, Duration duration) {
-    int port = admin.port(lb, "http");
-    return new LoadGenerator(member, new LoadOptions(List.of(URI.create("http://127.0.0.1:" + port + "/?work=6")),
-        rate, duration, Duration.ofSeconds(10), 256, null), line -> { }).run();
   }
 
   private static List<String> readyServers() {

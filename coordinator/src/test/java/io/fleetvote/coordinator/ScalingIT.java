@@ -10,6 +10,7 @@ import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.sandbox.client.SandboxAdmin;
 import io.fleetvote.sandbox.client.SandboxProcess;
 import io.fleetvote.sandbox.load.LoadGenerator;
+import io.fleetvote.sandbox.load.Capacity;
 import io.fleetvote.sandbox.load.LoadOptions;
 import io.fleetvote.sandbox.load.LoadReport;
 import io.vertx.core.Future;
@@ -58,8 +59,7 @@ class ScalingIT {
     sandbox = SandboxProcess.start(dir.resolve("sandbox"));
     int clusterPort = FreePorts.pick();
     JsonObject agent = new JsonObject().put("gossipPeriodMs", 500).put("sampleMs", 500).put("warmupMs", 2000)
-        .put("growAbove", 35).put("growAfterMs", 3000).put("shrinkBelow", 15).put("shrinkAfterMs", 4000)
-        .put("sensorCores", 1);
+        .put("growAbove", 50).put("growAfterMs", 3000).put("shrinkBelow", 15).put("shrinkAfterMs", 4000);
     JsonObject group = new JsonObject().put("name", "web").put("imageId", ImageCatalog.imageId("fleetvote-app"))
         .put("min", 2).put("max", 3).put("calmTimeMs", 5000).put("bootTimeoutMs", 60_000).put("agent", agent);
     JsonObject other = new JsonObject().put("name", "api").put("imageId", ImageCatalog.imageId("fleetvote-app"))
@@ -102,10 +102,12 @@ class ScalingIT {
     forgedVotesAreRejectedAndCounted(first.get(0));
 
     SandboxAdmin admin = sandbox.admin();
-    List<URI> targets = first.stream().map(id -> URI.create("http://127.0.0.1:" + admin.port(id, "app") + "/?work=6"))
-        .toList();
-    Future<LoadReport> load = new LoadGenerator(vertx, new LoadOptions(targets, 200, Duration.ofSeconds(25),
-        Duration.ofSeconds(5), 64, null), line -> { }).run();
+    // 75 % of what the two instances (t3.micro, a quarter of a core each) can serve: both vote grow.
+    Capacity capacity = Capacity.of("t3.micro", 10);
+    List<URI> targets = first.stream().map(id -> URI.create("http://127.0.0.1:" + admin.port(id, "app") + "/?work="
+        + capacity.workMs())).toList();
+    Future<LoadReport> load = new LoadGenerator(vertx, new LoadOptions(targets, capacity.rate(2, 0.75),
+        Duration.ofSeconds(25), Duration.ofSeconds(5), 64, null), line -> { }).run();
 
     JsonObject grow = awaitEntry("a grow by votes", e -> outcome(e, "grow") && rule(e, "votes") && done(e));
     assertThat(grow.getJsonObject("decision").getJsonObject("counts").getInteger("grow")).isEqualTo(2);

@@ -19,7 +19,8 @@ import java.util.stream.Collectors;
  * learned to want (reference/overload-and-capacity.md, c): pure logic on the caller's clock.
  * <ul>
  *   <li>An instance is due when it has been failing (app failing its agent's probe, or agent silent) for longer than
- *   {@code healthGraceMs}, and was launched longer than {@code bootGraceMs} ago.</li>
+ *   {@code healthGraceMs}; one that has never been healthy yet (booting) only once it was launched longer than
+ *   {@code bootGraceMs} ago.</li>
  *   <li>Never while most of the group (more than half) is failing at once: that is an outage to alert on; replacing
  *   instances would only churn the group (a broken dependency, a bad deploy).</li>
  *   <li>At most {@code maxReplacements} per {@code replacementWindowMs}, and one at a time: the next waits until the
@@ -48,13 +49,13 @@ public final class HealingPolicy {
       return Optional.empty();
     }
     List<FleetInstance> failing = members.stream()
-        .filter(i -> health.getOrDefault(i.instanceId(), Health.OK).failing())
-        .filter(i -> now - i.launchTime().toEpochMilli() >= config.bootGraceMs())
+        .filter(i -> health.getOrDefault(i.instanceId(), Health.OK).unhealthy(now, i.launchTime().toEpochMilli(),
+            config.bootGraceMs()))
         .sorted(Comparator.comparingLong((FleetInstance i) -> health.get(i.instanceId()).since())
             .thenComparing(FleetInstance::instanceId))
         .toList();
-    List<FleetInstance> due = failing.stream()
-        .filter(i -> now - health.get(i.instanceId()).since() >= config.healthGraceMs()).toList();
+    List<FleetInstance> due = failing.stream().filter(i -> health.get(i.instanceId()).due(now,
+        i.launchTime().toEpochMilli(), config.healthGraceMs(), config.bootGraceMs())).toList();
     if (due.isEmpty()) {
       return Optional.empty();
     }

@@ -18,13 +18,31 @@ import java.util.Set;
  */
 public final class HealthTracker {
 
-  /** An instance's health at one moment. */
-  public record Health(boolean failing, long since, String why) {
+  /**
+   * An instance's health at one moment.
+   *
+   * @param failing    its app fails its probe, or its agent is silent
+   * @param since      since when (epoch ms)
+   * @param why        what fails, for people
+   * @param wasHealthy it has been healthy since this tracker started: a failure now is not a slow boot
+   */
+  public record Health(boolean failing, long since, String why, boolean wasHealthy) {
 
-    static final Health OK = new Health(false, 0, "");
+    static final Health OK = new Health(false, 0, "", true);
+
+    /** Failing for long enough to be replaced: past its grace, and past its boot grace unless it was healthy. */
+    public boolean due(long now, long launchedAt, long graceMillis, long bootGraceMillis) {
+      return failing && now - since >= graceMillis && (wasHealthy || now - launchedAt >= bootGraceMillis);
+    }
+
+    /** Failing, and not just booting. */
+    public boolean unhealthy(long now, long launchedAt, long bootGraceMillis) {
+      return failing && (wasHealthy || now - launchedAt >= bootGraceMillis);
+    }
   }
 
-  private record Seen(long heardAt, boolean app, boolean appReady, String problem, long failingSince) {
+  private record Seen(long heardAt, boolean app, boolean appReady, String problem, long failingSince,
+                      boolean wasHealthy) {
   }
 
   private final long expireAfterMillis;
@@ -46,7 +64,8 @@ public final class HealthTracker {
     boolean ready = !app || heartbeat.appReady();
     Seen before = seen.get(heartbeat.instanceId());
     long failingSince = ready ? 0 : before != null && before.failingSince() > 0 ? before.failingSince() : now;
-    seen.put(heartbeat.instanceId(), new Seen(now, app, ready, heartbeat.appProblem(), failingSince));
+    boolean wasHealthy = ready || before != null && before.wasHealthy();
+    seen.put(heartbeat.instanceId(), new Seen(now, app, ready, heartbeat.appProblem(), failingSince, wasHealthy));
   }
 
   /** The instance's health at {@code now}. */
@@ -54,14 +73,16 @@ public final class HealthTracker {
     Seen last = seen.get(instance.instanceId());
     long launched = instance.launchTime().toEpochMilli();
     if (last == null) {
-      return new Health(true, Math.max(startedAt, launched), "its agent has sent no heartbeat since it was launched");
+      return new Health(true, Math.max(startedAt, launched), "its agent has sent no heartbeat since it was launched",
+          false);
     }
     if (now - last.heardAt() >= expireAfterMillis) {
-      return new Health(true, last.heardAt(), "its agent has sent no heartbeat for " + seconds(now - last.heardAt()));
+      return new Health(true, last.heardAt(), "its agent has sent no heartbeat for " + seconds(now - last.heardAt()),
+          last.wasHealthy());
     }
     if (!last.appReady()) {
       String problem = last.problem().isEmpty() ? "fails its health check" : last.problem();
-      return new Health(true, last.failingSince(), "its app " + problem);
+      return new Health(true, last.failingSince(), "its app " + problem, last.wasHealthy());
     }
     return Health.OK;
   }

@@ -82,6 +82,8 @@ public final class ScalingVerticle extends VerticleBase {
   private final Map<String, String> healHolds = new HashMap<>();
   /** Groups with a replacement under way: one at a time. */
   private final Set<String> replacing = new HashSet<>();
+  /** Replacements whose launch is done (no longer a launch in flight) while their victim still goes. */
+  private final Set<String> replacementsLaunched = new HashSet<>();
   private final Map<String, VoteTally> tallies = new LinkedHashMap<>();
   private final Map<String, FleetInstance> fleetView = new HashMap<>();
   private final Map<String, Integer> launchesInFlight = new HashMap<>();
@@ -412,8 +414,8 @@ public final class ScalingVerticle extends VerticleBase {
     List<FleetInstance> instances = members(group);
     Set<String> unhealthy = new HashSet<>();
     for (FleetInstance instance : instances) {
-      if (instance.alive() && health.health(instance, now).failing()
-          && now - instance.launchTime().toEpochMilli() >= tallies.get(group).config().bootGraceMs()) {
+      if (instance.alive() && health.health(instance, now).unhealthy(now, instance.launchTime().toEpochMilli(),
+          tallies.get(group).config().bootGraceMs())) {
         unhealthy.add(instance.instanceId());
       }
     }
@@ -567,6 +569,10 @@ public final class ScalingVerticle extends VerticleBase {
     Future<Void> first = !action.kind().equals("replace") ? Future.succeededFuture()
         : fleet.launch(order, retries).compose(replacements -> {
           launched(replacements);
+          // The replacement is in the fleet now: no longer a launch in flight, or the group would look one too big.
+          if (replacementsLaunched.add(entry.id())) {
+            launchesInFlight.merge(entry.group(), -action.count(), Integer::sum);
+          }
           LOG.info("{} {}: {} launched {} to replace {}", coordinatorId, entry.group(), entry.id(),
               replacements.stream().map(FleetInstance::instanceId).toList(), action.instances());
           return noteOn(entry, new JsonObject().put("at", clock.millis()).put("launched", new JsonArray(
@@ -642,7 +648,8 @@ public final class ScalingVerticle extends VerticleBase {
 
   private void inFlight(LedgerEntry entry, boolean starting) {
     Action action = entry.action();
-    if (!action.kind().equals("terminate")) {
+    boolean launchOver = !starting && replacementsLaunched.remove(entry.id());
+    if (!action.kind().equals("terminate") && !launchOver) {
       launchesInFlight.merge(entry.group(), starting ? action.count() : -action.count(), Integer::sum);
     }
     if (!action.kind().equals("launch")) {

@@ -219,8 +219,9 @@ public final class VoteTally {
       return Optional.of(facts.decide(Outcome.GROW, Rule.BELOW_MIN, change, List.of(),
           String.format("%d instance(s) below min %d: launch %d", change, config.min(), change)));
     }
-    if (size > config.max()) {
-      int excess = size - config.max();
+    // Above max by instances that are there, not by launches under way: those are never a reason to end one that runs.
+    if (present.size() > config.max()) {
+      int excess = present.size() - config.max();
       List<String> victims = victims(silentOnes, candidates, excess);
       if (victims.isEmpty()) {
         return Optional.of(facts.hold(Rule.PROTECTED, String.format(

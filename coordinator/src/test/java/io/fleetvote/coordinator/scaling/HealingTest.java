@@ -39,7 +39,7 @@ class HealingTest {
     clock.advanceMillis(1000);
     beat(a, false, "refuses connections on port 8080");
     assertThat(tracker.health(a, clock.millis())).isEqualTo(new Health(true, failedAt,
-        "its app refuses connections on port 8080"));
+        "its app refuses connections on port 8080", true));
     beat(a, true, "");
     assertThat(tracker.health(a, clock.millis()).failing()).isFalse();
   }
@@ -54,7 +54,7 @@ class HealingTest {
     assertThat(tracker.health(a, clock.millis()).failing()).isFalse();
     clock.advanceMillis(1);
     assertThat(tracker.health(a, clock.millis())).isEqualTo(new Health(true, heardAt,
-        "its agent has sent no heartbeat for 3.0 s"));
+        "its agent has sent no heartbeat for 3.0 s", true));
     assertThat(tracker.health(never, clock.millis()).since()).as("launched before the tracker started")
         .isEqualTo(T0.toEpochMilli());
     tracker.retain(Set.of());
@@ -68,11 +68,15 @@ class HealingTest {
     launched("i-0000000000000000b", 0);
     launched("i-0000000000000000c", 0);
     Map<String, Health> health = new HashMap<>();
-    health.put(sick.instanceId(), new Health(true, clock.millis(), "its app refuses connections"));
+    health.put(sick.instanceId(), new Health(true, clock.millis(), "its app refuses connections", false));
     clock.advanceMillis(9_999);
     assertThat(decide(config, health)).as("within its grace").isEmpty();
     clock.advanceMillis(1);
-    assertThat(decide(config, health)).as("within the boot grace").isEmpty();
+    assertThat(decide(config, health)).as("never healthy yet: within the boot grace").isEmpty();
+    Map<String, Health> wasHealthy = Map.of(sick.instanceId(), new Health(true, clock.millis() - 10_000,
+        "its app refuses connections", true));
+    assertThat(decide(config, wasHealthy)).as("it was healthy: a failure now is not a slow boot")
+        .hasValueSatisfying(d -> assertThat(d.outcome()).isEqualTo(Outcome.REPLACE));
     clock.advanceMillis(20_000);
     Decision replace = decide(config, health).orElseThrow();
     assertThat(replace.outcome()).isEqualTo(Outcome.REPLACE);
@@ -98,9 +102,9 @@ class HealingTest {
     launched("i-0000000000000000c", 0);
     launched("i-0000000000000000d", 0);
     Map<String, Health> health = new HashMap<>();
-    health.put(second.instanceId(), new Health(true, clock.millis(), "its app answers /health with HTTP 500"));
+    health.put(second.instanceId(), new Health(true, clock.millis(), "its app answers /health with HTTP 500", true));
     clock.advanceMillis(5000);
-    health.put(first.instanceId(), new Health(true, clock.millis() - 8000, "its agent has sent no heartbeat"));
+    health.put(first.instanceId(), new Health(true, clock.millis() - 8000, "its agent has sent no heartbeat", true));
     clock.advanceMillis(10_000);
     assertThat(decide(config, health).orElseThrow().victims()).containsExactly(first.instanceId());
     replacements.add(clock.millis() - 1000);
@@ -119,7 +123,7 @@ class HealingTest {
     Map<String, Health> health = new HashMap<>();
     for (String id : List.of("i-0000000000000000a", "i-0000000000000000b", "i-0000000000000000c")) {
       launched(id, 0);
-      health.put(id, new Health(true, clock.millis(), "its app answers /health with HTTP 503"));
+      health.put(id, new Health(true, clock.millis(), "its app answers /health with HTTP 503", true));
     }
     launched("i-0000000000000000d", 0);
     clock.advanceMillis(60_000);

@@ -304,6 +304,23 @@ class VoteTallyTest {
   }
 
   @Test
+  void launchesUnderWayNeverMakeTheGroupEndAnInstanceThatRuns() {
+    VoteTally tally = tally(group().put("min", 1).put("max", 2));
+    String a = running("i-0000000000000000a", 0);
+    running("i-0000000000000000b", 0);
+    clock.advanceMillis(1_000_000);
+    vote(tally, a, VoteKind.NONE, 50);
+    launchesInFlight = 1;
+    assertThat(decide(tally)).as("2 running + 1 launching above max 2: nothing ends").isEmpty();
+    running("i-0000000000000000c", clock.millis());
+    launchesInFlight = 0;
+    assertThat(decide(tally)).hasValueSatisfying(d -> {
+      assertThat(d.rule()).isEqualTo(Rule.ABOVE_MAX);
+      assertThat(d.victims()).as("not the booting one").doesNotContain("i-0000000000000000c").hasSize(1);
+    });
+  }
+
+  @Test
   void decisionsSurviveTheRoundTripThroughJson() {
     VoteTally tally = tally(group().put("min", 2));
     Decision decision = decide(tally).orElseThrow();
