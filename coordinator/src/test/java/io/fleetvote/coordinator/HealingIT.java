@@ -41,9 +41,7 @@ class HealingIT {
     fleet = LbFleet.start(dir, 1, new JsonObject().put("min", 2).put("max", 3).put("healthGraceMs", HEALTH_GRACE_MS)
         .put("bootGraceMs", 120_000).put("maxReplacements", 1).put("replacementWindowMs", 120_000));
     admin = fleet.admin;
-    lb = Eventually.await("the LB instance", TIMEOUT, () -> fleet.groupInstances("lb").stream().findFirst(),
-        Optional::isPresent).orElseThrow();
-    Eventually.await("both web instances in the LB's backend, up", TIMEOUT, () -> fleet.readyServers(lb).size() == 2);
+    lb = fleet.awaitLbWith(2);
   }
 
   @AfterAll

@@ -25,6 +25,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -131,6 +132,14 @@ final class LbFleet implements AutoCloseable {
     } finally {
       sandbox.close();
     }
+  }
+
+  /** The first LB instance, once the coordinator has launched it and its backend holds {@code ready} web servers. */
+  String awaitLbWith(int ready) {
+    String lb = Eventually.await("the LB instance", TIMEOUT, () -> groupInstances("lb").stream().findFirst(),
+        Optional::isPresent).orElseThrow();
+    Eventually.await(ready + " web instances in the LB's backend, up", TIMEOUT, () -> readyServers(lb).size() == ready);
+    return lb;
   }
 
   /** The instances the coordinator counts in {@code group}. */

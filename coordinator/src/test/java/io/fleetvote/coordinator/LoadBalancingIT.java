@@ -5,8 +5,6 @@ import io.fleetvote.common.msg.DeregisterRequest;
 import io.fleetvote.common.msg.RegisterRequest;
 import io.fleetvote.common.msg.RegistrationReply;
 import io.fleetvote.sandbox.client.SandboxAdmin;
-import io.fleetvote.sandbox.load.LoadGenerator;
-import io.fleetvote.sandbox.load.LoadOptions;
 import io.fleetvote.sandbox.load.LoadReport;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -33,7 +31,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -62,9 +59,7 @@ class LoadBalancingIT {
     admin = fleet.admin;
     ec2 = fleet.ec2;
     member = fleet.member;
-    lb = Eventually.await("the LB instance", TIMEOUT, () -> groupInstances("lb").stream().findFirst(),
-        Optional::isPresent).orElseThrow();
-    Eventually.await("both web instances in the LB's backend, up", TIMEOUT, () -> readyServers().size() == 2);
+    lb = fleet.awaitLbWith(2);
   }
 
   @AfterAll
