@@ -3,6 +3,7 @@ package io.fleetvote.agent;
 import io.fleetvote.agent.AgentOptionSources.Source;
 import io.fleetvote.agent.check.AgentCheckReply;
 import io.fleetvote.agent.check.AgentCheckVerticle;
+import io.fleetvote.agent.check.SmoothedLoad;
 import io.fleetvote.agent.lb.LbOptions;
 import io.fleetvote.agent.lb.LbRegistrar;
 import io.fleetvote.agent.load.CgroupLoadSensor;
@@ -65,6 +66,8 @@ public final class AgentMain {
   private static final long DRAIN_MARGIN_MS = 5_000;
   private static final int EVENT_LOOPS = 2;
   private static final int WORKERS = 2;
+  /** How slowly the weight HAProxy gets follows the load: a few samples, so it settles rather than swings. */
+  private static final long WEIGHT_TIME_CONSTANT_MS = 3000;
 
   static final CommandLine COMMAND_LINE = new CommandLine("agent",
       "Runs the Fleetvote agent of this instance. Options given here override the config file and the user-data.")
@@ -243,9 +246,10 @@ public final class AgentMain {
       deployed = deployed.compose(api -> vertx.deployVerticle(vote.get()));
     }
     if (options.getRoles().contains(Role.APP) && options.getCheckPort() > 0) {
-      Supplier<String> reply = () -> AgentCheckReply.of(state.leaving(), state.app().refusing(),
+      SmoothedLoad load = new SmoothedLoad(WEIGHT_TIME_CONSTANT_MS);
+      Supplier<String> reply = () -> AgentCheckReply.of(state.leaving(), state.app().refusing(), load.update(
           vote.flatMap(VoteVerticle::latest).filter(d -> !d.sample().isMissing()).map(d -> d.sample().cpuPercent())
-              .orElse(Double.NaN));
+              .orElse(Double.NaN), clock.millis()));
       deployed = deployed.compose(previous -> vertx.deployVerticle(new AgentCheckVerticle(identity.instanceId(),
           identity.privateIp(), options.getCheckPort(), reply, clock)));
     }

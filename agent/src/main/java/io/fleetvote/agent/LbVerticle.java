@@ -151,7 +151,8 @@ final class LbVerticle extends VerticleBase {
     heard.values().removeIf(h -> now - h.receivedAt() >= lease);
     Map<String, Member> members = new HashMap<>();
     heard.forEach((id, h) -> members.put(id, new Member(new Endpoint(h.heartbeat().address(), h.heartbeat().appPort(),
-        h.heartbeat().checkPort()), h.heartbeat().appReady() && h.heartbeat().appPort() > 0, h.heartbeat().leaving())));
+        h.heartbeat().checkPort()), h.heartbeat().appReady() && h.heartbeat().appPort() > 0, h.heartbeat().leaving(),
+        h.receivedAt())));
     registrar.reconcile(members, now - listeningSince >= 2 * lease)
         .onFailure(err -> LOG.warn("{}: reconcile failed: {}", identity.instanceId(), err.getMessage()))
         .compose(x -> registrar.status())

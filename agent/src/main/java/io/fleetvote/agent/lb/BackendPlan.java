@@ -10,7 +10,9 @@ import java.util.Set;
  * What to change so that HAProxy's backend holds exactly the live, ready instances of the group: pure logic, from
  * what HAProxy has and what the cluster says. An instance's server is
  * <ul>
- *   <li>registered when the instance is live and ready and HAProxy lacks it (it restarted, or missed a request);</li>
+ *   <li>registered when the instance is live and ready and HAProxy lacks it (it restarted, or missed a request),
+ *   unless a deregistration of it began after its last heartbeat was heard: that heartbeat is older than the
+ *   instance's leaving;</li>
  *   <li>registered again when its address or port changed, or a registration was left half done (maintenance);</li>
  *   <li>drained and deleted when the instance says it is leaving;</li>
  *   <li>reaped (drained briefly and deleted) when the instance has left the cluster: its heartbeats stopped. Not in
@@ -34,8 +36,12 @@ public final class BackendPlan {
     }
   }
 
-  /** What the cluster says about one instance of the group. */
-  public record Member(Endpoint endpoint, boolean ready, boolean leaving) {
+  /** What the cluster says about one instance of the group, and when its last heartbeat was heard (epoch ms). */
+  public record Member(Endpoint endpoint, boolean ready, boolean leaving, long heardAt) {
+
+    public Member(Endpoint endpoint, boolean ready, boolean leaving) {
+      this(endpoint, ready, leaving, Long.MAX_VALUE);
+    }
   }
 
   /** One change to make. */
@@ -56,13 +62,14 @@ public final class BackendPlan {
    * @param members       the group's instances the registry holds (live), by instance id
    * @param busy          servers with an operation under way
    * @param addedAt       when a registration last added each server (epoch ms)
+   * @param deregisteredAt when a deregistration that deleted each server lately began (epoch ms)
    * @param registryWarm  the registry has listened long enough to know every live instance
    * @param now           epoch ms
    * @param graceMillis   how long a server added by a registration is safe from the reaper
    */
   public static List<Change> plan(List<ServerState> current, Set<String> open, Map<String, Member> members,
-                                  Set<String> busy, Map<String, Long> addedAt, boolean registryWarm, long now,
-                                  long graceMillis) {
+                                  Set<String> busy, Map<String, Long> addedAt, Map<String, Long> deregisteredAt,
+                                  boolean registryWarm, long now, long graceMillis) {
     List<Change> changes = new ArrayList<>();
     Set<String> present = new HashSet<>();
     for (ServerState server : current) {
@@ -86,7 +93,8 @@ public final class BackendPlan {
       }
     }
     members.forEach((name, member) -> {
-      if (!present.contains(name) && !busy.contains(name) && member.ready() && !member.leaving()) {
+      boolean staleHeartbeat = deregisteredAt.getOrDefault(name, Long.MIN_VALUE) >= member.heardAt();
+      if (!present.contains(name) && !busy.contains(name) && member.ready() && !member.leaving() && !staleHeartbeat) {
         changes.add(new Change(Kind.REGISTER, name, member.endpoint()));
       }
     });

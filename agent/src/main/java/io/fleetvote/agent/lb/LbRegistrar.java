@@ -106,8 +106,8 @@ public final class LbRegistrar {
     return onContext(() -> both().map(current -> {
       Set<String> open = new HashSet<>();
       current.open().forEach(s -> open.add(s.name()));
-      List<Change> changes = BackendPlan.plan(current.main(), open, members, queues.keySet(), addedAt, registryWarm,
-          clock.millis(), options.getRegistrationGraceMs());
+      List<Change> changes = BackendPlan.plan(current.main(), open, members, queues.keySet(), addedAt, deletedAt,
+          registryWarm, clock.millis(), options.getRegistrationGraceMs());
       for (Change change : changes) {
         LOG.info("{}: reconcile {}: {} {}", lbId, options.backend(), change.kind(), change.name());
         switch (change.kind()) {

@@ -17,21 +17,36 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.offset;
 
 /** The agent-check's answers, and its server against peers that misbehave. */
 @ExtendWith(VertxExtension.class)
 class AgentCheckTest {
 
   @Test
-  void theWeightIsTheHeadroomWithAFloorAndNoWordTakesABusyInstanceOut() {
-    assertThat(AgentCheckReply.of(false, false, 27)).isEqualTo("up 73%\n");
-    assertThat(AgentCheckReply.of(false, false, 100)).as("saturated: less traffic, never none").isEqualTo("up 10%\n");
-    assertThat(AgentCheckReply.of(false, false, 250)).isEqualTo("up 10%\n");
+  void theWeightGrowsWithHalfTheHeadroomAndNoWordTakesABusyInstanceOut() {
+    assertThat(AgentCheckReply.of(false, false, 30)).isEqualTo("up 85%\n");
+    assertThat(AgentCheckReply.of(false, false, 100)).as("saturated: less traffic, never none").isEqualTo("up 50%\n");
+    assertThat(AgentCheckReply.of(false, false, 250)).isEqualTo("up 50%\n");
     assertThat(AgentCheckReply.of(false, false, 0)).isEqualTo("up 100%\n");
     assertThat(AgentCheckReply.of(false, false, Double.NaN)).as("not measured").isEqualTo("up 100%\n");
     assertThat(AgentCheckReply.of(true, false, 50)).isEqualTo("drain #leaving\n");
     assertThat(AgentCheckReply.of(false, true, 50)).as("a space before #, or HAProxy ignores it")
         .isEqualTo("down #app refuses connections\n");
+  }
+
+  @Test
+  void theSmoothedLoadFollowsByTimeNotByHowOftenItIsRead() {
+    SmoothedLoad once = new SmoothedLoad(3000);
+    SmoothedLoad often = new SmoothedLoad(3000);
+    assertThat(once.update(0, 0)).isZero();
+    often.update(0, 0);
+    for (long t = 100; t <= 3000; t += 100) {
+      often.update(100, t);
+    }
+    assertThat(once.update(100, 3000)).as("one time constant: 1 - 1/e of the way").isCloseTo(63.2, offset(0.1))
+        .isCloseTo(often.update(100, 3000), offset(0.1));
+    assertThat(once.update(Double.NaN, 4000)).as("a missing sample changes nothing").isCloseTo(63.2, offset(0.1));
   }
 
   @Test

@@ -43,28 +43,38 @@ class BackendPlanTest {
   @Test
   void serversOfInstancesThatLeftTheClusterAreReapedOnceTheRegistryIsWarmAndTheGraceHasPassed() {
     List<ServerState> current = List.of(server("i-gone", A, false, false));
-    assertThat(BackendPlan.plan(current, Set.of("i-gone"), Map.of(), Set.of(), Map.of(), false, 100_000, 10_000)).as("registry cold")
+    assertThat(BackendPlan.plan(current, Set.of("i-gone"), Map.of(), Set.of(), Map.of(), Map.of(), false, 100_000, 10_000)).as("registry cold")
         .isEmpty();
-    assertThat(BackendPlan.plan(current, Set.of("i-gone"), Map.of(), Set.of(), Map.of("i-gone", 95_000L), true, 100_000, 10_000))
+    assertThat(BackendPlan.plan(current, Set.of("i-gone"), Map.of(), Set.of(), Map.of("i-gone", 95_000L), Map.of(), true, 100_000, 10_000))
         .as("within grace").isEmpty();
-    assertThat(BackendPlan.plan(current, Set.of("i-gone"), Map.of(), Set.of(), Map.of("i-gone", 80_000L), true, 100_000, 10_000))
+    assertThat(BackendPlan.plan(current, Set.of("i-gone"), Map.of(), Set.of(), Map.of("i-gone", 80_000L), Map.of(), true, 100_000, 10_000))
         .containsExactly(new Change(Kind.REAP, "i-gone", null));
   }
 
   @Test
   void busyServersAreNotTouched() {
     assertThat(BackendPlan.plan(List.of(server("i-a", B, false, false)), Set.of(), Map.of("i-a", new Member(A, true, false),
-        "i-b", new Member(B, true, false)), Set.of("i-a", "i-b"), Map.of(), true, 0, 0)).isEmpty();
+        "i-b", new Member(B, true, false)), Set.of("i-a", "i-b"), Map.of(), Map.of(), true, 0, 0)).isEmpty();
+  }
+
+  @Test
+  void aHeartbeatHeardBeforeTheInstancesDeregistrationBeganDoesNotRegisterItAgain() {
+    Map<String, Member> stale = Map.of("i-a", new Member(A, true, false, 5_000));
+    assertThat(BackendPlan.plan(List.of(), Set.of(), stale, Set.of(), Map.of(), Map.of("i-a", 5_000L), true,
+        10_000, 10_000)).as("heard before it left").isEmpty();
+    Map<String, Member> fresh = Map.of("i-a", new Member(A, true, false, 6_000));
+    assertThat(BackendPlan.plan(List.of(), Set.of(), fresh, Set.of(), Map.of(), Map.of("i-a", 5_000L), true,
+        10_000, 10_000)).as("heard since: back (an undrain)").containsExactly(new Change(Kind.REGISTER, "i-a", A));
   }
 
   @Test
   void theFailOpenBackendFollowsTheMainOne() {
     assertThat(BackendPlan.plan(List.of(server("i-a", A, false, false), server("i-b", B, false, true)), Set.of(),
-        Map.of("i-a", new Member(A, true, false), "i-b", new Member(B, true, false)), Set.of(), Map.of(), true,
+        Map.of("i-a", new Member(A, true, false), "i-b", new Member(B, true, false)), Set.of(), Map.of(), Map.of(), true,
         1_000_000, 10_000))
         .as("a server taking traffic is added; a draining one is not")
         .containsExactly(new Change(Kind.OPEN_ADD, "i-a", A));
-    assertThat(BackendPlan.plan(List.of(), Set.of("i-a", "i-busy"), Map.of(), Set.of("i-busy"), Map.of(), true,
+    assertThat(BackendPlan.plan(List.of(), Set.of("i-a", "i-busy"), Map.of(), Set.of("i-busy"), Map.of(), Map.of(), true,
         1_000_000, 10_000))
         .as("one the main backend no longer has is removed, unless busy")
         .containsExactly(new Change(Kind.OPEN_REMOVE, "i-a", null));
@@ -74,7 +84,7 @@ class BackendPlanTest {
   private static List<Change> plan(List<ServerState> current, Map<String, Member> members) {
     Set<String> open = new HashSet<>();
     current.forEach(s -> open.add(s.name()));
-    return BackendPlan.plan(current, open, members, Set.of(), Map.of(), true, 1_000_000, 10_000);
+    return BackendPlan.plan(current, open, members, Set.of(), Map.of(), Map.of(), true, 1_000_000, 10_000);
   }
 
   private static ServerState server(String name, Endpoint endpoint, boolean maintenance, boolean draining) {

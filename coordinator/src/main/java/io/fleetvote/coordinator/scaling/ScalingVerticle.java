@@ -474,11 +474,11 @@ public final class ScalingVerticle extends VerticleBase {
     LedgerEntry entry = new LedgerEntry(LedgerEntry.id(epoch, seq++), epoch, decision.at(), decision.at(), 1,
         actor, decision, null);
     Action action = decision.outcome() == Decision.Outcome.REPLACE
-        ? new Action("replace", token(decision.group(), entry.id()), 1, decision.victims(), Status.ORDERED, List.of(),
-            0, 0, null)
+        ? new Action("replace", token(decision.group(), entry.id(), decision.at()), 1, decision.victims(),
+            Status.ORDERED, List.of(), 0, 0, null)
         : decision.change() > 0
-        ? new Action("launch", token(decision.group(), entry.id()), decision.change(), List.of(), Status.ORDERED,
-            List.of(), 0, 0, null)
+        ? new Action("launch", token(decision.group(), entry.id(), decision.at()), decision.change(), List.of(),
+            Status.ORDERED, List.of(), 0, 0, null)
         : new Action("terminate", null, -decision.change(), decision.victims(), Status.ORDERED, List.of(), 0, 0, null);
     LedgerEntry ordered = entry.withAction(action);
     // Counted as in flight before the ledger write completes, so the next tick does not order it again.
@@ -668,9 +668,16 @@ public final class ScalingVerticle extends VerticleBase {
     }
   }
 
-  /** The client token of a launch: the group and the ledger entry that ordered it, at most 64 characters. */
-  static String token(String group, String entryId) {
-    return "fv-" + group + "-" + entryId;
+  /**
+   * The client token of a launch: the ledger entry that ordered it, when it was decided, and its group, at most 64
+   * characters. Entry ids start again at e1 in a new cluster (an empty ledger) while EC2 remembers tokens for at least
+   * a day after an instance's end: the decision's time keeps a new ledger's first launch from being taken for an
+   * earlier one's (EC2 would answer with the old, terminated reservation, or IdempotentParameterMismatch). A
+   * successor sends the order again with the token written in the entry, never a new one.
+   */
+  static String token(String group, String entryId, long decidedAt) {
+    String token = "fv-" + entryId + "-" + Long.toString(decidedAt, 36) + "-" + group;
+    return token.length() <= 64 ? token : token.substring(0, 64);
   }
 
   /** The agent's settings for the group, plus what only the coordinator knows: deployment, group, cluster. */

@@ -10,7 +10,6 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -59,8 +58,11 @@ public final class VoteTally {
   private final Clock clock;
   private final long futureToleranceMs;
   private final Map<String, Ballot> ballots = new HashMap<>();
-  /** Instances that have voted warm at least once: they no longer count as pending capacity. */
-  private final Set<String> warmed = new HashSet<>();
+  /**
+   * When each instance first voted warm (it no longer counts as pending capacity): the moment its capacity came into
+   * service, from which calm time counts as it does from a resize.
+   */
+  private final Map<String, Long> warmedAt = new HashMap<>();
 
   public VoteTally(GroupConfig config, Clock clock, long futureToleranceMs) {
     this.config = config;
@@ -134,7 +136,7 @@ public final class VoteTally {
     }
     ballots.put(vote.instanceId(), new Ballot(vote, now));
     if (vote.warm()) {
-      warmed.add(vote.instanceId());
+      warmedAt.putIfAbsent(vote.instanceId(), now);
     }
     return Admission.ACCEPTED;
   }
@@ -171,7 +173,7 @@ public final class VoteTally {
       }
     }
     ballots.keySet().retainAll(present.keySet());
-    warmed.retainAll(present.keySet());
+    warmedAt.keySet().retainAll(present.keySet());
 
     int grow = 0;
     int shrink = 0;
@@ -182,7 +184,7 @@ public final class VoteTally {
     List<Candidate> candidates = new ArrayList<>();
     List<Candidate> silentOnes = new ArrayList<>();
     for (FleetInstance instance : present.values()) {
-      boolean booting = !warmed.contains(instance.instanceId())
+      boolean booting = !warmedAt.containsKey(instance.instanceId())
           && now - instance.launchTime().toEpochMilli() < config.bootTimeoutMs();
       if (booting) {
         pending++;
@@ -251,10 +253,15 @@ public final class VoteTally {
       return Optional.of(facts.hold(Rule.PENDING, String.format(
           "%s, but %d launched instance(s) have not voted yet: their capacity is not in the votes", votes, pending)));
     }
-    long calmLeft = fleet.lastResizeAt() + config.calmTimeMs() - now;
-    if (fleet.lastResizeAt() > 0 && calmLeft > 0) {
-      return Optional.of(facts.hold(Rule.CALM, String.format("%s, but within calm time (%d ms left of %d ms)", votes,
-          calmLeft, config.calmTimeMs())));
+    Optional<Map.Entry<String, Long>> inService = cameIntoService(present);
+    long settledAt = Math.max(fleet.lastResizeAt(), inService.map(Map.Entry::getValue).orElse(0L));
+    long calmLeft = settledAt + config.calmTimeMs() - now;
+    if (settledAt > 0 && calmLeft > 0) {
+      String since = inService.isPresent() && inService.get().getValue() > fleet.lastResizeAt()
+          ? "; " + inService.get().getKey() + " came into service " + (now - inService.get().getValue()) + " ms ago"
+          : "";
+      return Optional.of(facts.hold(Rule.CALM, String.format("%s, but within calm time (%d ms left of %d ms%s)", votes,
+          calmLeft, config.calmTimeMs(), since)));
     }
     if (growWanted) {
       if (size >= config.max()) {
@@ -287,6 +294,18 @@ public final class VoteTally {
       return "without a live vote first";
     }
     return "the least busy";
+  }
+
+  /**
+   * The launched instance that came into service last (its first warm vote), and when: the votes of the others still
+   * carry the load they had before it took its share. An instance first seen warm long after its launch (by a
+   * coordinator that just started) did not just come into service and is left out.
+   */
+  private Optional<Map.Entry<String, Long>> cameIntoService(Map<String, FleetInstance> present) {
+    return warmedAt.entrySet().stream()
+        .filter(e -> present.containsKey(e.getKey())
+            && e.getValue() - present.get(e.getKey()).launchTime().toEpochMilli() < config.bootTimeoutMs())
+        .max(Map.Entry.comparingByValue());
   }
 
   private boolean expired(Ballot ballot, long now) {

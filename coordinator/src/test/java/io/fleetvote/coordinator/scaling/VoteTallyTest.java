@@ -304,6 +304,27 @@ class VoteTallyTest {
   }
 
   @Test
+  void calmTimeAlsoCountsFromWhenALaunchedInstanceCameIntoService() {
+    VoteTally tally = tally(group().put("calmTimeMs", 6000).put("max", 5).put("decisionThreshold", 0.5));
+    String a = running("i-0000000000000000a", 0);
+    clock.advanceMillis(1_000_000);
+    String fresh = running("i-0000000000000000b", clock.millis());
+    lastResizeAt = clock.millis();
+    clock.advanceMillis(9000);
+    vote(tally, fresh, VoteKind.NONE, 20);
+    vote(tally, a, VoteKind.GROW, 95);
+    clock.advanceMillis(1000);
+    assertThat(decide(tally)).as("the resize is 10 s old, but b took its share only 1 s ago").hasValueSatisfying(d -> {
+      assertThat(d.rule()).isEqualTo(Rule.CALM);
+      assertThat(d.reason()).contains("5000 ms left of 6000 ms; " + fresh + " came into service 1000 ms ago");
+    });
+    clock.advanceMillis(5000);
+    vote(tally, fresh, VoteKind.GROW, 70);
+    vote(tally, a, VoteKind.GROW, 95);
+    assertThat(decide(tally)).hasValueSatisfying(d -> assertThat(d.outcome()).isEqualTo(Outcome.GROW));
+  }
+
+  @Test
   void launchesUnderWayNeverMakeTheGroupEndAnInstanceThatRuns() {
     VoteTally tally = tally(group().put("min", 1).put("max", 2));
     String a = running("i-0000000000000000a", 0);

@@ -9,7 +9,9 @@ import io.fleetvote.sandbox.SandboxOptions;
 import io.fleetvote.sandbox.client.LocalJson;
 import io.fleetvote.sandbox.client.ManagedProcess;
 import io.fleetvote.sandbox.client.SandboxAdmin;
+import io.fleetvote.sandbox.capacity.InstanceTypes;
 import io.fleetvote.sandbox.client.SandboxProcess;
+import io.fleetvote.sandbox.load.Capacity;
 import io.fleetvote.sandbox.load.LoadGenerator;
 import io.fleetvote.sandbox.load.LoadOptions;
 import io.fleetvote.sandbox.load.LoadReport;
@@ -30,11 +32,13 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -42,8 +46,9 @@ import java.util.function.BooleanSupplier;
 
 /**
  * {@code ./fleetvote demo}: the whole loop on the sandbox. A coordinator brings group {@code lb} (one HAProxy
- * instance) and group {@code web} (min 2, max 5, windows of seconds) up to their minimum through RunInstances; web
- * instances register themselves with the LB. All traffic goes through HAProxy: a light load for the whole run, and an
+ * instance) and group {@code web} (min 2, max 4, t3.micro instances of a quarter core, windows of seconds) up to their
+ * minimum through RunInstances; web instances register themselves with the LB. Loads are shares of what the group
+ * can serve, so the demo behaves the same on a slow machine and a fast one. All traffic goes through HAProxy: a light load for the whole run, and an
  * overload on top until a majority votes grow and the group grows; then the overload stops and the group shrinks
  * back to 2, its victim drained first. One status line per second (each instance's load and vote, then HAProxy's
  * servers and their states), every ledger entry as it is written (the reason of each decision), and at the end the
@@ -59,39 +64,64 @@ public final class DemoMain {
   private static final int MIN = 2;
   private static final long GROW_AFTER_MS = 5000;
   private static final long SAMPLE_MS = 500;
+  private static final String WEB_TYPE = "t3.micro";
+  /** In percent of an instance's capacity: 75 % of two instances votes grow, the same load on three does not. */
+  private static final int GROW_ABOVE = 60;
+  private static final int SHRINK_BELOW = 20;
+  /** Seconds in a row under the latency target that count as back to normal. */
+  private static final int LATENCY_SETTLED_SECONDS = 3;
 
   private DemoMain() {
   }
 
-  record Settings(int cycles, long loadSeconds, int rate, int baseRate, int workMs, long durationSeconds,
-                  Path stateDir, boolean exitAfterCycles) {
+  record Settings(int cycles, long loadSeconds, double overload, double base, int workMs, long durationSeconds,
+                  Path stateDir, boolean exitAfterCycles, long latencyTargetMs) {
+
+    /** What the web group's instances can serve, per request's work. */
+    Capacity capacity() {
+      return Capacity.of(WEB_TYPE, workMs);
+    }
+
+    int baseRate() {
+      return base == 0 ? 0 : capacity().rate(MIN, base);
+    }
+
+    /** On top of the base load, so that both together are {@code overload} of the group's capacity at its minimum. */
+    int overloadRate() {
+      return Math.max(1, capacity().rate(MIN, overload) - baseRate());
+    }
   }
 
-  /** One overload: when it began, and when the RunInstances it caused reached EC2 (null while it has not). */
-  record Cycle(int number, Instant overloadAt, Instant runInstancesAt, String entry) {
+  /**
+   * One overload: when it began, when the RunInstances it caused reached EC2, and after how many seconds the
+   * overload's latency (p90) was back under the target for good (nulls while they have not happened).
+   */
+  record Cycle(int number, Instant overloadAt, Instant runInstancesAt, String entry, Long latencyBackSeconds) {
   }
 
   public static void main(String[] args) throws Exception {
     CommandLine cli = new CommandLine("demo", """
-        Runs the whole system on the sandbox cloud: a coordinator scales group web (min 2, max 5) by the votes of its
+        Runs the whole system on the sandbox cloud: a coordinator scales group web (min 2, max 4) by the votes of its
         instances' agents, behind an HAProxy instance (group lb) its instances register with. The demo sends a light
         load through HAProxy all along, overloads the group until it grows, and watches it shrink back.""")
         .option("cycles", "N", "how many times to overload the group and let it calm down (0: none)", "1")
         .option("load-seconds", "S", "how long each overload lasts", "45")
-        .option("rate", "N", "requests per second during an overload, through HAProxy", "160")
-        .option("base-rate", "N", "requests per second through HAProxy for the whole run (0: none)", "10")
-        .option("work-ms", "MS", "CPU milliseconds each request costs the demo app", "6")
+        .option("overload", "SHARE", "the load during an overload, base load included, as a share of what group web "
+            + "can serve at its minimum (" + MIN + " x " + WEB_TYPE + ")", "0.75")
+        .option("base", "SHARE", "the light load through HAProxy for the whole run, the same way (0: none)", "0.1")
+        .option("work-ms", "MS", "CPU milliseconds each request costs the demo app", "10")
+        .option("latency-target-ms", "MS", "the overload's p90 latency counts as back to normal under this", "100")
         .option("duration", "SECONDS", "stop after this long whatever the phase; 0: when the cycles are done", "0")
         .option("state-dir", "DIR", "where the demo keeps the sandbox's and the coordinator's state",
             "<fleetvote home>/.demo")
         .flag("exit-after-cycles", "stop once the cycles are done (for scripts); without it the system and the "
             + "dashboard keep running until Ctrl-C or SIGTERM");
     Settings settings = cli.parseOrExit(args, p -> new Settings(p.intValue("cycles", 0, 100),
-        p.longValue("load-seconds", 5, 3600), p.intValue("rate", 1, 10_000), p.intValue("base-rate", 0, 10_000),
-        p.intValue("work-ms", 0, 1000),
+        p.longValue("load-seconds", 5, 3600), p.doubleValue("overload", 0.01, 10), p.doubleValue("base", 0, 10),
+        p.intValue("work-ms", 1, 1000),
         p.longValue("duration", 0, 86_400),
         p.given("state-dir") ? Path.of(p.string("state-dir")) : SandboxOptions.defaultHome().resolve(".demo"),
-        p.flag("exit-after-cycles")));
+        p.flag("exit-after-cycles"), p.longValue("latency-target-ms", 1, 60_000)));
     new Demo(settings).run();
   }
 
@@ -108,6 +138,8 @@ public final class DemoMain {
     private Vertx vertx;
     private LoadGenerator load;
     private LoadReport lastLoad;
+    /** The overload's latest finished second, for the status line. */
+    private volatile LoadReport lastSecond;
     private long sent;
     private long failed;
     private String lb;
@@ -181,6 +213,8 @@ public final class DemoMain {
       if (!leftovers.isEmpty()) {
         say("terminated instances left over from an earlier run: " + leftovers);
       }
+      // A demo run is a deployment of its own: its ledger starts empty rather than with an earlier run's history.
+      deleteTree(settings.stateDir().resolve("coordinator"));
       Path groups = settings.stateDir().resolve("groups.json");
       Files.writeString(groups, groupsFile().encodePrettily());
       Path users = settings.stateDir().resolve("users.json");
@@ -230,6 +264,17 @@ public final class DemoMain {
       throw new IllegalStateException("the coordinator did not answer the demo's login within 60 s");
     }
 
+    private static void deleteTree(Path dir) throws IOException {
+      if (!Files.exists(dir)) {
+        return;
+      }
+      try (var paths = Files.walk(dir)) {
+        for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+          Files.delete(path);
+        }
+      }
+    }
+
     private static String randomText(int length) {
       String alphabet = "abcdefghijkmnpqrstuvwxyz23456789";
       StringBuilder text = new StringBuilder();
@@ -242,27 +287,37 @@ public final class DemoMain {
     /** Demo-sized windows: seconds where production uses minutes. */
     private static JsonObject groupsFile() {
       JsonObject agent = new JsonObject().put("gossipPeriodMs", 1000).put("sampleMs", SAMPLE_MS).put("warmupMs", 3000)
-          .put("growAbove", 40).put("growAfterMs", GROW_AFTER_MS).put("shrinkBelow", 15).put("shrinkAfterMs", 8000)
-          .put("sensorCores", 1);
+          .put("growAbove", GROW_ABOVE).put("growAfterMs", GROW_AFTER_MS).put("shrinkBelow", SHRINK_BELOW)
+          .put("shrinkAfterMs", 8000);
       JsonObject lbAgent = new JsonObject().put("roles", new JsonArray().add("lb")).put("gossipPeriodMs", 1000)
           .put("lb", new JsonObject().put("serves", GROUP).put("reconcileMs", 2000));
       return new JsonObject().put("groups", new JsonArray()
           .add(new JsonObject().put("name", LB_GROUP).put("imageId", ImageCatalog.imageId("fleetvote-lb"))
               .put("min", 1).put("max", 1).put("agent", lbAgent))
           .add(new JsonObject().put("name", GROUP)
-              .put("imageId", ImageCatalog.imageId("fleetvote-app")).put("min", MIN).put("max", 5)
+              .put("imageId", ImageCatalog.imageId("fleetvote-app")).put("instanceType", WEB_TYPE)
+              .put("min", MIN).put("max", 4)
               .put("decisionThreshold", 0.51).put("shrinkThreshold", 0.51).put("calmTimeMs", 6000)
               .put("bootTimeoutMs", 60_000).put("drainTimeoutMs", 10_000).put("agent", agent)));
     }
 
     private void overload(int cycle) {
       Instant began = Instant.now();
-      say(String.format(Locale.ROOT, "overload %d: %d requests/s x %d ms of CPU for %d s, through HAProxy",
-          cycle, settings.rate(), settings.workMs(), settings.loadSeconds()));
-      load = new LoadGenerator(vertx, new LoadOptions(List.of(frontend()), settings.rate(),
-          Duration.ofSeconds(settings.loadSeconds()), Duration.ofSeconds(5), 256, null), line -> { });
+      Capacity capacity = settings.capacity();
+      say(String.format(Locale.ROOT, "overload %d: %.0f %% of what group web serves at its minimum (%d x %s, %s vCPU "
+              + "each, %d ms of CPU per request: %.0f requests/s each): %d requests/s on top of the base load for "
+              + "%d s, through HAProxy", cycle, settings.overload() * 100, MIN, WEB_TYPE,
+          InstanceTypes.format(capacity.vcpus()), settings.workMs(), capacity.perInstance(), settings.overloadRate(),
+          settings.loadSeconds()));
+      List<Double> p90s = new CopyOnWriteArrayList<>();
+      load = new LoadGenerator(vertx, new LoadOptions(List.of(frontend()), settings.overloadRate(),
+          Duration.ofSeconds(settings.loadSeconds()), Duration.ofSeconds(5), 256, null), line -> { })
+          .everySecond((second, report) -> {
+            p90s.add(report.percentileMillis(90));
+            lastSecond = report;
+          });
       Future<LoadReport> run = load.run();
-      Cycle measured = new Cycle(cycle, began, null, null);
+      Cycle measured = new Cycle(cycle, began, null, null, null);
       while (running() && !run.isComplete()) {
         status();
         if (measured.runInstancesAt() == null) {
@@ -276,6 +331,8 @@ public final class DemoMain {
       }
       lastLoad = run.isComplete() && run.succeeded() ? run.result() : null;
       load = null;
+      measured = new Cycle(measured.number(), measured.overloadAt(), measured.runInstancesAt(), measured.entry(),
+          latencyBack(p90s, settings.latencyTargetMs()));
       cycles.add(measured);
       if (lastLoad != null) {
         failed += lastLoad.failed();
@@ -294,10 +351,37 @@ public final class DemoMain {
             && !action.getJsonArray("instances").isEmpty()) {
           String instance = action.getJsonArray("instances").getString(0);
           Instant launched = Instant.parse(sandbox.admin().instance(instance).getString("launchTime"));
-          return new Cycle(cycle.number(), cycle.overloadAt(), launched, entry.getString("id"));
+          return new Cycle(cycle.number(), cycle.overloadAt(), launched, entry.getString("id"), null);
         }
       }
       return cycle;
+    }
+
+    /**
+     * The second of the overload after which its p90 stayed under the target ({@value #LATENCY_SETTLED_SECONDS} s in a
+     * row, counted from the overload's start), once it had gone above it; 0 when it never went above; null when it
+     * never came back.
+     */
+    static Long latencyBack(List<Double> p90s, long targetMs) {
+      int firstAbove = -1;
+      for (int i = 0; i < p90s.size() && firstAbove < 0; i++) {
+        if (p90s.get(i) > targetMs) {
+          firstAbove = i;
+        }
+      }
+      if (firstAbove < 0) {
+        return 0L;
+      }
+      for (int i = firstAbove + 1; i + LATENCY_SETTLED_SECONDS <= p90s.size(); i++) {
+        boolean settled = true;
+        for (int j = i; j < i + LATENCY_SETTLED_SECONDS; j++) {
+          settled &= p90s.get(j) <= targetMs;
+        }
+        if (settled) {
+          return (long) i;
+        }
+      }
+      return null;
     }
 
     private void report() {
@@ -324,11 +408,27 @@ public final class DemoMain {
         }
       }
       if (millis.size() > 1) {
-        List<Long> sorted = millis.stream().sorted().toList();
-        say(String.format(Locale.ROOT, "  median %d ms, min %d, max %d, spread %d; target growAfter + 1 s = %d ms",
-            sorted.get(sorted.size() / 2), sorted.get(0), sorted.get(sorted.size() - 1),
-            sorted.get(sorted.size() - 1) - sorted.get(0), GROW_AFTER_MS + 1000));
+        say("  " + spread(millis, " ms") + "; target growAfter + 1 s = " + (GROW_AFTER_MS + 1000) + " ms");
       }
+      say("overload -> p90 latency back under " + settings.latencyTargetMs() + " ms for " + LATENCY_SETTLED_SECONDS
+          + " s in a row (seconds from the overload's start; 0: never above):");
+      List<Long> seconds = new ArrayList<>();
+      for (Cycle cycle : cycles) {
+        say(String.format(Locale.ROOT, "  overload %d: %s", cycle.number(), cycle.latencyBackSeconds() == null
+            ? "not back within the overload" : cycle.latencyBackSeconds() + " s"));
+        if (cycle.latencyBackSeconds() != null) {
+          seconds.add(cycle.latencyBackSeconds());
+        }
+      }
+      if (seconds.size() > 1) {
+        say("  " + spread(seconds, " s"));
+      }
+    }
+
+    private static String spread(List<Long> values, String unit) {
+      List<Long> sorted = values.stream().sorted().toList();
+      return String.format(Locale.ROOT, "median %d%s, min %d, max %d, spread %d", sorted.get(sorted.size() / 2), unit,
+          sorted.get(0), sorted.get(sorted.size() - 1), sorted.get(sorted.size() - 1) - sorted.get(0));
     }
 
     private boolean settledAtMin() {
@@ -375,8 +475,11 @@ public final class DemoMain {
         line.append(" |");
       }
       LoadGenerator current = load;
+      LoadReport second = lastSecond;
       if (current != null) {
-        line.append(" overload on");
+        line.append(" overload on").append(second == null ? "" : String.format(Locale.ROOT, ": last second %d ok, "
+            + "p90 %.0f ms%s", second.ok(), second.percentileMillis(90), second.failed() == 0 ? ""
+            : ", failed " + second.failures()));
       }
       System.out.println(line);
       lbServers().ifPresent(backend -> {
