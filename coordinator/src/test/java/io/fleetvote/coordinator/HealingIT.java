@@ -55,7 +55,7 @@ class HealingIT {
   @Order(1)
   void anAppKilledWhileItsAgentLivesIsReplacedLaunchFirstThenDrainedAndTerminated() {
     // 20 % of two instances: one alone serves it below growAbove, so the replacement is the only change.
-    Future<LoadReport> load = fleet.load(lb, 2, 0.2, Duration.ofSeconds(40), Duration.ofSeconds(10));
+    Future<LoadReport> load = fleet.load(lb, 2, 0.2, Duration.ofSeconds(25), Duration.ofSeconds(10));
     String victim = fleet.readyServers(lb).get(0);
     admin.kill(victim, "demo-app");
     long killed = System.nanoTime();

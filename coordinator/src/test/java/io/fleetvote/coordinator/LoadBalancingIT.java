@@ -77,8 +77,8 @@ class LoadBalancingIT {
     // while: 75 % of two instances in all (above growAbove, within what they serve), 50 % once a third has come.
     int lightRate = LbFleet.CAPACITY.rate(2, 0.15);
     int heavyRate = LbFleet.CAPACITY.rate(2, 0.60);
-    Future<LoadReport> light = fleet.load(lb, lightRate, Duration.ofSeconds(60), Duration.ofSeconds(10));
-    Future<LoadReport> heavy = fleet.load(lb, heavyRate, Duration.ofSeconds(25), Duration.ofSeconds(10));
+    Future<LoadReport> light = fleet.load(lb, lightRate, Duration.ofSeconds(45), Duration.ofSeconds(10));
+    Future<LoadReport> heavy = fleet.load(lb, heavyRate, Duration.ofSeconds(20), Duration.ofSeconds(10));
     Eventually.await("a third instance in the backend", TIMEOUT, () -> readyServers().size() == 3);
     List<String> grown = groupInstances("web");
     heavy.await();
@@ -94,7 +94,7 @@ class LoadBalancingIT {
     LoadReport heavyReport = heavy.result();
     assertThat(heavyReport.failures()).as("heavy load's failures by class").isEmpty();
     assertThat(lightReport.failures()).as("light load's failures by class").isEmpty();
-    assertThat(heavyReport.sent() + lightReport.sent()).isEqualTo(lightRate * 60L + heavyRate * 25L);
+    assertThat(heavyReport.sent() + lightReport.sent()).isEqualTo(lightRate * 45L + heavyRate * 20L);
     assertThat(backend().getJsonObject("totals").getLong("http5xx")).as("HAProxy's 5xx answers").isZero();
     assertThat(grown).hasSize(3).containsAll(before);
     assertThat(victims).hasSize(1);
@@ -107,7 +107,7 @@ class LoadBalancingIT {
   @Order(2)
   void aKilledInstanceCostsAtMostOneRequestInAThousandAndIsReaped() {
     List<String> servers = readyServers();
-    Future<LoadReport> load = fleet.load(lb, 2, 0.6, Duration.ofSeconds(40), Duration.ofSeconds(10));
+    Future<LoadReport> load = fleet.load(lb, 2, 0.6, Duration.ofSeconds(25), Duration.ofSeconds(10));
     Eventually.await("traffic on both", TIMEOUT, () -> servers(backend()).stream()
         .filter(s -> servers.contains(s.getString("name"))).allMatch(s -> s.getLong("total") > 0));
     String victim = servers.get(0);
@@ -257,7 +257,7 @@ class LoadBalancingIT {
     Eventually.await("the group at 2, both in the backend", TIMEOUT,
         () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
     long http5xxBefore = backend().getJsonObject("totals").getLong("http5xx");
-    LoadReport report = fleet.load(lb, 2, 2.0, Duration.ofSeconds(20), Duration.ofSeconds(10)).await();
+    LoadReport report = fleet.load(lb, 2, 2.0, Duration.ofSeconds(12), Duration.ofSeconds(5)).await();
     System.out.printf("overload at 2x of 2 instances: %s%n", report.line());
     assertThat(report.failures()).as("failures by class: slow answers may time out, none is refused, reset or 503")
         .doesNotContainKeys("http-503", "refused", "reset");
