@@ -53,7 +53,7 @@ final class CoordinatorProcess implements AutoCloseable {
     all.addAll(args);
     ManagedProcess process = ManagedProcess.start("coordinator " + name,
         ManagedProcess.java(SandboxOptions.defaultHome(), "coordinator/target/fleetvote-coordinator.jar",
-            "io.fleetvote.coordinator.CoordinatorMain", JvmFlags.HAZELCAST, all),
+            "io.fleetvote.coordinator.CoordinatorMain", JvmFlags.localHazelcast(), all),
         dir.resolve(name + ".log"), URI.create("http://127.0.0.1:" + httpPort + "/health"), Duration.ofSeconds(60));
     return new CoordinatorProcess(name, httpPort, clusterPort, process);
   }

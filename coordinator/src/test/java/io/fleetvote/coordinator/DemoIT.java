@@ -1,5 +1,6 @@
 package io.fleetvote.coordinator;
 
+import io.fleetvote.common.cluster.JvmFlags;
 import io.fleetvote.sandbox.SandboxOptions;
 import io.fleetvote.sandbox.client.ManagedProcess;
 import io.fleetvote.sandbox.process.ProcessProbe;
@@ -37,8 +38,8 @@ class DemoIT {
   void theDemoGrowsTheGroupUnderLoadShrinksItBackKeepsRunningAndStopsCleanlyOnSigterm() throws Exception {
     Path output = dir.resolve("demo.out");
     Process demo = new ProcessBuilder(ManagedProcess.java(SandboxOptions.defaultHome(),
-        "sandbox/target/fleetvote-sandbox.jar", "io.fleetvote.sandbox.demo.DemoMain", List.of(),
-        List.of("--load-seconds", "25", "--state-dir", dir.resolve("demo").toString())))
+        "sandbox/target/fleetvote-sandbox.jar", "io.fleetvote.sandbox.demo.DemoMain", JvmFlags.LOCAL,
+        List.of("--load-seconds", "20", "--state-dir", dir.resolve("demo").toString())))
         .redirectErrorStream(true).redirectOutput(output.toFile()).start();
     try {
       Eventually.await("the demo's cycle done, the system kept running", Duration.ofSeconds(300),
@@ -60,6 +61,7 @@ class DemoIT {
             + "0 answered 5xx");
     assertThat(text).doesNotContain("overload 1: no grow");
     assertThat(text).as("a clean stop").doesNotContain("Exception", "\tat ");
+    assertThat(text).as("capacity enforced").doesNotContain("cannot give instances their CPU capacity");
 
     Matcher api = COORDINATOR_API.matcher(text);
     assertThat(api.find()).as(text).isTrue();

@@ -72,11 +72,7 @@ final class LbFleet implements AutoCloseable {
     SandboxProcess sandbox = SandboxProcess.start(dir.resolve("sandbox"));
     Coordinator coordinator = null;
     try {
-      JsonObject capacity = sandbox.admin().capacity();
-      if (!capacity.getBoolean("enforced")) {
-        throw new IllegalStateException("the sandbox cannot give instances their CPU capacity, which these tests "
-            + "depend on: " + capacity.getString("why"));
-      }
+      sandbox.admin().requireCapacity("these tests' loads");
       int clusterPort = FreePorts.pick();
       String cluster = "lb-" + UUID.randomUUID();
       JsonObject lbGroup = new JsonObject().put("name", "lb").put("imageId", ImageCatalog.imageId("fleetvote-lb"))

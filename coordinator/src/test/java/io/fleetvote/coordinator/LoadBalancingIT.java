@@ -31,6 +31,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -38,12 +39,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * HAProxy kept right by the LB agent, with real processes: a coordinator runs group {@code lb} (one HAProxy instance)
- * and group {@code web}; web instances register themselves when they boot and are drained before they go.
+ * and group {@code web}; web instances register themselves when they boot and are drained before they go. Then
+ * auto-healing: an instance whose app died while its agent lives is replaced (launch first, then drain and
+ * terminate), and a group that is unhealthy all at once is an outage, not instances to churn (the last test: it
+ * leaves the group down).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LoadBalancingIT {
 
   private static final Duration TIMEOUT = LbFleet.TIMEOUT;
+  private static final long HEALTH_GRACE_MS = 3000;
 
   @TempDir
   static Path dir;
@@ -55,7 +60,10 @@ class LoadBalancingIT {
 
   @BeforeAll
   static void start() {
-    fleet = LbFleet.start(dir, 1, 2, 3);
+    // Auto-healing within seconds, for the last two tests; the window is short, so that an instance killed whole in
+    // an earlier test (and perhaps replaced before that test terminates it) never holds back their replacement.
+    fleet = LbFleet.start(dir, 1, new JsonObject().put("min", 2).put("max", 3).put("healthGraceMs", HEALTH_GRACE_MS)
+        .put("bootGraceMs", 120_000).put("maxReplacements", 1).put("replacementWindowMs", 20_000));
     admin = fleet.admin;
     ec2 = fleet.ec2;
     member = fleet.member;
@@ -245,8 +253,9 @@ class LoadBalancingIT {
         + " back in its LBs: LB " + lb + " registered it in ");
     assertThat(readyServers()).contains(drained);
     assertThat(post("/api/instances/" + drained + "/undrain").statusCode()).as("not drained any more").isEqualTo(409);
-    String lbDrain = post("/api/instances/" + lb + "/drain").body();
-    assertThat(new JsonObject(lbDrain).getString("error")).as(lbDrain).contains("only app instances behind an LB");
+    HttpResponse<String> lbDrain = post("/api/instances/" + lb + "/drain");
+    assertThat(lbDrain.statusCode()).as(lbDrain.body()).isEqualTo(409);
+    assertThat(new JsonObject(lbDrain.body()).getString("error")).contains("only app instances behind an LB");
     Eventually.await("the group back at 2 by its votes", TIMEOUT,
         () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
   }
@@ -265,6 +274,84 @@ class LoadBalancingIT {
     assertThat(report.ok()).as("requests served").isPositive();
     assertThat(backend().getJsonObject("totals").getLong("http5xx") - http5xxBefore).as("HAProxy's 5xx answers")
         .isZero();
+  }
+
+  @Test
+  @Order(9)
+  void anAppKilledWhileItsAgentLivesIsReplacedLaunchFirstThenDrainedAndTerminated() {
+    Eventually.await("the group at 2, both in the backend", TIMEOUT,
+        () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
+    // 20 % of two instances: one alone serves it below growAbove, so the replacement is the only change.
+    Future<LoadReport> load = fleet.load(lb, 2, 0.2, Duration.ofSeconds(18), Duration.ofSeconds(10));
+    String victim = readyServers().get(0);
+    admin.kill(victim, "demo-app");
+    long killed = System.nanoTime();
+
+    JsonObject entry = Eventually.await("the replacement of " + victim + " done", TIMEOUT, () -> replacements().stream()
+        .filter(e -> e.getJsonObject("decision").getJsonArray("victims").contains(victim)
+            && e.getJsonObject("action").getString("status").equals("done")).findFirst(), Optional::isPresent)
+        .orElseThrow();
+    String replacement = note(entry, "launched").getJsonArray("launched").getString(0);
+    Eventually.await("the replacement " + replacement + " serving", TIMEOUT,
+        () -> readyServers().contains(replacement));
+    Duration serving = Duration.ofNanos(System.nanoTime() - killed);
+    System.out.printf("app of %s killed: %s serving after %d ms (grace %d ms, then a boot)%n", victim, replacement,
+        serving.toMillis(), HEALTH_GRACE_MS);
+
+    JsonObject decision = entry.getJsonObject("decision");
+    assertThat(decision.getString("rule")).isEqualTo("unhealthy");
+    assertThat(decision.getString("reason")).startsWith(victim + " has been unhealthy for ")
+        .contains("its app refuses connections on port " + admin.port(victim, "app"), "grace 3.0 s",
+            "replace it (launch first, then drain and terminate it)");
+    List<JsonObject> steps = entry.getJsonObject("action").getJsonArray("attempts").stream()
+        .map(JsonObject.class::cast).toList();
+    assertThat(steps.indexOf(note(entry, "launched"))).as("launched before the victim was drained")
+        .isLessThan(steps.indexOf(note(entry, "drained")));
+    Eventually.await(victim + " terminated", TIMEOUT, () -> admin.instance(victim).getString("state")
+        .equals("terminated"));
+    assertThat(groupInstances("web")).doesNotContain(victim).contains(replacement);
+    assertThat(servers(backend())).noneMatch(s -> s.getString("name").equals(victim));
+
+    LoadReport report = load.await();
+    System.out.printf("load meanwhile: %s %s%n", report.line(), report.failures());
+    assertThat(report.failures()).as("failures by class").doesNotContainKey("http-503");
+    assertThat(report.failed() * 1000).as("failed requests in 1000").isLessThanOrEqualTo(report.sent());
+  }
+
+  @Test
+  @Order(10)
+  void aGroupUnhealthyAllAtOnceIsAnOutageAndNothingIsReplaced() {
+    Eventually.await("the group at 2, both in the backend", TIMEOUT,
+        () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
+    int replacementsBefore = replacements().size();
+    List<String> both = groupInstances("web");
+    both.forEach(id -> admin.kill(id, "demo-app"));
+
+    JsonObject outage = Eventually.await("an outage hold", TIMEOUT, () -> outage(),
+        e -> e.isPresent() && e.get().getInteger("repeated") >= 10).orElseThrow();
+    assertThat(outage.getJsonObject("decision").getString("reason"))
+        .startsWith("2 of 2 instances of web are unhealthy at once (")
+        .endsWith("an outage to alert on, not instances to replace");
+    assertThat(outage.getJsonObject("decision").getJsonObject("details").getJsonArray("unhealthy")).hasSize(2);
+    assertThat(replacements()).as("no replacement while the whole group is down").hasSize(replacementsBefore);
+    assertThat(groupInstances("web")).containsExactlyInAnyOrderElementsOf(both);
+  }
+
+  private static List<JsonObject> replacements() {
+    return entries("web").stream().filter(e -> e.getJsonObject("decision").getString("outcome")
+        .equals("replace")).toList();
+  }
+
+  private static Optional<JsonObject> outage() {
+    return entries("web").stream().filter(e -> e.getJsonObject("decision").getString("rule").equals("outage"))
+        .findFirst();
+  }
+
+  /** The note of a replacement's action that has {@code field} (its launch, its drain). */
+  private static JsonObject note(JsonObject entry, String field) {
+    JsonArray attempts = entry.getJsonObject("action").getJsonArray("attempts");
+    return attempts.stream().map(JsonObject.class::cast).filter(a -> a.containsKey(field)).findFirst()
+        .orElseThrow(() -> new AssertionError("no '" + field + "' note in " + attempts.encode()));
   }
 
   private static HttpResponse<String> post(String path) throws Exception {

@@ -57,6 +57,7 @@ class ScalingIT {
   @BeforeAll
   static void start() {
     sandbox = SandboxProcess.start(dir.resolve("sandbox"));
+    sandbox.admin().requireCapacity("this test's load");
     int clusterPort = FreePorts.pick();
     JsonObject agent = new JsonObject().put("gossipPeriodMs", 500).put("sampleMs", 500).put("warmupMs", 2000)
         .put("growAbove", 50).put("growAfterMs", 3000).put("shrinkBelow", 15).put("shrinkAfterMs", 4000);

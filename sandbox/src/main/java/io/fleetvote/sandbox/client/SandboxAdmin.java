@@ -98,6 +98,15 @@ public final class SandboxAdmin {
     return call("GET", "capacity", null);
   }
 
+  /** Fails, saying why, when the sandbox cannot give instance types their CPU, which {@code what} depends on. */
+  public void requireCapacity(String what) {
+    JsonObject capacity = capacity();
+    if (!capacity.getBoolean("enforced", false)) {
+      throw new IllegalStateException("the sandbox cannot give instances their CPU capacity, which " + what
+          + " depends on: " + capacity.getString("why"));
+    }
+  }
+
   public long calls(String action) {
     return stats().getJsonObject("calls").getLong(action, 0L);
   }

@@ -1,5 +1,6 @@
 package io.fleetvote.sandbox.client;
 
+import io.fleetvote.common.cluster.JvmFlags;
 import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.sandbox.SandboxOptions;
 import io.fleetvote.sandbox.process.ProcessProbe;
@@ -95,8 +96,8 @@ public final class SandboxProcess implements AutoCloseable {
     List<String> args = new ArrayList<>(List.of("--port", Integer.toString(port), "--state-dir", stateDir.toString()));
     args.addAll(extraArgs);
     process = ManagedProcess.start("sandbox", ManagedProcess.java(home, "sandbox/target/fleetvote-sandbox.jar",
-            "io.fleetvote.sandbox.SandboxMain", List.of("-XX:+UseSerialGC",
-                "-Xmx" + System.getProperty("fleetvote.sandbox.heap", "256m")), args),
+            "io.fleetvote.sandbox.SandboxMain", Stream.concat(JvmFlags.LOCAL.stream(),
+                Stream.of("-Xmx" + System.getProperty("fleetvote.sandbox.heap", "256m"))).toList(), args),
         stateDir.resolve("sandbox.log"), endpoint().resolve("/_sandbox/health"), START_TIMEOUT);
   }
 

@@ -209,6 +209,11 @@ public final class DemoMain {
       Files.createDirectories(settings.stateDir());
       say("starting the sandbox (state in " + settings.stateDir().resolve("sandbox") + ") ...");
       sandbox = SandboxProcess.start(settings.stateDir().resolve("sandbox"));
+      JsonObject capacity = sandbox.admin().capacity();
+      if (!capacity.getBoolean("enforced", false)) {
+        say("WARNING: the sandbox cannot give instances their CPU capacity (" + capacity.getString("why") + "): the "
+            + "demo's loads are sized for capacity this machine does not enforce, so its instances share the host");
+      }
       JsonArray leftovers = sandbox.admin().terminateAll().getJsonArray("terminated");
       if (!leftovers.isEmpty()) {
         say("terminated instances left over from an earlier run: " + leftovers);
@@ -230,7 +235,7 @@ public final class DemoMain {
           + "/api/decisions) ...");
       coordinator = ManagedProcess.start("coordinator", ManagedProcess.java(SandboxOptions.defaultHome(),
               "coordinator/target/fleetvote-coordinator.jar", "io.fleetvote.coordinator.CoordinatorMain",
-              JvmFlags.HAZELCAST, List.of("--deployment", "demo", "--cluster-name", "fleetvote-demo",
+              JvmFlags.localHazelcast(), List.of("--deployment", "demo", "--cluster-name", "fleetvote-demo",
                   "--cluster-port", Integer.toString(clusterPort), "--members", "127.0.0.1:" + clusterPort,
                   "--http-port", Integer.toString(coordinatorPort), "--groups", groups.toString(),
                   "--users", users.toString(),
