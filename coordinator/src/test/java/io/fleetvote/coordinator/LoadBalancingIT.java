@@ -85,7 +85,7 @@ class LoadBalancingIT {
     // while: 75 % of two instances in all (above growAbove, within what they serve), 50 % once a third has come.
     int lightRate = LbFleet.CAPACITY.rate(2, 0.15);
     int heavyRate = LbFleet.CAPACITY.rate(2, 0.60);
-    Future<LoadReport> light = fleet.load(lb, lightRate, Duration.ofSeconds(45), Duration.ofSeconds(10));
+    Future<LoadReport> light = fleet.load(lb, lightRate, Duration.ofSeconds(35), Duration.ofSeconds(10));
     Future<LoadReport> heavy = fleet.load(lb, heavyRate, Duration.ofSeconds(20), Duration.ofSeconds(10));
     Eventually.await("a third instance in the backend", TIMEOUT, () -> readyServers().size() == 3);
     List<String> grown = groupInstances("web");
@@ -102,7 +102,7 @@ class LoadBalancingIT {
     LoadReport heavyReport = heavy.result();
     assertThat(heavyReport.failures()).as("heavy load's failures by class").isEmpty();
     assertThat(lightReport.failures()).as("light load's failures by class").isEmpty();
-    assertThat(heavyReport.sent() + lightReport.sent()).isEqualTo(lightRate * 45L + heavyRate * 20L);
+    assertThat(heavyReport.sent() + lightReport.sent()).isEqualTo(lightRate * 35L + heavyRate * 20L);
     assertThat(backend().getJsonObject("totals").getLong("http5xx")).as("HAProxy's 5xx answers").isZero();
     assertThat(grown).hasSize(3).containsAll(before);
     assertThat(victims).hasSize(1);
@@ -115,7 +115,7 @@ class LoadBalancingIT {
   @Order(2)
   void aKilledInstanceCostsAtMostOneRequestInAThousandAndIsReaped() {
     List<String> servers = readyServers();
-    Future<LoadReport> load = fleet.load(lb, 2, 0.6, Duration.ofSeconds(25), Duration.ofSeconds(10));
+    Future<LoadReport> load = fleet.load(lb, 2, 0.6, Duration.ofSeconds(15), Duration.ofSeconds(10));
     Eventually.await("traffic on both", TIMEOUT, () -> servers(backend()).stream()
         .filter(s -> servers.contains(s.getString("name"))).allMatch(s -> s.getLong("total") > 0));
     String victim = servers.get(0);
