@@ -36,6 +36,13 @@ public final class Addresses {
   public static final String LEDGER_QUERY = "fleetvote.coordinator.ledger";
 
   /**
+   * Publish, local to each coordinator (never sent across the cluster: {@code localConsumer}), by its leadership
+   * whenever it becomes the leader of an epoch or stops being the leader: {@code {"leader", "epoch", "quorum", "why",
+   * "holder"?, "holderEpoch"?}}. Listened to by every component that acts only as the leader (the autoscaler).
+   */
+  public static final String LEADERSHIP = "fleetvote.coordinator.leadership";
+
+  /**
    * Request, local to each coordinator: answered by its autoscaler with its leadership state and each group's size,
    * launches in flight and instances. Asked by the coordinator's HTTP API.
    */

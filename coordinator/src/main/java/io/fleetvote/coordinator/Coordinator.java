@@ -5,6 +5,7 @@ import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.coordinator.fleet.Ec2Fleet;
 import io.fleetvote.coordinator.fleet.FleetOptions;
 import io.fleetvote.coordinator.leader.CoordinatorQuorum;
+import io.fleetvote.coordinator.leader.LeaderVerticle;
 import io.fleetvote.coordinator.scaling.ScalingOptions;
 import io.fleetvote.coordinator.scaling.ScalingVerticle;
 import io.fleetvote.coordinator.ui.UiVerticle;
@@ -14,6 +15,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -24,10 +26,13 @@ public final class Coordinator {
 
   private final Vertx vertx;
   private final int httpPort;
+  /** Deployment ids in the order deployed: undeployed the other way round. */
+  private final List<String> deployments;
 
-  private Coordinator(Vertx vertx, int httpPort) {
+  private Coordinator(Vertx vertx, int httpPort, List<String> deployments) {
     this.vertx = vertx;
     this.httpPort = httpPort;
+    this.deployments = List.copyOf(deployments);
   }
 
   /** Joins the cluster and deploys the coordinator; on a failed deployment it leaves the cluster again. */
@@ -35,9 +40,8 @@ public final class Coordinator {
     CoordinatorOptions own = new CoordinatorOptions(options);
     // Without a context: after a failed deployment it completes once Vert.x, event loops and all, has closed.
     Promise<Coordinator> started = Promise.promise();
-    int coordinators = own.getScaling() == null ? 1 : own.getScaling().getCoordinators();
     ClusterBootstrap.clustered(own.getCluster(), ClusterBootstrap.withPrometheus(new VertxOptions()),
-            new CoordinatorQuorum(coordinators)::configure)
+            new CoordinatorQuorum(own.getCoordinators())::configure)
         .onFailure(started::fail)
         .onSuccess(vertx -> deploy(vertx, own)
             .onSuccess(started::complete)
@@ -45,28 +49,39 @@ public final class Coordinator {
     return started.future();
   }
 
-  /** Deploys the coordinator's verticles on {@code vertx}, clustered or not; {@link #close()} closes it. */
+  /**
+   * Deploys the coordinator's verticles on {@code vertx}, clustered or not; {@link #close()} closes it. A coordinator
+   * that acts (today: one that scales) runs one {@link LeaderVerticle}, deployed before the components that act as
+   * the leader, so that closing undeploys them first and the lease is handed back last.
+   */
   static Future<Coordinator> deploy(Vertx vertx, CoordinatorOptions options) {
     CoordinatorApiVerticle api = new CoordinatorApiVerticle(options);
-    return vertx.deployVerticle(new RegistryVerticle(options, Clock.systemUTC()))
+    List<String> ids = new ArrayList<>();
+    return vertx.deployVerticle(new RegistryVerticle(options, Clock.systemUTC())).onSuccess(ids::add)
         .compose(registry -> vertx.deployVerticle(new UiVerticle(options.getDeployment(), options.getScaling() != null,
-            1000, Clock.systemUTC())))
-        .compose(ui -> vertx.deployVerticle(api))
+            1000, Clock.systemUTC()))).onSuccess(ids::add)
+        .compose(ui -> vertx.deployVerticle(api)).onSuccess(ids::add)
         .compose(deployed -> options.getScaling() == null ? Future.succeededFuture()
-            : vertx.deployVerticle(scaling(vertx, options, options.getHttpHost() + ":" + api.actualPort())))
-        .map(deployed -> new Coordinator(vertx, api.actualPort()));
+            : leaderComponents(vertx, options, options.getHttpHost() + ":" + api.actualPort(), ids))
+        .map(deployed -> new Coordinator(vertx, api.actualPort(), ids));
   }
 
-  /** The autoscaler, named by its API address; new instances' agents are told to join the configured members. */
-  private static ScalingVerticle scaling(Vertx vertx, CoordinatorOptions options, String id) {
+  /** The leadership and ledger, then the components that act under them; the coordinator is named by its API. */
+  private static Future<String> leaderComponents(Vertx vertx, CoordinatorOptions options, String id, List<String> ids) {
+    LeaderVerticle leader = new LeaderVerticle(id, options);
+    return vertx.deployVerticle(leader).onSuccess(ids::add)
+        .compose(x -> vertx.deployVerticle(scaling(vertx, options, id, leader))).onSuccess(ids::add);
+  }
+
+  /** The autoscaler; new instances' agents are told to join the configured members. */
+  private static ScalingVerticle scaling(Vertx vertx, CoordinatorOptions options, String id, LeaderVerticle leader) {
     ScalingOptions scaling = options.getScaling();
     FleetOptions fleet = new FleetOptions(scaling.getFleet().setDeployment(options.getDeployment()));
     ClusterOptions cluster = options.getCluster();
     List<String> members = cluster.getMembers().isEmpty() ? List.of(cluster.getHost() + ":" + cluster.getPort())
         : cluster.getMembers();
-    return new ScalingVerticle(id, options.getDeployment(), cluster.getClusterName(), members, scaling,
-        () -> Ec2Fleet.create(vertx, fleet), Clock.systemUTC(), options.getFutureToleranceMillis(),
-        options.getExpireAfterMillis());
+    return new ScalingVerticle(id, options, cluster.getClusterName(), members, leader.leadership(), leader.ledger(),
+        () -> Ec2Fleet.create(vertx, fleet), Clock.systemUTC());
   }
 
   /** The port the HTTP API listens on, on {@link CoordinatorOptions#getHttpHost()}. */
@@ -74,8 +89,16 @@ public final class Coordinator {
     return httpPort;
   }
 
-  /** Undeploys everything and leaves the cluster. */
+  /**
+   * Undeploys everything, the last deployed first (the components that act stop before the leadership hands its
+   * lease back), and leaves the cluster.
+   */
   public Future<Void> close() {
-    return vertx.close();
+    Future<Void> undeployed = Future.succeededFuture();
+    for (int i = deployments.size() - 1; i >= 0; i--) {
+      String id = deployments.get(i);
+      undeployed = undeployed.eventually(() -> vertx.undeploy(id));
+    }
+    return undeployed.eventually(vertx::close);
   }
 }

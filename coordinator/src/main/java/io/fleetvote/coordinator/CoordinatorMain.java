@@ -46,9 +46,9 @@ public final class CoordinatorMain {
       .flag("no-auth", "serve the API and the dashboard to anyone who reaches --http-host (a test, or a network "
           + "you trust): instead of --users")
       .option("coordinators", "N", "how many coordinators the deployment runs (a majority must see each other to act)",
-          Integer.toString(ScalingOptions.DEFAULT_COORDINATORS))
+          Integer.toString(CoordinatorOptions.DEFAULT_COORDINATORS))
       .option("data-dir", "DIR", "where this coordinator keeps its copy of the decision ledger",
-          ScalingOptions.DEFAULT_DATA_DIR)
+          CoordinatorOptions.DEFAULT_DATA_DIR)
       .option("ec2-endpoint", "URL", "an EC2-compatible endpoint (the sandbox); none: AWS, with the SDK's credentials",
           "none")
       .option("region", "NAME", "the AWS region (default: the SDK's region chain; us-east-1 with --ec2-endpoint)",
@@ -62,8 +62,8 @@ public final class CoordinatorMain {
       "deployment", "deployment",
       "cluster.clusterName", "cluster-name",
       "cluster.members", "members",
-      "scaling.coordinators", "coordinators",
-      "scaling.dataDir", "data-dir",
+      "coordinators", "coordinators",
+      "dataDir", "data-dir",
       "scaling.fleet.endpoint", "ec2-endpoint",
       "scaling.fleet.region", "region");
 
@@ -119,9 +119,8 @@ public final class CoordinatorMain {
       }
       JsonArray groups = new JsonArray();
       GroupsFile.read(Path.of(parsed.string("groups"))).forEach(g -> groups.add(g.toJson()));
+      json.put("coordinators", parsed.intValue("coordinators", 1, 7)).put("dataDir", parsed.string("data-dir"));
       json.put("scaling", new JsonObject()
-          .put("coordinators", parsed.intValue("coordinators", 1, 7))
-          .put("dataDir", parsed.string("data-dir"))
           .put("tickMillis", parsed.longValue("tick-ms", 50, 60_000))
           .put("fleetRefreshMillis", parsed.longValue("fleet-refresh-ms", 500, 3_600_000))
           .put("groups", groups)

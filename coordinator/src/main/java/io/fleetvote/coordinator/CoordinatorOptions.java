@@ -11,7 +11,8 @@ import java.util.Objects;
 
 /**
  * What one coordinator serves and how: its deployment, where its HTTP API listens, how the live registry judges
- * heartbeats, and how it joins the cluster.
+ * heartbeats, how it joins the cluster, and how the coordinators elect the one that acts (how many there are, the
+ * lease, where each keeps its copy of the decision ledger): one leadership and one ledger for every component.
  */
 public final class CoordinatorOptions {
 
@@ -21,6 +22,12 @@ public final class CoordinatorOptions {
   /** Three of the agents' default gossip periods: one lost heartbeat does not drop an instance. */
   public static final long DEFAULT_EXPIRE_AFTER_MILLIS = 3000;
   public static final long DEFAULT_FUTURE_TOLERANCE_MILLIS = 5000;
+  public static final int DEFAULT_COORDINATORS = 1;
+  public static final String DEFAULT_DATA_DIR = "coordinator-data";
+  public static final long DEFAULT_LEASE_MILLIS = 5000;
+  public static final long DEFAULT_RENEW_MILLIS = 1000;
+  public static final long DEFAULT_OP_TIMEOUT_MILLIS = 2000;
+  public static final int DEFAULT_LEDGER_CAPACITY = 5000;
 
   private String deployment = DEFAULT_DEPLOYMENT;
   private String httpHost = DEFAULT_HTTP_HOST;
@@ -28,6 +35,12 @@ public final class CoordinatorOptions {
   private long expireAfterMillis = DEFAULT_EXPIRE_AFTER_MILLIS;
   private long futureToleranceMillis = DEFAULT_FUTURE_TOLERANCE_MILLIS;
   private ClusterOptions cluster = new ClusterOptions();
+  private int coordinators = DEFAULT_COORDINATORS;
+  private String dataDir = DEFAULT_DATA_DIR;
+  private long leaseMillis = DEFAULT_LEASE_MILLIS;
+  private long renewMillis = DEFAULT_RENEW_MILLIS;
+  private long opTimeoutMillis = DEFAULT_OP_TIMEOUT_MILLIS;
+  private int ledgerCapacity = DEFAULT_LEDGER_CAPACITY;
   private ScalingOptions scaling;
   private String usersFile;
 
@@ -53,6 +66,16 @@ public final class CoordinatorOptions {
       throw e.within("cluster");
     }
     usersFile = JsonFields.optionalString(json, "usersFile", 4096, null);
+    coordinators = JsonFields.intValue(json, "coordinators", 1, 7, DEFAULT_COORDINATORS);
+    dataDir = Objects.requireNonNullElse(JsonFields.optionalString(json, "dataDir", 4096, null), DEFAULT_DATA_DIR);
+    leaseMillis = JsonFields.longValue(json, "leaseMillis", 500, 600_000, DEFAULT_LEASE_MILLIS);
+    renewMillis = JsonFields.longValue(json, "renewMillis", 100, 300_000, DEFAULT_RENEW_MILLIS);
+    if (renewMillis * 2 >= leaseMillis) {
+      throw new MessageException("renewMillis", renewMillis + " must be less than half of leaseMillis (" + leaseMillis
+          + ")");
+    }
+    opTimeoutMillis = JsonFields.longValue(json, "opTimeoutMillis", 100, 60_000, DEFAULT_OP_TIMEOUT_MILLIS);
+    ledgerCapacity = JsonFields.intValue(json, "ledgerCapacity", 100, 1_000_000, DEFAULT_LEDGER_CAPACITY);
     if (json.getValue("scaling") != null) {
       try {
         scaling = new ScalingOptions(JsonFields.object(json, "scaling"));
@@ -71,7 +94,73 @@ public final class CoordinatorOptions {
         .put("futureToleranceMillis", futureToleranceMillis)
         .put("cluster", cluster.toJson())
         .put("scaling", scaling == null ? null : scaling.toJson())
-        .put("usersFile", usersFile);
+        .put("usersFile", usersFile)
+        .put("coordinators", coordinators)
+        .put("dataDir", dataDir)
+        .put("leaseMillis", leaseMillis)
+        .put("renewMillis", renewMillis)
+        .put("opTimeoutMillis", opTimeoutMillis)
+        .put("ledgerCapacity", ledgerCapacity);
+  }
+
+  /** How many coordinators the deployment runs: a majority of them must see each other to act (1, or 3). */
+  public int getCoordinators() {
+    return coordinators;
+  }
+
+  public CoordinatorOptions setCoordinators(int coordinators) {
+    this.coordinators = coordinators;
+    return this;
+  }
+
+  /** Where this coordinator keeps its copy of the ledger ({@code ledger.jsonl}). */
+  public String getDataDir() {
+    return dataDir;
+  }
+
+  public CoordinatorOptions setDataDir(String dataDir) {
+    this.dataDir = dataDir;
+    return this;
+  }
+
+  /** How long a leader's lease lasts without renewal. */
+  public long getLeaseMillis() {
+    return leaseMillis;
+  }
+
+  public CoordinatorOptions setLeaseMillis(long leaseMillis) {
+    this.leaseMillis = leaseMillis;
+    return this;
+  }
+
+  /** How often the leader renews its lease (and standbys try for it). */
+  public long getRenewMillis() {
+    return renewMillis;
+  }
+
+  public CoordinatorOptions setRenewMillis(long renewMillis) {
+    this.renewMillis = renewMillis;
+    return this;
+  }
+
+  /** The timeout of every cluster-map call (a frozen member makes them hang otherwise). */
+  public long getOpTimeoutMillis() {
+    return opTimeoutMillis;
+  }
+
+  public CoordinatorOptions setOpTimeoutMillis(long opTimeoutMillis) {
+    this.opTimeoutMillis = opTimeoutMillis;
+    return this;
+  }
+
+  /** How many entries the ledger keeps (the oldest go first). */
+  public int getLedgerCapacity() {
+    return ledgerCapacity;
+  }
+
+  public CoordinatorOptions setLedgerCapacity(int ledgerCapacity) {
+    this.ledgerCapacity = ledgerCapacity;
+    return this;
   }
 
   /** The users file ({@link io.fleetvote.coordinator.auth.UsersFile}); null: the API is open (a trusted network). */

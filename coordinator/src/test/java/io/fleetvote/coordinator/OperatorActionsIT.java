@@ -60,7 +60,8 @@ class OperatorActionsIT {
         .put("usersFile", users.toString())
         .put("cluster", new JsonObject().put("clusterName", "ops-" + UUID.randomUUID()).put("port", clusterPort)
             .put("portAutoIncrement", false).put("members", new JsonArray().add("127.0.0.1:" + clusterPort)))
-        .put("scaling", new JsonObject().put("dataDir", dir.resolve("coordinator").toString()).put("tickMillis", 200)
+        .put("dataDir", dir.resolve("coordinator").toString())
+        .put("scaling", new JsonObject().put("tickMillis", 200)
             .put("fleetRefreshMillis", 1000).put("groups", new JsonArray().add(web))
             .put("fleet", new JsonObject().put("deployment", "it").put("endpoint", sandbox.endpoint().toString())))))
         .await();

@@ -70,7 +70,8 @@ class ScalingIT {
         .put("httpPort", 0)
         .put("cluster", new JsonObject().put("clusterName", "scaling-" + UUID.randomUUID()).put("port", clusterPort)
             .put("portAutoIncrement", false).put("members", new JsonArray().add("127.0.0.1:" + clusterPort)))
-        .put("scaling", new JsonObject().put("dataDir", dir.resolve("coordinator").toString()).put("tickMillis", 500)
+        .put("dataDir", dir.resolve("coordinator").toString())
+        .put("scaling", new JsonObject().put("tickMillis", 500)
             .put("fleetRefreshMillis", 2000).put("groups", new JsonArray().add(group).add(other))
             .put("fleet", new JsonObject().put("deployment", "it").put("endpoint", sandbox.endpoint().toString())
                 .put("firstRetryDelayMillis", 200).put("maxRetryDelayMillis", 2000))));

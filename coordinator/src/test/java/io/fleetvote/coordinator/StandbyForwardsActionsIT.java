@@ -57,8 +57,8 @@ class StandbyForwardsActionsIT {
               .put("httpPort", 0)
               .put("cluster", new JsonObject().put("clusterName", cluster).put("port", ports.get(i))
                   .put("portAutoIncrement", false).put("members", members))
-              .put("scaling", new JsonObject().put("coordinators", 3).put("tickMillis", 200)
-                  .put("fleetRefreshMillis", 1000).put("dataDir", dir.resolve("c" + i).toString())
+              .put("coordinators", 3).put("dataDir", dir.resolve("c" + i).toString())
+              .put("scaling", new JsonObject().put("tickMillis", 200).put("fleetRefreshMillis", 1000)
                   .put("groups", new JsonArray().add(web))
                   .put("fleet", new JsonObject().put("deployment", "it")
                       .put("endpoint", sandbox.endpoint().toString()))))));

@@ -56,11 +56,15 @@ public final class Leadership {
   private UUID membershipRegistration;
   private boolean attempting;
   private String departedWhileAttempting;
-  private boolean leader;
-  private long validUntilNanos;
+  /** The lease this coordinator holds and until when it may act on it; null when standby. Read from any thread. */
+  private volatile Term term;
   private long maxEpochSeen;
-  private Lease lastSeen;
-  private String why = "starting";
+  private volatile Lease lastSeen;
+  private volatile String why = "starting";
+
+  /** A held lease: its epoch, valid until {@code validUntilNanos} by {@link System#nanoTime()}. */
+  private record Term(long epoch, long validUntilNanos) {
+  }
 
   public Leadership(Vertx vertx, HazelcastInstance hazelcast, String id, CoordinatorQuorum quorum, long leaseMillis,
                     long renewMillis, long opTimeoutMillis) {
@@ -79,7 +83,10 @@ public final class Leadership {
     this.map = hazelcast.getMap(CoordinatorQuorum.LEADER_MAP);
   }
 
-  /** Calls {@code listener} on this coordinator's context whenever it becomes leader or stops being one. */
+  /**
+   * Calls {@code listener} on the context that started this object whenever it becomes leader or stops being one.
+   * Components on other contexts listen to {@link io.fleetvote.common.Addresses#LEADERSHIP} instead.
+   */
   public Leadership onChange(Consumer<State> listener) {
     listeners.add(listener);
     return this;
@@ -101,7 +108,7 @@ public final class Leadership {
             LOG.info("{}: the leader {} (epoch {}) left the cluster: taking over now", id, lastSeen.holder(),
                 lastSeen.epoch());
             attempt(departed);
-          } else if (leader) {
+          } else if (term != null) {
             attempt(null);
           }
         });
@@ -110,14 +117,21 @@ public final class Leadership {
     timer = vertx.setPeriodic(0, renewMillis, t -> attempt(null));
   }
 
-  /** Leader right now: the lease was renewed recently enough, by this coordinator's own clock. */
+  /** Leader right now: the lease was renewed recently enough, by this coordinator's own clock. Any thread. */
   public boolean isLeader() {
-    return leader && System.nanoTime() < validUntilNanos;
+    Term held = term;
+    return held != null && System.nanoTime() < held.validUntilNanos();
   }
 
-  /** The epoch this coordinator leads in (meaningful while {@link #isLeader()}). */
+  /** The epoch this coordinator leads in, 0 when standby. Any thread. */
   public long epoch() {
-    return leader && lastSeen != null ? lastSeen.epoch() : 0;
+    Term held = term;
+    return held == null ? 0 : held.epoch();
+  }
+
+  /** Whether this coordinator may act now as the leader of {@code epoch}: orders of an older epoch must not go out. */
+  public boolean leads(long epoch) {
+    return isLeader() && epoch() == epoch;
   }
 
   public State state() {
@@ -185,9 +199,10 @@ public final class Leadership {
     lastSeen = lease;
     maxEpochSeen = Math.max(maxEpochSeen, lease.epoch());
     if (lease.holder().equals(id) && lease.member().equals(member)) {
-      validUntilNanos = attemptStartedNanos + TimeUnit.MILLISECONDS.toNanos(leaseMillis - renewMillis);
-      if (!leader) {
-        leader = true;
+      Term before = term;
+      term = new Term(lease.epoch(), attemptStartedNanos + TimeUnit.MILLISECONDS.toNanos(leaseMillis - renewMillis));
+      // A lease that lapsed and was taken again carries a new epoch: a new term, as if leadership began now.
+      if (before == null || before.epoch() != lease.epoch()) {
         why = "holds the lease";
         LOG.info("{}: leader now, epoch {}", id, lease.epoch());
         fire();
@@ -198,8 +213,8 @@ public final class Leadership {
   }
 
   private void lose(String reason) {
-    boolean was = leader;
-    leader = false;
+    boolean was = term != null;
+    term = null;
     if (!reason.equals(why)) {
       LOG.info("{}: {}", id, was ? "no longer leader: " + reason : reason);
     }

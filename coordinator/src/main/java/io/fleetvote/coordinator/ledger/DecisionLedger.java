@@ -21,10 +21,12 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -35,6 +37,10 @@ import java.util.stream.Stream;
  * cannot write it, and a leader that cannot write it does not act), mirrored by each coordinator into a local view
  * for the API and an append-only file ({@code ledger.jsonl}, one entry per line, the last line of an id wins). A
  * coordinator that finds the map empty at start (the whole cluster restarted) puts its file's entries back.
+ * <p>
+ * One ledger per coordinator, built by it and shared by every component that acts as the leader (the autoscaler;
+ * failover and snapshots): it may be used from any context, hands out entry ids ({@link #nextId}) so that two
+ * components never write the same id, and completes each write on the writer's context.
  */
 public final class DecisionLedger {
 
@@ -48,6 +54,8 @@ public final class DecisionLedger {
   private final TreeMap<String, LedgerEntry> view = new TreeMap<>();
   /** {@link #lastResizeAt} per group, asked every tick: forgotten whenever the view changes. */
   private final Map<String, Long> lastResize = new HashMap<>();
+  /** The next sequence number to hand out per epoch (entries of an epoch are numbered 1, 2, ...). */
+  private final Map<Long, Long> nextSeq = new HashMap<>();
   private Context context;
   private AsyncFile journal;
   private final Promise<Void> loaded = Promise.promise();
@@ -99,12 +107,16 @@ public final class DecisionLedger {
       return held;
     }).timeout(opTimeoutMillis * 2, TimeUnit.MILLISECONDS).onComplete(result -> {
       if (result.succeeded()) {
-        result.result().forEach((id, json) -> {
-          if (!view.containsKey(id)) {
-            remember(LedgerEntry.fromJson(new JsonObject(json)));
-          }
-        });
-        LOG.info("ledger: {} entries", view.size());
+        int size;
+        synchronized (this) {
+          result.result().forEach((id, json) -> {
+            if (!view.containsKey(id)) {
+              remember(LedgerEntry.fromJson(new JsonObject(json)));
+            }
+          });
+          size = view.size();
+        }
+        LOG.info("ledger: {} entries", size);
         loaded.tryComplete();
       } else {
         if (first) {
@@ -117,30 +129,42 @@ public final class DecisionLedger {
 
   /** Writes an entry; fails (and the caller must not act) when the cluster refuses, e.g. without quorum. */
   public Future<LedgerEntry> put(LedgerEntry entry) {
-    remember(entry);
-    Future<LedgerEntry> written = Future.fromCompletionStage(map.setAsync(entry.id(), entry.toJson().encode()), context)
+    List<String> trimmed = new ArrayList<>();
+    synchronized (this) {
+      remember(entry);
+      while (view.size() > capacity) {
+        String oldest = view.firstKey();
+        forget(oldest);
+        trimmed.add(oldest);
+      }
+    }
+    Context writer = Objects.requireNonNullElse(Vertx.currentContext(), context);
+    Future<LedgerEntry> written = Future.fromCompletionStage(map.setAsync(entry.id(), entry.toJson().encode()), writer)
         .timeout(opTimeoutMillis, TimeUnit.MILLISECONDS)
         .map(x -> entry);
-    while (view.size() > capacity) {
-      String oldest = view.firstKey();
-      forget(oldest);
-      map.removeAsync(oldest);
-    }
+    trimmed.forEach(map::removeAsync);
     return written;
   }
 
+  /** A new entry id in {@code epoch}, after every id of that epoch written or handed out before. */
+  public synchronized String nextId(long epoch) {
+    long seq = nextSeq.computeIfAbsent(epoch, this::firstFreeSeq);
+    nextSeq.put(epoch, seq + 1);
+    return LedgerEntry.id(epoch, seq);
+  }
+
   /** Updates the local view only (a repeated hold between two writes to the cluster). */
-  public void keepLocally(LedgerEntry entry) {
+  public synchronized void keepLocally(LedgerEntry entry) {
     remember(entry);
   }
 
   /** An entry as this coordinator last saw it. */
-  public Optional<LedgerEntry> entry(String id) {
+  public synchronized Optional<LedgerEntry> entry(String id) {
     return Optional.ofNullable(view.get(id));
   }
 
   /** Newest first, optionally of one group and one outcome ({@code grow}, {@code shrink}, {@code hold}). */
-  public List<LedgerEntry> query(String group, String outcome, int limit) {
+  public synchronized List<LedgerEntry> query(String group, String outcome, int limit) {
     return view.descendingMap().values().stream()
         .filter(e -> group == null || e.group().equals(group))
         .filter(e -> outcome == null || e.decision().outcome().name().equalsIgnoreCase(outcome))
@@ -149,17 +173,17 @@ public final class DecisionLedger {
   }
 
   /** The newest entry of a group. */
-  public Optional<LedgerEntry> latest(String group) {
+  public synchronized Optional<LedgerEntry> latest(String group) {
     return view.descendingMap().values().stream().filter(e -> e.group().equals(group)).findFirst();
   }
 
   /** Actions ordered and not finished, oldest first: what a new leader must carry on. */
-  public List<LedgerEntry> unfinished() {
+  public synchronized List<LedgerEntry> unfinished() {
     return view.values().stream().filter(e -> e.action() != null && e.action().unfinished()).toList();
   }
 
   /** When the group last grew or shrank (an action ordered and not failed), epoch milliseconds; 0 if never. */
-  public long lastResizeAt(String group) {
+  public synchronized long lastResizeAt(String group) {
     return lastResize.computeIfAbsent(group, g -> view.values().stream()
         .filter(e -> e.group().equals(group) && e.decision().resizes() && e.action() != null
             && e.action().status() != LedgerEntry.Status.FAILED)
@@ -167,13 +191,13 @@ public final class DecisionLedger {
   }
 
   /** The highest epoch any entry carries: a floor for the next leader's epoch. */
-  public long highestEpoch() {
+  public synchronized long highestEpoch() {
     return view.values().stream().mapToLong(e -> Math.max(e.epoch(),
         e.action() == null ? 0 : e.action().finishedByEpoch())).max().orElse(0);
   }
 
-  /** The next sequence number within an epoch, after every entry of that epoch already written. */
-  public long nextSeq(long epoch) {
+  /** The first sequence number within an epoch after every entry of that epoch in the view. */
+  private long firstFreeSeq(long epoch) {
     String prefix = String.format("e%08d-", epoch);
     return view.subMap(prefix, prefix + "\uffff").keySet().stream()
         .mapToLong(id -> Long.parseLong(id.substring(prefix.length()))).max().orElse(0) + 1;
@@ -221,12 +245,13 @@ public final class DecisionLedger {
   }
 
   private void followed(String id, String json) {
-    if (json == null) {
-      forget(id);
-      return;
+    synchronized (this) {
+      if (json == null) {
+        forget(id);
+        return;
+      }
+      remember(LedgerEntry.fromJson(new JsonObject(json)));
     }
-    LedgerEntry entry = LedgerEntry.fromJson(new JsonObject(json));
-    remember(entry);
     journal.write(Buffer.buffer(json).appendString("\n"));
   }
 

@@ -90,6 +90,9 @@ public record Decision(String group, long at, Outcome outcome, Rule rule, Counts
   public record Counts(int grow, int shrink, int none, int silent, int warming, int eligible, double growShare,
                        double shrinkShare) {
 
+    /** No votes behind it: an operator's action or note. */
+    public static final Counts NONE = new Counts(0, 0, 0, 0, 0, 0, 0, 0);
+
     public JsonObject toJson() {
       return new JsonObject().put("grow", grow).put("shrink", shrink).put("none", none).put("silent", silent)
           .put("warming", warming).put("eligible", eligible).put("growShare", growShare)

@@ -59,8 +59,10 @@ class DecisionLedgerTest {
     assertThat(ledger.unfinished()).extracting(LedgerEntry::id).containsExactly(launching.id());
     assertThat(ledger.lastResizeAt("web")).isEqualTo(1000);
     assertThat(ledger.lastResizeAt("shop")).isZero();
-    assertThat(ledger.nextSeq(1)).isEqualTo(3);
-    assertThat(ledger.nextSeq(3)).isEqualTo(1);
+    // Ids are handed out after those written, and never twice: two components leading in one epoch share the ledger.
+    assertThat(ledger.nextId(1)).isEqualTo(LedgerEntry.id(1, 3));
+    assertThat(ledger.nextId(1)).isEqualTo(LedgerEntry.id(1, 4));
+    assertThat(ledger.nextId(3)).isEqualTo(LedgerEntry.id(3, 1));
     assertThat(ledger.highestEpoch()).isEqualTo(2);
   }
 

@@ -8,10 +8,10 @@ class ClientTokenTest {
 
   @Test
   void theSameEntryOfANewLedgerGetsANewTokenAndALongGroupNameIsCutToEc2sLimit() {
-    String first = ScalingVerticle.token("web", "e00000001-00000002", 1_764_000_000_000L);
-    String again = ScalingVerticle.token("web", "e00000001-00000002", 1_764_000_600_000L);
+    String first = DecisionRecorder.token("web", "e00000001-00000002", 1_764_000_000_000L);
+    String again = DecisionRecorder.token("web", "e00000001-00000002", 1_764_000_600_000L);
     assertThat(first).startsWith("fv-e00000001-00000002-").endsWith("-web");
     assertThat(again).as("entry e1-2 of a later cluster").isNotEqualTo(first);
-    assertThat(ScalingVerticle.token("w".repeat(40), "e00000001-00000002", 1_764_000_000_000L)).hasSize(64);
+    assertThat(DecisionRecorder.token("w".repeat(40), "e00000001-00000002", 1_764_000_000_000L)).hasSize(64);
   }
 }

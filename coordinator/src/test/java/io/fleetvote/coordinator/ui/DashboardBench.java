@@ -72,7 +72,8 @@ public final class DashboardBench {
           .put("httpPort", 0).put("usersFile", TestUsers.write(dir).toString())
           .put("cluster", new JsonObject().put("clusterName", cluster).put("port", clusterPort)
               .put("portAutoIncrement", false).put("members", new JsonArray().add("127.0.0.1:" + clusterPort)))
-          .put("scaling", new JsonObject().put("dataDir", dir.resolve("coordinator").toString())
+          .put("dataDir", dir.resolve("coordinator").toString())
+          .put("scaling", new JsonObject()
               .put("fleetRefreshMillis", 5000).put("groups", new JsonArray().add(web))
               .put("fleet", new JsonObject().put("deployment", "bench").put("endpoint", sandbox.endpoint().toString())))))
           .await();
