@@ -1,26 +1,14 @@
 package io.fleetvote.agent;
 
 import io.fleetvote.agent.AgentOptionSources.Source;
-import io.fleetvote.agent.check.AgentCheckReply;
-import io.fleetvote.agent.check.AgentCheckVerticle;
-import io.fleetvote.agent.check.SmoothedLoad;
 import io.fleetvote.agent.lb.LbOptions;
-import io.fleetvote.agent.lb.LbRegistrar;
-import io.fleetvote.agent.load.CgroupLoadSensor;
-import io.fleetvote.agent.load.HostLoadSensor;
-import io.fleetvote.agent.load.LoadSensor;
-import io.fleetvote.agent.load.ProcessTreeLoadSensor;
 import io.fleetvote.common.cli.CommandLine;
 import io.fleetvote.common.cli.CommandLineException;
-import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.imds.InstanceIdentity;
 import io.fleetvote.common.imds.InstanceMetadataClient;
 import io.fleetvote.common.msg.MessageException;
-import io.fleetvote.common.msg.Role;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,10 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Function;
-import java.util.function.Supplier;
 
 /**
  * Starts the agent of one instance.
@@ -46,28 +30,15 @@ import java.util.function.Supplier;
  *   what the metadata says, so the real Vert.x can only be built afterwards.</li>
  *   <li>Resolves {@link AgentOptions}; each field comes from the first of: the command line, the {@code --config}
  *   file, the user-data's {@code fleetvote} object, the tags {@code fleetvote:deployment}, {@code fleetvote:group}
- *   and {@code fleetvote:role}, the defaults (see {@link AgentOptionSources}).</li>
- *   <li>Sets up the load sensor of an app agent ({@code sensor}: the host, the process tree of a pid file, or that
- *   process's cgroup against its CPU quota).</li>
- *   <li>When the cluster options name members or AWS discovery, joins the cluster as a Hazelcast lite member and
- *   stays in it ({@link LiteMembership}: retries while no coordinator is up, joins again with a new Vert.x when the
- *   last one left); else builds a standalone Vert.x. Hazelcast, the event bus and the HTTP endpoint bind to the
- *   private IP from metadata, whatever {@code cluster.host} says. Deploys the HTTP endpoint, the vote (role app)
- *   and, when clustered, the heartbeat.</li>
+ *   and {@code fleetvote:role}, the defaults (see {@link AgentOptionSources}). Hazelcast, the event bus and the HTTP
+ *   endpoint bind to the private IP from metadata, whatever {@code cluster.host} says.</li>
+ *   <li>Runs the {@link Agent}: one runtime per role, the HTTP endpoint, the heartbeat.</li>
  * </ol>
- * Any failure to start is logged as one line and exits 1; a cluster that is not there yet is not a failure. A
- * shutdown hook closes Vert.x, so Hazelcast leaves the cluster cleanly instead of being timed out by its peers.
+ * Any failure to start is logged as one line and exits 1; a cluster that is not there yet is not a failure.
  */
 public final class AgentMain {
 
   private static final Logger LOG = LoggerFactory.getLogger(AgentMain.class);
-  private static final long SHUTDOWN_TIMEOUT_MS = 10_000;
-  /** Beyond the drain timeout, for the HAProxy commands around the drain and the replies. */
-  private static final long DRAIN_MARGIN_MS = 5_000;
-  private static final int EVENT_LOOPS = 2;
-  private static final int WORKERS = 2;
-  /** How slowly the weight HAProxy gets follows the load: a few samples, so it settles rather than swings. */
-  private static final long WEIGHT_TIME_CONSTANT_MS = 3000;
 
   static final CommandLine COMMAND_LINE = new CommandLine("agent",
       "Runs the Fleetvote agent of this instance. Options given here override the config file and the user-data.")
@@ -156,12 +127,12 @@ public final class AgentMain {
     try {
       start(invocation, Clock.systemUTC());
     } catch (Exception e) {
-      LOG.error("agent failed to start: {}", describe(e));
+      LOG.error("agent failed to start: {}", Agent.describe(e));
       System.exit(1);
     }
   }
 
-  /** Runs on the main thread, so it may wait on each step in turn; when clustered it returns only at shutdown. */
+  /** Runs on the main thread; when clustered it returns only at shutdown. */
   private static void start(Invocation invocation, Clock clock) {
     long startedAt = clock.millis();
     InstanceIdentity identity = readIdentity(invocation.imds());
@@ -172,120 +143,7 @@ public final class AgentMain {
     AgentOptions options = resolveOptions(invocation, identity);
     options.getCluster().setHost(identity.privateIp()).setLiteMember(true);
     LOG.info("{}: options {}", id, options.toJson().encode());
-    Optional<LoadSensor> sensor = options.getRoles().contains(Role.APP)
-        ? Optional.of(sensor(options, clock))
-        : Optional.empty();
-    InstanceState state = new InstanceState();
-    Optional<LbRuntime> lb = options.getRoles().contains(Role.LB)
-        ? Optional.of(LbRuntime.start(identity, options.getLb(), clock))
-        : Optional.empty();
-    Deployed deployed = new Deployed();
-    lb.ifPresent(runtime -> runtime.onHaproxyStart(() -> {
-      LbVerticle verticle = deployed.lb.get();
-      if (verticle != null) {
-        verticle.haproxyStarted();
-      }
-    }));
-    Function<Vertx, Future<?>> deployment = vertx -> deploy(vertx, identity, options, sensor, startedAt, clock, state,
-        lb.map(LbRuntime::registrar), deployed);
-
-    // An agent serves a few requests a minute and samples once a second: Vert.x's defaults (2 event loops per core,
-    // 20 workers) only cost memory on a big instance.
-    VertxOptions vertxOptions = ClusterBootstrap.withPrometheus(new VertxOptions()
-        .setEventLoopPoolSize(EVENT_LOOPS).setWorkerPoolSize(WORKERS));
-    if (options.isClustered()) {
-      LiteMembership membership = new LiteMembership(id, options.getCluster(), vertxOptions, deployment);
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        leaveLoadBalancers(id, deployed, options);
-        membership.stop();
-        lb.ifPresent(LbRuntime::stop);
-      }, "fleetvote-agent-shutdown"));
-      membership.run();
-    } else {
-      Vertx vertx = ClusterBootstrap.standalone(vertxOptions);
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        stop(vertx, id);
-        lb.ifPresent(LbRuntime::stop);
-      }, "fleetvote-agent-shutdown"));
-      deployment.apply(vertx).await();
-    }
-  }
-
-  /** The verticles of the current cluster membership that the shutdown hook and HAProxy's restarts need to reach. */
-  private static final class Deployed {
-    private final AtomicReference<RegistrationVerticle> registration = new AtomicReference<>();
-    private final AtomicReference<LbVerticle> lb = new AtomicReference<>();
-  }
-
-  /** SIGTERM: take the instance out of every LB gracefully before the agent and then the app stop. */
-  private static void leaveLoadBalancers(String id, Deployed deployed, AgentOptions options) {
-    RegistrationVerticle registration = deployed.registration.get();
-    if (registration == null) {
-      return;
-    }
-    try {
-      registration.leave(options.getDrainTimeoutMs())
-          .await(options.getDrainTimeoutMs() + DRAIN_MARGIN_MS, TimeUnit.MILLISECONDS);
-    } catch (Exception e) {
-      LOG.warn("{}: could not leave every LB before stopping: {}", id, describe(e));
-    }
-  }
-
-  /**
-   * Deploys the agent's verticles on {@code vertx}: the HTTP endpoint, the vote and the agent-check (role app) and,
-   * when clustered, the registration, the LB and the heartbeat. A clustered agent does this again on each Vert.x it
-   * joins with; the sensor outlives them.
-   */
-  private static Future<?> deploy(Vertx vertx, InstanceIdentity identity, AgentOptions options,
-                                  Optional<LoadSensor> sensor, long startedAt, Clock clock, InstanceState state,
-                                  Optional<LbRegistrar> registrar, Deployed current) {
-    Optional<VoteVerticle> vote = sensor.map(s -> new VoteVerticle(identity, options, s, startedAt, clock));
-    Future<?> deployed = vertx.deployVerticle(new AgentApiVerticle(identity, options,
-        () -> vote.flatMap(VoteVerticle::latest), state, registrar));
-    if (vote.isPresent()) {
-      deployed = deployed.compose(api -> vertx.deployVerticle(vote.get()));
-    }
-    if (options.getRoles().contains(Role.APP) && options.getCheckPort() > 0) {
-      SmoothedLoad load = new SmoothedLoad(WEIGHT_TIME_CONSTANT_MS);
-      Supplier<String> reply = () -> AgentCheckReply.of(state.leaving(), state.app().refusing(), load.update(
-          vote.flatMap(VoteVerticle::latest).filter(d -> !d.sample().isMissing()).map(d -> d.sample().cpuPercent())
-              .orElse(Double.NaN), clock.millis()));
-      deployed = deployed.compose(previous -> vertx.deployVerticle(new AgentCheckVerticle(identity.instanceId(),
-          identity.privateIp(), options.getCheckPort(), reply, clock)));
-    }
-    if (vertx.isClustered()) {
-      // Registration and LB first: the first heartbeat makes every LB announce itself at once, and the registration
-      // verticle must be listening by then.
-      if (options.getRoles().contains(Role.APP)) {
-        RegistrationVerticle registration = new RegistrationVerticle(identity, options, state,
-            options.getDrainTimeoutMs(), clock);
-        deployed = deployed.compose(previous -> vertx.deployVerticle(registration))
-            .onSuccess(x -> current.registration.set(registration));
-      }
-      if (registrar.isPresent()) {
-        LbVerticle lb = new LbVerticle(identity, options, registrar.get(), clock);
-        deployed = deployed.compose(previous -> vertx.deployVerticle(lb)).onSuccess(x -> current.lb.set(lb));
-      }
-      deployed = deployed.compose(previous -> vertx.deployVerticle(new HeartbeatVerticle(identity, options, startedAt,
-          clock, state)));
-    }
-    return deployed.onSuccess(done -> LOG.info("{}: agent up {} ms after its start, {} {} {} {}", identity.instanceId(),
-        clock.millis() - startedAt, options.getDeployment(), options.getGroup(),
-        AgentOptions.roleNames(options.getRoles()).encode(),
-        vertx.isClustered() ? "clustered" : "standalone (no cluster members or AWS discovery configured)"));
-  }
-
-  /** Sets up the configured sensor (OSHI reads {@code /proc} once), here on the main thread. */
-  private static LoadSensor sensor(AgentOptions options, Clock clock) {
-    return switch (options.getSensor()) {
-      case HOST -> new HostLoadSensor(clock);
-      case PROCESS -> processTree(options, clock);
-      case CGROUP -> new CgroupLoadSensor(Path.of(options.getSensorPidFile()), processTree(options, clock), clock);
-    };
-  }
-
-  private static ProcessTreeLoadSensor processTree(AgentOptions options, Clock clock) {
-    return new ProcessTreeLoadSensor(Path.of(options.getSensorPidFile()), options.getSensorCores(), clock);
+    new Agent(identity, options, startedAt, clock).run();
   }
 
   private static InstanceIdentity readIdentity(URI endpoint) {
@@ -293,7 +151,8 @@ public final class AgentMain {
     try {
       return new InstanceMetadataClient(probe, endpoint).identity().await();
     } catch (Exception e) {
-      throw new IllegalStateException("cannot read this instance's identity from " + endpoint + ": " + describe(e), e);
+      throw new IllegalStateException("cannot read this instance's identity from " + endpoint + ": "
+          + Agent.describe(e), e);
     } finally {
       probe.close().await();
     }
@@ -319,21 +178,6 @@ public final class AgentMain {
       return Files.readString(file);
     } catch (IOException e) {
       throw new MessageException("config file " + file, "cannot be read: " + e);
-    }
-  }
-
-  private static String describe(Throwable e) {
-    return e.getMessage() == null ? e.toString() : e.getMessage();
-  }
-
-  private static void stop(Vertx vertx, String id) {
-    LOG.info("{}: shutting down", id);
-    long began = System.nanoTime();
-    try {
-      vertx.close().await(SHUTDOWN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
-      LOG.info("{}: agent stopped in {} ms", id, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began));
-    } catch (Exception e) {
-      LOG.warn("{}: Vert.x did not close cleanly within {} ms: {}", id, SHUTDOWN_TIMEOUT_MS, e.toString());
     }
   }
 }

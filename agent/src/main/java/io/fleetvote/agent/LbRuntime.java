@@ -7,6 +7,7 @@ import io.fleetvote.agent.lb.HaproxySupervisor;
 import io.fleetvote.agent.lb.LbOptions;
 import io.fleetvote.agent.lb.LbRegistrar;
 import io.fleetvote.common.imds.InstanceIdentity;
+import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -19,48 +20,53 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * What an LB agent keeps for as long as its process lives, whatever happens to its cluster membership: a small Vert.x
- * of its own, the HAProxy client, the registrar and, when the agent runs HAProxy itself, the supervisor that renders
- * the configuration and restarts HAProxy when it dies.
+ * Role {@code lb}: what an LB agent keeps for as long as its process lives, whatever happens to its cluster
+ * membership (a small Vert.x of its own, the HAProxy client, the registrar and, when the agent runs HAProxy itself,
+ * the supervisor that renders the configuration and restarts HAProxy when it dies); on each clustered Vert.x the
+ * {@link LbVerticle}, told of every later start of HAProxy.
  */
-final class LbRuntime {
+final class LbRuntime implements RoleRuntime {
 
   private static final Logger LOG = LoggerFactory.getLogger(LbRuntime.class);
   /** A unix socket path longer than this does not fit in sockaddr_un. */
   private static final int MAX_SOCKET_PATH = 100;
 
-  private final Vertx vertx;
-  private final LbRegistrar registrar;
-  private final HaproxySupervisor supervisor;
-  private final List<Runnable> onStart = new ArrayList<>();
+  private final InstanceIdentity identity;
+  private final AgentOptions options;
+  private final Clock clock;
+  private Vertx vertx;
+  private LbRegistrar registrar;
+  private HaproxySupervisor supervisor;
+  /** The LB verticle of the current cluster membership, which a restarted HAProxy must reach. */
+  private final AtomicReference<LbVerticle> current = new AtomicReference<>();
 
-  private LbRuntime(Vertx vertx, LbRegistrar registrar, HaproxySupervisor supervisor) {
-    this.vertx = vertx;
-    this.registrar = registrar;
-    this.supervisor = supervisor;
+  LbRuntime(InstanceIdentity identity, AgentOptions options, Clock clock) {
+    this.identity = identity;
+    this.options = options;
+    this.clock = clock;
   }
 
   /** Renders the configuration and starts HAProxy (when the agent runs it); blocks until it answers. */
-  static LbRuntime start(InstanceIdentity identity, LbOptions options, Clock clock) {
-    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));
-    HaproxySupervisor supervisor = null;
+  @Override
+  public void start() {
+    LbOptions lb = options.getLb();
+    vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));
     Haproxy haproxy;
-    if (options.getHaproxyDir() != null) {
-      Path dir = Path.of(options.getHaproxyDir());
+    if (lb.getHaproxyDir() != null) {
+      Path dir = Path.of(lb.getHaproxyDir());
       Path socket = socketPath(dir, identity.instanceId());
       Path config = dir.resolve("haproxy.cfg");
       try {
         Files.createDirectories(dir);
-        new HaproxyConfig(socket, options.getFrontendPort())
-            .setBindAddress(options.getFrontendAddress() == null ? identity.privateIp() : options.getFrontendAddress())
-            .setFrontend(options.frontend())
-            .setBackend(options.backend())
-            .setOpenBackend(options.openBackend())
+        new HaproxyConfig(socket, lb.getFrontendPort())
+            .setBindAddress(lb.getFrontendAddress() == null ? identity.privateIp() : lb.getFrontendAddress())
+            .setFrontend(lb.frontend())
+            .setBackend(lb.backend())
+            .setOpenBackend(lb.openBackend())
             .write(config);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot write HAProxy's configuration to " + config, e);
@@ -68,32 +74,43 @@ final class LbRuntime {
       haproxy = new HaproxyClient(vertx, SocketAddress.domainSocketAddress(socket.toString()));
       supervisor = new HaproxySupervisor(vertx, config, dir.resolve("haproxy.log"), haproxy);
     } else {
-      haproxy = new HaproxyClient(vertx, SocketAddress.domainSocketAddress(options.getSocket()));
+      haproxy = new HaproxyClient(vertx, SocketAddress.domainSocketAddress(lb.getSocket()));
     }
     Promise<LbRegistrar> created = Promise.promise();
-    vertx.runOnContext(x -> created.complete(new LbRegistrar(vertx, haproxy, options, identity.instanceId(), clock)));
-    LbRuntime runtime = new LbRuntime(vertx, created.future().await(), supervisor);
+    vertx.runOnContext(x -> created.complete(new LbRegistrar(vertx, haproxy, lb, identity.instanceId(), clock)));
+    registrar = created.future().await();
     if (supervisor != null) {
       supervisor.onStart(info -> {
         LOG.info("{}: HAProxy {} up (pid {})", identity.instanceId(), info.version(), info.pid());
-        runtime.onStart.forEach(Runnable::run);
+        LbVerticle verticle = current.get();
+        if (verticle != null) {
+          verticle.haproxyStarted();
+        }
       });
       supervisor.start().await();
     }
-    return runtime;
   }
 
   LbRegistrar registrar() {
     return registrar;
   }
 
-  /** Runs {@code listener} after every later start of HAProxy (a restart after a crash). */
-  void onHaproxyStart(Runnable listener) {
-    onStart.add(listener);
+  /** The LB verticle, when clustered: it announces the LB and answers registrations, which need the cluster. */
+  @Override
+  public Future<?> deploy(Vertx clustered) {
+    if (!clustered.isClustered()) {
+      return Future.succeededFuture();
+    }
+    LbVerticle lb = new LbVerticle(identity, options, registrar, clock);
+    return clustered.deployVerticle(lb).onSuccess(x -> current.set(lb));
   }
 
   /** Stops HAProxy (when the agent runs it) and the runtime's Vert.x. */
-  void stop() {
+  @Override
+  public void stop() {
+    if (vertx == null) {
+      return;
+    }
     try {
       if (supervisor != null) {
         supervisor.stop().await(30, TimeUnit.SECONDS);

@@ -1,0 +1,133 @@
+package io.fleetvote.agent;
+
+import io.fleetvote.common.cluster.ClusterBootstrap;
+import io.fleetvote.common.imds.InstanceIdentity;
+import io.fleetvote.common.msg.Role;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The agent of one instance, once its identity and options are known: one {@link RoleRuntime} per role it holds
+ * ({@link AppRuntime}, {@link LbRuntime}), and what every agent has, the HTTP endpoint and, when clustered, the
+ * heartbeat.
+ * <ol>
+ *   <li>Starts each role's runtime on the main thread (the app's load sensor, the LB's HAProxy).</li>
+ *   <li>When the cluster options name members or AWS discovery, joins the cluster as a Hazelcast lite member and
+ *   stays in it ({@link LiteMembership}: retries while no coordinator is up, joins again with a new Vert.x when the
+ *   last one left); else builds a standalone Vert.x. On it deploys the HTTP endpoint, each role's verticles and,
+ *   when clustered, the heartbeat.</li>
+ *   <li>A shutdown hook lets each role leave (the app its LBs), closes Vert.x, so Hazelcast leaves the cluster
+ *   cleanly instead of being timed out by its peers, then stops each role's runtime (HAProxy).</li>
+ * </ol>
+ */
+final class Agent {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
+  private static final long SHUTDOWN_TIMEOUT_MS = 10_000;
+  private static final int EVENT_LOOPS = 2;
+  private static final int WORKERS = 2;
+
+  private final InstanceIdentity identity;
+  private final AgentOptions options;
+  private final long startedAt;
+  private final Clock clock;
+  private final InstanceState state = new InstanceState();
+  private final Optional<AppRuntime> app;
+  private final Optional<LbRuntime> lb;
+  /** In the order of {@link Role}: an app agent is voting before an LB on the same instance serves. */
+  private final List<RoleRuntime> roles = new ArrayList<>();
+
+  /** @param options resolved, the cluster's host already the instance's private IP */
+  Agent(InstanceIdentity identity, AgentOptions options, long startedAt, Clock clock) {
+    this.identity = identity;
+    this.options = options;
+    this.startedAt = startedAt;
+    this.clock = clock;
+    app = role(Role.APP, () -> new AppRuntime(identity, options, state, startedAt, clock));
+    lb = role(Role.LB, () -> new LbRuntime(identity, options, clock));
+  }
+
+  private <R extends RoleRuntime> Optional<R> role(Role role, Supplier<R> runtime) {
+    if (!options.getRoles().contains(role)) {
+      return Optional.empty();
+    }
+    R created = runtime.get();
+    roles.add(created);
+    return Optional.of(created);
+  }
+
+  /** Runs on the main thread, so it may wait on each step in turn; when clustered it returns only at shutdown. */
+  void run() {
+    roles.forEach(RoleRuntime::start);
+    // An agent serves a few requests a minute and samples once a second: Vert.x's defaults (2 event loops per core,
+    // 20 workers) only cost memory on a big instance.
+    VertxOptions vertxOptions = ClusterBootstrap.withPrometheus(new VertxOptions()
+        .setEventLoopPoolSize(EVENT_LOOPS).setWorkerPoolSize(WORKERS));
+    if (options.isClustered()) {
+      LiteMembership membership = new LiteMembership(identity.instanceId(), options.getCluster(), vertxOptions,
+          this::deploy);
+      onShutdown(membership::stop);
+      membership.run();
+    } else {
+      Vertx vertx = ClusterBootstrap.standalone(vertxOptions);
+      onShutdown(() -> close(vertx));
+      deploy(vertx).await();
+    }
+  }
+
+  private void onShutdown(Runnable leaveCluster) {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      roles.forEach(RoleRuntime::leave);
+      leaveCluster.run();
+      roles.forEach(RoleRuntime::stop);
+    }, "fleetvote-agent-shutdown"));
+  }
+
+  /**
+   * Deploys the agent's verticles on {@code vertx}: the HTTP endpoint, each role's and, when clustered, the
+   * heartbeat. A clustered agent does this again on each Vert.x it joins with; the role runtimes outlive them.
+   */
+  private Future<?> deploy(Vertx vertx) {
+    Future<?> deployed = vertx.deployVerticle(new AgentApiVerticle(identity, options,
+        () -> app.flatMap(AppRuntime::latestVote), state, lb.map(LbRuntime::registrar)));
+    for (RoleRuntime role : roles) {
+      deployed = deployed.compose(previous -> role.deploy(vertx));
+    }
+    if (vertx.isClustered()) {
+      // The roles' verticles first: the first heartbeat makes every LB announce itself at once, and the app's
+      // registration verticle must be listening by then.
+      deployed = deployed.compose(previous -> vertx.deployVerticle(new HeartbeatVerticle(identity, options, startedAt,
+          clock, state)));
+    }
+    return deployed.onSuccess(done -> LOG.info("{}: agent up {} ms after its start, {} {} {} {}", identity.instanceId(),
+        clock.millis() - startedAt, options.getDeployment(), options.getGroup(),
+        AgentOptions.roleNames(options.getRoles()).encode(),
+        vertx.isClustered() ? "clustered" : "standalone (no cluster members or AWS discovery configured)"));
+  }
+
+  private void close(Vertx vertx) {
+    String id = identity.instanceId();
+    LOG.info("{}: shutting down", id);
+    long began = System.nanoTime();
+    try {
+      vertx.close().await(SHUTDOWN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+      LOG.info("{}: agent stopped in {} ms", id, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began));
+    } catch (Exception e) {
+      LOG.warn("{}: Vert.x did not close cleanly within {} ms: {}", id, SHUTDOWN_TIMEOUT_MS, e.toString());
+    }
+  }
+
+  static String describe(Throwable e) {
+    return e.getMessage() == null ? e.toString() : e.getMessage();
+  }
+}
