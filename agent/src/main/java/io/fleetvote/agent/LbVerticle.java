@@ -11,17 +11,14 @@ import io.fleetvote.common.msg.DeregisterRequest;
 import io.fleetvote.common.msg.LbAnnouncement;
 import io.fleetvote.common.msg.LbStatus;
 import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.common.msg.Rejections;
 import io.fleetvote.common.msg.RegisterRequest;
 import io.fleetvote.common.msg.RegistrationReply;
 import io.fleetvote.common.msg.Role;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
-import io.vertx.micrometer.backends.BackendRegistries;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,7 +26,6 @@ import java.time.Clock;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * The cluster side of an LB agent: announces which group its HAProxy serves, answers app agents' register and
@@ -51,7 +47,7 @@ final class LbVerticle extends VerticleBase {
   private boolean failingOpen;
   private long listeningSince;
   private Context context;
-  private MeterRegistry meters;
+  private Rejections rejections;
 
   private record Heard(AgentHeartbeat heartbeat, long receivedAt) {
   }
@@ -66,7 +62,7 @@ final class LbVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     context = vertx.getOrCreateContext();
-    meters = Objects.requireNonNullElseGet(BackendRegistries.getDefaultNow(), SimpleMeterRegistry::new);
+    rejections = Rejections.of(Rejections.AGENT_METRIC, LOG, identity.instanceId(), clock);
     listeningSince = clock.millis();
     vertx.setPeriodic(0, options.getGossipPeriodMs(), t -> announce());
     vertx.setPeriodic(options.getLb().getReconcileMs(), t -> reconcile());
@@ -110,7 +106,7 @@ final class LbVerticle extends VerticleBase {
         }
       }
     } catch (MessageException e) {
-      refused("heartbeat", e.getMessage());
+      rejections.reject(Addresses.AGENT_HEARTBEATS, "invalid", e.getMessage());
     }
   }
 
@@ -177,14 +173,8 @@ final class LbVerticle extends VerticleBase {
   }
 
   private void refuse(Message<Object> message, String what, MessageException e) {
-    refused(what, e.getMessage());
+    rejections.reject(message.address(), "invalid", what + ": " + e.getMessage());
     message.fail(400, what + " refused: " + e.getMessage());
-  }
-
-  private void refused(String what, String why) {
-    Counter.builder("fleetvote.agent.lb.refused").tag("message", what)
-        .description("Messages the LB agent could not read").register(meters).increment();
-    LOG.warn("{}: {} refused: {}", identity.instanceId(), what, why.replaceAll("[^\\x20-\\x7e]", "?"));
   }
 
   private RegistrationReply failure(String instanceId, Throwable cause) {

@@ -2,12 +2,14 @@ package io.fleetvote.agent;
 
 import io.fleetvote.agent.lb.LbOptions;
 import io.fleetvote.common.Addresses;
+import io.fleetvote.common.LogSafe;
 import io.fleetvote.common.imds.InstanceIdentity;
 import io.fleetvote.common.msg.DeregisterRequest;
 import io.fleetvote.common.msg.DrainReply;
 import io.fleetvote.common.msg.DrainRequest;
 import io.fleetvote.common.msg.LbAnnouncement;
 import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.common.msg.Rejections;
 import io.fleetvote.common.msg.RegisterRequest;
 import io.fleetvote.common.msg.RegistrationReply;
 import io.vertx.core.Context;
@@ -67,6 +69,7 @@ final class RegistrationVerticle extends VerticleBase {
   private Context context;
   private HttpClient http;
   private Future<DrainReply> terminating;
+  private Rejections rejections;
   private boolean probing;
   private int probeFailures;
 
@@ -85,6 +88,7 @@ final class RegistrationVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     context = vertx.getOrCreateContext();
+    rejections = Rejections.of(Rejections.AGENT_METRIC, LOG, identity.instanceId(), clock);
     http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) PROBE_TIMEOUT_MILLIS)
         .setKeepAlive(false));
     vertx.setPeriodic(0, PROBE_MILLIS, t -> probe());
@@ -148,12 +152,7 @@ final class RegistrationVerticle extends VerticleBase {
     return new InstanceState.App(false, refused, refused ? "refuses connections on port " + options.getAppPort()
         : failure instanceof TimeoutException || failure instanceof ConnectTimeoutException
         ? "no answer to /health within " + PROBE_TIMEOUT_MILLIS + " ms"
-        : "its health check failed: " + printable(failure));
-  }
-
-  private static String printable(Throwable failure) {
-    String text = String.valueOf(failure.getMessage()).replaceAll("[^\\x20-\\x7e]", "?");
-    return text.length() <= 120 ? text : text.substring(0, 120) + "...";
+        : "its health check failed: " + LogSafe.printable(String.valueOf(failure.getMessage()), 120));
   }
 
   private void announcement(Message<Object> message) {
@@ -166,7 +165,7 @@ final class RegistrationVerticle extends VerticleBase {
         }
       }
     } catch (MessageException e) {
-      LOG.warn("{}: an LB announcement could not be read: {}", identity.instanceId(), e.getMessage());
+      rejections.reject(message.address(), "invalid", "an LB announcement that could not be read: " + e.getMessage());
     }
   }
 
@@ -230,6 +229,7 @@ final class RegistrationVerticle extends VerticleBase {
     try {
       request = DrainRequest.fromJson(message.body());
     } catch (MessageException e) {
+      rejections.reject(message.address(), "invalid", "a drain request: " + e.getMessage());
       message.fail(400, "drain refused: " + e.getMessage());
       return;
     }

@@ -22,7 +22,7 @@ public final class LogSafe {
     if (text == null) {
       return "null";
     }
-    String line = text.strip().replaceAll("[^\\x20-\\x7e]", "?");
+    String line = text.replaceAll("[^\\x20-\\x7e]", "?");
     return line.length() <= max ? line : line.substring(0, max) + "...";
   }
 }

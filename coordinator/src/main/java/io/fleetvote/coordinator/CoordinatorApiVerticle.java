@@ -1,6 +1,7 @@
 package io.fleetvote.coordinator;
 
 import io.fleetvote.common.Addresses;
+import io.fleetvote.common.LogSafe;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.msg.JsonFields;
 import io.fleetvote.common.msg.MessageException;
@@ -15,10 +16,10 @@ import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.bridge.PermittedOptions;
 import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.bridge.PermittedOptions;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.StaticHandler;
 import io.vertx.ext.web.handler.sockjs.SockJSBridgeOptions;
@@ -150,7 +151,7 @@ final class CoordinatorApiVerticle extends VerticleBase {
               .anyMatch(g -> group.equals(((JsonObject) g).getString("name")));
           if (!known) {
             ctx.response().setStatusCode(404);
-            ctx.json(new JsonObject().put("error", "no such group: " + printable(group)));
+            ctx.json(new JsonObject().put("error", "no such group: " + LogSafe.printable(group)));
             return Future.succeededFuture();
           }
           return vertx.eventBus().<JsonObject>request(Addresses.LEDGER_QUERY, query, QUERY)
@@ -244,10 +245,6 @@ final class CoordinatorApiVerticle extends VerticleBase {
     ctx.json(new JsonObject().put("error", message));
   }
 
-  private static String printable(String text) {
-    String line = text.replaceAll("[^\\x20-\\x7e]", "?");
-    return line.length() <= 80 ? line : line.substring(0, 80) + "...";
-  }
 
   private void error(RoutingContext ctx) {
     int status = ctx.statusCode();

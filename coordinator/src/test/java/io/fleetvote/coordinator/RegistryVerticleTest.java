@@ -2,6 +2,7 @@ package io.fleetvote.coordinator;
 
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.cluster.ClusterBootstrap;
+import io.fleetvote.common.msg.Rejections;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Vertx;
@@ -98,7 +99,7 @@ class RegistryVerticleTest {
 
   /** The rejected-message counters of the heartbeat address, by reason. */
   private Map<String, Double> rejections() {
-    return meters.find(RegistryVerticle.REJECTED).tag("address", Addresses.AGENT_HEARTBEATS).counters().stream()
+    return meters.find(Rejections.COORDINATOR_METRIC).tag("address", Addresses.AGENT_HEARTBEATS).counters().stream()
         .collect(Collectors.toMap(c -> c.getId().getTag("reason"), Counter::count));
   }
 }

@@ -142,10 +142,12 @@ class ScalingIT {
     vertx.eventBus().publish(Addresses.VOTES, forged.toJson().put("instanceId", realInstance).put("deployment", "prod"));
     for (String reason : List.of("invalid", "unknown-instance", "wrong-group", "unknown-group", "future",
         "deployment")) {
-      await("a rejected vote counted as " + reason, () -> metric("fleetvote_coordinator_votes_rejected_total{reason=\""
-          + reason + "\"}") >= 1);
+      await("a rejected vote counted as " + reason, () -> metric(
+          "fleetvote_coordinator_messages_rejected_total{address=\"" + Addresses.VOTES + "\",reason=\"" + reason
+              + "\"}") >= 1);
     }
-    assertThat(metric("fleetvote_coordinator_votes_rejected_total{reason=\"invalid\"}")).isEqualTo(2);
+    assertThat(metric("fleetvote_coordinator_messages_rejected_total{address=\"" + Addresses.VOTES
+        + "\",reason=\"invalid\"}")).isEqualTo(2);
   }
 
   private static double metric(String series) {

@@ -1,5 +1,7 @@
 package io.fleetvote.agent.lb;
 
+import io.fleetvote.common.LogSafe;
+
 /**
  * HAProxy answered something other than what the command expects, could not be reached, or was not asked at all
  * because an argument was refused ({@link #reply()} is null then, and nothing was sent).
@@ -17,7 +19,7 @@ public final class HaproxyException extends RuntimeException {
 
   /** With the cause of a failure to reach HAProxy (connection refused, no such socket file, ...). */
   public HaproxyException(String command, String reply, String problem, Throwable cause) {
-    super("HAProxy: '" + command + "': " + problem + (reply == null ? "" : " (answered: '" + abbreviate(reply) + "')"),
+    super("HAProxy: '" + command + "': " + problem + (reply == null ? "" : " (answered: '" + LogSafe.printable(reply.strip(), 160) + "')"),
         cause);
     this.command = command;
     this.reply = reply;
@@ -30,10 +32,5 @@ public final class HaproxyException extends RuntimeException {
   /** What HAProxy answered (null when it could not be reached). */
   public String reply() {
     return reply;
-  }
-
-  static String abbreviate(String text) {
-    String line = text.strip().replaceAll("[^\\x20-\\x7e]", "?");
-    return line.length() <= 160 ? line : line.substring(0, 160) + "...";
   }
 }

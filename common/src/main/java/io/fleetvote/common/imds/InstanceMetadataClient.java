@@ -1,6 +1,7 @@
 package io.fleetvote.common.imds;
 
 import io.fleetvote.common.Ids;
+import io.fleetvote.common.LogSafe;
 import io.fleetvote.common.msg.MessageException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -112,7 +113,7 @@ public final class InstanceMetadataClient {
       }
       String trimmed = value.trim();
       if (!shape.matcher(trimmed).matches()) {
-        throw new MessageException(path, "'" + abbreviate(trimmed) + "' from instance metadata is malformed");
+        throw new MessageException(path, "'" + LogSafe.printable(trimmed, 40) + "' from instance metadata is malformed");
       }
       return trimmed;
     });
@@ -190,9 +191,5 @@ public final class InstanceMetadataClient {
 
   private static String orEmpty(String value) {
     return value == null ? "" : value;
-  }
-
-  private static String abbreviate(String text) {
-    return text.length() <= 40 ? text : text.substring(0, 40) + "...";
   }
 }

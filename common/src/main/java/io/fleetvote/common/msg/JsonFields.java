@@ -1,5 +1,6 @@
 package io.fleetvote.common.msg;
 
+import io.fleetvote.common.LogSafe;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
@@ -120,7 +121,7 @@ public final class JsonFields {
       }
       names.add(constant.name().toLowerCase(Locale.ROOT));
     }
-    throw new MessageException(field, "'" + abbreviate(text) + "' is not one of " + names);
+    throw new MessageException(field, "'" + LogSafe.printable(text, 40) + "' is not one of " + names);
   }
 
   public static JsonObject object(JsonObject json, String field) {
@@ -165,7 +166,7 @@ public final class JsonFields {
       throw new MessageException(field, "is longer than " + maxLength + " characters");
     }
     if (pattern != null && !pattern.matcher(value).matches()) {
-      throw new MessageException(field, "'" + abbreviate(value) + "' does not match " + pattern.pattern());
+      throw new MessageException(field, "'" + LogSafe.printable(value, 40) + "' does not match " + pattern.pattern());
     }
     return value;
   }
@@ -209,9 +210,5 @@ public final class JsonFields {
       return "an object";
     }
     return raw.getClass().getSimpleName();
-  }
-
-  private static String abbreviate(String text) {
-    return text.length() <= 40 ? text : text.substring(0, 40) + "...";
   }
 }

@@ -1,5 +1,6 @@
 package io.fleetvote.coordinator.auth;
 
+import io.fleetvote.common.LogSafe;
 import io.fleetvote.common.auth.PasswordHash;
 import io.fleetvote.common.msg.JsonFields;
 import io.fleetvote.common.msg.MessageException;
@@ -116,7 +117,7 @@ public final class Authentication {
     }), false).onComplete(result -> {
       if (result.failed() || !result.result()) {
         throttle.failed(name, address);
-        LOG.warn("failed login for '{}' from {}", printable(name), address);
+        LOG.warn("failed login for '{}' from {}", LogSafe.printable(name, 64), address);
         error(ctx, 401, "wrong name or password");
         return;
       }
@@ -211,10 +212,5 @@ public final class Authentication {
   static void error(RoutingContext ctx, int status, String message) {
     ctx.response().setStatusCode(status);
     ctx.json(new JsonObject().put("error", message));
-  }
-
-  private static String printable(String text) {
-    String line = text.replaceAll("[^\\x20-\\x7e]", "?");
-    return line.length() <= 64 ? line : line.substring(0, 64) + "...";
   }
 }

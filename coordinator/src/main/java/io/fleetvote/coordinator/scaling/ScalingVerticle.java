@@ -2,10 +2,10 @@ package io.fleetvote.coordinator.scaling;
 
 import com.hazelcast.core.HazelcastInstance;
 import io.fleetvote.common.Addresses;
-import io.fleetvote.common.LogSafe;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.msg.AgentHeartbeat;
 import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.common.msg.Rejections;
 import io.fleetvote.common.msg.Vote;
 import io.fleetvote.coordinator.CoordinatorOptions;
 import io.fleetvote.coordinator.fleet.Fleet;
@@ -14,7 +14,6 @@ import io.fleetvote.coordinator.leader.CoordinatorQuorum;
 import io.fleetvote.coordinator.leader.Leadership;
 import io.fleetvote.coordinator.ledger.DecisionLedger;
 import io.fleetvote.coordinator.ledger.LedgerEntry;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -74,7 +73,6 @@ public final class ScalingVerticle extends VerticleBase {
   private final List<Long> timers = new ArrayList<>();
   private final Map<String, Long> decidedSoonAt = new HashMap<>();
   private final Set<String> soonScheduled = new HashSet<>();
-  private final Map<String, Long> rejectionsLoggedAt = new HashMap<>();
   private HealthTracker health;
   private Fleet fleet;
   private Controls controls;
@@ -82,6 +80,7 @@ public final class ScalingVerticle extends VerticleBase {
   private DecisionRecorder recorder;
   private OperatorActions operators;
   private MeterRegistry meters;
+  private Rejections rejections;
   private Timer tickTimer;
   /** When a DescribeInstances was last asked for early (an unknown instance voted). */
   private long describeRequestedAt;
@@ -113,6 +112,8 @@ public final class ScalingVerticle extends VerticleBase {
   @Override
   public Future<?> start() throws Exception {
     meters = Objects.requireNonNullElseGet(BackendRegistries.getDefaultNow(), SimpleMeterRegistry::new);
+    rejections = new Rejections(meters, Rejections.COORDINATOR_METRIC, Rejections.DESCRIPTION, LOG, coordinatorId,
+        clock, Rejections.DEFAULT_QUIET_MILLIS);
     tickTimer = Timer.builder("fleetvote.coordinator.tick").description("One tally of every group by the leader")
         .publishPercentiles(0.5, 0.99).register(meters);
     for (GroupConfig group : options.getGroups()) {
@@ -187,8 +188,7 @@ public final class ScalingVerticle extends VerticleBase {
     if (known.isEmpty() && vote.startedAt() >= view.describedAt()) {
       // An agent that started after this coordinator last described the fleet: probably an instance another
       // coordinator launched. Describe again soon; until then its votes wait (and are counted apart from forgeries).
-      Counter.builder("fleetvote.coordinator.votes.rejected").tag("reason", "not-yet-described")
-          .description("Votes not counted, by reason").register(meters).increment();
+      rejections.count(Addresses.VOTES, "not-yet-described");
       if (clock.millis() - describeRequestedAt > 1000) {
         describeRequestedAt = clock.millis();
         refreshFleet();
@@ -210,13 +210,14 @@ public final class ScalingVerticle extends VerticleBase {
 
   /** An agent's heartbeat: what its instance's health is. Bad ones are the registry's to count and log. */
   private void heartbeat(Message<Object> message) {
+    AgentHeartbeat heartbeat;
     try {
-      AgentHeartbeat heartbeat = AgentHeartbeat.fromJson(message.body());
-      if (heartbeat.deployment().equals(deployment)) {
-        health.heard(heartbeat, clock.millis());
-      }
+      heartbeat = AgentHeartbeat.fromJson(message.body());
     } catch (MessageException e) {
-      rejected("heartbeat", "a heartbeat that could not be read: " + e.getMessage());
+      return;
+    }
+    if (heartbeat.deployment().equals(deployment)) {
+      health.heard(heartbeat, clock.millis());
     }
   }
 
@@ -242,16 +243,8 @@ public final class ScalingVerticle extends VerticleBase {
     }
   }
 
-  /** Counted always; logged at most once per reason every 10 s, so a flood of bad votes does not flood the log. */
   private void rejected(String reason, String what) {
-    Counter.builder("fleetvote.coordinator.votes.rejected").tag("reason", reason)
-        .description("Votes not counted, by reason").register(meters).increment();
-    long now = clock.millis();
-    if (now - rejectionsLoggedAt.getOrDefault(reason, Long.MIN_VALUE / 2) >= 10_000) {
-      rejectionsLoggedAt.put(reason, now);
-      LOG.warn("{}: vote rejected ({}): {} (more like it within 10 s are only counted)", coordinatorId, reason,
-          LogSafe.printable(what));
-    }
+    rejections.reject(Addresses.VOTES, reason, what);
   }
 
   // ------------------------------------------------------------------ the fleet

@@ -3,6 +3,7 @@ package io.fleetvote.coordinator.ui;
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.msg.LbStatus;
 import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.common.msg.Rejections;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -50,7 +51,7 @@ public final class UiVerticle extends VerticleBase {
   /** The LBs that failed open at the last snapshot. */
   private Set<String> failingOpen = new HashSet<>();
   private JsonObject latest = new JsonObject();
-  private long badStatusLoggedAt;
+  private Rejections rejections;
   private boolean first = true;
 
   private record Heard(LbStatus status, long receivedAt) {
@@ -65,6 +66,7 @@ public final class UiVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    rejections = Rejections.of(Rejections.COORDINATOR_METRIC, LOG, "dashboard of " + deployment, clock);
     vertx.setPeriodic(periodMillis, t -> publish());
     return Future.join(vertx.eventBus().consumer(Addresses.LB_STATUS, this::lbStatus).completion(),
         vertx.eventBus().localConsumer(Addresses.UI_QUERY, request -> request.reply(latest)).completion());
@@ -77,10 +79,7 @@ public final class UiVerticle extends VerticleBase {
         lbs.put(status.instanceId(), new Heard(status, clock.millis()));
       }
     } catch (MessageException e) {
-      if (clock.millis() - badStatusLoggedAt > 10_000) {
-        badStatusLoggedAt = clock.millis();
-        LOG.warn("an LB status could not be read: {} (more within 10 s are dropped silently)", e.getMessage());
-      }
+      rejections.reject(message.address(), "invalid", "an LB status that could not be read: " + e.getMessage());
     }
   }
 

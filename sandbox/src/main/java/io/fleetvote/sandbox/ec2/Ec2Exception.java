@@ -1,5 +1,7 @@
 package io.fleetvote.sandbox.ec2;
 
+import io.fleetvote.common.LogSafe;
+
 /**
  * An EC2 error: the code the SDK keys on, the HTTP status it retries by, and a message for people.
  * Rendered as EC2's {@code <Response><Errors><Error>} document.
@@ -49,7 +51,6 @@ public final class Ec2Exception extends RuntimeException {
 
   /** Trims hostile input before it is echoed into a message. */
   public static String abbreviate(String value) {
-    String printable = value.replaceAll("[^\\x20-\\x7e]", "?");
-    return printable.length() <= 64 ? printable : printable.substring(0, 64) + "...";
+    return LogSafe.printable(value, 64);
   }
 }
