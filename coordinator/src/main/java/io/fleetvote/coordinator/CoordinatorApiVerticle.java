@@ -4,8 +4,10 @@ import io.fleetvote.common.Addresses;
 import io.fleetvote.common.LogSafe;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.msg.JsonFields;
+import io.fleetvote.common.msg.LedgerQuery;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.OperatorCommand;
+import io.fleetvote.common.msg.ScalingState;
 import io.fleetvote.coordinator.auth.Authentication;
 import io.fleetvote.coordinator.auth.UsersFile;
 import io.vertx.core.Future;
@@ -144,11 +146,10 @@ final class CoordinatorApiVerticle extends VerticleBase {
       badRequest(ctx, "limit must be a whole number from 1 to 1000");
       return;
     }
-    JsonObject query = new JsonObject().put("group", group).put("outcome", outcome).put("limit", limit);
+    JsonObject query = new LedgerQuery(group, outcome, limit).toJson();
     vertx.eventBus().<JsonObject>request(Addresses.SCALING_STATE, null, QUERY)
         .compose(state -> {
-          boolean known = group == null || state.body().getJsonArray("groups").stream()
-              .anyMatch(g -> group.equals(((JsonObject) g).getString("name")));
+          boolean known = group == null || ScalingState.fromJson(state.body()).group(group).isPresent();
           if (!known) {
             ctx.response().setStatusCode(404);
             ctx.json(new JsonObject().put("error", "no such group: " + LogSafe.printable(group)));

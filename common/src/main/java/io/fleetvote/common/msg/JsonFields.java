@@ -11,6 +11,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
@@ -133,6 +134,42 @@ public final class JsonFields {
       throw new MessageException(field, "must be an object, got " + typeName(raw));
     }
     return value;
+  }
+
+  /** A number in [min, max], or null when the field is absent or null. */
+  public static Long optionalLong(JsonObject json, String field, long min, long max) {
+    return json.getValue(field) == null ? null : longValue(json, field, min, max);
+  }
+
+  /** A number in [min, max], or null when the field is absent or null. */
+  public static Double optionalDouble(JsonObject json, String field, double min, double max) {
+    return json.getValue(field) == null ? null : doubleValue(json, field, min, max);
+  }
+
+  /**
+   * A list of at most {@code maxItems} records, each read by {@code reader}; a bad one is named by its index. An
+   * absent field is an empty list.
+   */
+  public static <T> List<T> objects(JsonObject json, String field, int maxItems, Function<Object, T> reader) {
+    Object raw = json.getValue(field);
+    if (raw == null) {
+      return List.of();
+    }
+    if (!(raw instanceof JsonArray array)) {
+      throw new MessageException(field, "must be a list, got " + typeName(raw));
+    }
+    if (array.size() > maxItems) {
+      throw new MessageException(field, "has more than " + maxItems + " items");
+    }
+    List<T> values = new ArrayList<>(array.size());
+    for (int i = 0; i < array.size(); i++) {
+      try {
+        values.add(reader.apply(array.getValue(i)));
+      } catch (MessageException e) {
+        throw e.within(field + "[" + i + "]");
+      }
+    }
+    return List.copyOf(values);
   }
 
   /** A list of strings, each checked like {@link #string}; an absent field is an empty list. */

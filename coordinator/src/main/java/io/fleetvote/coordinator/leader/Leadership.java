@@ -4,10 +4,10 @@ import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
+import io.fleetvote.common.msg.LeadershipState;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,18 +29,6 @@ public final class Leadership {
   private static final Logger LOG = LoggerFactory.getLogger(Leadership.class);
   private static final String KEY = "leader";
 
-  /** What this coordinator knows about leadership now. */
-  public record State(boolean leader, long epoch, Lease lease, boolean quorum, String why) {
-
-    public JsonObject toJson() {
-      JsonObject json = new JsonObject().put("leader", leader).put("epoch", epoch).put("quorum", quorum).put("why", why);
-      if (lease != null) {
-        json.put("holder", lease.holder()).put("holderEpoch", lease.epoch());
-      }
-      return json;
-    }
-  }
-
   private final Vertx vertx;
   private final HazelcastInstance hazelcast;
   private final String id;
@@ -50,7 +38,7 @@ public final class Leadership {
   private final long opTimeoutMillis;
   private final String member;
   private final IMap<String, String> map;
-  private final List<Consumer<State>> listeners = new ArrayList<>();
+  private final List<Consumer<LeadershipState>> listeners = new ArrayList<>();
   private Context context;
   private long timer = -1;
   private UUID membershipRegistration;
@@ -87,7 +75,7 @@ public final class Leadership {
    * Calls {@code listener} on the context that started this object whenever it becomes leader or stops being one.
    * Components on other contexts listen to {@link io.fleetvote.common.Addresses#LEADERSHIP} instead.
    */
-  public Leadership onChange(Consumer<State> listener) {
+  public Leadership onChange(Consumer<LeadershipState> listener) {
     listeners.add(listener);
     return this;
   }
@@ -134,8 +122,11 @@ public final class Leadership {
     return isLeader() && epoch() == epoch;
   }
 
-  public State state() {
-    return new State(isLeader(), epoch(), lastSeen, hasQuorum(), why);
+  /** What this coordinator knows about leadership now. Any thread (the quorum is the member's current view). */
+  public LeadershipState state() {
+    Lease seen = lastSeen;
+    return new LeadershipState(isLeader(), epoch(), hasQuorum(), why, seen == null ? null : seen.holder(),
+        seen == null ? 0 : seen.epoch());
   }
 
   /** Whether a majority of the expected coordinators is in this member's view of the cluster. */
@@ -225,7 +216,7 @@ public final class Leadership {
   }
 
   private void fire() {
-    State state = state();
+    LeadershipState state = state();
     listeners.forEach(listener -> listener.accept(state));
   }
 }

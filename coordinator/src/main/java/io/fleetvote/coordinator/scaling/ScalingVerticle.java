@@ -4,8 +4,11 @@ import com.hazelcast.core.HazelcastInstance;
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.msg.AgentHeartbeat;
+import io.fleetvote.common.msg.LeadershipState;
+import io.fleetvote.common.msg.LedgerQuery;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.Rejections;
+import io.fleetvote.common.msg.ScalingState;
 import io.fleetvote.common.msg.Vote;
 import io.fleetvote.coordinator.CoordinatorOptions;
 import io.fleetvote.coordinator.fleet.Fleet;
@@ -375,18 +378,24 @@ public final class ScalingVerticle extends VerticleBase {
 
   // ------------------------------------------------------------------ the API's queries and operators' actions
 
-  private void ledgerQuery(Message<JsonObject> request) {
-    JsonObject query = request.body() == null ? new JsonObject() : request.body();
+  private void ledgerQuery(Message<Object> request) {
+    LedgerQuery query;
+    try {
+      query = LedgerQuery.fromJson(request.body());
+    } catch (MessageException e) {
+      rejections.reject(request.address(), "invalid", "a ledger query: " + e.getMessage());
+      request.fail(400, "ledger query refused: " + e.getMessage());
+      return;
+    }
     JsonArray entries = new JsonArray();
-    ledger.query(query.getString("group"), query.getString("outcome"), query.getInteger("limit", 100))
-        .forEach(e -> entries.add(e.toJson()));
+    ledger.query(query.group(), query.outcome(), query.limit()).forEach(e -> entries.add(e.toJson()));
     request.reply(new JsonObject().put("entries", entries));
   }
 
   private void stateQuery(Message<Object> request) {
-    List<ScalingState.GroupState> groups = ScalingState.groups(tallies.values(), view, inFlight, ledger::lastResizeAt,
+    List<ScalingState.GroupState> groups = GroupStates.of(tallies.values(), view, inFlight, ledger::lastResizeAt,
         controls, health, clock.millis());
-    request.reply(new ScalingState(coordinatorId, leadership.state().toJson(), groups).toJson());
+    request.reply(new ScalingState(coordinatorId, leadership.state(), groups).toJson());
   }
 
   /** An operator's action: the leader carries it out; a standby forwards it to the leader once. */
@@ -398,8 +407,8 @@ public final class ScalingVerticle extends VerticleBase {
               String.valueOf(err.getMessage())));
       return;
     }
-    Leadership.State state = leadership.state();
-    String holder = state.lease() == null ? null : state.lease().holder();
+    LeadershipState state = leadership.state();
+    String holder = state.holder();
     if (holder == null || holder.equals(coordinatorId) || message.headers().contains(FORWARDED)) {
       message.fail(503, "no coordinator can act right now (" + state.why() + "); try again in a few seconds");
       return;

@@ -2,8 +2,10 @@ package io.fleetvote.coordinator.ui;
 
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.msg.LbStatus;
+import io.fleetvote.common.msg.LedgerQuery;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.Rejections;
+import io.fleetvote.common.msg.ScalingState;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -84,12 +86,16 @@ public final class UiVerticle extends VerticleBase {
   }
 
   private void publish() {
-    Future<JsonObject> scaling = scales ? query(Addresses.SCALING_STATE, null) : Future.succeededFuture(null);
+    Future<ScalingState> scaling = scales ? query(Addresses.SCALING_STATE, null).map(ScalingState::fromJson)
+        : Future.succeededFuture(null);
     Future<JsonObject> registry = query(Addresses.REGISTRY_QUERY, null);
-    Future<JsonObject> ledger = scales ? query(Addresses.LEDGER_QUERY, new JsonObject().put("limit", 50))
+    Future<JsonObject> ledger = scales ? query(Addresses.LEDGER_QUERY, new LedgerQuery(null, null, 50).toJson())
         : Future.succeededFuture(null);
     Future.join(scaling, registry, ledger).onComplete(done -> {
-      JsonObject state = scaling.succeeded() ? scaling.result() : null;
+      if (scaling.failed() && scaling.cause() instanceof MessageException bad) {
+        rejections.reject(Addresses.SCALING_STATE, "invalid", "the autoscaler's state: " + bad.getMessage());
+      }
+      ScalingState state = scaling.succeeded() ? scaling.result() : null;
       JsonObject agents = registry.succeeded() ? registry.result() : new JsonObject().put("instances", new JsonArray());
       JsonObject snapshot = snapshot(state, agents);
       latest = snapshot;
@@ -112,7 +118,7 @@ public final class UiVerticle extends VerticleBase {
     return vertx.eventBus().<JsonObject>request(address, body, QUERY).map(Message::body);
   }
 
-  JsonObject snapshot(JsonObject state, JsonObject agents) {
+  JsonObject snapshot(ScalingState state, JsonObject agents) {
     long now = clock.millis();
     Map<String, JsonObject> heartbeats = new HashMap<>();
     agents.getJsonArray("instances").forEach(h -> heartbeats.put(((JsonObject) h).getString("instanceId"),
@@ -137,25 +143,19 @@ public final class UiVerticle extends VerticleBase {
     JsonArray rows = new JsonArray();
     Set<String> listed = new HashSet<>();
     if (state != null) {
-      for (Object g : state.getJsonArray("groups")) {
-        JsonObject group = (JsonObject) g;
-        groups.add(new JsonObject().put("name", group.getString("name")).put("min", group.getInteger("min"))
-            .put("max", group.getInteger("max")).put("size", group.getInteger("size"))
-            .put("launchesInFlight", group.getInteger("launchesInFlight"))
-            .put("calmLeftMs", group.getLong("calmLeftMs")).put("votes", group.getJsonObject("votes"))
-            .put("paused", group.getBoolean("paused", false)));
-        JsonArray protectedByOperator = group.getJsonArray("protected", new JsonArray());
-        for (Object m : group.getJsonArray("members")) {
-          JsonObject member = (JsonObject) m;
-          String id = member.getString("instanceId");
+      for (ScalingState.GroupState group : state.groups()) {
+        groups.add(new JsonObject().put("name", group.name()).put("min", group.min()).put("max", group.max())
+            .put("size", group.size()).put("launchesInFlight", group.launchesInFlight())
+            .put("calmLeftMs", group.calmLeftMs()).put("votes", group.votes().toJson()).put("paused", group.paused()));
+        for (ScalingState.Member member : group.members()) {
+          String id = member.instanceId();
           JsonObject heartbeat = heartbeats.get(id);
           listed.add(id);
-          rows.add(row(id, group.getString("name"), heartbeat, member.getString("state"),
-              heartbeat != null ? heartbeat.getString("address") : member.getString("privateIp"),
-              member.getValue("load"), member.getString("vote"), member.getBoolean("warm"),
-              now - member.getLong("launchTime"), haproxyState, sessions)
-              .add(protectedByOperator.contains(id) || member.getBoolean("protected", false))
-              .add(member.getString("health")).add(member.getBoolean("drained", false)));
+          rows.add(row(id, group.name(), heartbeat, member.state(),
+              heartbeat != null ? heartbeat.getString("address") : member.privateIp(), member.load(), member.vote(),
+              member.warm(), now - member.launchTime(), haproxyState, sessions)
+              .add(group.protectedInstances().contains(id) || member.protectedFromScaleIn())
+              .add(member.health()).add(member.drained()));
         }
       }
     }
@@ -171,7 +171,7 @@ public final class UiVerticle extends VerticleBase {
         .put("instances", new JsonObject().put("columns", new JsonArray(COLUMNS)).put("rows", rows))
         .put("groups", groups).put("lbs", lbList);
     if (state != null) {
-      snapshot.put("coordinator", state.getString("coordinator")).put("leadership", state.getJsonObject("leadership"));
+      snapshot.put("coordinator", state.coordinator()).put("leadership", state.leadership().toJson());
     }
     return snapshot;
   }

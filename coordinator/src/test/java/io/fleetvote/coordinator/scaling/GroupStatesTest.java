@@ -1,5 +1,7 @@
 package io.fleetvote.coordinator.scaling;
 
+import io.fleetvote.common.msg.LeadershipState;
+import io.fleetvote.common.msg.ScalingState;
 import io.fleetvote.common.msg.Vote;
 import io.fleetvote.common.msg.VoteKind;
 import io.fleetvote.common.time.ManualClock;
@@ -13,7 +15,7 @@ import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-class ScalingStateTest {
+class GroupStatesTest {
 
   private static final Instant T0 = Instant.parse("2026-11-25T12:00:00Z");
   private final ManualClock clock = new ManualClock(T0);
@@ -36,7 +38,7 @@ class ScalingStateTest {
     long resizedAt = clock.millis() - 20_000;
     GroupControl control = GroupControl.NONE.withDrained(b.instanceId(), true, "ana", clock.millis());
 
-    ScalingState.GroupState state = ScalingState.group(tally, List.of(b, a, gone), 1, resizedAt, control, health,
+    ScalingState.GroupState state = GroupStates.of(tally, List.of(b, a, gone), 1, resizedAt, control, health,
         clock.millis());
 
     assertThat(state.size()).isEqualTo(2);
@@ -56,15 +58,16 @@ class ScalingStateTest {
     assertThat(first.unhealthySince()).isNotNull();
 
     clock.advanceMillis(2000);
-    ScalingState.GroupState later = ScalingState.group(tally, List.of(a, b), 0, resizedAt, GroupControl.NONE, health,
+    ScalingState.GroupState later = GroupStates.of(tally, List.of(a, b), 0, resizedAt, GroupControl.NONE, health,
         clock.millis());
     assertThat(later.votes()).isEqualTo(new ScalingState.Votes(0, 0, 0, 2));
     assertThat(later.members()).allSatisfy(m -> assertThat(m.load()).isNull());
 
-    JsonObject json = new ScalingState("c1", new JsonObject().put("leader", true), List.of(state)).toJson();
-    JsonObject group = json.getJsonArray("groups").getJsonObject(0);
-    assertThat(group.getJsonObject("votes").getInteger("grow")).isEqualTo(1);
-    assertThat(group.getJsonArray("members").getJsonObject(0).containsKey("protected")).isTrue();
-    assertThat(json.getJsonObject("leadership").getBoolean("leader")).isTrue();
+    // What crosses to the API and the dashboard reads back as it was sent.
+    ScalingState sent = new ScalingState("127.0.0.1:9100", new LeadershipState(true, 3, true, "holds the lease",
+        "127.0.0.1:9100", 3), List.of(state, later));
+    assertThat(ScalingState.fromJson(sent.toJson().encode())).isEqualTo(sent);
+    assertThat(sent.toJson().getJsonArray("groups").getJsonObject(0).getJsonArray("members").getJsonObject(0)
+        .containsKey("protected")).isTrue();
   }
 }
