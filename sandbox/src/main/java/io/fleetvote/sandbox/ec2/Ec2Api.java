@@ -2,6 +2,7 @@ package io.fleetvote.sandbox.ec2;
 
 import io.fleetvote.common.Ids;
 import io.fleetvote.sandbox.Cloud;
+import io.fleetvote.sandbox.CloudState;
 import io.fleetvote.sandbox.Image;
 import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.sandbox.Instance;
@@ -222,7 +223,7 @@ public final class Ec2Api {
     boolean dryRun = request.flag("DryRun");
     request.flag("EbsOptimized");
     request.flag("Monitoring.Enabled");
-    Cloud.LaunchRequest launch = new Cloud.LaunchRequest(imageId, minCount, maxCount, instanceType, userData, tags,
+    CloudState.LaunchRequest launch = new CloudState.LaunchRequest(imageId, minCount, maxCount, instanceType, userData, tags,
         request.get("Placement.AvailabilityZone"), request.get("KeyName"), request.get("SubnetId"), securityGroups,
         clientToken, request.fingerprint(Set.of("DryRun")));
     if (dryRun) {
@@ -354,9 +355,9 @@ public final class Ec2Api {
     }
   }
 
-  private String stateChanges(String action, String listName, List<Cloud.StateChange> changes) {
+  private String stateChanges(String action, String listName, List<CloudState.StateChange> changes) {
     XmlWriter xml = XmlWriter.response(action, requestId).open(listName);
-    for (Cloud.StateChange change : changes) {
+    for (CloudState.StateChange change : changes) {
       xml.open("item").element("instanceId", change.instanceId());
       state(xml, "currentState", change.current());
       state(xml, "previousState", change.previous());
