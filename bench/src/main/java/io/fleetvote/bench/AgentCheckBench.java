@@ -45,10 +45,10 @@ public final class AgentCheckBench {
   }
 
   public static void main(String[] args) throws Exception {
-    CommandLine cli = new CommandLine("bench agent-check",
+    CommandLine cli = BenchSupport.withSmoke(new CommandLine("bench agent-check",
         "Times the agent-check answer and the app's /health on an idle and on a saturated t3.micro.")
-        .option("checks", "N", "answers timed per case, one every 10 ms", "500");
-    int checks = cli.parseOrExit(args, p -> p.intValue("checks", 10, 100_000));
+        .option("checks", "N", "answers timed per case, one every 10 ms", "500"));
+    int checks = cli.parseOrExit(args, p -> BenchSupport.count(p, "checks", 10, 100_000, 10));
     Path stateDir = Files.createTempDirectory("fleetvote-bench-");
     Vertx vertx = Vertx.vertx();
     try (SandboxProcess sandbox = SandboxProcess.start(stateDir); Ec2Client ec2 = Ec2Clients.sync(sandbox.endpoint())) {
@@ -70,7 +70,7 @@ public final class AgentCheckBench {
           + "/?work=" + WORK_MS)), rate, Duration.ofHours(1), Duration.ofSeconds(30), 512, null), line -> { });
       Future<LoadReport> loading = load.run();
       BenchSupport.await("the app saturated", Duration.ofSeconds(60), () -> BenchSupport.getJson(
-          admin.port(id, "agent"), "/health").map(h -> h.getDouble("load", 0.0) >= 90).orElse(false));
+          admin.port(id, "agent"), "/health").map(h -> h.getValue("load") instanceof Number busy && busy.doubleValue() >= 90).orElse(false));
       print("saturated (" + rate + " req/s): agent-check", time(checkPort, null, checks));
       print("saturated (" + rate + " req/s): app /health", time(appPort, "GET /health HTTP/1.0\r\n\r\n", checks));
       load.stop();

@@ -1,7 +1,9 @@
 package io.fleetvote.bench;
 
 import io.fleetvote.common.FleetvoteHome;
+import io.fleetvote.common.cli.CommandLine;
 import io.fleetvote.common.cluster.JvmFlags;
+import io.fleetvote.testkit.Await;
 import io.fleetvote.testkit.LocalJson;
 import io.fleetvote.testkit.ManagedProcess;
 import io.fleetvote.testkit.SandboxProcess;
@@ -13,14 +15,26 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /** What the benchmarks share: a coordinator process on the sandbox, JSON over HTTP, waiting, and the summary line. */
 final class BenchSupport {
 
+  /** How often the benchmarks ask: the resolution of what they time. */
+  private static final Duration POLL = Duration.ofMillis(2);
+
   private BenchSupport() {
+  }
+
+  /** {@code cli} with {@code --smoke}: the benchmark at its smallest, which the test suite runs (BenchSmokeIT). */
+  static CommandLine withSmoke(CommandLine cli) {
+    return cli.flag("smoke", "tiny sizes, one cycle: shows that the benchmark runs, measures nothing");
+  }
+
+  /** Option {@code name} as a count within {@code min..max}, or {@code smoke} under {@code --smoke}. */
+  static int count(CommandLine.Parsed parsed, String name, int min, int max, int smoke) {
+    return parsed.flag("smoke") ? smoke : parsed.intValue(name, min, max);
   }
 
   /** A coordinator of deployment {@code bench} on {@code sandbox}, the first member of cluster {@code cluster}. */
@@ -48,25 +62,12 @@ final class BenchSupport {
   }
 
   static void await(String what, Duration timeout, BooleanSupplier condition) {
-    await(what, timeout, () -> condition.getAsBoolean() ? Optional.of(true) : Optional.empty());
+    Await.until(what, timeout, POLL, condition::getAsBoolean, Boolean::booleanValue);
   }
 
   /** Polls {@code probe} every 2 ms until it has a value; fails naming {@code what} after {@code timeout}. */
   static <T> T await(String what, Duration timeout, Supplier<Optional<T>> probe) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() < deadline) {
-      Optional<T> value = probe.get();
-      if (value.isPresent()) {
-        return value.get();
-      }
-      try {
-        TimeUnit.MILLISECONDS.sleep(2);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(e);
-      }
-    }
-    throw new IllegalStateException("timed out after " + timeout.toSeconds() + " s waiting for " + what);
+    return Await.until(what, timeout, POLL, probe, Optional::isPresent).orElseThrow();
   }
 
   /** "median M ms, p95 P, min A, max B, spread S (n runs)" of millisecond values. */

@@ -34,11 +34,12 @@ public final class LaunchToAnswerBench {
   }
 
   public static void main(String[] args) throws Exception {
-    CommandLine cli = new CommandLine("bench launch-to-answer",
+    CommandLine cli = BenchSupport.withSmoke(new CommandLine("bench launch-to-answer",
         "Times RunInstances -> running -> demo app answers -> agent answers on the sandbox.")
         .option("runs", "N", "how many launches to time", "10")
-        .option("warmup", "N", "launches before the timed ones (not counted)", "1");
-    int[] settings = cli.parseOrExit(args, p -> new int[] {p.intValue("runs", 1, 1000), p.intValue("warmup", 0, 100)});
+        .option("warmup", "N", "launches before the timed ones (not counted)", "1"));
+    int[] settings = cli.parseOrExit(args, p -> new int[] {BenchSupport.count(p, "runs", 1, 1000, 1),
+        BenchSupport.count(p, "warmup", 0, 100, 0)});
     int runs = settings[0];
     Path stateDir = Files.createTempDirectory("fleetvote-bench-");
     try (SandboxProcess sandbox = SandboxProcess.start(stateDir); Ec2Client ec2 = Ec2Clients.sync(sandbox.endpoint())) {

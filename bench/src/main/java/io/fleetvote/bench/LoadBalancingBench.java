@@ -47,7 +47,7 @@ import java.util.stream.Collectors;
 public final class LoadBalancingBench {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(90);
-  private static final Pattern LEFT = Pattern.compile("left the LBs: (\\[.*])");
+  private static final Pattern LEFT = Pattern.compile("left the LBs: [^{]*(\\{.*})");
   private static final int WEB_SIZE = 2;
   private static final int CHECK_INTER_MS = 1000;
 
@@ -55,13 +55,13 @@ public final class LoadBalancingBench {
   }
 
   public static void main(String[] args) throws Exception {
-    CommandLine cli = new CommandLine("bench load-balancing",
+    CommandLine cli = BenchSupport.withSmoke(new CommandLine("bench load-balancing",
         "Times agent start -> first request routed, state drain -> Server deleted, and HAProxy restart -> all back.")
         .option("trials", "N", "replacements timed (each gives one start->routed and one drain->deleted)", "10")
         .option("restarts", "N", "HAProxy restarts timed", "10")
-        .option("rate", "N", "requests per second through HAProxy during the whole benchmark", "100");
-    int[] counts = cli.parseOrExit(args, p -> new int[] {p.intValue("trials", 1, 200), p.intValue("restarts", 1, 200),
-        p.intValue("rate", 1, 5000)});
+        .option("rate", "N", "requests per second through HAProxy during the whole benchmark", "100"));
+    int[] counts = cli.parseOrExit(args, p -> new int[] {BenchSupport.count(p, "trials", 1, 200, 1),
+        BenchSupport.count(p, "restarts", 1, 200, 1), p.intValue("rate", 1, 5000)});
     Path dir = Files.createTempDirectory("fleetvote-bench-lb-");
     Path groups = dir.resolve("groups.json");
     Files.writeString(groups, new JsonObject().put("groups", new JsonArray()
@@ -185,8 +185,8 @@ public final class LoadBalancingBench {
       long agentStart = agent.getLong("startedAtMillis");
       BenchSupport.await(victim + " terminated", TIMEOUT,
           () -> admin.instance(victim).getString("state").equals("terminated"));
-      JsonObject reply = new JsonArray(find(victimLog, LEFT).orElseThrow(() -> new IllegalStateException(
-          victim + " did not say it left the LBs; see " + victimLog))).getJsonObject(0);
+      JsonObject reply = new JsonObject(find(victimLog, LEFT).orElseThrow(() -> new IllegalStateException(
+          victim + " did not say it left the LBs; see " + victimLog))).getJsonArray("replies").getJsonObject(0);
       if (!reply.getString("outcome").equals("deleted")) {
         throw new IllegalStateException(victim + " was not drained cleanly: " + reply.encode());
       }

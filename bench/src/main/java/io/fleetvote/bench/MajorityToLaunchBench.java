@@ -47,11 +47,12 @@ public final class MajorityToLaunchBench {
   }
 
   public static void main(String[] args) throws Exception {
-    CommandLine cli = new CommandLine("bench majority-to-launch",
+    CommandLine cli = BenchSupport.withSmoke(new CommandLine("bench majority-to-launch",
         "Times majority of grow votes -> RunInstances at the sandbox, through a real coordinator.")
         .option("trials", "N", "how many grows to time", "30")
-        .option("warmup", "N", "grows before the timed ones (JIT, first SDK call), not counted", "3");
-    int[] counts = cli.parseOrExit(args, p -> new int[] {p.intValue("trials", 1, 1000), p.intValue("warmup", 0, 100)});
+        .option("warmup", "N", "grows before the timed ones (JIT, first SDK call), not counted", "3"));
+    int[] counts = cli.parseOrExit(args, p -> new int[] {BenchSupport.count(p, "trials", 1, 1000, 1),
+        BenchSupport.count(p, "warmup", 0, 100, 0)});
     Path dir = Files.createTempDirectory("fleetvote-bench-majority-");
     Path images = dir.resolve("images.json");
     Files.writeString(images, new JsonObject().put("images", new JsonArray().add(new JsonObject()

@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  * The coordinator's per-vote and per-tick work at scale, in real time on one thread, as the scaling verticle does it:
  * N voters each send a vote per second (spread over the second, as JSON bytes off the bus: decoded, validated,
  * recorded), and every second the tally of each group decides. Prints the tick time percentiles and the CPU used.
- * Usage: {@code bench/tally [VOTERS ...]} (default 2000 10000), 30 s each after 5 s of warm-up.
+ * Usage: {@code bench/tally [VOTERS ...]} (default 2000 10000), 30 s each after 5 s of warm-up; {@code --smoke}: 200
+ * voters for 1 s after 1 s.
  */
 public final class TallyBench {
 
@@ -40,12 +41,14 @@ public final class TallyBench {
   }
 
   public static void main(String[] args) throws InterruptedException {
-    int[] sizes = args.length == 0 ? new int[] {2000, 10000} : Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
+    boolean smoke = Arrays.asList(args).contains("--smoke");
+    int[] sizes = smoke ? new int[] {200} : args.length == 0 ? new int[] {2000, 10000}
+        : Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
     System.out.printf(Locale.ROOT, "%-8s %-6s %10s %10s %10s %10s %12s %8s%n", "voters", "groups", "tick p50",
         "tick p99", "tick max", "votes/s", "CPU % core", "ticks");
     for (int voters : sizes) {
-      run(voters, WARMUP_SECONDS, false);
-      run(voters, SECONDS, true);
+      run(voters, smoke ? 1 : WARMUP_SECONDS, false);
+      run(voters, smoke ? 1 : SECONDS, true);
     }
     System.out.printf("%ntargets (DESIGN.md): 2,000 voters p99 tick <= 20 ms; 10,000 voters p99 tick <= 50 ms and "
         + "<= 50 %% of a core; %d cores, %s %s%n", Runtime.getRuntime().availableProcessors(),
