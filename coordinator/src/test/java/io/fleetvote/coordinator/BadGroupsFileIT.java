@@ -1,8 +1,8 @@
 package io.fleetvote.coordinator;
 
+import io.fleetvote.common.FleetvoteHome;
 import io.fleetvote.common.cluster.JvmFlags;
-import io.fleetvote.sandbox.SandboxOptions;
-import io.fleetvote.sandbox.client.ManagedProcess;
+import io.fleetvote.testkit.ManagedProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,7 +40,7 @@ class BadGroupsFileIT {
 
   private String run(List<String> args, int expectedExit) throws Exception {
     Path output = dir.resolve("coordinator.out");
-    Process coordinator = new ProcessBuilder(ManagedProcess.java(SandboxOptions.defaultHome(),
+    Process coordinator = new ProcessBuilder(ManagedProcess.java(FleetvoteHome.dir(),
         "coordinator/target/fleetvote-coordinator.jar", "io.fleetvote.coordinator.CoordinatorMain", JvmFlags.HAZELCAST,
         args)).redirectErrorStream(true).redirectOutput(output.toFile()).start();
     try {

@@ -2,6 +2,7 @@ package io.fleetvote.coordinator;
 
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.cluster.ClusterBootstrap;
+import io.fleetvote.testkit.Await;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
@@ -50,7 +51,7 @@ class CoordinatorApiVerticleTest {
     vertx.eventBus().publish(Addresses.AGENT_HEARTBEATS, beat(B, sent).toJson());
     vertx.eventBus().publish(Addresses.AGENT_HEARTBEATS, beat(A, sent).toJson());
 
-    JsonArray instances = Eventually.await("both heartbeats to be listed", Duration.ofSeconds(5),
+    JsonArray instances = Await.until("both heartbeats to be listed", Duration.ofSeconds(5),
         () -> get("/api/instances").bodyAsJsonObject().getJsonArray("instances"), list -> list.size() == 2);
     assertThat(instances.getJsonObject(0).getString("instanceId")).isEqualTo(A);
     JsonObject b = instances.getJsonObject(1);
@@ -72,7 +73,7 @@ class CoordinatorApiVerticleTest {
     vertx.eventBus().publish(Addresses.AGENT_HEARTBEATS, "garbage");
     String counted = "fleetvote_coordinator_messages_rejected_total{address=\"fleetvote.agents.heartbeat\","
         + "reason=\"invalid\"} 1.0";
-    HttpResponse<Buffer> metrics = Eventually.await("the rejection to be counted", Duration.ofSeconds(5),
+    HttpResponse<Buffer> metrics = Await.until("the rejection to be counted", Duration.ofSeconds(5),
         () -> get("/metrics"), response -> response.bodyAsString().contains(counted));
     assertThat(metrics.getHeader("Content-Type")).startsWith("text/plain");
     assertThat(metrics.bodyAsString()).contains("jvm_memory_used_bytes");

@@ -1,9 +1,9 @@
 package io.fleetvote.coordinator;
 
+import io.fleetvote.common.FleetvoteHome;
 import io.fleetvote.common.cluster.JvmFlags;
 import io.fleetvote.common.net.FreePorts;
-import io.fleetvote.sandbox.SandboxOptions;
-import io.fleetvote.sandbox.client.ManagedProcess;
+import io.fleetvote.testkit.ManagedProcess;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
@@ -52,7 +52,7 @@ final class CoordinatorProcess implements AutoCloseable {
         "--data-dir", dir.resolve(name).toString()));
     all.addAll(args);
     ManagedProcess process = ManagedProcess.start("coordinator " + name,
-        ManagedProcess.java(SandboxOptions.defaultHome(), "coordinator/target/fleetvote-coordinator.jar",
+        ManagedProcess.java(FleetvoteHome.dir(), "coordinator/target/fleetvote-coordinator.jar",
             "io.fleetvote.coordinator.CoordinatorMain", JvmFlags.localHazelcast(), all),
         dir.resolve(name + ".log"), URI.create("http://127.0.0.1:" + httpPort + "/health"), Duration.ofSeconds(60));
     return new CoordinatorProcess(name, httpPort, clusterPort, process);

@@ -3,14 +3,15 @@ package io.fleetvote.coordinator;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.load.Capacity;
+import io.fleetvote.load.LoadGenerator;
+import io.fleetvote.load.LoadOptions;
+import io.fleetvote.load.LoadReport;
 import io.fleetvote.sandbox.ImageCatalog;
-import io.fleetvote.sandbox.client.Ec2Clients;
-import io.fleetvote.sandbox.client.SandboxAdmin;
-import io.fleetvote.sandbox.client.SandboxProcess;
-import io.fleetvote.sandbox.load.Capacity;
-import io.fleetvote.sandbox.load.LoadGenerator;
-import io.fleetvote.sandbox.load.LoadOptions;
-import io.fleetvote.sandbox.load.LoadReport;
+import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.Ec2Clients;
+import io.fleetvote.testkit.SandboxAdmin;
+import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -133,9 +134,9 @@ final class LbFleet implements AutoCloseable {
 
   /** The first LB instance, once the coordinator has launched it and its backend holds {@code ready} web servers. */
   String awaitLbWith(int ready) {
-    String lb = Eventually.await("the LB instance", TIMEOUT, () -> groupInstances("lb").stream().findFirst(),
+    String lb = Await.until("the LB instance", TIMEOUT, () -> groupInstances("lb").stream().findFirst(),
         Optional::isPresent).orElseThrow();
-    Eventually.await(ready + " web instances in the LB's backend, up", TIMEOUT, () -> readyServers(lb).size() == ready);
+    Await.until(ready + " web instances in the LB's backend, up", TIMEOUT, () -> readyServers(lb).size() == ready);
     return lb;
   }
 

@@ -1,9 +1,10 @@
 package io.fleetvote.coordinator;
 
 import io.fleetvote.sandbox.ImageCatalog;
-import io.fleetvote.sandbox.client.Ec2Clients;
-import io.fleetvote.sandbox.client.SandboxAdmin;
-import io.fleetvote.sandbox.client.SandboxProcess;
+import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.Ec2Clients;
+import io.fleetvote.testkit.SandboxAdmin;
+import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
@@ -81,7 +82,7 @@ class LeaderFailoverIT {
     leader.kill();
     admin.clearFaults();
     List<CoordinatorProcess> standbys = coordinators.stream().filter(c -> c != leader).toList();
-    CoordinatorProcess successor = Eventually.await("a standby to take over", TIMEOUT,
+    CoordinatorProcess successor = Await.until("a standby to take over", TIMEOUT,
         () -> standbys.stream().filter(CoordinatorProcess::leads).findFirst(), Optional::isPresent).orElseThrow();
     Duration takeover = Duration.ofNanos(System.nanoTime() - killed);
     System.out.printf("leader %s killed -> %s leading in epoch %d after %d ms%n", leader.name, successor.name,
@@ -89,7 +90,7 @@ class LeaderFailoverIT {
     assertThat(takeover).as("leader killed -> standby leading").isLessThanOrEqualTo(Duration.ofSeconds(10));
     assertThat(successor.epoch()).isGreaterThan(epoch);
 
-    JsonObject done = Eventually.await("the order finished by the successor", TIMEOUT,
+    JsonObject done = Await.until("the order finished by the successor", TIMEOUT,
         () -> launchEntry(successor), e -> e.isPresent() && e.get().getJsonObject("action").getString("status")
             .equals("done")).orElseThrow();
     assertThat(done.getString("id")).isEqualTo(ordered.getString("id"));
@@ -108,21 +109,21 @@ class LeaderFailoverIT {
 
     leader.freeze();
     other.freeze();
-    Eventually.await("the lone coordinator to see it has no quorum", TIMEOUT,
+    Await.until("the lone coordinator to see it has no quorum", TIMEOUT,
         () -> lone.api("/api/leader").map(l -> l.getBoolean("quorum")).orElse(true), quorum -> !quorum);
     admin.clearFaults();
     long runInstancesBefore = admin.calls("RunInstances");
     // The minority keeps deciding nothing for as long as a leader would need to act several times over.
     for (int i = 0; i < 10; i++) {
       assertThat(lone.leads()).isFalse();
-      Eventually.await("a tick", Duration.ofSeconds(5), () -> lone.api("/api/groups").isPresent());
+      Await.until("a tick", Duration.ofSeconds(5), () -> lone.api("/api/groups").isPresent());
     }
     assertThat(admin.calls("RunInstances")).as("RunInstances calls by the minority").isEqualTo(runInstancesBefore);
     assertThat(aliveInstances()).isEmpty();
 
     leader.thaw();
     other.thaw();
-    JsonObject done = Eventually.await("the order finished once healed", TIMEOUT,
+    JsonObject done = Await.until("the order finished once healed", TIMEOUT,
         () -> coordinators.stream().map(this::launchEntry).flatMap(Optional::stream)
             .filter(e -> e.getJsonObject("action").getString("status").equals("done")).findFirst(),
         Optional::isPresent).orElseThrow();
@@ -132,9 +133,9 @@ class LeaderFailoverIT {
 
   /** Waits for a leader whose launch up to min is being retried (EC2 refuses it for capacity). */
   private CoordinatorProcess awaitRetryingLaunch() {
-    CoordinatorProcess leader = Eventually.await("a leader", TIMEOUT,
+    CoordinatorProcess leader = Await.until("a leader", TIMEOUT,
         () -> coordinators.stream().filter(CoordinatorProcess::leads).findFirst(), Optional::isPresent).orElseThrow();
-    Eventually.await("the launch up to min to be retried", TIMEOUT, () -> launchEntry(leader),
+    Await.until("the launch up to min to be retried", TIMEOUT, () -> launchEntry(leader),
         e -> e.isPresent() && e.get().getJsonObject("action").getString("status").equals("retrying"));
     return leader;
   }

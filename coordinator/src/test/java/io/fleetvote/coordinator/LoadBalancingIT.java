@@ -4,8 +4,9 @@ import io.fleetvote.common.Addresses;
 import io.fleetvote.common.msg.DeregisterRequest;
 import io.fleetvote.common.msg.RegisterRequest;
 import io.fleetvote.common.msg.RegistrationReply;
-import io.fleetvote.sandbox.client.SandboxAdmin;
-import io.fleetvote.sandbox.load.LoadReport;
+import io.fleetvote.load.LoadReport;
+import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.SandboxAdmin;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -87,10 +88,10 @@ class LoadBalancingIT {
     int heavyRate = LbFleet.CAPACITY.rate(2, 0.60);
     Future<LoadReport> light = fleet.load(lb, lightRate, Duration.ofSeconds(35), Duration.ofSeconds(10));
     Future<LoadReport> heavy = fleet.load(lb, heavyRate, Duration.ofSeconds(20), Duration.ofSeconds(10));
-    Eventually.await("a third instance in the backend", TIMEOUT, () -> readyServers().size() == 3);
+    Await.until("a third instance in the backend", TIMEOUT, () -> readyServers().size() == 3);
     List<String> grown = groupInstances("web");
     heavy.await();
-    Eventually.await("the group back at 2 after a drained scale-in", TIMEOUT,
+    Await.until("the group back at 2 after a drained scale-in", TIMEOUT,
         () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
     JsonObject shrink = entries("web").stream().filter(e -> e.getJsonObject("decision").getString("outcome")
         .equals("shrink")).findFirst().orElseThrow();
@@ -116,12 +117,12 @@ class LoadBalancingIT {
   void aKilledInstanceCostsAtMostOneRequestInAThousandAndIsReaped() {
     List<String> servers = readyServers();
     Future<LoadReport> load = fleet.load(lb, 2, 0.6, Duration.ofSeconds(15), Duration.ofSeconds(10));
-    Eventually.await("traffic on both", TIMEOUT, () -> servers(backend()).stream()
+    Await.until("traffic on both", TIMEOUT, () -> servers(backend()).stream()
         .filter(s -> servers.contains(s.getString("name"))).allMatch(s -> s.getLong("total") > 0));
     String victim = servers.get(0);
     admin.kill(victim);
     long killed = System.nanoTime();
-    Eventually.await("the killed instance reaped from the backend", TIMEOUT,
+    Await.until("the killed instance reaped from the backend", TIMEOUT,
         () -> servers(backend()).stream().noneMatch(s -> s.getString("name").equals(victim)));
     Duration reaped = Duration.ofNanos(System.nanoTime() - killed);
     LoadReport report = load.await();
@@ -135,21 +136,21 @@ class LoadBalancingIT {
   @Test
   @Order(3)
   void anInstanceTerminatedThroughEc2DrainsItselfOnSigtermWithoutAFailedRequest() throws Exception {
-    Eventually.await("the group at 2, both in the backend", TIMEOUT,
+    Await.until("the group at 2, both in the backend", TIMEOUT,
         () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
     String victim = readyServers().get(0);
     Path agentLog = Path.of(admin.instance(victim).getString("dir"), "agent.log");
     int rate = LbFleet.CAPACITY.rate(2, 0.6);
     Future<LoadReport> load = fleet.load(lb, rate, Duration.ofSeconds(15), Duration.ofSeconds(10));
-    Eventually.await("traffic on the victim", TIMEOUT, () -> servers(backend()).stream()
+    Await.until("traffic on the victim", TIMEOUT, () -> servers(backend()).stream()
         .anyMatch(s -> s.getString("name").equals(victim) && s.getLong("total") > 0));
     ec2.terminateInstances(b -> b.instanceIds(victim));
-    Eventually.await("the victim gone from the backend", TIMEOUT,
+    Await.until("the victim gone from the backend", TIMEOUT,
         () -> servers(backend()).stream().noneMatch(s -> s.getString("name").equals(victim)));
     LoadReport report = load.await();
     System.out.printf("terminated %s: %d failed of %d %s%n", victim, report.failed(), report.sent(),
         report.failures());
-    Eventually.await("the victim terminated", TIMEOUT,
+    Await.until("the victim terminated", TIMEOUT,
         () -> admin.instance(victim).getString("state").equals("terminated"));
     assertThat(Files.readString(agentLog)).as("the agent's own account of its exit")
         .containsPattern("left the LBs: .*\"outcome\":\"deleted\"");
@@ -160,14 +161,14 @@ class LoadBalancingIT {
   @Test
   @Order(4)
   void aKilledHaproxyIsRestartedAndGetsEveryLiveInstanceBackWithinSixSeconds() {
-    Eventually.await("the group at 2, both in the backend", TIMEOUT,
+    Await.until("the group at 2, both in the backend", TIMEOUT,
         () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
     long agentPid = admin.instance(lb).getJsonArray("processes").getJsonObject(0).getLong("pid");
     ProcessHandle haproxy = ProcessHandle.of(agentPid).orElseThrow().children()
         .filter(p -> p.info().command().orElse("").endsWith("haproxy")).findFirst().orElseThrow();
     haproxy.destroyForcibly();
     long killed = System.nanoTime();
-    Eventually.await("HAProxy back with both instances", TIMEOUT, () -> readyServers().size() == 2
+    Await.until("HAProxy back with both instances", TIMEOUT, () -> readyServers().size() == 2
         && ProcessHandle.of(haproxy.pid()).map(p -> !p.isAlive()).orElse(true));
     Duration back = Duration.ofNanos(System.nanoTime() - killed);
     System.out.printf("HAProxy killed: both instances back after %d ms%n", back.toMillis());
@@ -226,7 +227,7 @@ class LoadBalancingIT {
   @Test
   @Order(7)
   void anOperatorDrainsAnInstanceFromItsLbThroughTheApiAndTheLedgerSaysWho() throws Exception {
-    Eventually.await("the group at 2, both in the backend", TIMEOUT,
+    Await.until("the group at 2, both in the backend", TIMEOUT,
         () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
     String drained = readyServers().get(0);
     HttpResponse<String> response = post("/api/instances/" + drained + "/drain");
@@ -244,7 +245,7 @@ class LoadBalancingIT {
       assertThat(e.getJsonObject("decision").getJsonObject("details").getJsonObject("drain")
           .getJsonArray("replies").getJsonObject(0).getString("outcome")).isEqualTo("deleted");
     });
-    Eventually.await("a launch for the drained instance, which no longer counts towards min 2", TIMEOUT,
+    Await.until("a launch for the drained instance, which no longer counts towards min 2", TIMEOUT,
         () -> readyServers().size() == 2 && groupInstances("web").size() == 3);
 
     HttpResponse<String> back = post("/api/instances/" + drained + "/undrain");
@@ -256,14 +257,14 @@ class LoadBalancingIT {
     HttpResponse<String> lbDrain = post("/api/instances/" + lb + "/drain");
     assertThat(lbDrain.statusCode()).as(lbDrain.body()).isEqualTo(409);
     assertThat(new JsonObject(lbDrain.body()).getString("error")).contains("only app instances behind an LB");
-    Eventually.await("the group back at 2 by its votes", TIMEOUT,
+    Await.until("the group back at 2 by its votes", TIMEOUT,
         () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
   }
 
   @Test
   @Order(8)
   void anOverloadOfTwiceTheGroupsCapacityNeverGets503ForWantOfServers() {
-    Eventually.await("the group at 2, both in the backend", TIMEOUT,
+    Await.until("the group at 2, both in the backend", TIMEOUT,
         () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
     long http5xxBefore = backend().getJsonObject("totals").getLong("http5xx");
     LoadReport report = fleet.load(lb, 2, 2.0, Duration.ofSeconds(12), Duration.ofSeconds(5)).await();
@@ -279,7 +280,7 @@ class LoadBalancingIT {
   @Test
   @Order(9)
   void anAppKilledWhileItsAgentLivesIsReplacedLaunchFirstThenDrainedAndTerminated() {
-    Eventually.await("the group at 2, both in the backend", TIMEOUT,
+    Await.until("the group at 2, both in the backend", TIMEOUT,
         () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
     // 20 % of two instances: one alone serves it below growAbove, so the replacement is the only change.
     Future<LoadReport> load = fleet.load(lb, 2, 0.2, Duration.ofSeconds(18), Duration.ofSeconds(10));
@@ -287,12 +288,12 @@ class LoadBalancingIT {
     admin.kill(victim, "demo-app");
     long killed = System.nanoTime();
 
-    JsonObject entry = Eventually.await("the replacement of " + victim + " done", TIMEOUT, () -> replacements().stream()
+    JsonObject entry = Await.until("the replacement of " + victim + " done", TIMEOUT, () -> replacements().stream()
         .filter(e -> e.getJsonObject("decision").getJsonArray("victims").contains(victim)
             && e.getJsonObject("action").getString("status").equals("done")).findFirst(), Optional::isPresent)
         .orElseThrow();
     String replacement = note(entry, "launched").getJsonArray("launched").getString(0);
-    Eventually.await("the replacement " + replacement + " serving", TIMEOUT,
+    Await.until("the replacement " + replacement + " serving", TIMEOUT,
         () -> readyServers().contains(replacement));
     Duration serving = Duration.ofNanos(System.nanoTime() - killed);
     System.out.printf("app of %s killed: %s serving after %d ms (grace %d ms, then a boot)%n", victim, replacement,
@@ -307,7 +308,7 @@ class LoadBalancingIT {
         .map(JsonObject.class::cast).toList();
     assertThat(steps.indexOf(note(entry, "launched"))).as("launched before the victim was drained")
         .isLessThan(steps.indexOf(note(entry, "drained")));
-    Eventually.await(victim + " terminated", TIMEOUT, () -> admin.instance(victim).getString("state")
+    Await.until(victim + " terminated", TIMEOUT, () -> admin.instance(victim).getString("state")
         .equals("terminated"));
     assertThat(groupInstances("web")).doesNotContain(victim).contains(replacement);
     assertThat(servers(backend())).noneMatch(s -> s.getString("name").equals(victim));
@@ -321,13 +322,13 @@ class LoadBalancingIT {
   @Test
   @Order(10)
   void aGroupUnhealthyAllAtOnceIsAnOutageAndNothingIsReplaced() {
-    Eventually.await("the group at 2, both in the backend", TIMEOUT,
+    Await.until("the group at 2, both in the backend", TIMEOUT,
         () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
     int replacementsBefore = replacements().size();
     List<String> both = groupInstances("web");
     both.forEach(id -> admin.kill(id, "demo-app"));
 
-    JsonObject outage = Eventually.await("an outage hold", TIMEOUT, () -> outage(),
+    JsonObject outage = Await.until("an outage hold", TIMEOUT, () -> outage(),
         e -> e.isPresent() && e.get().getInteger("repeated") >= 10).orElseThrow();
     assertThat(outage.getJsonObject("decision").getString("reason"))
         .startsWith("2 of 2 instances of web are unhealthy at once (")

@@ -2,7 +2,8 @@ package io.fleetvote.coordinator;
 
 import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.sandbox.ImageCatalog;
-import io.fleetvote.sandbox.client.SandboxProcess;
+import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
@@ -159,7 +160,7 @@ class OperatorActionsIT {
     assertThat(send(post("/api/groups/web/pause", "", ops)).statusCode()).isEqualTo(200);
     assertThat(group().getBoolean("paused")).isTrue();
     assertThat(send(post("/api/groups/web/bounds", "{\"min\": 3, \"max\": 4}", ops)).statusCode()).isEqualTo(200);
-    Eventually.await("a hold that says the group is paused", TIMEOUT, () -> entries().stream()
+    Await.until("a hold that says the group is paused", TIMEOUT, () -> entries().stream()
         .anyMatch(e -> e.getJsonObject("decision").getString("rule").equals("paused")
             && e.getJsonObject("decision").getString("reason").contains("it would have: grow")));
     assertThat(group().getInteger("size")).as("no launch while paused").isEqualTo(2);
@@ -168,7 +169,7 @@ class OperatorActionsIT {
   }
 
   private static void awaitSize(int size) {
-    Eventually.await("group web at " + size + " with nothing in flight", TIMEOUT, () -> {
+    Await.until("group web at " + size + " with nothing in flight", TIMEOUT, () -> {
       JsonObject group = group();
       return group.getInteger("size") == size && group.getInteger("launchesInFlight") == 0;
     });

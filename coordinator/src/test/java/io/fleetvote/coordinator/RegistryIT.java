@@ -3,8 +3,9 @@ package io.fleetvote.coordinator;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.sandbox.ImageCatalog;
-import io.fleetvote.sandbox.client.Ec2Clients;
-import io.fleetvote.sandbox.client.SandboxProcess;
+import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.Ec2Clients;
+import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -90,7 +91,7 @@ class RegistryIT {
             .userData(Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8))))
         .instances().stream().map(Instance::instanceId).toList();
 
-    List<JsonObject> listed = Eventually.await("both agents in the registry", Duration.ofSeconds(60),
+    List<JsonObject> listed = Await.until("both agents in the registry", Duration.ofSeconds(60),
         RegistryIT::listed, entries -> ids(entries).equals(Set.copyOf(ids)));
     assertThat(listed).allSatisfy(entry -> {
       assertThat(entry.getString("group")).isEqualTo("web");
@@ -101,7 +102,7 @@ class RegistryIT {
     String gone = ids.get(0);
     String stays = ids.get(1);
     ec2.terminateInstances(b -> b.instanceIds(gone));
-    Eventually.await(gone + " to expire from the registry", Duration.ofSeconds(30),
+    Await.until(gone + " to expire from the registry", Duration.ofSeconds(30),
         RegistryIT::listed, entries -> ids(entries).equals(Set.of(stays)));
   }
 

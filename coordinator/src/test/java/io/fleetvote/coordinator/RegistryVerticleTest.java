@@ -3,6 +3,7 @@ package io.fleetvote.coordinator;
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.msg.Rejections;
+import io.fleetvote.testkit.Await;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Vertx;
@@ -61,11 +62,11 @@ class RegistryVerticleTest {
 
     Map<String, Double> expected = Map.of("invalid", 2.0, "deployment", 1.0, "future", 1.0, "stale", 0.0,
         "error", 0.0);
-    Eventually.await("the rejections to be counted", WAIT, this::rejections, expected::equals);
+    Await.until("the rejections to be counted", WAIT, this::rejections, expected::equals);
     assertThat(listed()).isEmpty();
 
     publish(beat(A, System.currentTimeMillis()).toJson());
-    Eventually.await("the good heartbeat to be listed", WAIT, this::listedIds, List.of(A)::equals);
+    Await.until("the good heartbeat to be listed", WAIT, this::listedIds, List.of(A)::equals);
     assertThat(rejections()).isEqualTo(expected);
   }
 
@@ -73,13 +74,13 @@ class RegistryVerticleTest {
   void anInstanceIsListedWithItsHeartbeatUntilItExpires() {
     long sent = System.currentTimeMillis();
     publish(beat(A, sent).toJson());
-    List<JsonObject> listed = Eventually.await("the heartbeat to be listed", WAIT, this::listed, l -> !l.isEmpty());
+    List<JsonObject> listed = Await.until("the heartbeat to be listed", WAIT, this::listed, l -> !l.isEmpty());
     JsonObject entry = listed.get(0);
     assertThat(entry.getLong("lastSeenMillisAgo")).isBetween(0L, EXPIRE_AFTER_MILLIS);
     entry.remove("lastSeenMillisAgo");
     assertThat(entry).isEqualTo(beat(A, sent).toJson());
 
-    Eventually.await("the instance to expire", WAIT, this::listed, List::isEmpty);
+    Await.until("the instance to expire", WAIT, this::listed, List::isEmpty);
     assertThat(System.currentTimeMillis() - sent).as("listed for at least the expiry").isGreaterThanOrEqualTo(
         EXPIRE_AFTER_MILLIS);
   }

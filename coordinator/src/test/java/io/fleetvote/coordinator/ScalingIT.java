@@ -6,13 +6,14 @@ import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.msg.Vote;
 import io.fleetvote.common.msg.VoteKind;
 import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.load.Capacity;
+import io.fleetvote.load.LoadGenerator;
+import io.fleetvote.load.LoadOptions;
+import io.fleetvote.load.LoadReport;
 import io.fleetvote.sandbox.ImageCatalog;
-import io.fleetvote.sandbox.client.SandboxAdmin;
-import io.fleetvote.sandbox.client.SandboxProcess;
-import io.fleetvote.sandbox.load.LoadGenerator;
-import io.fleetvote.sandbox.load.Capacity;
-import io.fleetvote.sandbox.load.LoadOptions;
-import io.fleetvote.sandbox.load.LoadReport;
+import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.SandboxAdmin;
+import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -178,7 +179,7 @@ class ScalingIT {
   }
 
   private static JsonObject awaitEntry(String what, Predicate<JsonObject> matching) {
-    return Eventually.await(what, TIMEOUT, () -> entries().filter(matching).findFirst(), Optional::isPresent)
+    return Await.until(what, TIMEOUT, () -> entries().filter(matching).findFirst(), Optional::isPresent)
         .orElseThrow();
   }
 
@@ -203,6 +204,6 @@ class ScalingIT {
   }
 
   private static void await(String what, BooleanSupplier condition) {
-    Eventually.await(what, TIMEOUT, condition);
+    Await.until(what, TIMEOUT, condition);
   }
 }

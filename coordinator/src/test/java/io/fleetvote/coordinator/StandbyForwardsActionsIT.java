@@ -2,7 +2,8 @@ package io.fleetvote.coordinator;
 
 import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.sandbox.ImageCatalog;
-import io.fleetvote.sandbox.client.SandboxProcess;
+import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -66,17 +67,17 @@ class StandbyForwardsActionsIT {
         for (Future<Coordinator> future : starting) {
           coordinators.add(future.await());
         }
-        Coordinator standby = Eventually.await("a leader and two standbys", TIMEOUT, () -> coordinators.stream()
+        Coordinator standby = Await.until("a leader and two standbys", TIMEOUT, () -> coordinators.stream()
             .filter(c -> !get(c, "/api/leader").getBoolean("leader", false)).findFirst()
             .filter(c -> coordinators.stream().anyMatch(o -> get(o, "/api/leader").getBoolean("leader", false)))
             .orElse(null), c -> c != null);
-        Eventually.await("group web at 1", TIMEOUT, () -> group(standby).getInteger("size") == 1);
+        Await.until("group web at 1", TIMEOUT, () -> group(standby).getInteger("size") == 1);
 
         HttpResponse<String> set = post(standby, "/api/groups/web/bounds", "{\"min\": 2, \"max\": 3}");
         assertThat(set.statusCode()).as(set.body()).isEqualTo(200);
         String entry = new JsonObject(set.body()).getString("entry");
         for (Coordinator c : coordinators) {
-          Eventually.await("min 2 and size 2 on every coordinator", TIMEOUT,
+          Await.until("min 2 and size 2 on every coordinator", TIMEOUT,
               () -> group(c).getInteger("min") == 2 && group(c).getInteger("size") == 2);
         }
         assertThat(sandbox.admin().instances().stream().filter(i -> !i.getString("state").equals("terminated")))
@@ -87,7 +88,7 @@ class StandbyForwardsActionsIT {
 
         assertThat(post(standby, "/api/groups/web/pause", "").statusCode()).isEqualTo(200);
         for (Coordinator c : coordinators) {
-          Eventually.await("paused on every coordinator", TIMEOUT, () -> group(c).getBoolean("paused"));
+          Await.until("paused on every coordinator", TIMEOUT, () -> group(c).getBoolean("paused"));
         }
         assertThat(HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + standby.httpPort() + "/"))
             .build(), HttpResponse.BodyHandlers.ofString()).body()).as("the standby serves the dashboard too")

@@ -1,7 +1,7 @@
 package io.fleetvote.coordinator;
 
 import io.fleetvote.common.auth.PasswordHash;
-import io.fleetvote.sandbox.client.SandboxProcess;
+import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 

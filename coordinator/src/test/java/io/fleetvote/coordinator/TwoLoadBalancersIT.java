@@ -1,5 +1,6 @@
 package io.fleetvote.coordinator;
 
+import io.fleetvote.testkit.Await;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,16 +23,16 @@ class TwoLoadBalancersIT {
   @Test
   void eachLbKeepsItsOwnHaproxyEqualToTheLiveInstances() {
     try (LbFleet fleet = LbFleet.start(dir, 2, 2, 2)) {
-      List<String> lbs = Eventually.await("two LB instances", LbFleet.TIMEOUT, () -> fleet.groupInstances("lb"),
+      List<String> lbs = Await.until("two LB instances", LbFleet.TIMEOUT, () -> fleet.groupInstances("lb"),
           list -> list.size() == 2);
-      List<String> web = Eventually.await("two web instances", LbFleet.TIMEOUT, () -> fleet.groupInstances("web"),
+      List<String> web = Await.until("two web instances", LbFleet.TIMEOUT, () -> fleet.groupInstances("web"),
           list -> list.size() == 2);
       for (String lb : lbs) {
-        Eventually.await("both web instances up in " + lb, LbFleet.TIMEOUT,
+        Await.until("both web instances up in " + lb, LbFleet.TIMEOUT,
             () -> Set.copyOf(fleet.readyServers(lb)).equals(Set.copyOf(web)));
       }
 
-      Eventually.await("both LBs' backends on the dashboard", LbFleet.TIMEOUT, () -> {
+      Await.until("both LBs' backends on the dashboard", LbFleet.TIMEOUT, () -> {
         JsonObject snapshot = fleet.dashboard();
         return snapshot.getJsonArray("lbs") != null && snapshot.getJsonArray("lbs").size() == 2
             && snapshot.getJsonArray("lbs").stream().map(JsonObject.class::cast)
@@ -40,14 +41,14 @@ class TwoLoadBalancersIT {
 
       String victim = web.get(0);
       fleet.ec2.terminateInstances(b -> b.instanceIds(victim));
-      List<String> after = Eventually.await("a replacement for " + victim, LbFleet.TIMEOUT,
+      List<String> after = Await.until("a replacement for " + victim, LbFleet.TIMEOUT,
           () -> fleet.groupInstances("web"), list -> list.size() == 2 && !list.contains(victim));
       for (String lb : lbs) {
-        Eventually.await("the replacement in " + lb + " and the victim gone", LbFleet.TIMEOUT,
+        Await.until("the replacement in " + lb + " and the victim gone", LbFleet.TIMEOUT,
             () -> Set.copyOf(fleet.readyServers(lb)).equals(Set.copyOf(after))
                 && LbFleet.servers(fleet.backend(lb)).stream().noneMatch(s -> s.getString("name").equals(victim)));
       }
-      Eventually.await(victim + " terminated", LbFleet.TIMEOUT,
+      Await.until(victim + " terminated", LbFleet.TIMEOUT,
           () -> fleet.admin.instance(victim).getString("state").equals("terminated"));
       String log = readAgentLog(fleet, victim);
       for (String lb : lbs) {

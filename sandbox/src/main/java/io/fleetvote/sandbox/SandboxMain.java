@@ -1,5 +1,6 @@
 package io.fleetvote.sandbox;
 
+import io.fleetvote.common.FleetvoteHome;
 import io.fleetvote.common.cli.CommandLine;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.msg.MessageException;
@@ -45,7 +46,7 @@ public final class SandboxMain {
         parsed.intValue("max-instances", 1, 10_000),
         parsed.doubleValue("max-vcpus", 0.125, 100_000),
         SandboxOptions.DEFAULT_TERMINATED_RETENTION_MILLIS,
-        SandboxOptions.defaultHome(),
+        FleetvoteHome.dir(),
         SandboxOptions.defaultJava()));
     ImageCatalog images;
     try {

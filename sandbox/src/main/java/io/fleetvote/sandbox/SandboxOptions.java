@@ -35,20 +35,6 @@ public record SandboxOptions(int port, Path stateDir, Path imagesFile, String re
     return List.of(region + "a", region + "b");
   }
 
-  /** The Fleetvote install: {@code -Dfleetvote.home}, else three levels above the sandbox jar (its build tree). */
-  public static Path defaultHome() {
-    String configured = System.getProperty("fleetvote.home");
-    if (configured != null && !configured.isBlank()) {
-      return Path.of(configured).toAbsolutePath().normalize();
-    }
-    try {
-      Path jar = Path.of(SandboxOptions.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-      return jar.getParent().getParent().getParent().toAbsolutePath().normalize();
-    } catch (Exception e) {
-      return Path.of("").toAbsolutePath();
-    }
-  }
-
   /** The java binary running this sandbox. */
   public static String defaultJava() {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();

@@ -1,8 +1,9 @@
 package io.fleetvote.sandbox;
 
+import io.fleetvote.common.process.ProcessProbe;
 import io.fleetvote.sandbox.capacity.InstanceTypes;
 import io.fleetvote.sandbox.capacity.InstanceTypes.InstanceType;
-import io.fleetvote.sandbox.process.ProcessProbe;
+import io.fleetvote.testkit.Await;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.ec2.model.Ec2Exception;
@@ -45,7 +46,7 @@ class CapacityIT extends SandboxIT {
     JsonObject view = admin.instance(id);
     int appPort = view.getJsonObject("ports").getInteger("app");
     int agentPort = view.getJsonObject("ports").getInteger("agent");
-    It.await("the demo app and the agent to answer", Duration.ofSeconds(60),
+    Await.until("the demo app and the agent to answer", Duration.ofSeconds(60),
         () -> !It.refuses(appPort) && !It.refuses(agentPort));
 
     Path quotaGroup = Path.of(view.getJsonArray("cgroups").getString(0));
@@ -63,7 +64,7 @@ class CapacityIT extends SandboxIT {
     double perSecond = 2 * view.getDouble("vcpus") * 1000 / WORK_MS;
     List<Double> loads = new ArrayList<>();
     try (Load load = Load.start(appPort, perSecond)) {
-      It.await("the agent to read the instance as saturated", Duration.ofSeconds(40), () -> load(agentPort) >= 90);
+      Await.until("the agent to read the instance as saturated", Duration.ofSeconds(40), () -> load(agentPort) >= 90);
       for (int i = 0; i < 4; i++) {
         Thread.sleep(1000);
         loads.add(load(agentPort));
@@ -88,7 +89,7 @@ class CapacityIT extends SandboxIT {
     It.waiter(ec2).waitUntilInstanceRunning(b -> b.instanceIds(id));
     JsonObject view = admin.instance(id);
     Path group = Path.of(view.getJsonArray("cgroups").getString(0));
-    It.await("the parent and its orphan in the instance's group", Duration.ofSeconds(10),
+    Await.until("the parent and its orphan in the instance's group", Duration.ofSeconds(10),
         () -> processesIn(group).size() == 2);
     long parent = pid(view, "parent");
     ProcessHandle orphan = processesIn(group).stream().filter(pid -> pid != parent).findFirst()

@@ -1,6 +1,7 @@
 package io.fleetvote.sandbox;
 
-import io.fleetvote.sandbox.client.Ec2Clients;
+import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.Ec2Clients;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -100,7 +101,7 @@ class FaultInjectionIT extends SandboxIT {
     String id = ec2.runInstances(b -> b.imageId(APP).minCount(1).maxCount(1)).instances().get(0).instanceId();
     It.waiter(ec2).waitUntilInstanceRunning(b -> b.instanceIds(id));
     int appPort = admin.port(id, "app");
-    It.await("the demo app to answer", Duration.ofSeconds(30), () -> !It.refuses(appPort));
+    Await.until("the demo app to answer", Duration.ofSeconds(30), () -> !It.refuses(appPort));
     List<JsonObject> processes = It.processes(admin, id);
 
     JsonObject after = admin.kill(id);
@@ -119,7 +120,7 @@ class FaultInjectionIT extends SandboxIT {
     It.waiter(ec2).waitUntilInstanceRunning(b -> b.instanceIds(id));
     int appPort = admin.port(id, "app");
     int agentPort = admin.port(id, "agent");
-    It.await("the demo app and the agent to answer", Duration.ofSeconds(30),
+    Await.until("the demo app and the agent to answer", Duration.ofSeconds(30),
         () -> !It.refuses(appPort) && !It.refuses(agentPort));
     List<JsonObject> before = It.processes(admin, id);
 

@@ -1,5 +1,6 @@
 package io.fleetvote.sandbox;
 
+import io.fleetvote.testkit.Await;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.regions.internal.util.EC2MetadataUtils;
@@ -49,12 +50,12 @@ class InstanceLifecycleIT extends SandboxIT {
     for (String id : ids) {
       It.processes(admin, id).forEach(p -> assertThat(It.alive(p)).as("process %s", p).isTrue());
       int appPort = admin.port(id, "app");
-      It.await("the demo app of " + id + " to answer", Duration.ofSeconds(30), () -> !It.refuses(appPort));
+      Await.until("the demo app of " + id + " to answer", Duration.ofSeconds(30), () -> !It.refuses(appPort));
       HttpResponse<String> page = It.get(appPort, "/?work=1");
       assertThat(page.statusCode()).isEqualTo(200);
       assertThat(page.body()).contains(id);
       int agentPort = admin.port(id, "agent");
-      It.await("the agent of " + id + " to answer", Duration.ofSeconds(30), () -> !It.refuses(agentPort));
+      Await.until("the agent of " + id + " to answer", Duration.ofSeconds(30), () -> !It.refuses(agentPort));
       JsonObject health = new JsonObject(It.get(agentPort, "/health").body());
       assertThat(health.getString("instanceId")).as("identity the agent read from instance metadata").isEqualTo(id);
       assertThat(health.getString("group")).isEqualTo("web");
@@ -66,7 +67,7 @@ class InstanceLifecycleIT extends SandboxIT {
   void stoppedInstancesStopTheirProcessesAndStartAgainOnTheSamePorts() {
     String id = launchApp();
     int appPort = admin.port(id, "app");
-    It.await("the demo app to answer", Duration.ofSeconds(30), () -> !It.refuses(appPort));
+    Await.until("the demo app to answer", Duration.ofSeconds(30), () -> !It.refuses(appPort));
     List<JsonObject> before = It.processes(admin, id);
 
     ec2.stopInstances(b -> b.instanceIds(id));
@@ -76,7 +77,7 @@ class InstanceLifecycleIT extends SandboxIT {
 
     ec2.startInstances(b -> b.instanceIds(id));
     It.waiter(ec2).waitUntilInstanceRunning(b -> b.instanceIds(id));
-    It.await("the demo app to answer after start", Duration.ofSeconds(30), () -> !It.refuses(appPort));
+    Await.until("the demo app to answer after start", Duration.ofSeconds(30), () -> !It.refuses(appPort));
     assertThat(It.processes(admin, id)).extracting(p -> p.getLong("pid"))
         .doesNotContainAnyElementsOf(before.stream().map(p -> p.getLong("pid")).toList());
   }
@@ -85,7 +86,7 @@ class InstanceLifecycleIT extends SandboxIT {
   void terminatedInstancesStopTheirProcessesAndStayDescribable() {
     String id = launchApp();
     int appPort = admin.port(id, "app");
-    It.await("the demo app to answer", Duration.ofSeconds(30), () -> !It.refuses(appPort));
+    Await.until("the demo app to answer", Duration.ofSeconds(30), () -> !It.refuses(appPort));
     List<JsonObject> processes = It.processes(admin, id);
 
     var terminated = ec2.terminateInstances(b -> b.instanceIds(id)).terminatingInstances().get(0);

@@ -1,13 +1,13 @@
 package io.fleetvote.sandbox;
 
-import io.fleetvote.sandbox.client.SandboxAdmin;
-import io.fleetvote.sandbox.process.ProcessProbe;
+import io.fleetvote.common.process.ProcessProbe;
+import io.fleetvote.testkit.SandboxAdmin;
 import io.vertx.core.json.JsonObject;
 import software.amazon.awssdk.retries.api.BackoffStrategy;
 import software.amazon.awssdk.services.ec2.Ec2Client;
+import software.amazon.awssdk.services.ec2.model.ResourceType;
 import software.amazon.awssdk.services.ec2.model.Tag;
 import software.amazon.awssdk.services.ec2.model.TagSpecification;
-import software.amazon.awssdk.services.ec2.model.ResourceType;
 import software.amazon.awssdk.services.ec2.waiters.Ec2Waiter;
 
 import java.io.IOException;
@@ -22,7 +22,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 
 /** What the sandbox's integration tests share: waiting on conditions, plain HTTP, the test image catalog. */
 public final class It {
@@ -44,22 +43,6 @@ public final class It {
   static Ec2Waiter waiter(Ec2Client ec2) {
     return Ec2Waiter.builder().client(ec2).overrideConfiguration(b -> b.maxAttempts(600)
         .backoffStrategyV2(BackoffStrategy.fixedDelayWithoutJitter(Duration.ofMillis(100)))).build();
-  }
-
-  /** Polls {@code condition} every 50 ms until it holds; fails naming {@code what} after {@code timeout}. */
-  public static void await(String what, Duration timeout, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + timeout + " waiting for " + what);
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError("interrupted waiting for " + what);
-      }
-    }
   }
 
   /** GET on 127.0.0.1:port; null when the connection is refused. */

@@ -1,8 +1,9 @@
 package io.fleetvote.sandbox;
 
-import io.fleetvote.sandbox.client.Ec2Clients;
-import io.fleetvote.sandbox.client.SandboxAdmin;
-import io.fleetvote.sandbox.client.SandboxProcess;
+import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.Ec2Clients;
+import io.fleetvote.testkit.SandboxAdmin;
+import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -93,9 +94,9 @@ class RestartIT {
     List<Path> groups = before.values().stream().flatMap(view -> view.getJsonArray("cgroups").stream())
         .map(group -> Path.of((String) group)).toList();
     before.forEach((id, view) -> {
-      It.await("the demo app of " + id, Duration.ofSeconds(30),
+      Await.until("the demo app of " + id, Duration.ofSeconds(30),
           () -> !It.refuses(view.getJsonObject("ports").getInteger("app")));
-      It.await("the agent of " + id, Duration.ofSeconds(30),
+      Await.until("the agent of " + id, Duration.ofSeconds(30),
           () -> !It.refuses(view.getJsonObject("ports").getInteger("agent")));
     });
 

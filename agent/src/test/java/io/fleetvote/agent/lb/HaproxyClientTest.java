@@ -1,8 +1,9 @@
 package io.fleetvote.agent.lb;
 
-import io.fleetvote.agent.lb.Haproxy.AdminState;
 import io.fleetvote.agent.lb.Haproxy.Added;
+import io.fleetvote.agent.lb.Haproxy.AdminState;
 import io.fleetvote.agent.lb.Haproxy.Deleted;
+import io.fleetvote.testkit.Await;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
@@ -56,7 +57,7 @@ class HaproxyClientTest {
 
     lb.enableHealth(BACKEND, "i-1").await();
     lb.setState(BACKEND, "i-1", AdminState.DRAIN).await();
-    ServerState checked = Poll.until(vertx, () -> haproxy.server("i-1"), s -> s.checkStatus().equals("L7OK"), 5000)
+    ServerState checked = Await.onTimers(vertx, () -> haproxy.server("i-1"), s -> s.checkStatus().equals("L7OK"), 5000)
         .await();
     assertThat(checked.draining()).isTrue();
     assertThat(checked.up()).isTrue();
@@ -65,10 +66,10 @@ class HaproxyClientTest {
     lb.setState(BACKEND, "i-1", AdminState.READY).await();
     assertThat(TestBackend.get(http, haproxy.port(), "/").await()).isEqualTo(new TestBackend.Response(200, "app-1"));
     Future<TestBackend.Response> inFlight = TestBackend.get(http, haproxy.port(), "/slow");
-    Poll.until(vertx, () -> haproxy.server("i-1"), s -> s.sessions() == 1, 2000).await();
+    Await.onTimers(vertx, () -> haproxy.server("i-1"), s -> s.sessions() == 1, 2000).await();
 
     lb.setState(BACKEND, "i-1", AdminState.DRAIN).await();
-    ServerState drained = Poll.until(vertx, () -> haproxy.server("i-1"), s -> s.sessions() == 0 && s.queued() == 0,
+    ServerState drained = Await.onTimers(vertx, () -> haproxy.server("i-1"), s -> s.sessions() == 0 && s.queued() == 0,
         5000).await();
     assertThat(inFlight.await()).as("drain lets the request in flight finish")
         .isEqualTo(new TestBackend.Response(200, "app-1"));
@@ -87,12 +88,12 @@ class HaproxyClientTest {
     lb.addServer(BACKEND, "i-1", "127.0.0.1", app.port(), CHECK).await();
     lb.setState(BACKEND, "i-1", AdminState.READY).await();
     Future<TestBackend.Response> inFlight = TestBackend.get(http, haproxy.port(), "/slow");
-    Poll.until(vertx, () -> haproxy.server("i-1"), s -> s.sessions() == 1, 2000).await();
+    Await.onTimers(vertx, () -> haproxy.server("i-1"), s -> s.sessions() == 1, 2000).await();
     lb.setState(BACKEND, "i-1", AdminState.MAINT).await();
 
     assertThat(lb.deleteServer(BACKEND, "i-1").await()).isEqualTo(Deleted.STILL_CONNECTED);
     lb.shutdownSessions(BACKEND, "i-1").await();
-    Poll.until(vertx, () -> lb.deleteServer(BACKEND, "i-1"), deleted -> deleted == Deleted.DELETED, 2000).await();
+    Await.onTimers(vertx, () -> lb.deleteServer(BACKEND, "i-1"), deleted -> deleted == Deleted.DELETED, 2000).await();
     assertThat(inFlight.await().status()).as("the shut request fails; it never reached the app a second time")
         .isBetween(500, 599);
     assertThat(app.requests()).isEqualTo(1);

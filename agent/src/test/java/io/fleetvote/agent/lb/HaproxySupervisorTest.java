@@ -1,6 +1,7 @@
 package io.fleetvote.agent.lb;
 
 import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.testkit.Await;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
@@ -44,7 +45,7 @@ class HaproxySupervisorTest {
     long first = haproxy.starts.get(0).pid();
 
     kill9(first);
-    Poll.until(vertx, () -> Future.succeededFuture(haproxy.starts.size()), n -> n == 2, 5000).await();
+    Await.onTimers(vertx, () -> Future.succeededFuture(haproxy.starts.size()), n -> n == 2, 5000).await();
 
     long second = haproxy.starts.get(1).pid();
     assertThat(second).isNotEqualTo(first).isEqualTo(haproxy.supervisor.pid());
@@ -64,10 +65,10 @@ class HaproxySupervisorTest {
       kill9(haproxy.starts.get(0).pid());
       squatter.setOption(StandardSocketOptions.SO_REUSEPORT, true);
       squatter.bind(new InetSocketAddress("127.0.0.1", port));
-      Poll.until(vertx, () -> startsInLog(vertx), n -> n >= 4, 10_000).await();
+      Await.onTimers(vertx, () -> startsInLog(vertx), n -> n >= 4, 10_000).await();
       assertThat(haproxy.starts).as("failed restarts are not announced").hasSize(1);
     }
-    Poll.until(vertx, () -> Future.succeededFuture(haproxy.starts.size()), n -> n == 2, 10_000).await();
+    Await.onTimers(vertx, () -> Future.succeededFuture(haproxy.starts.size()), n -> n == 2, 10_000).await();
     assertThat(haproxy.client.info().await().pid()).isEqualTo(haproxy.supervisor.pid());
   }
 
@@ -93,7 +94,7 @@ class HaproxySupervisorTest {
     haproxy.client.setState(BACKEND, "i-1", Haproxy.AdminState.READY).await();
     HttpClientAgent http = vertx.createHttpClient();
     Future<TestBackend.Response> inFlight = TestBackend.get(http, haproxy.port(), "/slow");
-    Poll.until(vertx, () -> haproxy.server("i-1"), s -> s.sessions() == 1, 2000).await();
+    Await.onTimers(vertx, () -> haproxy.server("i-1"), s -> s.sessions() == 1, 2000).await();
 
     haproxy.supervisor.stop().await(10, TimeUnit.SECONDS);
     assertThat(inFlight.await()).isEqualTo(new TestBackend.Response(200, "app-1"));

@@ -4,6 +4,7 @@ import io.fleetvote.agent.check.AgentCheckVerticle;
 import io.fleetvote.agent.lb.BackendPlan.Endpoint;
 import io.fleetvote.common.msg.RegistrationReply;
 import io.fleetvote.common.msg.RegistrationReply.Outcome;
+import io.fleetvote.testkit.Await;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -131,15 +132,15 @@ class LbRegistrarTest {
       RegistrationReply ready = registrar.register(APP, new Endpoint("127.0.0.1", app.actualPort(), agent.port()))
           .await(10, TimeUnit.SECONDS);
       assertThat(ready.outcome()).isEqualTo(Outcome.READY);
-      Poll.until(vertx, () -> haproxy.server(APP), s -> s.weight() == 30, 10_000).await();
+      Await.onTimers(vertx, () -> haproxy.server(APP), s -> s.weight() == 30, 10_000).await();
       assertThat(get(vertx, haproxy.port(), "/").await()).as("a busy instance still serves")
           .isEqualTo("served by the app");
 
       says.set("down #app refuses connections\n");
-      ServerState down = Poll.until(vertx, () -> haproxy.server(APP), s -> !s.up(), 10_000).await();
+      ServerState down = Await.onTimers(vertx, () -> haproxy.server(APP), s -> !s.up(), 10_000).await();
       assertThat(down.weight()).isEqualTo(30);
       says.set("up 100%\n");
-      Poll.until(vertx, () -> haproxy.server(APP), s -> s.up() && s.weight() == 100, 10_000).await();
+      Await.onTimers(vertx, () -> haproxy.server(APP), s -> s.up() && s.weight() == 100, 10_000).await();
 
       RegistrationReply deleted = registrar.deregister(APP, 5000).await(10, TimeUnit.SECONDS);
       assertThat(deleted.outcome()).as(deleted.message()).isEqualTo(Outcome.DELETED);
@@ -168,10 +169,10 @@ class LbRegistrarTest {
       dead.close().await();
       sick.set(true);
 
-      BackendStatus open = Poll.until(vertx, registrar::status, BackendStatus::failOpen, 10_000).await();
+      BackendStatus open = Await.onTimers(vertx, registrar::status, BackendStatus::failOpen, 10_000).await();
       assertThat(open.note()).contains("none of the 3 server(s) of be_web passes its health check", "L7STS",
           "routes to the 2 that accept connections");
-      Poll.until(vertx, registrar::status, s -> s.open().stream().noneMatch(o -> o.name().equals(deadOne) && o.up()),
+      Await.onTimers(vertx, registrar::status, s -> s.open().stream().noneMatch(o -> o.name().equals(deadOne) && o.up()),
           10_000).await();
       for (int i = 0; i < 20; i++) {
         assertThat(get(vertx, haproxy.port(), "/").await()).as("request " + i + " while every check fails")
@@ -179,7 +180,7 @@ class LbRegistrarTest {
       }
 
       sick.set(false);
-      BackendStatus healed = Poll.until(vertx, registrar::status, s -> !s.failOpen(), 10_000).await();
+      BackendStatus healed = Await.onTimers(vertx, registrar::status, s -> !s.failOpen(), 10_000).await();
       assertThat(healed.note()).isEmpty();
       assertThat(get(vertx, haproxy.port(), "/").await()).isEqualTo("served by the app");
     } finally {

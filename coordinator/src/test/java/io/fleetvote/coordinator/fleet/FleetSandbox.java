@@ -1,9 +1,9 @@
 package io.fleetvote.coordinator.fleet;
 
 import io.fleetvote.sandbox.ImageCatalog;
-import io.fleetvote.sandbox.client.Ec2Clients;
-import io.fleetvote.sandbox.client.SandboxAdmin;
-import io.fleetvote.sandbox.client.SandboxProcess;
+import io.fleetvote.testkit.Ec2Clients;
+import io.fleetvote.testkit.SandboxAdmin;
+import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

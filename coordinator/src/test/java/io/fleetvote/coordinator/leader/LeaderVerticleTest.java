@@ -5,7 +5,7 @@ import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.coordinator.CoordinatorOptions;
-import io.fleetvote.coordinator.Eventually;
+import io.fleetvote.testkit.Await;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
@@ -52,7 +52,7 @@ class LeaderVerticleTest {
     LeaderVerticle leader = new LeaderVerticle("c1", options);
     String deployment = vertx.deployVerticle(leader).await();
 
-    Eventually.await("the leadership to be published", Duration.ofSeconds(30), () -> !changes.isEmpty());
+    Await.until("the leadership to be published", Duration.ofSeconds(30), () -> !changes.isEmpty());
     assertThat(changes.get(0).getBoolean("leader")).isTrue();
     assertThat(changes.get(0).getLong("epoch")).isEqualTo(1);
     assertThat(leader.leadership().leads(1)).isTrue();
@@ -71,7 +71,7 @@ class LeaderVerticleTest {
     assertThat(ids).hasSize(1000).doesNotHaveDuplicates();
 
     vertx.undeploy(deployment).await();
-    Eventually.await("the end of leadership to be published", Duration.ofSeconds(30), () -> changes.size() == 2);
+    Await.until("the end of leadership to be published", Duration.ofSeconds(30), () -> changes.size() == 2);
     assertThat(changes.get(1).getBoolean("leader")).isFalse();
     assertThat(changes.get(1).getString("why")).isEqualTo("resigned");
   }

@@ -3,7 +3,7 @@ package io.fleetvote.coordinator.leader;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.net.FreePorts;
-import io.fleetvote.coordinator.Eventually;
+import io.fleetvote.testkit.Await;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -86,6 +86,6 @@ class LeadershipTest {
   }
 
   private static void await(String what, BooleanSupplier condition) {
-    Eventually.await(what, Duration.ofSeconds(30), condition);
+    Await.until(what, Duration.ofSeconds(30), condition);
   }
 }

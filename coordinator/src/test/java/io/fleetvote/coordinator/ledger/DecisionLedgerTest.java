@@ -3,7 +3,6 @@ package io.fleetvote.coordinator.ledger;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.net.FreePorts;
-import io.fleetvote.coordinator.Eventually;
 import io.fleetvote.coordinator.leader.CoordinatorQuorum;
 import io.fleetvote.coordinator.ledger.LedgerEntry.Action;
 import io.fleetvote.coordinator.ledger.LedgerEntry.Status;
@@ -11,6 +10,7 @@ import io.fleetvote.coordinator.scaling.Decision;
 import io.fleetvote.coordinator.scaling.Decision.Counts;
 import io.fleetvote.coordinator.scaling.Decision.Outcome;
 import io.fleetvote.coordinator.scaling.Decision.Rule;
+import io.fleetvote.testkit.Await;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -73,7 +73,7 @@ class DecisionLedgerTest {
     LedgerEntry grow = entry(4, 7, "web", Outcome.GROW, 1000, Status.ORDERED);
     onContext(() -> first.put(grow).compose(x -> first.put(grow.withAction(grow.action()
         .done(List.of("i-0000000000000000a"), 1500, 4)))));
-    Eventually.await("the journal to have both lines", Duration.ofSeconds(10), () -> lines(journal) == 2);
+    Await.until("the journal to have both lines", Duration.ofSeconds(10), () -> lines(journal) == 2);
     vertx.close().await();
 
     DecisionLedger second = start(journal);

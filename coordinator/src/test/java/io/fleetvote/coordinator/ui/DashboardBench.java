@@ -13,7 +13,7 @@ import io.fleetvote.coordinator.Coordinator;
 import io.fleetvote.coordinator.CoordinatorOptions;
 import io.fleetvote.coordinator.TestUsers;
 import io.fleetvote.sandbox.ImageCatalog;
-import io.fleetvote.sandbox.client.SandboxProcess;
+import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonArray;

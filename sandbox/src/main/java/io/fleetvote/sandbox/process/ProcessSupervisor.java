@@ -1,5 +1,8 @@
 package io.fleetvote.sandbox.process;
 
+import io.fleetvote.common.process.PidRecord;
+import io.fleetvote.common.process.ProcessProbe;
+import io.fleetvote.common.process.Sessions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -7,8 +10,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.File;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -27,7 +28,6 @@ public final class ProcessSupervisor {
   private static final Logger LOG = LoggerFactory.getLogger(ProcessSupervisor.class);
   private static final long POLL_MILLIS = 25;
   private static final long KILL_WAIT_MILLIS = 5_000;
-  private static final Path SETSID = Path.of("/usr/bin/setsid");
   /** {@code sh -c} script for {@link #inGroups}: {@code $1} groups to join, then the command. */
   private static final String JOIN_AND_EXEC = "n=$1; shift; while [ \"$n\" -gt 0 ]; do"
       + " echo $$ > \"$1/cgroup.procs\" || { echo \"fleetvote sandbox: cannot join the instance's cgroup $1"
@@ -48,7 +48,7 @@ public final class ProcessSupervisor {
                                       List<Path> groups) {
     return vertx.executeBlocking(() -> {
       Files.createDirectories(dir);
-      ProcessBuilder builder = new ProcessBuilder(inOwnSession(inGroups(groups, command)))
+      ProcessBuilder builder = new ProcessBuilder(Sessions.inOwnSession(inGroups(groups, command)))
           .directory(dir.toFile())
           .redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(name + ".log").toFile()))
@@ -58,24 +58,9 @@ public final class ProcessSupervisor {
       Process process = builder.start();
       long started = process.info().startInstant().map(Instant::toEpochMilli).orElse(System.currentTimeMillis());
       RunningProcess running = new RunningProcess(name, process.pid(), started);
-      Files.writeString(pidFile(dir, name), process.pid() + " " + started + "\n", StandardCharsets.UTF_8);
+      new PidRecord(process.pid(), started).write(pidFile(dir, name));
       return running;
     }, false);
-  }
-
-  /**
-   * The command run through {@code setsid}, in a session of its own: a Ctrl-C meant for whoever started the sandbox
-   * (a terminal's SIGINT goes to its whole process group) does not reach the instances, just as it would not reach
-   * EC2 instances. {@code setsid} execs in place, so the pid is the program's own.
-   */
-  public static List<String> inOwnSession(List<String> command) {
-    if (!Files.isExecutable(SETSID)) {
-      return command;
-    }
-    List<String> wrapped = new ArrayList<>();
-    wrapped.add(SETSID.toString());
-    wrapped.addAll(command);
-    return wrapped;
   }
 
   /**
@@ -98,12 +83,7 @@ public final class ProcessSupervisor {
 
   /** The process recorded in {@code dir/NAME.pid}, if the file is there and readable. */
   public static Optional<RunningProcess> fromPidFile(Path dir, String name) {
-    try {
-      String[] parts = Files.readString(pidFile(dir, name)).trim().split(" ");
-      return Optional.of(new RunningProcess(name, Long.parseLong(parts[0]), Long.parseLong(parts[1])));
-    } catch (IOException | RuntimeException e) {
-      return Optional.empty();
-    }
+    return PidRecord.read(pidFile(dir, name)).map(r -> new RunningProcess(name, r.pid(), r.startedAtMillis()));
   }
 
   /** Alive = the pid exists, started when we recorded, and is not a zombie (this machine's init does not reap). */

@@ -1,0 +1,85 @@
+package io.fleetvote.bench;
+
+import io.fleetvote.common.FleetvoteHome;
+import io.fleetvote.common.cli.CommandLine;
+import io.fleetvote.common.cluster.JvmFlags;
+import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.LocalJson;
+import io.fleetvote.testkit.ManagedProcess;
+import io.fleetvote.testkit.SandboxProcess;
+import io.vertx.core.json.JsonObject;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/** What the benchmarks share: a coordinator process on the sandbox, JSON over HTTP, waiting, and the summary line. */
+final class BenchSupport {
+
+  /** How often the benchmarks ask: the resolution of what they time. */
+  private static final Duration POLL = Duration.ofMillis(2);
+
+  private BenchSupport() {
+  }
+
+  /** {@code cli} with {@code --smoke}: the benchmark at its smallest, which the test suite runs (BenchSmokeIT). */
+  static CommandLine withSmoke(CommandLine cli) {
+    return cli.flag("smoke", "tiny sizes, one cycle: shows that the benchmark runs, measures nothing");
+  }
+
+  /** Option {@code name} as a count within {@code min..max}, or {@code smoke} under {@code --smoke}. */
+  static int count(CommandLine.Parsed parsed, String name, int min, int max, int smoke) {
+    return parsed.flag("smoke") ? smoke : parsed.intValue(name, min, max);
+  }
+
+  /** A coordinator of deployment {@code bench} on {@code sandbox}, the first member of cluster {@code cluster}. */
+  static ManagedProcess coordinator(Path dir, SandboxProcess sandbox, Path groups, String cluster, int clusterPort,
+                                    int apiPort, long tickMillis, long fleetRefreshMillis) {
+    return ManagedProcess.start("coordinator", ManagedProcess.java(FleetvoteHome.dir(),
+            "coordinator/target/fleetvote-coordinator.jar", "io.fleetvote.coordinator.CoordinatorMain",
+            JvmFlags.HAZELCAST, List.of("--no-auth", "--deployment", "bench", "--cluster-name", cluster,
+                "--cluster-port", Integer.toString(clusterPort), "--members", "127.0.0.1:" + clusterPort,
+                "--http-port", Integer.toString(apiPort), "--groups", groups.toString(),
+                "--data-dir", dir.resolve("coordinator").toString(), "--ec2-endpoint", sandbox.endpoint().toString(),
+                "--tick-ms", Long.toString(tickMillis), "--fleet-refresh-ms", Long.toString(fleetRefreshMillis))),
+        dir.resolve("coordinator.log"), URI.create("http://127.0.0.1:" + apiPort + "/health"), Duration.ofSeconds(60));
+  }
+
+  /** GET {@code path} on 127.0.0.1:{@code port}: the JSON body of a 200, else empty. */
+  static Optional<JsonObject> getJson(int port, String path) {
+    return LocalJson.get(port, path);
+  }
+
+  /** A group of the coordinator's {@code /api/groups}. */
+  static Optional<JsonObject> group(int apiPort, String name) {
+    return getJson(apiPort, "/api/groups").flatMap(g -> g.getJsonArray("groups").stream()
+        .map(JsonObject.class::cast).filter(x -> x.getString("name").equals(name)).findFirst());
+  }
+
+  static void await(String what, Duration timeout, BooleanSupplier condition) {
+    Await.until(what, timeout, POLL, condition::getAsBoolean, Boolean::booleanValue);
+  }
+
+  /** Polls {@code probe} every 2 ms until it has a value; fails naming {@code what} after {@code timeout}. */
+  static <T> T await(String what, Duration timeout, Supplier<Optional<T>> probe) {
+    return Await.until(what, timeout, POLL, probe, Optional::isPresent).orElseThrow();
+  }
+
+  /** "median M ms, p95 P, min A, max B, spread S (n runs)" of millisecond values. */
+  static String summary(List<Long> millis) {
+    long[] sorted = millis.stream().mapToLong(Long::longValue).sorted().toArray();
+    if (sorted.length == 0) {
+      return "no runs";
+    }
+    int n = sorted.length;
+    long median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    long p95 = sorted[Math.max(0, (int) Math.ceil(0.95 * n) - 1)];
+    return String.format(Locale.ROOT, "median %d ms, p95 %d, min %d, max %d, spread %d (%d runs)", median, p95,
+        sorted[0], sorted[n - 1], sorted[n - 1] - sorted[0], n);
+  }
+}

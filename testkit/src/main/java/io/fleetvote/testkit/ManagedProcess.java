@@ -1,0 +1,128 @@
+package io.fleetvote.testkit;
+
+import io.fleetvote.common.process.Sessions;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A Fleetvote process started by a tool (a test, the demo, a benchmark): output appended to a log file, ready when
+ * its health URL answers 200, stopped by pid (SIGTERM, then SIGKILL) when its owner is done.
+ */
+public final class ManagedProcess implements AutoCloseable {
+
+  private static final Duration STOP_TIMEOUT = Duration.ofSeconds(20);
+
+  private final String name;
+  private final Process process;
+  private final Path log;
+
+  private ManagedProcess(String name, Process process, Path log) {
+    this.name = name;
+    this.process = process;
+    this.log = log;
+  }
+
+  /** The command line of {@code java} running {@code mainClass} from a Fleetvote jar under {@code home}. */
+  public static List<String> java(Path home, String jar, String mainClass, List<String> jvmFlags, List<String> args) {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-Dfleetvote.home=" + home);
+    command.addAll(jvmFlags);
+    command.add("-cp");
+    command.add(home.resolve(jar).toString());
+    command.add(mainClass);
+    command.addAll(args);
+    return command;
+  }
+
+  /** Starts {@code command} and returns once {@code health} answers 200; fails if the process exits or times out. */
+  public static ManagedProcess start(String name, List<String> command, Path log, URI health, Duration timeout) {
+    Process process;
+    try {
+      Files.createDirectories(log.toAbsolutePath().getParent());
+      // Its own session: a Ctrl-C in the owner's terminal reaches only the owner, which then stops this in order.
+      process = new ProcessBuilder(Sessions.inOwnSession(command)).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start the " + name + ": " + command, e);
+    }
+    ManagedProcess managed = new ManagedProcess(name, process, log);
+    managed.awaitHealthy(health, timeout);
+    return managed;
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  public boolean alive() {
+    return process.isAlive();
+  }
+
+  /** SIGTERM, and SIGKILL if it has not exited within 20 s. */
+  public void stop() {
+    process.destroy();
+    waitForExit();
+  }
+
+  /** SIGKILL, as in a crash. */
+  public void kill() {
+    process.destroyForcibly();
+    waitForExit();
+  }
+
+  @Override
+  public void close() {
+    if (process.isAlive()) {
+      stop();
+    }
+  }
+
+  private void awaitHealthy(URI health, Duration timeout) {
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofMillis(500)).build();
+    HttpRequest request = HttpRequest.newBuilder(health).timeout(Duration.ofSeconds(2)).build();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try {
+      while (System.nanoTime() < deadline) {
+        if (!process.isAlive()) {
+          throw new IllegalStateException("the " + name + " exited with " + process.exitValue() + "; see " + log);
+        }
+        try {
+          if (http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+            return;
+          }
+        } catch (IOException e) {
+          // not listening yet
+        }
+        process.waitFor(100, TimeUnit.MILLISECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      process.destroyForcibly();
+      throw new IllegalStateException("interrupted while waiting for the " + name, e);
+    }
+    process.destroyForcibly();
+    throw new IllegalStateException("the " + name + " did not answer " + health + " within " + timeout + "; see " + log);
+  }
+
+  private void waitForExit() {
+    try {
+      if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+        process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

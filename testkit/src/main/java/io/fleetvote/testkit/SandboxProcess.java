@@ -1,0 +1,122 @@
+package io.fleetvote.testkit;
+
+import io.fleetvote.common.FleetvoteHome;
+import io.fleetvote.common.cluster.JvmFlags;
+import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.common.process.PidRecord;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * A sandbox running as its own process ({@code java -jar sandbox/target/fleetvote-sandbox.jar}), for tests, the demo
+ * and benchmarks. {@link #close()} terminates every instance, stops the sandbox, and kills by pid whatever the
+ * state file still lists as running, so nothing outlives its owner even when the sandbox itself died.
+ */
+public final class SandboxProcess implements AutoCloseable {
+
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+
+  private final Path home;
+  private final Path stateDir;
+  private final int port;
+  private final List<String> extraArgs;
+  private ManagedProcess process;
+
+  private SandboxProcess(Path home, Path stateDir, int port, List<String> extraArgs) {
+    this.home = home;
+    this.stateDir = stateDir;
+    this.port = port;
+    this.extraArgs = List.copyOf(extraArgs);
+  }
+
+  /** Starts a sandbox on a free port with its state in {@code stateDir}; returns once it answers. */
+  public static SandboxProcess start(Path stateDir, String... extraArgs) {
+    SandboxProcess sandbox = new SandboxProcess(FleetvoteHome.dir(), stateDir, FreePorts.pick(),
+        List.of(extraArgs));
+    sandbox.launch();
+    return sandbox;
+  }
+
+  public URI endpoint() {
+    return URI.create("http://127.0.0.1:" + port);
+  }
+
+  public Path stateDir() {
+    return stateDir;
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  public SandboxAdmin admin() {
+    return new SandboxAdmin(endpoint());
+  }
+
+  /** SIGKILL: the sandbox dies as in a crash; its instances keep running. */
+  public void kill() {
+    process.kill();
+  }
+
+  /** SIGTERM: the sandbox stops cleanly; its instances keep running. */
+  public void stop() {
+    process.stop();
+  }
+
+  /** Starts the sandbox again on the same port and state directory. */
+  public void restart() {
+    process.close();
+    launch();
+  }
+
+  @Override
+  public void close() {
+    try {
+      if (process.alive()) {
+        admin().terminateAll();
+      }
+    } catch (RuntimeException e) {
+      System.err.println("sandbox: terminate-all failed (" + e.getMessage() + "); killing its processes by pid");
+    } finally {
+      process.close();
+      killLeftovers();
+    }
+  }
+
+  private void launch() {
+    List<String> args = new ArrayList<>(List.of("--port", Integer.toString(port), "--state-dir", stateDir.toString()));
+    args.addAll(extraArgs);
+    process = ManagedProcess.start("sandbox", ManagedProcess.java(home, "sandbox/target/fleetvote-sandbox.jar",
+            "io.fleetvote.sandbox.SandboxMain", Stream.concat(JvmFlags.LOCAL.stream(),
+                Stream.of("-Xmx" + System.getProperty("fleetvote.sandbox.heap", "256m"))).toList(), args),
+        stateDir.resolve("sandbox.log"), endpoint().resolve("/_sandbox/health"), START_TIMEOUT);
+  }
+
+  /** Kills every live process that an instance's pid file names (the sandbox writes one per process it starts). */
+  private void killLeftovers() {
+    Path instances = stateDir.resolve("instances");
+    if (!Files.isDirectory(instances)) {
+      return;
+    }
+    try (Stream<Path> files = Files.walk(instances, 2)) {
+      files.filter(f -> f.getFileName().toString().endsWith(".pid")).forEach(file -> {
+        PidRecord.read(file).flatMap(PidRecord::live)
+            .ifPresent(handle -> {
+              System.err.println("sandbox: killing left-over process " + handle.pid() + " (" + file + ")");
+              handle.descendants().forEach(ProcessHandle::destroyForcibly);
+              handle.destroyForcibly();
+            });
+      });
+    } catch (IOException | UncheckedIOException e) {
+      System.err.println("sandbox: cannot scan " + instances + " to clean up: " + e.getMessage());
+    }
+  }
+}
