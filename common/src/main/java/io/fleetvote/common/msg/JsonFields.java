@@ -11,6 +11,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 
@@ -151,6 +152,27 @@ public final class JsonFields {
    * absent field is an empty list.
    */
   public static <T> List<T> objects(JsonObject json, String field, int maxItems, Function<Object, T> reader) {
+    return list(json, field, maxItems, (name, item) -> {
+      try {
+        return reader.apply(item);
+      } catch (MessageException e) {
+        throw e.within(name);
+      }
+    });
+  }
+
+  /** A list of strings, each checked like {@link #string}; an absent field is an empty list. */
+  public static List<String> strings(JsonObject json, String field, int maxItems, int maxLength, Pattern pattern) {
+    return list(json, field, maxItems, (name, item) -> {
+      if (item == null) {
+        throw new MessageException(name, "is missing");
+      }
+      return checkString(name, item, maxLength, pattern);
+    });
+  }
+
+  /** A list of at most {@code maxItems}, each item read by {@code reader} with its name ({@code field[i]}). */
+  private static <T> List<T> list(JsonObject json, String field, int maxItems, BiFunction<String, Object, T> reader) {
     Object raw = json.getValue(field);
     if (raw == null) {
       return List.of();
@@ -163,34 +185,7 @@ public final class JsonFields {
     }
     List<T> values = new ArrayList<>(array.size());
     for (int i = 0; i < array.size(); i++) {
-      try {
-        values.add(reader.apply(array.getValue(i)));
-      } catch (MessageException e) {
-        throw e.within(field + "[" + i + "]");
-      }
-    }
-    return List.copyOf(values);
-  }
-
-  /** A list of strings, each checked like {@link #string}; an absent field is an empty list. */
-  public static List<String> strings(JsonObject json, String field, int maxItems, int maxLength, Pattern pattern) {
-    Object raw = json.getValue(field);
-    if (raw == null) {
-      return List.of();
-    }
-    if (!(raw instanceof JsonArray array)) {
-      throw new MessageException(field, "must be a list, got " + typeName(raw));
-    }
-    if (array.size() > maxItems) {
-      throw new MessageException(field, "has more than " + maxItems + " items");
-    }
-    List<String> values = new ArrayList<>(array.size());
-    for (int i = 0; i < array.size(); i++) {
-      Object item = array.getValue(i);
-      if (item == null) {
-        throw new MessageException(field + "[" + i + "]", "is missing");
-      }
-      values.add(checkString(field + "[" + i + "]", item, maxLength, pattern));
+      values.add(reader.apply(field + "[" + i + "]", array.getValue(i)));
     }
     return List.copyOf(values);
   }

@@ -9,7 +9,6 @@ import io.fleetvote.testkit.Await;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,25 +27,22 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class LeaderVerticleTest {
 
-  @TempDir
-  Path dir;
-  private Vertx vertx;
-
-  @AfterEach
-  void close() {
-    if (vertx != null) {
-      vertx.close().await();
-    }
-  }
-
   @Test
-  void leadershipIsPublishedLocallyAndTheLedgerHandsOutEachIdOnce() {
+  void leadershipIsPublishedLocallyAndTheLedgerHandsOutEachIdOnce(@TempDir Path dir) {
     int port = FreePorts.pick();
     CoordinatorOptions options = new CoordinatorOptions().setDataDir(dir.toString()).setLeaseMillis(3000)
         .setRenewMillis(500).setCluster(new ClusterOptions().setClusterName("leader-" + UUID.randomUUID())
             .setPort(port).setPortAutoIncrement(false).setMembers(List.of("127.0.0.1:" + port)));
-    vertx = ClusterBootstrap.clustered(options.getCluster(), new VertxOptions(), new CoordinatorQuorum(1)::configure)
-        .await();
+    Vertx vertx = ClusterBootstrap.clustered(options.getCluster(), new VertxOptions(),
+        new CoordinatorQuorum(1)::configure).await();
+    try {
+      publishedAndShared(vertx, options);
+    } finally {
+      vertx.close().await();
+    }
+  }
+
+  private static void publishedAndShared(Vertx vertx, CoordinatorOptions options) {
     List<JsonObject> changes = new CopyOnWriteArrayList<>();
     vertx.eventBus().<JsonObject>localConsumer(Addresses.LEADERSHIP, m -> changes.add(m.body())).completion().await();
     LeaderVerticle leader = new LeaderVerticle("c1", options);
