@@ -129,6 +129,8 @@ public final class DemoMain {
 
     private final Settings settings;
     private final Set<String> printed = new HashSet<>();
+    /** Instances whose agent has answered: one that stops answering is on its way out, not booting. */
+    private final Set<String> answered = new HashSet<>();
     private final List<Cycle> cycles = new ArrayList<>();
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final long deadline;
@@ -471,8 +473,9 @@ public final class DemoMain {
         line.append(' ').append(id).append(' ');
         Optional<JsonObject> health = agentHealth((String) id);
         if (health.isEmpty()) {
-          line.append("booting");
+          line.append(answered.contains(id) ? "stopping" : "booting");
         } else {
+          answered.add((String) id);
           JsonObject h = health.get();
           line.append(String.format(Locale.ROOT, "%3.0f%% %s%s", h.getDouble("load", 0.0), h.getString("vote", "?"),
               h.getBoolean("warm", false) ? "" : " (warming up)"));
