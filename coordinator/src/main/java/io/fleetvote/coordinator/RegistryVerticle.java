@@ -2,6 +2,7 @@ package io.fleetvote.coordinator;
 
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.msg.AgentHeartbeat;
+import io.fleetvote.common.msg.LiveInstances;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.Rejections;
 import io.fleetvote.coordinator.LiveRegistry.Entry;
@@ -9,12 +10,13 @@ import io.fleetvote.coordinator.LiveRegistry.Outcome;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.stream.Stream;
@@ -103,11 +105,11 @@ final class RegistryVerticle extends VerticleBase {
   }
 
   private void query(Message<Object> request) {
-    JsonArray instances = new JsonArray();
+    List<LiveInstances.Entry> instances = new ArrayList<>();
     for (Entry entry : registry.live()) {
-      instances.add(entry.heartbeat().toJson().put("lastSeenMillisAgo", registry.millisSinceLastSeen(entry)));
+      instances.add(new LiveInstances.Entry(entry.heartbeat(), registry.millisSinceLastSeen(entry)));
     }
-    request.reply(new JsonObject().put("instances", instances));
+    request.reply(new LiveInstances(instances).toJson());
   }
 
   private static String roleNames(AgentHeartbeat heartbeat) {

@@ -1,8 +1,10 @@
 package io.fleetvote.coordinator.ui;
 
 import io.fleetvote.common.Addresses;
+import io.fleetvote.common.msg.AgentHeartbeat;
 import io.fleetvote.common.msg.LbStatus;
 import io.fleetvote.common.msg.LedgerQuery;
+import io.fleetvote.common.msg.LiveInstances;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.Rejections;
 import io.fleetvote.common.msg.ScalingState;
@@ -88,15 +90,18 @@ public final class UiVerticle extends VerticleBase {
   private void publish() {
     Future<ScalingState> scaling = scales ? query(Addresses.SCALING_STATE, null).map(ScalingState::fromJson)
         : Future.succeededFuture(null);
-    Future<JsonObject> registry = query(Addresses.REGISTRY_QUERY, null);
+    Future<LiveInstances> registry = query(Addresses.REGISTRY_QUERY, null).map(LiveInstances::fromJson);
     Future<JsonObject> ledger = scales ? query(Addresses.LEDGER_QUERY, new LedgerQuery(null, null, 50).toJson())
         : Future.succeededFuture(null);
     Future.join(scaling, registry, ledger).onComplete(done -> {
-      if (scaling.failed() && scaling.cause() instanceof MessageException bad) {
-        rejections.reject(Addresses.SCALING_STATE, "invalid", "the autoscaler's state: " + bad.getMessage());
-      }
       ScalingState state = scaling.succeeded() ? scaling.result() : null;
-      JsonObject agents = registry.succeeded() ? registry.result() : new JsonObject().put("instances", new JsonArray());
+      for (Future<?> answer : List.of(scaling, registry)) {
+        if (answer.failed() && answer.cause() instanceof MessageException bad) {
+          rejections.reject(answer == scaling ? Addresses.SCALING_STATE : Addresses.REGISTRY_QUERY, "invalid",
+              bad.getMessage());
+        }
+      }
+      LiveInstances agents = registry.succeeded() ? registry.result() : new LiveInstances(List.of());
       JsonObject snapshot = snapshot(state, agents);
       latest = snapshot;
       vertx.eventBus().publish(Addresses.UI_SNAPSHOT, snapshot, LOCAL);
@@ -118,11 +123,10 @@ public final class UiVerticle extends VerticleBase {
     return vertx.eventBus().<JsonObject>request(address, body, QUERY).map(Message::body);
   }
 
-  JsonObject snapshot(ScalingState state, JsonObject agents) {
+  JsonObject snapshot(ScalingState state, LiveInstances agents) {
     long now = clock.millis();
-    Map<String, JsonObject> heartbeats = new HashMap<>();
-    agents.getJsonArray("instances").forEach(h -> heartbeats.put(((JsonObject) h).getString("instanceId"),
-        (JsonObject) h));
+    Map<String, AgentHeartbeat> heartbeats = new LinkedHashMap<>();
+    agents.instances().forEach(e -> heartbeats.put(e.heartbeat().instanceId(), e.heartbeat()));
     lbs.values().removeIf(h -> now - h.receivedAt() > LB_STATUS_LEASE_MILLIS);
     Map<String, String> haproxyState = new HashMap<>();
     Map<String, Long> sessions = new HashMap<>();
@@ -149,10 +153,10 @@ public final class UiVerticle extends VerticleBase {
             .put("calmLeftMs", group.calmLeftMs()).put("votes", group.votes().toJson()).put("paused", group.paused()));
         for (ScalingState.Member member : group.members()) {
           String id = member.instanceId();
-          JsonObject heartbeat = heartbeats.get(id);
+          AgentHeartbeat heartbeat = heartbeats.get(id);
           listed.add(id);
           rows.add(row(id, group.name(), heartbeat, member.state(),
-              heartbeat != null ? heartbeat.getString("address") : member.privateIp(), member.load(), member.vote(),
+              heartbeat != null ? heartbeat.address() : member.privateIp(), member.load(), member.vote(),
               member.warm(), now - member.launchTime(), haproxyState, sessions)
               .add(group.protectedInstances().contains(id) || member.protectedFromScaleIn())
               .add(member.health()).add(member.drained()));
@@ -161,10 +165,11 @@ public final class UiVerticle extends VerticleBase {
     }
     heartbeats.forEach((id, heartbeat) -> {
       if (!listed.contains(id)) {
-        rows.add(row(id, heartbeat.getString("group"), heartbeat, "running", heartbeat.getString("address"), null,
-            null, false, now - heartbeat.getLong("startedAt", now), haproxyState, sessions).add(false)
-            .add(heartbeat.getBoolean("appReady", false) || heartbeat.getInteger("appPort", 0) == 0 ? "ok"
-                : "its app " + heartbeat.getString("appProblem", "fails its health check")).add(false));
+        rows.add(row(id, heartbeat.group(), heartbeat, "running", heartbeat.address(), null, null, false,
+            now - heartbeat.startedAt(), haproxyState, sessions).add(false)
+            .add(heartbeat.appReady() || heartbeat.appPort() == 0 ? "ok"
+                : "its app " + (heartbeat.appProblem().isEmpty() ? "fails its health check" : heartbeat.appProblem()))
+            .add(false));
       }
     });
     JsonObject snapshot = new JsonObject().put("at", now)
@@ -176,13 +181,13 @@ public final class UiVerticle extends VerticleBase {
     return snapshot;
   }
 
-  private static JsonArray row(String id, String group, JsonObject heartbeat, String state, String address,
+  private static JsonArray row(String id, String group, AgentHeartbeat heartbeat, String state, String address,
                                Object load, String vote, boolean warm, long uptime, Map<String, String> haproxy,
                                Map<String, Long> sessions) {
     return new JsonArray().add(id).add(group)
-        .add(heartbeat == null ? new JsonArray() : heartbeat.getJsonArray("roles")).add(address).add(state)
+        .add(heartbeat == null ? new JsonArray() : heartbeat.toJson().getJsonArray("roles")).add(address).add(state)
         .add(load).add(vote).add(warm).add(haproxy.get(id)).add(sessions.get(id)).add(uptime)
-        .add(heartbeat != null && heartbeat.getBoolean("leaving", false));
+        .add(heartbeat != null && heartbeat.leaving());
   }
 
   private void instanceEvents(JsonObject snapshot, JsonArray events) {
