@@ -17,6 +17,7 @@ import io.fleetvote.coordinator.leader.CoordinatorQuorum;
 import io.fleetvote.coordinator.leader.Leadership;
 import io.fleetvote.coordinator.ledger.DecisionLedger;
 import io.fleetvote.coordinator.ledger.LedgerEntry;
+import io.fleetvote.coordinator.ledger.LedgerPage;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -387,9 +388,7 @@ public final class ScalingVerticle extends VerticleBase {
       request.fail(400, "ledger query refused: " + e.getMessage());
       return;
     }
-    JsonArray entries = new JsonArray();
-    ledger.query(query.group(), query.outcome(), query.limit()).forEach(e -> entries.add(e.toJson()));
-    request.reply(new JsonObject().put("entries", entries));
+    request.reply(new LedgerPage(ledger.query(query.group(), query.outcome(), query.limit())).toJson());
   }
 
   private void stateQuery(Message<Object> request) {

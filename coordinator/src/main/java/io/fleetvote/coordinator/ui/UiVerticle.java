@@ -8,6 +8,9 @@ import io.fleetvote.common.msg.LiveInstances;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.Rejections;
 import io.fleetvote.common.msg.ScalingState;
+import io.fleetvote.coordinator.ledger.LedgerEntry;
+import io.fleetvote.coordinator.ledger.LedgerPage;
+import io.fleetvote.coordinator.scaling.Decision;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -23,6 +26,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -91,16 +95,17 @@ public final class UiVerticle extends VerticleBase {
     Future<ScalingState> scaling = scales ? query(Addresses.SCALING_STATE, null).map(ScalingState::fromJson)
         : Future.succeededFuture(null);
     Future<LiveInstances> registry = query(Addresses.REGISTRY_QUERY, null).map(LiveInstances::fromJson);
-    Future<JsonObject> ledger = scales ? query(Addresses.LEDGER_QUERY, new LedgerQuery(null, null, 50).toJson())
-        : Future.succeededFuture(null);
+    Future<LedgerPage> ledger = scales ? query(Addresses.LEDGER_QUERY, new LedgerQuery(null, null, 50).toJson())
+        .map(LedgerPage::fromJson) : Future.succeededFuture(null);
     Future.join(scaling, registry, ledger).onComplete(done -> {
       ScalingState state = scaling.succeeded() ? scaling.result() : null;
-      for (Future<?> answer : List.of(scaling, registry)) {
+      Map<String, Future<?>> answers = Map.of(Addresses.SCALING_STATE, scaling, Addresses.REGISTRY_QUERY, registry,
+          Addresses.LEDGER_QUERY, ledger);
+      answers.forEach((address, answer) -> {
         if (answer.failed() && answer.cause() instanceof MessageException bad) {
-          rejections.reject(answer == scaling ? Addresses.SCALING_STATE : Addresses.REGISTRY_QUERY, "invalid",
-              bad.getMessage());
+          rejections.reject(address, "invalid", bad.getMessage());
         }
-      }
+      });
       LiveInstances agents = registry.succeeded() ? registry.result() : new LiveInstances(List.of());
       JsonObject snapshot = snapshot(state, agents);
       latest = snapshot;
@@ -109,7 +114,7 @@ public final class UiVerticle extends VerticleBase {
       instanceEvents(snapshot, events);
       backendEvents(events);
       if (ledger.succeeded() && ledger.result() != null) {
-        ledgerEvents(ledger.result().getJsonArray("entries"), events);
+        ledgerEvents(ledger.result().entries(), events);
       }
       if (!events.isEmpty() && !first) {
         vertx.eventBus().publish(Addresses.UI_EVENTS, new JsonObject().put("at", clock.millis()).put("events", events),
@@ -250,19 +255,21 @@ public final class UiVerticle extends VerticleBase {
     failingOpen = open;
   }
 
-  private void ledgerEvents(JsonArray entries, JsonArray events) {
+  private void ledgerEvents(List<LedgerEntry> entries, JsonArray events) {
     for (int i = entries.size() - 1; i >= 0; i--) {
-      JsonObject entry = entries.getJsonObject(i);
-      JsonObject action = entry.getJsonObject("action");
-      String key = entry.getString("id") + "/" + (action == null ? "hold" : action.getString("status"));
+      LedgerEntry entry = entries.get(i);
+      LedgerEntry.Action action = entry.action();
+      String key = entry.id() + "/" + (action == null ? "hold" : action.status().name());
       if (ledgerSeen.add(key)) {
-        JsonObject decision = entry.getJsonObject("decision");
-        events.add(new JsonObject().put("kind", action == null ? "hold" : action.getString("kind"))
-            .put("entry", entry.getString("id")).put("group", decision.getString("group"))
-            .put("outcome", decision.getString("outcome")).put("at", entry.getLong("lastAt"))
-            .put("text", decision.getString("outcome") + " (" + decision.getString("rule") + "): "
-                + decision.getString("reason") + (action == null ? "" : " [" + action.getString("kind") + " "
-                + action.getString("status") + " " + action.getJsonArray("instances").encode() + "]")));
+        Decision decision = entry.decision();
+        String outcome = decision.outcome().name().toLowerCase(Locale.ROOT);
+        events.add(new JsonObject().put("kind", action == null ? "hold" : action.kind())
+            .put("entry", entry.id()).put("group", decision.group())
+            .put("outcome", outcome).put("at", entry.lastAt())
+            .put("text", outcome + " (" + decision.rule().name().toLowerCase(Locale.ROOT).replace('_', '-') + "): "
+                + decision.reason()
+                + (action == null ? "" : " [" + action.kind() + " " + action.status().name().toLowerCase(Locale.ROOT)
+                + " " + new JsonArray(action.instances()).encode() + "]")));
       }
     }
     while (ledgerSeen.size() > 500) {
