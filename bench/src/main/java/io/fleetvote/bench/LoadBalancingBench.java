@@ -87,8 +87,11 @@ public final class LoadBalancingBench {
          ManagedProcess coordinator = BenchSupport.coordinator(dir, sandbox, groups, "bench-lb-" + System.nanoTime(),
              FreePorts.pick(), apiPort, 500, 1000)) {
       new Run(sandbox.admin(), ec2, apiPort, vertx, settings).run();
-      coordinator.stop();
+      // The instances before the coordinator: an agent leaves its LBs over the cluster the coordinator holds up; with
+      // the coordinator gone first, each app agent waited 15 s for an LB it could no longer reach. What the
+      // coordinator launches meanwhile, the sandbox's close terminates.
       sandbox.admin().terminateAll();
+      coordinator.stop();
     } finally {
       vertx.close().await();
     }
