@@ -2,14 +2,23 @@ package io.fleetvote.bench;
 
 import io.fleetvote.common.FleetvoteHome;
 import io.fleetvote.common.cli.CommandLine;
+import io.fleetvote.common.cluster.ClusterBootstrap;
+import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.cluster.JvmFlags;
+import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.testkit.Await;
 import io.fleetvote.testkit.LocalJson;
 import io.fleetvote.testkit.ManagedProcess;
 import io.fleetvote.testkit.SandboxProcess;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.io.IOException;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -18,8 +27,14 @@ import java.util.Optional;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
-/** What the benchmarks share: a coordinator process on the sandbox, JSON over HTTP, waiting, and the summary line. */
+/**
+ * What the benchmarks share: idle instances, a coordinator process on the sandbox, a cluster member that speaks for
+ * the instances' agents, JSON over HTTP, waiting, and the summary line.
+ */
 final class BenchSupport {
+
+  /** The image of {@link #idleImages}: an instance that only sleeps, for a benchmark that speaks for its agent. */
+  static final String IDLE_IMAGE = "bench-idle";
 
   /** How often the benchmarks ask: the resolution of what they time. */
   private static final Duration POLL = Duration.ofMillis(2);
@@ -35,6 +50,36 @@ final class BenchSupport {
   /** Option {@code name} as a count within {@code min..max}, or {@code smoke} under {@code --smoke}. */
   static int count(CommandLine.Parsed parsed, String name, int min, int max, int smoke) {
     return parsed.flag("smoke") ? smoke : parsed.intValue(name, min, max);
+  }
+
+  /**
+   * Writes {@code dir/images.json}, the sandbox's extra image {@value #IDLE_IMAGE} (outside any CPU quota: sleepers
+   * that never run work need no cgroups), and returns its path for the sandbox's {@code --images}.
+   */
+  static Path idleImages(Path dir) throws IOException {
+    Path images = dir.resolve("images.json");
+    Files.writeString(images, new JsonObject().put("images", new JsonArray().add(new JsonObject()
+        .put("name", IDLE_IMAGE).put("description", "an instance without an agent: the benchmark speaks for it")
+        .put("processes", new JsonArray().add(new JsonObject().put("name", "sleep")
+            .put("command", new JsonArray().add("sleep").add("3600")).put("stopTimeoutMillis", 1000)
+            .put("withinCapacity", false))))).encode());
+    return images;
+  }
+
+  /** Writes {@code dir/groups.json}: group {@code name} of idle instances, {@code min..max}; returns its path. */
+  static Path idleGroup(Path dir, String name, int min, int max) throws IOException {
+    Path groups = dir.resolve("groups.json");
+    Files.writeString(groups, new JsonObject().put("groups", new JsonArray().add(new JsonObject().put("name", name)
+        .put("imageId", ImageCatalog.imageId(IDLE_IMAGE)).put("min", min).put("max", max).put("calmTimeMs", 0)
+        .put("bootTimeoutMs", 600_000))).encode());
+    return groups;
+  }
+
+  /** A lite member of {@code cluster}, joined through 127.0.0.1:{@code clusterPort}: it publishes as agents would. */
+  static Vertx liteMember(String cluster, int clusterPort) {
+    return ClusterBootstrap.clustered(new ClusterOptions().setClusterName(cluster).setPort(FreePorts.pick())
+        .setPortAutoIncrement(false).setLiteMember(true).setMembers(List.of("127.0.0.1:" + clusterPort)),
+        new VertxOptions()).await();
   }
 
   /** A coordinator of deployment {@code bench} on {@code sandbox}, the first member of cluster {@code cluster}. */

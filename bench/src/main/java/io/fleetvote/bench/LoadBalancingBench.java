@@ -43,12 +43,16 @@ import java.util.stream.Collectors;
  *   <li>HAProxy restarted -> all live instances back: HAProxy is killed with SIGKILL, the lb agent restarts it and
  *   reconciles.</li>
  * </ol>
+ * {@code --smoke}: one app instance, one measurement of each, no service time between HAProxy kills.
  */
 public final class LoadBalancingBench {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(90);
   private static final Pattern LEFT = Pattern.compile("left the LBs: [^{]*(\\{.*})");
   private static final int WEB_SIZE = 2;
+  /** HAProxy's supervisor backs off while HAProxy keeps dying and starts over once it ran 10 s. */
+  private static final Duration ISOLATED_GAP = Duration.ofSeconds(11);
+  private static final Duration CRASH_LOOP_GAP = Duration.ofSeconds(2);
   private static final int CHECK_INTER_MS = 1000;
 
   private LoadBalancingBench() {
@@ -58,10 +62,15 @@ public final class LoadBalancingBench {
     CommandLine cli = BenchSupport.withSmoke(new CommandLine("bench load-balancing",
         "Times agent start -> first request routed, state drain -> Server deleted, and HAProxy restart -> all back.")
         .option("trials", "N", "replacements timed (each gives one start->routed and one drain->deleted)", "10")
-        .option("restarts", "N", "HAProxy restarts timed", "10")
+        .option("restarts", "N", "isolated HAProxy restarts timed (" + ISOLATED_GAP.toSeconds()
+            + " s of service between kills)", "10")
+        .option("crash-loop", "N", "HAProxy restarts timed in a crash loop (killed again "
+            + CRASH_LOOP_GAP.toSeconds() + " s after each recovery)", "5")
         .option("rate", "N", "requests per second through HAProxy during the whole benchmark", "100"));
-    int[] counts = cli.parseOrExit(args, p -> new int[] {BenchSupport.count(p, "trials", 1, 200, 1),
-        BenchSupport.count(p, "restarts", 1, 200, 1), p.intValue("rate", 1, 5000)});
+    Settings settings = cli.parseOrExit(args, p -> p.flag("smoke")
+        ? new Settings(1, 1, 1, p.intValue("rate", 1, 5000), 1, Duration.ZERO, Duration.ZERO)
+        : new Settings(p.intValue("trials", 1, 200), p.intValue("restarts", 1, 200), p.intValue("crash-loop", 0, 200),
+            p.intValue("rate", 1, 5000), WEB_SIZE, ISOLATED_GAP, CRASH_LOOP_GAP));
     Path dir = Files.createTempDirectory("fleetvote-bench-lb-");
     Path groups = dir.resolve("groups.json");
     Files.writeString(groups, new JsonObject().put("groups", new JsonArray()
@@ -70,28 +79,37 @@ public final class LoadBalancingBench {
                 .put("lb", new JsonObject().put("serves", "web").put("checkInterMs", CHECK_INTER_MS))))
         // Production voting windows: nothing votes during the benchmark, the group stays at its minimum.
         .add(new JsonObject().put("name", "web").put("imageId", ImageCatalog.imageId("fleetvote-app"))
-            .put("min", WEB_SIZE).put("max", WEB_SIZE + 1))).encode());
+            .put("min", settings.webSize()).put("max", settings.webSize() + 1))).encode());
     int apiPort = FreePorts.pick();
     Vertx vertx = Vertx.vertx();
     try (SandboxProcess sandbox = SandboxProcess.start(dir.resolve("sandbox"));
          Ec2Client ec2 = Ec2Clients.sync(sandbox.endpoint());
          ManagedProcess coordinator = BenchSupport.coordinator(dir, sandbox, groups, "bench-lb-" + System.nanoTime(),
              FreePorts.pick(), apiPort, 500, 1000)) {
-      new Run(sandbox.admin(), ec2, apiPort, vertx).run(counts[0], counts[1], counts[2]);
-      coordinator.stop();
+      new Run(sandbox.admin(), ec2, apiPort, vertx, settings).run();
+      // The instances before the coordinator: an agent leaves its LBs over the cluster the coordinator holds up; with
+      // the coordinator gone first, each app agent waited 15 s for an LB it could no longer reach. What the
+      // coordinator launches meanwhile, the sandbox's close terminates.
       sandbox.admin().terminateAll();
+      coordinator.stop();
     } finally {
       vertx.close().await();
     }
   }
 
-  private record Run(SandboxAdmin admin, Ec2Client ec2, int apiPort, Vertx vertx) {
+  /** What to time, the load, group web's size, and the service time HAProxy gets between kills. */
+  private record Settings(int trials, int restarts, int crashLoop, int rate, int webSize, Duration isolatedGap,
+                          Duration crashLoopGap) {
+  }
 
-    void run(int trials, int restarts, int rate) {
+  private record Run(SandboxAdmin admin, Ec2Client ec2, int apiPort, Vertx vertx, Settings settings) {
+
+    void run() {
+      int webSize = settings.webSize();
+      int rate = settings.rate();
       String lb = BenchSupport.await("the lb instance", TIMEOUT, () -> BenchSupport.group(apiPort, "lb")
           .flatMap(g -> g.getJsonArray("instances").stream().map(String.class::cast).findFirst()));
-      BenchSupport.await("group web's " + WEB_SIZE + " instances up in HAProxy", TIMEOUT,
-          () -> ready(lb).size() == WEB_SIZE);
+      BenchSupport.await("group web's " + webSize + " instances up in HAProxy", TIMEOUT, () -> allReady(lb));
       URI frontend = URI.create("http://127.0.0.1:" + admin.port(lb, "http") + "/?work=2");
       System.out.printf(Locale.ROOT, "load: %d requests/s through HAProxy at %s%n%n", rate, frontend);
       LoadGenerator load = load(frontend, rate);
@@ -103,7 +121,7 @@ public final class LoadBalancingBench {
       List<Long> drainToDeleted = new ArrayList<>();
       System.out.printf(Locale.ROOT, "%-6s %-20s %10s %10s %10s   %-20s %10s%n", "trial", "new instance",
           "start->up", "up->routed", "start->routed", "drained instance", "drain->del");
-      for (int trial = 1; trial <= trials; trial++) {
+      for (int trial = 1; trial <= settings.trials(); trial++) {
         Replacement r = replace(lb);
         startToRouted.add(r.routed() - r.agentStart());
         startToUp.add(r.up() - r.agentStart());
@@ -117,10 +135,9 @@ public final class LoadBalancingBench {
       load = load(frontend, rate);
       running = load.run();
 
-      // HAProxy's supervisor backs off while HAProxy keeps dying and starts over once it ran 10 s: isolated crashes
-      // first (11 s of service between kills), then a crash loop (2 s between kills).
-      List<Long> back = restarts(lb, restarts, Duration.ofSeconds(11), "isolated kill -9 -> all back");
-      List<Long> loop = restarts(lb, 5, Duration.ofSeconds(2), "crash loop: kill -9 -> all back");
+      // Isolated crashes first, then a crash loop.
+      List<Long> back = restarts(lb, settings.restarts(), settings.isolatedGap(), "isolated kill -9 -> all back");
+      List<Long> loop = restarts(lb, settings.crashLoop(), settings.crashLoopGap(), "crash loop: kill -9 -> all back");
       load.stop();
       LoadReport restarting = running.await();
 
@@ -131,10 +148,10 @@ public final class LoadBalancingBench {
           BenchSupport.summary(upToRouted), CHECK_INTER_MS + 500);
       System.out.printf(Locale.ROOT, "state drain -> Server deleted. under load: %s%n",
           BenchSupport.summary(drainToDeleted));
-      System.out.printf(Locale.ROOT, "HAProxy killed -> all %d live instances back: %s; target <= 6000 ms%n", WEB_SIZE,
+      System.out.printf(Locale.ROOT, "HAProxy killed -> all %d live instances back: %s; target <= 6000 ms%n", webSize,
           BenchSupport.summary(back));
-      System.out.printf(Locale.ROOT, "  in a crash loop (killed again 2 s after each recovery): %s%n",
-          BenchSupport.summary(loop));
+      System.out.printf(Locale.ROOT, "  in a crash loop (killed again %d s after each recovery): %s%n",
+          settings.crashLoopGap().toSeconds(), BenchSupport.summary(loop));
       System.out.printf(Locale.ROOT, "requests during the replacements: %d sent, %d failed; during the HAProxy "
           + "kills (HAProxy down: connections refused): %d sent, %d failed (%d cores)%n", scaling.sent(),
           scaling.failed(), restarting.sent(), restarting.failed(), Runtime.getRuntime().availableProcessors());
@@ -190,7 +207,7 @@ public final class LoadBalancingBench {
       if (!reply.getString("outcome").equals("deleted")) {
         throw new IllegalStateException(victim + " was not drained cleanly: " + reply.encode());
       }
-      BenchSupport.await("group web at " + WEB_SIZE + " in HAProxy", TIMEOUT, () -> ready(lb).size() == WEB_SIZE);
+      BenchSupport.await("group web at " + settings.webSize() + " in HAProxy", TIMEOUT, () -> allReady(lb));
       return new Replacement(fresh, agentStart, up[0], routed, victim, reply.getLong("millis"));
     }
 
@@ -203,8 +220,13 @@ public final class LoadBalancingBench {
       long killed = System.currentTimeMillis();
       haproxy.destroyForcibly();
       BenchSupport.await("HAProxy " + haproxy.pid() + " gone", TIMEOUT, () -> !haproxy.isAlive());
-      BenchSupport.await("every live instance back in HAProxy", TIMEOUT, () -> ready(lb).size() == WEB_SIZE);
+      BenchSupport.await("every live instance back in HAProxy", TIMEOUT, () -> allReady(lb));
       return System.currentTimeMillis() - killed;
+    }
+
+    /** Every instance of group web up in HAProxy, none in maintenance or draining. */
+    private boolean allReady(String lb) {
+      return ready(lb).size() == settings.webSize();
     }
 
     private List<String> ready(String lb) {

@@ -2,19 +2,13 @@ package io.fleetvote.bench;
 
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.cli.CommandLine;
-import io.fleetvote.common.cluster.ClusterBootstrap;
-import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.msg.Vote;
 import io.fleetvote.common.msg.VoteKind;
 import io.fleetvote.common.net.FreePorts;
-import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.testkit.Ec2Clients;
 import io.fleetvote.testkit.ManagedProcess;
 import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 
 import java.nio.file.Files;
@@ -54,15 +48,8 @@ public final class MajorityToLaunchBench {
     int[] counts = cli.parseOrExit(args, p -> new int[] {BenchSupport.count(p, "trials", 1, 1000, 1),
         BenchSupport.count(p, "warmup", 0, 100, 0)});
     Path dir = Files.createTempDirectory("fleetvote-bench-majority-");
-    Path images = dir.resolve("images.json");
-    Files.writeString(images, new JsonObject().put("images", new JsonArray().add(new JsonObject()
-        .put("name", "bench-idle").put("description", "an instance without an agent: the benchmark votes for it")
-        .put("processes", new JsonArray().add(new JsonObject().put("name", "sleep")
-            .put("command", new JsonArray().add("sleep").add("3600")).put("stopTimeoutMillis", 1000))))).encode());
-    Path groups = dir.resolve("groups.json");
-    Files.writeString(groups, new JsonObject().put("groups", new JsonArray().add(new JsonObject().put("name", GROUP)
-        .put("imageId", ImageCatalog.imageId("bench-idle")).put("min", 2).put("max", 3).put("calmTimeMs", 0)
-        .put("bootTimeoutMs", 600_000))).encode());
+    Path images = BenchSupport.idleImages(dir);
+    Path groups = BenchSupport.idleGroup(dir, GROUP, 2, 3);
     int clusterPort = FreePorts.pick();
     int apiPort = FreePorts.pick();
     String cluster = "bench-majority-" + System.nanoTime();
@@ -70,9 +57,7 @@ public final class MajorityToLaunchBench {
          Ec2Client ec2 = Ec2Clients.sync(sandbox.endpoint());
          ManagedProcess coordinator = BenchSupport.coordinator(dir, sandbox, groups, cluster, clusterPort, apiPort,
              1000, 1000)) {
-      Vertx voter = ClusterBootstrap.clustered(new ClusterOptions().setClusterName(cluster).setPort(FreePorts.pick())
-          .setPortAutoIncrement(false).setLiteMember(true).setMembers(List.of("127.0.0.1:" + clusterPort)),
-          new VertxOptions()).await();
+      Vertx voter = BenchSupport.liteMember(cluster, clusterPort);
       try {
         run(counts[0], counts[1], sandbox, ec2, apiPort, voter);
       } finally {
