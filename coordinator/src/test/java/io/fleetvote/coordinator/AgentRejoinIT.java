@@ -1,16 +1,15 @@
 package io.fleetvote.coordinator;
 
 import io.fleetvote.common.Addresses;
-import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.msg.Vote;
 import io.fleetvote.common.msg.VoteKind;
-import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.testkit.Ec2Clients;
+import io.fleetvote.testkit.Http;
+import io.fleetvote.testkit.LocalCluster;
 import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
@@ -20,18 +19,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 
-import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -54,14 +47,13 @@ class AgentRejoinIT {
 
   private static final String APP = ImageCatalog.imageId("fleetvote-app");
   private static final Duration TIMEOUT = Duration.ofSeconds(60);
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
 
   @TempDir
   static Path stateDir;
   static SandboxProcess sandbox;
 
-  private final String clusterName = "rejoin-it-" + UUID.randomUUID().toString().substring(0, 8);
-  private final int clusterPort = FreePorts.pick();
+  /** The one data member's cluster: each data member of the test starts on its port. */
+  private final ClusterOptions cluster = LocalCluster.single("rejoin-it");
   private Vertx dataMember;
 
   @BeforeAll
@@ -118,11 +110,9 @@ class AgentRejoinIT {
     }
   }
 
-  /** A data member on {@code clusterPort} (the member the agents' user-data names) that queues every vote. */
+  /** A data member on the cluster's port (the member the agents' user-data names) that queues every vote. */
   private BlockingQueue<Vote> startDataMember() throws TimeoutException {
-    ClusterOptions cluster = new ClusterOptions().setClusterName(clusterName).setPort(clusterPort)
-        .setPortAutoIncrement(false).setMembers(List.of("127.0.0.1:" + clusterPort));
-    dataMember = ClusterBootstrap.clustered(cluster, new VertxOptions()).await(60, TimeUnit.SECONDS);
+    dataMember = LocalCluster.join(cluster);
     BlockingQueue<Vote> votes = new LinkedBlockingQueue<>();
     dataMember.eventBus().consumer(Addresses.VOTES, message -> votes.add(Vote.fromJson(message.body())))
         .completion().await(30, TimeUnit.SECONDS);
@@ -142,8 +132,8 @@ class AgentRejoinIT {
         .put("shrinkBelow", 30)
         .put("shrinkAfterMs", 1000)
         .put("cluster", new JsonObject()
-            .put("clusterName", clusterName)
-            .put("members", new JsonArray().add("127.0.0.1:" + clusterPort))
+            .put("clusterName", cluster.getClusterName())
+            .put("members", new JsonArray(cluster.getMembers()))
             .put("portAutoIncrement", false))).encode();
     try (Ec2Client ec2 = Ec2Clients.sync(sandbox.endpoint())) {
       return ec2.runInstances(b -> b.imageId(APP).minCount(1).maxCount(1)
@@ -179,14 +169,10 @@ class AgentRejoinIT {
 
   /** Keeps asking the demo app for 100 ms of CPU per request until told to stop. */
   private static Void busy(int appPort, AtomicBoolean loading) throws InterruptedException {
-    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + appPort + "/?work=100"))
-        .timeout(Duration.ofSeconds(10)).build();
+    HttpRequest.Builder request = Http.request(Http.local(appPort, "/?work=100"));
     while (loading.get()) {
-      try {
-        HTTP.send(request, HttpResponse.BodyHandlers.discarding());
-      } catch (IOException e) {
-        // the app answers again on the next request; the test fails on its own timeout if it never does
-      }
+      // No answer: the app answers again on the next request; the test fails on its own timeout if it never does.
+      Http.answer(request);
     }
     return null;
   }

@@ -2,35 +2,33 @@ package io.fleetvote.coordinator;
 
 import io.fleetvote.common.FleetvoteHome;
 import io.fleetvote.common.cluster.JvmFlags;
+import io.fleetvote.common.msg.LeadershipState;
 import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.testkit.CoordinatorClient;
 import io.fleetvote.testkit.ManagedProcess;
-import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 
 /** A coordinator running as its own process (the jar a user runs), for tests that kill or freeze one. */
 final class CoordinatorProcess implements AutoCloseable {
 
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofMillis(500)).build();
-
   final String name;
   final int httpPort;
   final int clusterPort;
+  /** Its API, waiting 2 s for an answer: a coordinator that gives none is dead or frozen. */
+  final CoordinatorClient api;
   private final ManagedProcess process;
 
   private CoordinatorProcess(String name, int httpPort, int clusterPort, ManagedProcess process) {
     this.name = name;
     this.httpPort = httpPort;
     this.clusterPort = clusterPort;
+    this.api = new CoordinatorClient(httpPort).withTimeout(Duration.ofSeconds(2));
     this.process = process;
   }
 
@@ -58,27 +56,13 @@ final class CoordinatorProcess implements AutoCloseable {
     return new CoordinatorProcess(name, httpPort, clusterPort, process);
   }
 
-  /** GET on the coordinator's API; empty when it does not answer (dead or frozen). */
-  Optional<JsonObject> api(String path) {
-    try {
-      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort
-          + path)).timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
-      return response.statusCode() == 200 ? Optional.of(new JsonObject(response.body())) : Optional.empty();
-    } catch (IOException e) {
-      return Optional.empty();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return Optional.empty();
-    }
-  }
-
   /** True when this coordinator says it is the leader. */
   boolean leads() {
-    return api("/api/leader").map(l -> l.getBoolean("leader")).orElse(false);
+    return api.ifAnswered(CoordinatorClient::leader).map(LeadershipState::leader).orElse(false);
   }
 
   long epoch() {
-    return api("/api/leader").map(l -> l.getLong("epoch")).orElse(0L);
+    return api.ifAnswered(CoordinatorClient::leader).map(LeadershipState::epoch).orElse(0L);
   }
 
   long pid() {

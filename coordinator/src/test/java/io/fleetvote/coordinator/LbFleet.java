@@ -1,33 +1,31 @@
 package io.fleetvote.coordinator;
 
-import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.cluster.ClusterOptions;
-import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.common.msg.ScalingState;
 import io.fleetvote.load.Capacity;
 import io.fleetvote.load.LoadGenerator;
 import io.fleetvote.load.LoadOptions;
 import io.fleetvote.load.LoadReport;
 import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.CoordinatorClient;
 import io.fleetvote.testkit.Ec2Clients;
+import io.fleetvote.testkit.Http;
+import io.fleetvote.testkit.HttpReply;
+import io.fleetvote.testkit.LocalCluster;
 import io.fleetvote.testkit.SandboxAdmin;
 import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 
 /**
  * A sandbox and a coordinator running group {@code lb} (HAProxy instances serving group {@code web}) and group
@@ -46,13 +44,12 @@ final class LbFleet implements AutoCloseable {
   /** The web instances' voting thresholds, in percent of their capacity. */
   static final int GROW_ABOVE = 60;
   static final int SHRINK_BELOW = 20;
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(2)).build();
 
   final SandboxProcess sandbox;
   final SandboxAdmin admin;
   final Ec2Client ec2;
   final Coordinator coordinator;
+  final CoordinatorClient api;
   final Vertx member;
 
   private LbFleet(SandboxProcess sandbox, Ec2Client ec2, Coordinator coordinator, Vertx member) {
@@ -60,6 +57,7 @@ final class LbFleet implements AutoCloseable {
     this.admin = sandbox.admin();
     this.ec2 = ec2;
     this.coordinator = coordinator;
+    this.api = new CoordinatorClient(coordinator.httpPort());
     this.member = member;
   }
 
@@ -74,8 +72,7 @@ final class LbFleet implements AutoCloseable {
     Coordinator coordinator = null;
     try {
       sandbox.admin().requireCapacity("these tests' loads");
-      int clusterPort = FreePorts.pick();
-      String cluster = "lb-" + UUID.randomUUID();
+      ClusterOptions cluster = LocalCluster.single("lb");
       JsonObject lbGroup = new JsonObject().put("name", "lb").put("imageId", ImageCatalog.imageId("fleetvote-lb"))
           .put("min", lbs).put("max", lbs).put("agent", new JsonObject().put("roles", new JsonArray().add("lb"))
               .put("gossipPeriodMs", 500).put("lb", new JsonObject().put("serves", "web").put("reconcileMs", 1000)));
@@ -87,17 +84,14 @@ final class LbFleet implements AutoCloseable {
           .mergeIn(web);
       coordinator = Coordinator.start(new CoordinatorOptions(new JsonObject()
           .put("deployment", "it").put("httpPort", 0)
-          .put("cluster", new JsonObject().put("clusterName", cluster).put("port", clusterPort)
-              .put("portAutoIncrement", false).put("members", new JsonArray().add("127.0.0.1:" + clusterPort)))
+          .put("cluster", cluster.toJson())
           .put("dataDir", dir.resolve("coordinator").toString())
           .put("scaling", new JsonObject()
               .put("tickMillis", 500).put("fleetRefreshMillis", 2000)
               .put("groups", new JsonArray().add(lbGroup).add(webGroup))
               .put("fleet", new JsonObject().put("deployment", "it").put("endpoint", sandbox.endpoint().toString())
                   .put("firstRetryDelayMillis", 200).put("maxRetryDelayMillis", 2000))))).await();
-      Vertx member = ClusterBootstrap.clustered(new ClusterOptions().setClusterName(cluster)
-          .setPort(FreePorts.pick()).setPortAutoIncrement(false).setLiteMember(true)
-          .setMembers(List.of("127.0.0.1:" + clusterPort)), new VertxOptions()).await();
+      Vertx member = LocalCluster.join(LocalCluster.liteMemberOf(cluster));
       return new LbFleet(sandbox, Ec2Clients.sync(sandbox.endpoint()), coordinator, member);
     } catch (RuntimeException e) {
       if (coordinator != null) {
@@ -142,29 +136,24 @@ final class LbFleet implements AutoCloseable {
 
   /** The instances the coordinator counts in {@code group}. */
   List<String> groupInstances(String group) {
-    return api("/api/groups").getJsonArray("groups").stream().map(JsonObject.class::cast)
-        .filter(g -> g.getString("name").equals(group)).findFirst().map(g -> g.getJsonArray("instances").stream()
-            .map(String.class::cast).toList()).orElse(List.of());
+    return api.group(group).map(ScalingState.GroupState::instances).orElse(List.of());
   }
 
   /** The dashboard's latest snapshot ({@code GET /api/dashboard}). */
   JsonObject dashboard() {
-    return api("/api/dashboard");
+    return api.dashboard();
   }
 
   List<JsonObject> entries(String group) {
-    return api("/api/decisions?group=" + group + "&limit=1000").getJsonArray("entries").stream()
-        .map(JsonObject.class::cast).toList();
+    return api.decisions(group, null, 1000);
   }
 
   /** The LB agent's {@code /lb/servers}: its HAProxy backend; empty while it does not answer. */
   JsonObject backend(String lb) {
     try {
-      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-          + admin.port(lb, "agent") + "/lb/servers")).timeout(Duration.ofSeconds(5)).build(),
-          HttpResponse.BodyHandlers.ofString());
-      return response.statusCode() == 200 ? new JsonObject(response.body()) : new JsonObject();
-    } catch (Exception e) {
+      return Http.answer(Http.request(Http.local(admin.port(lb, "agent"), "/lb/servers")))
+          .filter(reply -> reply.status() == 200).map(HttpReply::json).orElseGet(JsonObject::new);
+    } catch (RuntimeException e) {
       return new JsonObject();
     }
   }
@@ -177,15 +166,5 @@ final class LbFleet implements AutoCloseable {
   List<String> readyServers(String lb) {
     return servers(backend(lb)).stream().filter(s -> s.getBoolean("up") && !s.getBoolean("maintenance")
         && !s.getBoolean("draining")).map(s -> s.getString("name")).toList();
-  }
-
-  private JsonObject api(String path) {
-    try {
-      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-          + coordinator.httpPort() + path)).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-      return new JsonObject(response.body());
-    } catch (Exception e) {
-      throw new AssertionError("GET " + path + ": " + e, e);
-    }
   }
 }

@@ -1,7 +1,9 @@
 package io.fleetvote.coordinator;
 
+import io.fleetvote.common.msg.LeadershipState;
 import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.CoordinatorClient;
 import io.fleetvote.testkit.Ec2Clients;
 import io.fleetvote.testkit.SandboxAdmin;
 import io.fleetvote.testkit.SandboxProcess;
@@ -110,13 +112,13 @@ class LeaderFailoverIT {
     leader.freeze();
     other.freeze();
     Await.until("the lone coordinator to see it has no quorum", TIMEOUT,
-        () -> lone.api("/api/leader").map(l -> l.getBoolean("quorum")).orElse(true), quorum -> !quorum);
+        () -> lone.api.ifAnswered(CoordinatorClient::leader).map(LeadershipState::quorum).orElse(true), quorum -> !quorum);
     admin.clearFaults();
     long runInstancesBefore = admin.calls("RunInstances");
     // The minority keeps deciding nothing for as long as a leader would need to act several times over.
     for (int i = 0; i < 10; i++) {
       assertThat(lone.leads()).isFalse();
-      Await.until("a tick", Duration.ofSeconds(5), () -> lone.api("/api/groups").isPresent());
+      Await.until("a tick", Duration.ofSeconds(5), () -> lone.api.ifAnswered(CoordinatorClient::groups).isPresent());
     }
     assertThat(admin.calls("RunInstances")).as("RunInstances calls by the minority").isEqualTo(runInstancesBefore);
     assertThat(aliveInstances()).isEmpty();
@@ -141,8 +143,7 @@ class LeaderFailoverIT {
   }
 
   private Optional<JsonObject> launchEntry(CoordinatorProcess coordinator) {
-    return coordinator.api("/api/decisions?group=batch&outcome=grow").stream()
-        .flatMap(d -> d.getJsonArray("entries").stream().map(JsonObject.class::cast))
+    return coordinator.api.ifAnswered(c -> c.decisions("batch", "grow", 100)).stream().flatMap(List::stream)
         .filter(e -> e.getJsonObject("action") != null).findFirst();
   }
 

@@ -6,6 +6,7 @@ import io.fleetvote.common.msg.RegisterRequest;
 import io.fleetvote.common.msg.RegistrationReply;
 import io.fleetvote.load.LoadReport;
 import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.HttpReply;
 import io.fleetvote.testkit.SandboxAdmin;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -23,10 +24,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -230,9 +227,9 @@ class LoadBalancingIT {
     Await.until("the group at 2, both in the backend", TIMEOUT,
         () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
     String drained = readyServers().get(0);
-    HttpResponse<String> response = post("/api/instances/" + drained + "/drain");
-    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-    JsonObject reply = new JsonObject(response.body());
+    HttpReply response = fleet.api.drain(drained);
+    assertThat(response.status()).as(response.body()).isEqualTo(200);
+    JsonObject reply = response.json();
     assertThat(reply.getJsonObject("drained").getJsonArray("replies").getJsonObject(0).getString("outcome"))
         .isEqualTo("deleted");
     assertThat(servers(backend())).noneMatch(s -> s.getString("name").equals(drained));
@@ -248,15 +245,15 @@ class LoadBalancingIT {
     Await.until("a launch for the drained instance, which no longer counts towards min 2", TIMEOUT,
         () -> readyServers().size() == 2 && groupInstances("web").size() == 3);
 
-    HttpResponse<String> back = post("/api/instances/" + drained + "/undrain");
-    assertThat(back.statusCode()).as(back.body()).isEqualTo(200);
-    assertThat(new JsonObject(back.body()).getString("reason")).startsWith("anyone put " + drained
+    HttpReply back = fleet.api.undrain(drained);
+    assertThat(back.status()).as(back.body()).isEqualTo(200);
+    assertThat(back.json().getString("reason")).startsWith("anyone put " + drained
         + " back in its LBs: LB " + lb + " registered it in ");
     assertThat(readyServers()).contains(drained);
-    assertThat(post("/api/instances/" + drained + "/undrain").statusCode()).as("not drained any more").isEqualTo(409);
-    HttpResponse<String> lbDrain = post("/api/instances/" + lb + "/drain");
-    assertThat(lbDrain.statusCode()).as(lbDrain.body()).isEqualTo(409);
-    assertThat(new JsonObject(lbDrain.body()).getString("error")).contains("only app instances behind an LB");
+    assertThat(fleet.api.undrain(drained).status()).as("not drained any more").isEqualTo(409);
+    HttpReply lbDrain = fleet.api.drain(lb);
+    assertThat(lbDrain.status()).as(lbDrain.body()).isEqualTo(409);
+    assertThat(lbDrain.error()).contains("only app instances behind an LB");
     Await.until("the group back at 2 by its votes", TIMEOUT,
         () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
   }
@@ -353,12 +350,6 @@ class LoadBalancingIT {
     JsonArray attempts = entry.getJsonObject("action").getJsonArray("attempts");
     return attempts.stream().map(JsonObject.class::cast).filter(a -> a.containsKey(field)).findFirst()
         .orElseThrow(() -> new AssertionError("no '" + field + "' note in " + attempts.encode()));
-  }
-
-  private static HttpResponse<String> post(String path) throws Exception {
-    return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(HttpRequest.newBuilder(
-        URI.create("http://127.0.0.1:" + fleet.coordinator.httpPort() + path)).POST(HttpRequest.BodyPublishers.noBody())
-        .timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private static void assertRefused(JsonObject body, String field) {

@@ -1,22 +1,21 @@
 package io.fleetvote.coordinator;
 
 import io.fleetvote.common.Addresses;
-import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.msg.Vote;
 import io.fleetvote.common.msg.VoteKind;
-import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.load.Capacity;
 import io.fleetvote.load.LoadGenerator;
 import io.fleetvote.load.LoadOptions;
 import io.fleetvote.load.LoadReport;
 import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.CoordinatorClient;
+import io.fleetvote.testkit.LocalCluster;
 import io.fleetvote.testkit.SandboxAdmin;
 import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
@@ -25,14 +24,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
@@ -47,19 +42,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ScalingIT {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(90);
-  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
 
   @TempDir
   static Path dir;
   static SandboxProcess sandbox;
   static Coordinator coordinator;
+  static CoordinatorClient api;
   static Vertx vertx;
 
   @BeforeAll
   static void start() {
     sandbox = SandboxProcess.start(dir.resolve("sandbox"));
     sandbox.admin().requireCapacity("this test's load");
-    int clusterPort = FreePorts.pick();
+    ClusterOptions cluster = LocalCluster.single("scaling");
     JsonObject agent = new JsonObject().put("gossipPeriodMs", 500).put("sampleMs", 500).put("warmupMs", 2000)
         .put("growAbove", 50).put("growAfterMs", 3000).put("shrinkBelow", 15).put("shrinkAfterMs", 4000);
     JsonObject group = new JsonObject().put("name", "web").put("imageId", ImageCatalog.imageId("fleetvote-app"))
@@ -69,18 +64,15 @@ class ScalingIT {
     CoordinatorOptions options = new CoordinatorOptions(new JsonObject()
         .put("deployment", "it")
         .put("httpPort", 0)
-        .put("cluster", new JsonObject().put("clusterName", "scaling-" + UUID.randomUUID()).put("port", clusterPort)
-            .put("portAutoIncrement", false).put("members", new JsonArray().add("127.0.0.1:" + clusterPort)))
+        .put("cluster", cluster.toJson())
         .put("dataDir", dir.resolve("coordinator").toString())
         .put("scaling", new JsonObject().put("tickMillis", 500)
             .put("fleetRefreshMillis", 2000).put("groups", new JsonArray().add(group).add(other))
             .put("fleet", new JsonObject().put("deployment", "it").put("endpoint", sandbox.endpoint().toString())
                 .put("firstRetryDelayMillis", 200).put("maxRetryDelayMillis", 2000))));
     coordinator = Coordinator.start(options).await();
-    ClusterOptions forger = new ClusterOptions().setClusterName(options.getCluster().getClusterName())
-        .setPort(FreePorts.pick()).setPortAutoIncrement(false).setLiteMember(true)
-        .setMembers(List.of("127.0.0.1:" + clusterPort));
-    vertx = ClusterBootstrap.clustered(forger, new VertxOptions()).await();
+    api = new CoordinatorClient(coordinator.httpPort());
+    vertx = LocalCluster.join(LocalCluster.liteMemberOf(cluster));
   }
 
   @AfterAll
@@ -124,8 +116,7 @@ class ScalingIT {
     assertThat(shrink.getJsonObject("decision").getJsonObject("counts").getInteger("eligible"))
         .as("the third instance was counted").isEqualTo(3);
     assertThat(shrink.getJsonObject("decision").getString("reason")).contains("voted shrink", "least busy");
-    await("the group back at 2", () -> api("/api/groups").getJsonArray("groups").getJsonObject(0).getInteger("size")
-        == 2);
+    await("the group back at 2", () -> api.groups().groups().get(0).size() == 2);
   }
 
   /** Garbage and forged votes on the bus: each refused with its reason and counted; none of them counts. */
@@ -143,23 +134,12 @@ class ScalingIT {
     vertx.eventBus().publish(Addresses.VOTES, forged.toJson().put("instanceId", realInstance).put("deployment", "prod"));
     for (String reason : List.of("invalid", "unknown-instance", "wrong-group", "unknown-group", "future",
         "deployment")) {
-      await("a rejected vote counted as " + reason, () -> metric(
+      await("a rejected vote counted as " + reason, () -> api.metric(
           "fleetvote_coordinator_messages_rejected_total{address=\"" + Addresses.VOTES + "\",reason=\"" + reason
               + "\"}") >= 1);
     }
-    assertThat(metric("fleetvote_coordinator_messages_rejected_total{address=\"" + Addresses.VOTES
+    assertThat(api.metric("fleetvote_coordinator_messages_rejected_total{address=\"" + Addresses.VOTES
         + "\",reason=\"invalid\"}")).isEqualTo(2);
-  }
-
-  private static double metric(String series) {
-    try {
-      String text = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + coordinator.httpPort()
-          + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
-      return text.lines().filter(l -> l.startsWith(series + " ")).mapToDouble(l -> Double.parseDouble(
-          l.substring(series.length() + 1).trim())).findFirst().orElse(0);
-    } catch (Exception e) {
-      throw new AssertionError("GET /metrics: " + e, e);
-    }
   }
 
   private static List<String> instances(JsonObject entry) {
@@ -184,23 +164,11 @@ class ScalingIT {
   }
 
   private static Stream<JsonObject> entries() {
-    return api("/api/decisions?group=web&limit=1000").getJsonArray("entries").stream().map(JsonObject.class::cast);
+    return api.decisions("web", null, 1000).stream();
   }
 
   private static void awaitRegistered(String what, List<String> ids) {
-    await(what, () -> api("/api/instances").getJsonArray("instances").stream().map(JsonObject.class::cast)
-        .map(i -> i.getString("instanceId")).toList().containsAll(ids));
-  }
-
-  private static JsonObject api(String path) {
-    try {
-      HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-          + coordinator.httpPort() + path)).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-      assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-      return new JsonObject(response.body());
-    } catch (Exception e) {
-      throw new AssertionError("GET " + path + ": " + e, e);
-    }
+    await(what, () -> api.instances().stream().map(i -> i.getString("instanceId")).toList().containsAll(ids));
   }
 
   private static void await(String what, BooleanSupplier condition) {

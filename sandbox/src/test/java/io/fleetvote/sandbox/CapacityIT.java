@@ -4,13 +4,14 @@ import io.fleetvote.common.process.ProcessProbe;
 import io.fleetvote.sandbox.capacity.InstanceTypes;
 import io.fleetvote.sandbox.capacity.InstanceTypes.InstanceType;
 import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.Http;
+import io.fleetvote.testkit.HttpReply;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.ec2.model.Ec2Exception;
 import software.amazon.awssdk.services.ec2.model.Instance;
 
 import java.io.IOException;
-import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -164,7 +165,7 @@ class CapacityIT extends SandboxIT {
 
   /** The agent's latest load reading, -1 while it has none. */
   private static double load(int agentPort) {
-    HttpResponse<String> health = It.get(agentPort, "/health");
+    HttpReply health = It.get(agentPort, "/health");
     Double load = health == null ? null : new JsonObject(health.body()).getDouble("load");
     return load == null ? -1 : load;
   }
@@ -195,12 +196,11 @@ class CapacityIT extends SandboxIT {
 
     static Load start(int port, double perSecond) {
       Load load = new Load();
-      HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/?work=" + WORK_MS))
-          .timeout(Duration.ofSeconds(30)).build();
+      HttpRequest request = Http.request(Http.local(port, "/?work=" + WORK_MS)).timeout(Duration.ofSeconds(30)).build();
       load.timer.scheduleAtFixedRate(() -> {
         if (load.inFlight.get() < 64) {
           load.inFlight.incrementAndGet();
-          It.HTTP.sendAsync(request, HttpResponse.BodyHandlers.discarding()).whenComplete((response, err) -> {
+          Http.client().sendAsync(request, HttpResponse.BodyHandlers.discarding()).whenComplete((response, err) -> {
             load.inFlight.decrementAndGet();
             if (err == null && response.statusCode() == 200) {
               load.answered.incrementAndGet();

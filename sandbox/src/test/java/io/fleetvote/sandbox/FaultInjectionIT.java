@@ -134,7 +134,7 @@ class FaultInjectionIT extends SandboxIT {
         .extracting(p -> p.getString("name") + "=" + p.getBoolean("alive"))
         .containsExactly("demo-app=false", "agent=true");
     assertThat(It.refuses(appPort)).isTrue();
-    assertThat(It.get(agentPort, "/health").statusCode()).isEqualTo(200);
+    assertThat(It.get(agentPort, "/health").status()).isEqualTo(200);
     assertThatThrownBy(() -> admin.kill(id, "nope")).hasMessageContaining("404")
         .hasMessageContaining("has no process nope; its processes: demo-app, agent");
     ec2.terminateInstances(b -> b.instanceIds(id));

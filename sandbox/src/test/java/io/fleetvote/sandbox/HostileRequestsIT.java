@@ -1,5 +1,7 @@
 package io.fleetvote.sandbox;
 
+import io.fleetvote.testkit.Http;
+import io.fleetvote.testkit.HttpReply;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.w3c.dom.Document;
@@ -11,7 +13,6 @@ import javax.xml.parsers.DocumentBuilderFactory;
 import java.io.StringReader;
 import java.net.URI;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.Base64;
@@ -133,13 +134,13 @@ class HostileRequestsIT extends SandboxIT {
     assertError(post("Action=%zz"), 400, "MalformedQueryString");
     byte[] garbage = new byte[10_000];
     new Random(42).nextBytes(garbage);
-    HttpResponse<String> noise = send(HttpRequest.newBuilder(sandbox.endpoint())
+    HttpReply noise = send(HttpRequest.newBuilder(sandbox.endpoint())
         .header("Content-Type", "application/x-www-form-urlencoded")
         .POST(HttpRequest.BodyPublishers.ofByteArray(garbage)));
-    assertThat(noise.statusCode()).isEqualTo(400);
+    assertThat(noise.status()).isEqualTo(400);
     assertThat(errorCode(noise)).isIn("MissingAction", "MalformedQueryString", "InvalidAction");
     assertError(post("Action=DescribeInstances&Junk=" + "x".repeat(400_000)), 413, "RequestEntityTooLarge");
-    HttpResponse<String> json = send(HttpRequest.newBuilder(sandbox.endpoint())
+    HttpReply json = send(HttpRequest.newBuilder(sandbox.endpoint())
         .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"Action\": 1}")));
     assertError(json, 400, "MissingAction");
   }
@@ -161,56 +162,52 @@ class HostileRequestsIT extends SandboxIT {
     URI imds = URI.create(admin.instance(id).getString("metadataEndpoint"));
     URI token = imds.resolve("/latest/api/token");
     URI instanceId = imds.resolve("/latest/meta-data/instance-id");
-    assertThat(send(HttpRequest.newBuilder(token).PUT(HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(400);
+    assertThat(send(HttpRequest.newBuilder(token).PUT(HttpRequest.BodyPublishers.noBody())).status()).isEqualTo(400);
     assertThat(send(HttpRequest.newBuilder(token).header("X-aws-ec2-metadata-token-ttl-seconds", "99999")
-        .PUT(HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(400);
+        .PUT(HttpRequest.BodyPublishers.noBody())).status()).isEqualTo(400);
     assertThat(send(HttpRequest.newBuilder(token).header("X-aws-ec2-metadata-token-ttl-seconds", "60")
-        .header("X-Forwarded-For", "10.0.0.1").PUT(HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(403);
-    assertThat(send(HttpRequest.newBuilder(instanceId).GET()).statusCode()).isEqualTo(401);
+        .header("X-Forwarded-For", "10.0.0.1").PUT(HttpRequest.BodyPublishers.noBody())).status()).isEqualTo(403);
+    assertThat(send(HttpRequest.newBuilder(instanceId).GET()).status()).isEqualTo(401);
     assertThat(send(HttpRequest.newBuilder(instanceId).header("X-aws-ec2-metadata-token", "forged").GET())
-        .statusCode()).isEqualTo(401);
-    HttpResponse<String> issued = send(HttpRequest.newBuilder(token).header("X-aws-ec2-metadata-token-ttl-seconds", "60")
+        .status()).isEqualTo(401);
+    HttpReply issued = send(HttpRequest.newBuilder(token).header("X-aws-ec2-metadata-token-ttl-seconds", "60")
         .PUT(HttpRequest.BodyPublishers.noBody()));
-    assertThat(issued.statusCode()).isEqualTo(200);
-    assertThat(issued.headers().firstValue("X-aws-ec2-metadata-token-ttl-seconds")).hasValue("60");
+    assertThat(issued.status()).isEqualTo(200);
+    assertThat(issued.header("X-aws-ec2-metadata-token-ttl-seconds")).hasValue("60");
     Consumer<HttpRequest.Builder> withToken = b -> b.header("X-aws-ec2-metadata-token", issued.body());
     HttpRequest.Builder read = HttpRequest.newBuilder(instanceId).GET();
     withToken.accept(read);
     assertThat(send(read).body()).isEqualTo(id);
     HttpRequest.Builder missing = HttpRequest.newBuilder(imds.resolve("/latest/meta-data/nothing-here")).GET();
     withToken.accept(missing);
-    assertThat(send(missing).statusCode()).isEqualTo(404);
+    assertThat(send(missing).status()).isEqualTo(404);
     HttpRequest.Builder post = HttpRequest.newBuilder(instanceId).POST(HttpRequest.BodyPublishers.noBody());
     withToken.accept(post);
-    assertThat(send(post).statusCode()).isEqualTo(405);
+    assertThat(send(post).status()).isEqualTo(405);
     ec2.terminateInstances(b -> b.instanceIds(id));
   }
 
-  private static HttpResponse<String> post(String form) {
+  private static HttpReply post(String form) {
     return send(HttpRequest.newBuilder(sandbox.endpoint())
         .header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
         .POST(HttpRequest.BodyPublishers.ofString(form)));
   }
 
-  private static HttpResponse<String> get(String path) {
+  private static HttpReply get(String path) {
     return send(HttpRequest.newBuilder(sandbox.endpoint().resolve(path)).GET());
   }
 
-  private static HttpResponse<String> send(HttpRequest.Builder request) {
-    try {
-      return It.HTTP.send(request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-    } catch (Exception e) {
-      throw new AssertionError("request failed: " + e, e);
-    }
+  private static HttpReply send(HttpRequest.Builder request) {
+    return Http.send(request.timeout(Duration.ofSeconds(10)));
   }
 
   /** Checks EC2's error document: the status, exactly one Error with this Code, a message and a request id. */
-  private static void assertError(HttpResponse<String> response, int status, String code) {
-    assertThat(response.statusCode()).as("status of %s", response.body()).isEqualTo(status);
+  private static void assertError(HttpReply response, int status, String code) {
+    assertThat(response.status()).as("status of %s", response.body()).isEqualTo(status);
     assertThat(errorCode(response)).isEqualTo(code);
   }
 
-  private static String errorCode(HttpResponse<String> response) {
+  private static String errorCode(HttpReply response) {
     try {
       Document xml = DocumentBuilderFactory.newInstance().newDocumentBuilder()
           .parse(new InputSource(new StringReader(response.body())));

@@ -1,6 +1,7 @@
 package io.fleetvote.sandbox;
 
 import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.HttpReply;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.regions.internal.util.EC2MetadataUtils;
@@ -11,7 +12,6 @@ import software.amazon.awssdk.services.ec2.model.InstanceStateName;
 import software.amazon.awssdk.services.ec2.model.Reservation;
 import software.amazon.awssdk.services.ec2.model.RunInstancesResponse;
 
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 
@@ -51,8 +51,8 @@ class InstanceLifecycleIT extends SandboxIT {
       It.processes(admin, id).forEach(p -> assertThat(It.alive(p)).as("process %s", p).isTrue());
       int appPort = admin.port(id, "app");
       Await.until("the demo app of " + id + " to answer", Duration.ofSeconds(30), () -> !It.refuses(appPort));
-      HttpResponse<String> page = It.get(appPort, "/?work=1");
-      assertThat(page.statusCode()).isEqualTo(200);
+      HttpReply page = It.get(appPort, "/?work=1");
+      assertThat(page.status()).isEqualTo(200);
       assertThat(page.body()).contains(id);
       int agentPort = admin.port(id, "agent");
       Await.until("the agent of " + id + " to answer", Duration.ofSeconds(30), () -> !It.refuses(agentPort));

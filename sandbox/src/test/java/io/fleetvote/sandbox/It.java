@@ -1,6 +1,8 @@
 package io.fleetvote.sandbox;
 
 import io.fleetvote.common.process.ProcessProbe;
+import io.fleetvote.testkit.Http;
+import io.fleetvote.testkit.HttpReply;
 import io.fleetvote.testkit.SandboxAdmin;
 import io.vertx.core.json.JsonObject;
 import software.amazon.awssdk.retries.api.BackoffStrategy;
@@ -10,23 +12,17 @@ import software.amazon.awssdk.services.ec2.model.Tag;
 import software.amazon.awssdk.services.ec2.model.TagSpecification;
 import software.amazon.awssdk.services.ec2.waiters.Ec2Waiter;
 
-import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.ConnectException;
-import java.net.URI;
 import java.net.URISyntaxException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 
-/** What the sandbox's integration tests share: waiting on conditions, plain HTTP, the test image catalog. */
+/** What the sandbox's integration tests share: waiting on conditions, plain HTTP (refused or answered), the test image catalog. */
 public final class It {
-
-  static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
 
   private It() {
   }
@@ -46,17 +42,14 @@ public final class It {
   }
 
   /** GET on 127.0.0.1:port; null when the connection is refused. */
-  static HttpResponse<String> get(int port, String path) {
+  static HttpReply get(int port, String path) {
     try {
-      return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-    } catch (ConnectException e) {
-      return null;
-    } catch (IOException e) {
-      throw new AssertionError("GET :" + port + path + " failed: " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError("interrupted");
+      return Http.get(port, path);
+    } catch (UncheckedIOException e) {
+      if (e.getCause() instanceof ConnectException) {
+        return null;
+      }
+      throw e;
     }
   }
 

@@ -5,9 +5,7 @@ import io.fleetvote.common.process.Sessions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -90,30 +88,22 @@ public final class ManagedProcess implements AutoCloseable {
   }
 
   private void awaitHealthy(URI health, Duration timeout) {
-    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofMillis(500)).build();
-    HttpRequest request = HttpRequest.newBuilder(health).timeout(Duration.ofSeconds(2)).build();
-    long deadline = System.nanoTime() + timeout.toNanos();
+    HttpRequest.Builder request = Http.request(health).timeout(Duration.ofSeconds(2));
     try {
-      while (System.nanoTime() < deadline) {
-        if (!process.isAlive()) {
-          throw new IllegalStateException("the " + name + " exited with " + process.exitValue() + "; see " + log);
-        }
-        try {
-          if (http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-            return;
-          }
-        } catch (IOException e) {
-          // not listening yet
-        }
-        process.waitFor(100, TimeUnit.MILLISECONDS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+      Await.until("the " + name + " to answer " + health + " (see " + log + ")", timeout, Duration.ofMillis(100),
+          () -> {
+            if (!process.isAlive()) {
+              throw new IllegalStateException("the " + name + " exited with " + process.exitValue() + "; see " + log);
+            }
+            return Http.answer(request).map(HttpReply::status).orElse(0);
+          }, status -> status == 200);
+    } catch (AssertionError e) {
       process.destroyForcibly();
-      throw new IllegalStateException("interrupted while waiting for the " + name, e);
+      throw new IllegalStateException(e.getMessage(), e);
+    } catch (RuntimeException e) {
+      process.destroyForcibly();
+      throw e;
     }
-    process.destroyForcibly();
-    throw new IllegalStateException("the " + name + " did not answer " + health + " within " + timeout + "; see " + log);
   }
 
   private void waitForExit() {

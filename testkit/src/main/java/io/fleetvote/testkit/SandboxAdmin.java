@@ -72,6 +72,11 @@ public final class SandboxAdmin {
     return call("POST", "faults/capacity", new JsonObject().put("count", count));
   }
 
+  /** Refuses every RunInstances for capacity until {@link #clearFaults()}. */
+  public JsonObject refuseCapacity() {
+    return call("POST", "faults/capacity", new JsonObject());
+  }
+
   public JsonObject slowBoot(long delayMillis, int count) {
     return call("POST", "faults/slow-boot", new JsonObject().put("delayMillis", delayMillis).put("count", count));
   }

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -223,11 +224,8 @@ class LbRegistrarTest {
         .eventually(() -> http.close());
   }
 
-  private static void awaitSessions(TestHaproxy haproxy, int sessions) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (haproxy.server(APP).await().sessions() < sessions) {
-      assertThat(System.nanoTime()).as("a session on " + APP).isLessThan(deadline);
-      TimeUnit.MILLISECONDS.sleep(20);
-    }
+  private static void awaitSessions(TestHaproxy haproxy, int sessions) {
+    Await.until("a session on " + APP, Duration.ofSeconds(10), Duration.ofMillis(20),
+        () -> haproxy.server(APP).await().sessions(), n -> n >= sessions);
   }
 }

@@ -1,5 +1,6 @@
 package io.fleetvote.agent.load;
 
+import io.fleetvote.testkit.Await;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -165,12 +166,9 @@ class ProcessTreeLoadSensorTest {
     }
   }
 
-  private static void awaitChildren(Process parent, int count) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (parent.descendants().count() < count) {
-      assertThat(System.nanoTime()).as("%d children of the shell", count).isLessThan(deadline);
-      TimeUnit.MILLISECONDS.sleep(10);
-    }
+  private static void awaitChildren(Process parent, int count) {
+    Await.until(count + " children of the shell", Duration.ofSeconds(10), Duration.ofMillis(10),
+        () -> parent.descendants().count(), n -> n >= count);
   }
 
   /** Starts {@code sh -c script}; the test's cleanup kills it and its children. */

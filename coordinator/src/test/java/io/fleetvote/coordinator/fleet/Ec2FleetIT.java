@@ -1,5 +1,6 @@
 package io.fleetvote.coordinator.fleet;
 
+import io.fleetvote.testkit.Http;
 import io.vertx.core.Future;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.retries.api.BackoffStrategy;
@@ -10,11 +11,8 @@ import software.amazon.awssdk.services.ec2.model.Tag;
 import software.amazon.awssdk.services.ec2.model.TagSpecification;
 import software.amazon.awssdk.services.ec2.waiters.Ec2Waiter;
 
-import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -143,13 +141,10 @@ class Ec2FleetIT extends FleetSandbox {
   }
 
   /** The user-data the instance reads from its metadata endpoint (IMDSv2: a token first). */
-  private static String userData(String instanceId) throws IOException, InterruptedException {
+  private static String userData(String instanceId) {
     URI imds = URI.create(admin.instance(instanceId).getString("metadataEndpoint"));
-    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
-    String token = http.send(HttpRequest.newBuilder(imds.resolve("/latest/api/token"))
-        .header("X-aws-ec2-metadata-token-ttl-seconds", "60").PUT(HttpRequest.BodyPublishers.noBody()).build(),
-        HttpResponse.BodyHandlers.ofString()).body();
-    return http.send(HttpRequest.newBuilder(imds.resolve("/latest/user-data"))
-        .header("X-aws-ec2-metadata-token", token).build(), HttpResponse.BodyHandlers.ofString()).body();
+    String token = Http.send(Http.request(imds.resolve("/latest/api/token"))
+        .header("X-aws-ec2-metadata-token-ttl-seconds", "60").PUT(HttpRequest.BodyPublishers.noBody())).body();
+    return Http.send(Http.request(imds.resolve("/latest/user-data")).header("X-aws-ec2-metadata-token", token)).body();
   }
 }

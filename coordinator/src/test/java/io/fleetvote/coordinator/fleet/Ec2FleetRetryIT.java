@@ -4,10 +4,6 @@ import io.vertx.core.Context;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.Map;
 
@@ -59,7 +55,7 @@ class Ec2FleetRetryIT extends FleetSandbox {
     Retries retries = new Retries();
     Ec2Fleet shortWindow = Ec2Fleet.create(vertx, options().setRetryWindowMillis(2000));
     try {
-      refuseCapacityUntilCleared();
+      admin.refuseCapacity();
       int before = admin.instances().size();
 
       assertThatThrownBy(() -> await(shortWindow.launch(order("web", 1, "fv-web-e2-d3"), retries)))
@@ -105,14 +101,5 @@ class Ec2FleetRetryIT extends FleetSandbox {
 
     assertThat(retries.codes()).isNotEmpty().containsOnly("RequestLimitExceeded");
     assertThat(admin.instance(launched.get(0)).getString("state")).isIn("shutting-down", "terminated");
-  }
-
-  /** POST /_sandbox/faults/capacity without a count: every RunInstances is refused until the faults are cleared. */
-  private static void refuseCapacityUntilCleared() throws IOException, InterruptedException {
-    HttpResponse<String> response = HttpClient.newHttpClient().send(
-        HttpRequest.newBuilder(sandbox.endpoint().resolve("/_sandbox/faults/capacity"))
-            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
-        HttpResponse.BodyHandlers.ofString());
-    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
   }
 }

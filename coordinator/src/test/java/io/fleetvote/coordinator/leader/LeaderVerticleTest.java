@@ -1,13 +1,10 @@
 package io.fleetvote.coordinator.leader;
 
 import io.fleetvote.common.Addresses;
-import io.fleetvote.common.cluster.ClusterBootstrap;
-import io.fleetvote.common.cluster.ClusterOptions;
-import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.coordinator.CoordinatorOptions;
 import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.LocalCluster;
 import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,7 +12,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
 
@@ -29,12 +25,9 @@ class LeaderVerticleTest {
 
   @Test
   void leadershipIsPublishedLocallyAndTheLedgerHandsOutEachIdOnce(@TempDir Path dir) {
-    int port = FreePorts.pick();
     CoordinatorOptions options = new CoordinatorOptions().setDataDir(dir.toString()).setLeaseMillis(3000)
-        .setRenewMillis(500).setCluster(new ClusterOptions().setClusterName("leader-" + UUID.randomUUID())
-            .setPort(port).setPortAutoIncrement(false).setMembers(List.of("127.0.0.1:" + port)));
-    Vertx vertx = ClusterBootstrap.clustered(options.getCluster(), new VertxOptions(),
-        new CoordinatorQuorum(1)::configure).await();
+        .setRenewMillis(500).setCluster(LocalCluster.single("leader"));
+    Vertx vertx = LocalCluster.join(options.getCluster(), new CoordinatorQuorum(1)::configure);
     try {
       publishedAndShared(vertx, options);
     } finally {

@@ -4,17 +4,16 @@ import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.LocalCluster;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 
@@ -23,8 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** Leadership on real Hazelcast members in this JVM: one leader, a higher epoch after it goes, none without quorum. */
 class LeadershipTest {
 
-  private final String cluster = "leadership-" + UUID.randomUUID();
-  private final List<Integer> ports = List.of(FreePorts.pick(), FreePorts.pick(), FreePorts.pick());
+  private final List<ClusterOptions> members = LocalCluster.members(LocalCluster.name("leadership"),
+      List.of(FreePorts.pick(), FreePorts.pick(), FreePorts.pick()));
   private final List<Vertx> nodes = new CopyOnWriteArrayList<>();
 
   @AfterEach
@@ -70,10 +69,8 @@ class LeadershipTest {
   }
 
   private Leadership coordinator(int index, int expected) {
-    ClusterOptions options = new ClusterOptions().setClusterName(cluster).setPort(ports.get(index))
-        .setPortAutoIncrement(false).setMembers(ports.stream().map(p -> "127.0.0.1:" + p).toList());
     CoordinatorQuorum quorum = new CoordinatorQuorum(expected);
-    Vertx vertx = ClusterBootstrap.clustered(options, new VertxOptions(), quorum::configure).await();
+    Vertx vertx = LocalCluster.join(members.get(index), quorum::configure);
     nodes.add(vertx);
     Promise<Leadership> started = Promise.promise();
     vertx.runOnContext(x -> {

@@ -1,8 +1,6 @@
 package io.fleetvote.coordinator.ledger;
 
 import io.fleetvote.common.cluster.ClusterBootstrap;
-import io.fleetvote.common.cluster.ClusterOptions;
-import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.coordinator.leader.CoordinatorQuorum;
 import io.fleetvote.coordinator.ledger.LedgerEntry.Action;
 import io.fleetvote.coordinator.ledger.LedgerEntry.Status;
@@ -11,10 +9,10 @@ import io.fleetvote.coordinator.scaling.Decision.Counts;
 import io.fleetvote.coordinator.scaling.Decision.Outcome;
 import io.fleetvote.coordinator.scaling.Decision.Rule;
 import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.LocalCluster;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,7 +22,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.UUID;
 import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -85,11 +82,7 @@ class DecisionLedgerTest {
   }
 
   private DecisionLedger start(Path journal) {
-    int port = FreePorts.pick();
-    CoordinatorQuorum quorum = new CoordinatorQuorum(1);
-    vertx = ClusterBootstrap.clustered(new ClusterOptions().setClusterName("ledger-" + UUID.randomUUID())
-        .setPort(port).setPortAutoIncrement(false).setMembers(List.of("127.0.0.1:" + port)), new VertxOptions(),
-        quorum::configure).await();
+    vertx = LocalCluster.join(LocalCluster.single("ledger"), new CoordinatorQuorum(1)::configure);
     DecisionLedger ledger = onContext(() -> {
       DecisionLedger created = new DecisionLedger(vertx, ClusterBootstrap.hazelcast(vertx), journal, 2000, 100);
       return created.start().map(created);

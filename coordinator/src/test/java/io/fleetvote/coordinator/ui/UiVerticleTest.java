@@ -2,6 +2,7 @@ package io.fleetvote.coordinator.ui;
 
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.msg.LbStatus;
+import io.fleetvote.testkit.Await;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -10,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -48,16 +50,10 @@ class UiVerticleTest {
   }
 
   /** Publishes the status until an event of {@code kind} comes. */
-  private static JsonObject event(Vertx vertx, BlockingQueue<JsonObject> events, LbStatus status, String kind)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (System.nanoTime() < deadline) {
+  private static JsonObject event(Vertx vertx, BlockingQueue<JsonObject> events, LbStatus status, String kind) {
+    return Await.until("a " + kind + " event", Duration.ofSeconds(10), () -> {
       vertx.eventBus().publish(Addresses.LB_STATUS, status.toJson());
-      JsonObject event = events.poll(100, TimeUnit.MILLISECONDS);
-      if (event != null && event.getString("kind").equals(kind)) {
-        return event;
-      }
-    }
-    throw new AssertionError("no " + kind + " event within 10 s");
+      return events.poll();
+    }, event -> event != null && event.getString("kind").equals(kind));
   }
 }
