@@ -9,6 +9,7 @@ import io.fleetvote.common.msg.Vote;
 import io.fleetvote.common.msg.VoteKind;
 import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.Chromium;
 import io.fleetvote.testkit.ManagedProcess;
 import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.Vertx;

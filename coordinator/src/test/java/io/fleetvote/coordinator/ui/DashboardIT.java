@@ -5,6 +5,7 @@ import io.fleetvote.coordinator.Coordinator;
 import io.fleetvote.coordinator.CoordinatorOptions;
 import io.fleetvote.coordinator.TestUsers;
 import io.fleetvote.sandbox.ImageCatalog;
+import io.fleetvote.testkit.Chromium;
 import io.fleetvote.testkit.Ec2Clients;
 import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.json.JsonArray;
@@ -17,7 +18,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
-import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.support.ui.WebDriverWait;
 import software.amazon.awssdk.services.ec2.Ec2Client;
@@ -44,7 +44,7 @@ class DashboardIT {
   static Path dir;
   static SandboxProcess sandbox;
   static Coordinator coordinator;
-  static Browser browser;
+  static Chromium browser;
   static String base;
 
   @BeforeAll
@@ -65,7 +65,7 @@ class DashboardIT {
             .put("fleet", new JsonObject().put("deployment", "it").put("endpoint", sandbox.endpoint().toString())))))
         .await();
     base = "http://127.0.0.1:" + coordinator.httpPort();
-    browser = Browser.start(dir.resolve("chromium"));
+    browser = Chromium.start(dir.resolve("chromium"));
   }
 
   @AfterAll
@@ -82,7 +82,7 @@ class DashboardIT {
   @Test
   @Order(1)
   void aWrongPasswordIsSaidOnTheLoginPageAndTheRightOneOpensTheDashboard() {
-    browser.driver.get(base + "/");
+    browser.driver().get(base + "/");
     wait(TIMEOUT).until(d -> d.getCurrentUrl().endsWith("/login.html"));
     login("ops", "not-the-password");
     wait(TIMEOUT).until(d -> d.findElement(By.id("message")).getText().contains("wrong name or password"));
@@ -115,7 +115,7 @@ class DashboardIT {
     assertThat(seenAt - launchedAt).as("RunInstances -> row in the instances view").isLessThanOrEqualTo(2000);
     wait(TIMEOUT).until(d -> d.findElements(By.cssSelector("#load-chart .u-legend .u-series")).stream()
         .anyMatch(e -> e.getText().contains(launched)));
-    WebElement group = browser.driver.findElement(By.cssSelector(".group[data-group='web']"));
+    WebElement group = browser.driver().findElement(By.cssSelector(".group[data-group='web']"));
     assertThat(group.getText()).contains("min 1, max 3");
   }
 
@@ -124,10 +124,10 @@ class DashboardIT {
   void theLedgerSaysWhyTheGroupGrew() {
     wait(TIMEOUT).until(d -> d.findElements(By.cssSelector("#ledger tbody tr")).stream()
         .anyMatch(r -> r.getText().contains("below min") && r.getText().contains("launch")));
-    new org.openqa.selenium.support.ui.Select(browser.driver.findElement(By.id("ledger-outcome")))
+    new org.openqa.selenium.support.ui.Select(browser.driver().findElement(By.id("ledger-outcome")))
         .selectByVisibleText("shrink");
     wait(TIMEOUT).until(d -> d.findElements(By.cssSelector("#ledger tbody tr")).isEmpty());
-    new org.openqa.selenium.support.ui.Select(browser.driver.findElement(By.id("ledger-outcome")))
+    new org.openqa.selenium.support.ui.Select(browser.driver().findElement(By.id("ledger-outcome")))
         .selectByVisibleText("all");
     wait(TIMEOUT).until(d -> !d.findElements(By.cssSelector("#ledger tbody tr")).isEmpty());
   }
@@ -136,7 +136,7 @@ class DashboardIT {
   @Order(4)
   void anOperatorPausesTheGroupAndScalingStopsUntilResumed() throws Exception {
     click(".group[data-group='web'] button[data-action='pause']");
-    wait(TIMEOUT).withMessage(() -> "notice: " + browser.driver.findElement(By.id("notice")).getText())
+    wait(TIMEOUT).withMessage(() -> "notice: " + browser.driver().findElement(By.id("notice")).getText())
         .until(d -> d.findElement(By.id("notice")).getText().contains("ops paused the autoscaling of web"));
     wait(TIMEOUT).until(d -> d.findElement(By.cssSelector(".group[data-group='web'] h3")).getText().contains("paused"));
     String only = waitForRow(null);
@@ -156,7 +156,7 @@ class DashboardIT {
   @Test
   @Order(5)
   void theBrowserConsoleHasNoErrors() throws Exception {
-    byte[] png = ((org.openqa.selenium.TakesScreenshot) browser.driver).getScreenshotAs(org.openqa.selenium.OutputType.BYTES);
+    byte[] png = ((org.openqa.selenium.TakesScreenshot) browser.driver()).getScreenshotAs(org.openqa.selenium.OutputType.BYTES);
     Files.write(Path.of("target", "dashboard-it.png"), png);
     assertThat(browser.consoleErrors()).isEmpty();
   }
@@ -173,7 +173,7 @@ class DashboardIT {
     click(".group[data-group='web'] button[data-action='pause']");
     wait(TIMEOUT).until(d -> d.findElement(By.id("notice")).getText()
         .contains("refused (403): this needs the operator role; eve is a viewer"));
-    assertThat(browser.driver.findElement(By.cssSelector(".group[data-group='web'] h3")).getText())
+    assertThat(browser.driver().findElement(By.cssSelector(".group[data-group='web'] h3")).getText())
         .contains("autoscaling");
     assertThat(browser.consoleErrors()).as("only the refused action's 403").allMatch(m -> m.contains("403"));
   }
@@ -205,20 +205,20 @@ class DashboardIT {
   }
 
   private static void login(String name, String password) {
-    browser.driver.findElement(By.id("name")).clear();
-    browser.driver.findElement(By.id("name")).sendKeys(name);
-    browser.driver.findElement(By.id("password")).clear();
-    browser.driver.findElement(By.id("password")).sendKeys(password);
-    browser.driver.findElement(By.id("submit")).click();
+    browser.driver().findElement(By.id("name")).clear();
+    browser.driver().findElement(By.id("name")).sendKeys(name);
+    browser.driver().findElement(By.id("password")).clear();
+    browser.driver().findElement(By.id("password")).sendKeys(password);
+    browser.driver().findElement(By.id("submit")).click();
   }
 
   private static Object js(String script, Object... args) {
-    return ((JavascriptExecutor) browser.driver).executeScript(script, args);
+    return browser.script(script, args);
   }
 
   /** Waits, reading the page again when a re-render replaced an element between finding and reading it. */
   private static WebDriverWait wait(Duration timeout) {
-    WebDriverWait wait = new WebDriverWait(browser.driver, timeout);
+    WebDriverWait wait = new WebDriverWait(browser.driver(), timeout);
     wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);
     return wait;
   }
