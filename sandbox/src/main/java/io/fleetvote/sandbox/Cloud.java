@@ -1,6 +1,7 @@
 package io.fleetvote.sandbox;
 
 import io.fleetvote.sandbox.capacity.CpuQuota;
+import io.fleetvote.sandbox.identity.IdentitySigner;
 import io.fleetvote.sandbox.process.RunningProcess;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -30,16 +31,18 @@ public final class Cloud {
   private final Faults faults = new Faults();
   private final CloudState state;
   private final InstanceRuntime runtime;
+  private final IdentitySigner signer;
 
   public Cloud(Vertx vertx, SandboxOptions options, ImageCatalog images, StateStore store, CpuQuota quota,
-               Clock clock) {
+               IdentitySigner signer, Clock clock) {
+    this.signer = signer;
     this.options = options;
     this.images = images;
     this.store = store;
     this.quota = quota;
     this.clock = clock;
     this.state = new CloudState(options, images, faults, clock);
-    this.runtime = new InstanceRuntime(vertx, options, images, state, quota, clock, this::save);
+    this.runtime = new InstanceRuntime(vertx, options, images, state, quota, signer, clock, this::save);
   }
 
   public ImageCatalog images() {
@@ -52,6 +55,11 @@ public final class Cloud {
 
   public Faults faults() {
     return faults;
+  }
+
+  /** The certificate (PEM) that verifies the signatures of this cloud's instance identity documents. */
+  public String identityCertificate() {
+    return signer.certificatePem();
   }
 
   /** Launches instances (they boot in the background) or returns the reservation an earlier call with the token made. */

@@ -2,6 +2,7 @@ package io.fleetvote.sandbox;
 
 import io.fleetvote.sandbox.capacity.CpuQuota;
 import io.fleetvote.sandbox.capacity.InstanceTypes;
+import io.fleetvote.sandbox.identity.IdentitySigner;
 import io.fleetvote.sandbox.imds.MetadataServers;
 import io.fleetvote.sandbox.process.ProcessSpec;
 import io.fleetvote.sandbox.process.ProcessSupervisor;
@@ -50,7 +51,7 @@ final class InstanceRuntime {
 
   /** @param save writes the cloud's state (after every change this makes) */
   InstanceRuntime(Vertx vertx, SandboxOptions options, ImageCatalog images, CloudState state, CpuQuota quota,
-                  Clock clock, Runnable save) {
+                  IdentitySigner signer, Clock clock, Runnable save) {
     this.vertx = vertx;
     this.options = options;
     this.images = images;
@@ -59,7 +60,7 @@ final class InstanceRuntime {
     this.clock = clock;
     this.save = save;
     this.processes = new ProcessSupervisor(vertx);
-    this.metadata = new MetadataServers(vertx, state::find, options.region(), ImageCatalog.OWNER_ID);
+    this.metadata = new MetadataServers(vertx, state::find, options.region(), ImageCatalog.OWNER_ID, signer);
   }
 
   /** Boots the instance after whatever it is doing now (after {@code delayMillis}): endpoint, cgroups, processes. */

@@ -2,6 +2,7 @@ package io.fleetvote.sandbox;
 
 import io.fleetvote.sandbox.admin.AdminApi;
 import io.fleetvote.sandbox.capacity.CpuQuota;
+import io.fleetvote.sandbox.identity.IdentitySigner;
 import io.fleetvote.sandbox.capacity.InstanceTypes;
 import io.fleetvote.sandbox.ec2.Ec2Api;
 import io.fleetvote.sandbox.ec2.Ec2Exception;
@@ -62,7 +63,13 @@ public final class SandboxVerticle extends VerticleBase {
       LOG.warn("capacity NOT enforced: {}; instance types {} vCPU run without CPU quotas, sharing the host's {} cores",
           quota.why(), InstanceTypes.capacities(), SandboxOptions.hostCores());
     }
-    cloud = new Cloud(vertx, options, images, store, quota, Clock.systemUTC());
+    // The identity key is made once per state directory (keytool, about a second): not on the event loop.
+    return vertx.executeBlocking(() -> IdentitySigner.load(options.stateDir()), false)
+        .compose(signer -> serve(store, quota, signer));
+  }
+
+  private Future<?> serve(StateStore store, CpuQuota quota, IdentitySigner signer) {
+    cloud = new Cloud(vertx, options, images, store, quota, signer, Clock.systemUTC());
     ec2 = new Ec2Api(cloud);
     Router router = Router.router(vertx);
     router.route("/_sandbox/*").subRouter(new AdminApi(cloud, ec2).router(vertx));

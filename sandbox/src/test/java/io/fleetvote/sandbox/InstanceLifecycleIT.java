@@ -1,7 +1,13 @@
 package io.fleetvote.sandbox;
 
+import io.fleetvote.common.imds.IdentityDocument;
+import io.fleetvote.common.imds.IdentityVerifier;
+import io.fleetvote.common.imds.InstanceMetadataClient;
+import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.sandbox.identity.IdentitySigner;
 import io.fleetvote.testkit.Await;
 import io.fleetvote.testkit.HttpReply;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.regions.internal.util.EC2MetadataUtils;
@@ -12,10 +18,12 @@ import software.amazon.awssdk.services.ec2.model.InstanceStateName;
 import software.amazon.awssdk.services.ec2.model.Reservation;
 import software.amazon.awssdk.services.ec2.model.RunInstancesResponse;
 
+import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Launch, describe, stop, start and terminate instances of the real app image through the AWS SDK. */
 class InstanceLifecycleIT extends SandboxIT {
@@ -160,6 +168,31 @@ class InstanceLifecycleIT extends SandboxIT {
         System.setProperty("aws.ec2MetadataServiceEndpoint", previous);
       }
     }
+  }
+
+  @Test
+  void anInstancesIdentityDocumentIsSignedByTheSandboxAndAForgedOneIsNot() {
+    String id = ec2.runInstances(b -> b.imageId(SLEEPER).minCount(1).maxCount(1)).instances().get(0).instanceId();
+    It.waiter(ec2).waitUntilInstanceRunning(b -> b.instanceIds(id));
+    IdentityVerifier verifier = IdentityVerifier.fromPem(admin.identityCertificate());
+    Vertx vertx = Vertx.vertx();
+    InstanceMetadataClient metadata = new InstanceMetadataClient(vertx,
+        URI.create(admin.instance(id).getString("metadataEndpoint")));
+    try {
+      InstanceMetadataClient.SignedIdentity signed = metadata.signedIdentity().await();
+      IdentityDocument identity = verifier.verify(signed.document(), signed.signature());
+      assertThat(identity.instanceId()).isEqualTo(id);
+      assertThat(identity.accountId()).isEqualTo(ImageCatalog.OWNER_ID);
+      assertThat(identity.imageId()).isEqualTo(SLEEPER);
+      String forged = signed.document().replace(id, "i-0123456789abcdef0");
+      assertThatThrownBy(() -> verifier.verify(forged, signed.signature())).isInstanceOf(MessageException.class)
+          .hasMessageContaining("signature");
+    } finally {
+      metadata.close();
+      vertx.close().await();
+    }
+    // What coordinators are given: the certificate the sandbox keeps in its state directory.
+    assertThat(stateDir.resolve(IdentitySigner.CERTIFICATE)).content().isEqualTo(admin.identityCertificate());
   }
 
   private static String launchApp() {

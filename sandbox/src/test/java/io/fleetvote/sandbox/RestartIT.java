@@ -90,6 +90,7 @@ class RestartIT {
     List<String> ids = run.instances().stream().map(Instance::instanceId).toList();
     It.waiter(ec2).waitUntilInstanceRunning(b -> b.instanceIds(ids));
     SandboxAdmin admin = sandbox.admin();
+    String certificate = admin.identityCertificate();
     Map<String, JsonObject> before = ids.stream().collect(Collectors.toMap(Function.identity(), admin::instance));
     List<Path> groups = before.values().stream().flatMap(view -> view.getJsonArray("cgroups").stream())
         .map(group -> Path.of((String) group)).toList();
@@ -104,6 +105,8 @@ class RestartIT {
     before.forEach((id, view) -> assertThat(It.refuses(view.getJsonObject("ports").getInteger("app")))
         .as("%s keeps serving while the sandbox is down", id).isFalse());
     sandbox.restart();
+    assertThat(sandbox.admin().identityCertificate()).as("the identity key is the state directory's: coordinators "
+        + "keep the certificate they were given").isEqualTo(certificate);
 
     List<Instance> described = ec2.describeInstances(b -> b.instanceIds(ids)).reservations().stream()
         .flatMap(r -> r.instances().stream()).toList();

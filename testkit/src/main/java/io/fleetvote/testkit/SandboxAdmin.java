@@ -112,6 +112,11 @@ public final class SandboxAdmin {
     }
   }
 
+  /** The PEM certificate that verifies the sandbox's instance identity documents (what coordinators are given). */
+  public String identityCertificate() {
+    return Http.get(base.resolve("/_sandbox/identity-certificate")).expect(200).body();
+  }
+
   public long calls(String action) {
     return stats().getJsonObject("calls").getLong(action, 0L);
   }

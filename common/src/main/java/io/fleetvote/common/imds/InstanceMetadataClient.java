@@ -93,6 +93,22 @@ public final class InstanceMetadataClient {
             all.resultAt(4), all.resultAt(5), all.resultAt(6), orEmpty(all.resultAt(7)))));
   }
 
+  /**
+   * The instance identity document and the cloud's signature of it, as an agent presents them to prove which
+   * instance it runs on ({@link IdentityVerifier} checks them); fails when either is missing.
+   */
+  public Future<SignedIdentity> signedIdentity() {
+    return Future.all(get("dynamic/instance-identity/document"), get("dynamic/instance-identity/signature"))
+        .compose(both -> both.resultAt(0) == null || both.resultAt(1) == null
+            ? Future.failedFuture(new MessageException("dynamic/instance-identity", "the instance metadata has no "
+                + (both.resultAt(0) == null ? "identity document" : "signature of its identity document")))
+            : Future.succeededFuture(new SignedIdentity(both.resultAt(0), both.resultAt(1))));
+  }
+
+  /** An instance identity document, exactly as served, and the cloud's base64 signature of its bytes. */
+  public record SignedIdentity(String document, String signature) {
+  }
+
   /** One metadata path under {@code /latest/}; null when the service answers 404. */
   public Future<String> get(String path) {
     return withRetries(() -> token().compose(t -> client.request(HttpMethod.GET, "/latest/" + path)

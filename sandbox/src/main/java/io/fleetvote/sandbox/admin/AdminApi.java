@@ -53,6 +53,8 @@ public final class AdminApi {
     router.post("/faults/slow-boot").handler(ctx -> fault(ctx, "slow-boot"));
     router.get("/stats").handler(ctx -> json(ctx, 200, ec2.stats()));
     router.get("/capacity").handler(ctx -> json(ctx, 200, cloud.capacity()));
+    router.get("/identity-certificate").handler(ctx -> ctx.response().putHeader("Content-Type",
+        "application/x-pem-file").end(cloud.identityCertificate()));
     router.route().handler(ctx -> error(ctx, 404, "no such admin resource: " + ctx.request().method() + " "
         + Ec2Exception.abbreviate(ctx.request().path())));
     router.route().failureHandler(ctx -> error(ctx, ctx.statusCode() > 0 ? ctx.statusCode() : 500,

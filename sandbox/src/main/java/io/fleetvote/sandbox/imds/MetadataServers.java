@@ -1,6 +1,7 @@
 package io.fleetvote.sandbox.imds;
 
 import io.fleetvote.sandbox.Instance;
+import io.fleetvote.sandbox.identity.IdentitySigner;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -38,11 +39,14 @@ public final class MetadataServers {
   private final Function<String, Optional<Instance>> instances;
   private final String region;
   private final String accountId;
+  private final IdentitySigner signer;
   private final Map<String, HttpServer> servers = new HashMap<>();
   private final Map<String, Map<String, Long>> tokens = new HashMap<>();
   private final SecureRandom random = new SecureRandom();
 
-  public MetadataServers(Vertx vertx, Function<String, Optional<Instance>> instances, String region, String accountId) {
+  public MetadataServers(Vertx vertx, Function<String, Optional<Instance>> instances, String region, String accountId,
+                         IdentitySigner signer) {
+    this.signer = signer;
     this.vertx = vertx;
     this.instances = instances;
     this.region = region;
@@ -141,6 +145,9 @@ public final class MetadataServers {
     }
     if (path.equals("/latest/dynamic/instance-identity/document")) {
       return identityDocument(instance);
+    }
+    if (path.equals("/latest/dynamic/instance-identity/signature")) {
+      return signer.sign(identityDocument(instance));
     }
     if (path.startsWith("/latest/meta-data/tags/instance/")) {
       return instance.tags().get(path.substring("/latest/meta-data/tags/instance/".length()));
