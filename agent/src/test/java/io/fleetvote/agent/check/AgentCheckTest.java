@@ -56,8 +56,8 @@ class AgentCheckTest {
         Clock.systemUTC());
     vertx.deployVerticle(check).await();
     NetClient client = vertx.createNetClient();
-    assertThat(read(client, check.port(), null).await(5, TimeUnit.SECONDS)).isEqualTo("up 40%\n");
-    assertThat(read(client, check.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n\u0000\u00ff garbage")
+    assertThat(read(vertx, client, check.port(), null).await(5, TimeUnit.SECONDS)).isEqualTo("up 40%\n");
+    assertThat(read(vertx, client, check.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n\u0000\u00ff garbage")
         .await(5, TimeUnit.SECONDS)).as("garbage is ignored").isEqualTo("up 40%\n");
 
     List<NetSocket> neverRead = new ArrayList<>();
@@ -67,32 +67,41 @@ class AgentCheckTest {
       neverRead.add(socket);
     }
     says.set("up 90%\n");
-    assertThat(read(client, check.port(), null).await(5, TimeUnit.SECONDS))
+    assertThat(read(vertx, client, check.port(), null).await(5, TimeUnit.SECONDS))
         .as("answered while 200 peers hold connections they never read").isEqualTo("up 90%\n");
 
     says.set(null);
     AgentCheckVerticle failing = new AgentCheckVerticle("i-0000000000000c002", "127.0.0.1", 0,
         () -> { throw new IllegalStateException("no load yet"); }, Clock.systemUTC());
     vertx.deployVerticle(failing).await();
-    assertThat(read(client, failing.port(), null).await(5, TimeUnit.SECONDS))
+    assertThat(read(vertx, client, failing.port(), null).await(5, TimeUnit.SECONDS))
         .as("no answer rather than a made-up one: HAProxy keeps the last").isEmpty();
     says.set("up 55%\n");
-    assertThat(read(client, check.port(), null).await(5, TimeUnit.SECONDS)).isEqualTo("up 55%\n");
+    assertThat(read(vertx, client, check.port(), null).await(5, TimeUnit.SECONDS)).isEqualTo("up 55%\n");
     neverRead.forEach(NetSocket::close);
   }
 
-  /** Connects, sends {@code send} (if any), and reads until the agent closes. */
-  private static Future<String> read(NetClient client, int port, String send) {
-    return client.connect(port, "127.0.0.1").compose(socket -> {
-      Promise<String> text = Promise.promise();
+  /**
+   * Connects, sends {@code send} (if any), and reads until the agent closes. Connected from a Vert.x context, so the
+   * handlers are in place when the connection completes: the agent answers at once and closes, and a handler set in
+   * a later task would miss the line.
+   */
+  private static Future<String> read(Vertx vertx, NetClient client, int port, String send) {
+    Promise<String> text = Promise.promise();
+    vertx.runOnContext(x -> client.connect(port, "127.0.0.1").onComplete(connected -> {
+      if (connected.failed()) {
+        text.fail(connected.cause());
+        return;
+      }
+      NetSocket socket = connected.result();
       Buffer received = Buffer.buffer();
       socket.handler(received::appendBuffer);
-      socket.endHandler(x -> text.tryComplete(received.toString()));
+      socket.endHandler(end -> text.tryComplete(received.toString()));
       socket.exceptionHandler(text::tryFail);
       if (send != null) {
         socket.write(send);
       }
-      return text.future();
-    });
+    }));
+    return text.future();
   }
 }
