@@ -14,8 +14,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Each benchmark's script in its smoke mode (tiny sizes, one cycle), so that none breaks unnoticed: it exits 0 and
- * prints its table. overload-to-launch's smoke (one demo cycle) takes about 50 s, too long for the suite: here its
- * script only hands its options to the demo, which checks their names; DemoIT runs the demo's cycle.
+ * prints its table. Two take too long for the suite's 12 minutes on two cores, and their scripts are only checked to
+ * start and read their options here: overload-to-launch (one demo cycle, about 50 s; DemoIT runs the demo's cycle)
+ * and load-balancing (30 to 60 s; LoadBalancingIT runs the same steps with assertions).
  */
 class BenchSmokeIT {
 
@@ -55,10 +56,8 @@ class BenchSmokeIT {
   }
 
   @Test
-  void loadBalancingPrintsEachStep() throws Exception {
-    assertThat(smoke("load-balancing")).contains("agent start -> first request routed: median",
-        "state drain -> Server deleted. under load: median", "HAProxy killed -> all 1 live instances back: median",
-        "in a crash loop");
+  void loadBalancingTakesItsOptions() throws Exception {
+    assertThat(smoke("load-balancing", "--help")).contains("--trials", "--crash-loop", "--rate");
   }
 
   @Test
