@@ -152,9 +152,10 @@ public final class LoadBalancingBench {
           BenchSupport.summary(back));
       System.out.printf(Locale.ROOT, "  in a crash loop (killed again %d s after each recovery): %s%n",
           settings.crashLoopGap().toSeconds(), BenchSupport.summary(loop));
-      System.out.printf(Locale.ROOT, "requests during the replacements: %d sent, %d failed; during the HAProxy "
-          + "kills (HAProxy down: connections refused): %d sent, %d failed (%d cores)%n", scaling.sent(),
-          scaling.failed(), restarting.sent(), restarting.failed(), Runtime.getRuntime().availableProcessors());
+      System.out.printf(Locale.ROOT, "requests during the replacements: %d sent, %d failed %s; during the HAProxy "
+          + "kills (HAProxy down: connections refused): %d sent, %d failed %s (%d cores)%n", scaling.sent(),
+          scaling.failed(), scaling.failures(), restarting.sent(), restarting.failed(), restarting.failures(),
+          Runtime.getRuntime().availableProcessors());
     }
 
     private List<Long> restarts(String lb, int count, Duration between, String title) {
