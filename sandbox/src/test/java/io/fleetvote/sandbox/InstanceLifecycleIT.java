@@ -58,12 +58,12 @@ class InstanceLifecycleIT extends SandboxIT {
     for (String id : ids) {
       It.processes(admin, id).forEach(p -> assertThat(It.alive(p)).as("process %s", p).isTrue());
       int appPort = admin.port(id, "app");
-      Await.until("the demo app of " + id + " to answer", Duration.ofSeconds(30), () -> !It.refuses(appPort));
+      Await.until("the demo app of " + id + " to listen", Duration.ofSeconds(30), () -> !It.refuses(appPort));
       HttpReply page = It.get(appPort, "/?work=1");
       assertThat(page.status()).isEqualTo(200);
       assertThat(page.body()).contains(id);
       int agentPort = admin.port(id, "agent");
-      Await.until("the agent of " + id + " to answer", Duration.ofSeconds(30), () -> !It.refuses(agentPort));
+      Await.until("the agent of " + id + " to listen", Duration.ofSeconds(30), () -> !It.refuses(agentPort));
       JsonObject health = new JsonObject(It.get(agentPort, "/health").body());
       assertThat(health.getString("instanceId")).as("identity the agent read from instance metadata").isEqualTo(id);
       assertThat(health.getString("group")).isEqualTo("web");
@@ -75,7 +75,7 @@ class InstanceLifecycleIT extends SandboxIT {
   void stoppedInstancesStopTheirProcessesAndStartAgainOnTheSamePorts() {
     String id = launchApp();
     int appPort = admin.port(id, "app");
-    Await.until("the demo app to answer", Duration.ofSeconds(30), () -> !It.refuses(appPort));
+    Await.until("the demo app to listen", Duration.ofSeconds(30), () -> !It.refuses(appPort));
     List<JsonObject> before = It.processes(admin, id);
 
     ec2.stopInstances(b -> b.instanceIds(id));
@@ -85,7 +85,7 @@ class InstanceLifecycleIT extends SandboxIT {
 
     ec2.startInstances(b -> b.instanceIds(id));
     It.waiter(ec2).waitUntilInstanceRunning(b -> b.instanceIds(id));
-    Await.until("the demo app to answer after start", Duration.ofSeconds(30), () -> !It.refuses(appPort));
+    Await.until("the demo app to listen after start", Duration.ofSeconds(30), () -> !It.refuses(appPort));
     assertThat(It.processes(admin, id)).extracting(p -> p.getLong("pid"))
         .doesNotContainAnyElementsOf(before.stream().map(p -> p.getLong("pid")).toList());
   }
@@ -94,7 +94,7 @@ class InstanceLifecycleIT extends SandboxIT {
   void terminatedInstancesStopTheirProcessesAndStayDescribable() {
     String id = launchApp();
     int appPort = admin.port(id, "app");
-    Await.until("the demo app to answer", Duration.ofSeconds(30), () -> !It.refuses(appPort));
+    Await.until("the demo app to listen", Duration.ofSeconds(30), () -> !It.refuses(appPort));
     List<JsonObject> processes = It.processes(admin, id);
 
     var terminated = ec2.terminateInstances(b -> b.instanceIds(id)).terminatingInstances().get(0);

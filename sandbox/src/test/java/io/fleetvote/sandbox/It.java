@@ -12,8 +12,11 @@ import software.amazon.awssdk.services.ec2.model.Tag;
 import software.amazon.awssdk.services.ec2.model.TagSpecification;
 import software.amazon.awssdk.services.ec2.waiters.Ec2Waiter;
 
+import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -53,8 +56,19 @@ public final class It {
     }
   }
 
+  /**
+   * Whether nothing listens on 127.0.0.1:port: a TCP connect, not a request, so a process that is up but slow to
+   * answer (a JVM starting under a quarter core) counts as up.
+   */
   static boolean refuses(int port) {
-    return get(port, "/") == null;
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+      return false;
+    } catch (ConnectException e) {
+      return true;
+    } catch (IOException e) {
+      throw new UncheckedIOException("connect to 127.0.0.1:" + port + ": " + e, e);
+    }
   }
 
   /** The process records of an instance, from the admin API. */

@@ -28,9 +28,11 @@ public final class SandboxProcess implements AutoCloseable {
   private final Path stateDir;
   private final int port;
   private final List<String> extraArgs;
+  private final List<String> jvmFlags;
   private ManagedProcess process;
 
-  private SandboxProcess(Path home, Path stateDir, int port, List<String> extraArgs) {
+  private SandboxProcess(Path home, Path stateDir, int port, List<String> jvmFlags, List<String> extraArgs) {
+    this.jvmFlags = List.copyOf(jvmFlags);
     this.home = home;
     this.stateDir = stateDir;
     this.port = port;
@@ -39,7 +41,12 @@ public final class SandboxProcess implements AutoCloseable {
 
   /** Starts a sandbox on a free port with its state in {@code stateDir}; returns once it answers. */
   public static SandboxProcess start(Path stateDir, String... extraArgs) {
-    SandboxProcess sandbox = new SandboxProcess(FleetvoteHome.dir(), stateDir, FreePorts.pick(),
+    return start(stateDir, List.of(), extraArgs);
+  }
+
+  /** The same, the sandbox's JVM also given {@code jvmFlags} (e.g. {@code -XX:ActiveProcessorCount=1}: a smaller host). */
+  public static SandboxProcess start(Path stateDir, List<String> jvmFlags, String... extraArgs) {
+    SandboxProcess sandbox = new SandboxProcess(FleetvoteHome.dir(), stateDir, FreePorts.pick(), jvmFlags,
         List.of(extraArgs));
     sandbox.launch();
     return sandbox;
@@ -95,8 +102,9 @@ public final class SandboxProcess implements AutoCloseable {
     List<String> args = new ArrayList<>(List.of("--port", Integer.toString(port), "--state-dir", stateDir.toString()));
     args.addAll(extraArgs);
     process = ManagedProcess.start("sandbox", ManagedProcess.java(home, "sandbox/target/fleetvote-sandbox.jar",
-            "io.fleetvote.sandbox.SandboxMain", Stream.concat(JvmFlags.LOCAL.stream(),
-                Stream.of("-Xmx" + System.getProperty("fleetvote.sandbox.heap", "256m"))).toList(), args),
+            "io.fleetvote.sandbox.SandboxMain", Stream.of(JvmFlags.LOCAL.stream(),
+                Stream.of("-Xmx" + System.getProperty("fleetvote.sandbox.heap", "256m")), jvmFlags.stream())
+                .flatMap(f -> f).toList(), args),
         stateDir.resolve("sandbox.log"), endpoint().resolve("/_sandbox/health"), START_TIMEOUT);
   }
 
