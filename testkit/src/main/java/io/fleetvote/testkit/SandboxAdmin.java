@@ -3,13 +3,10 @@ package io.fleetvote.testkit;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -21,7 +18,6 @@ import java.util.List;
 public final class SandboxAdmin {
 
   private final URI base;
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
 
   public SandboxAdmin(URI endpoint) {
     this.base = endpoint.resolve("/_sandbox/");
@@ -122,32 +118,24 @@ public final class SandboxAdmin {
   }
 
   private JsonObject call(String method, String path, JsonObject body) {
-    HttpRequest request = HttpRequest.newBuilder(base.resolve(path))
-        .timeout(Duration.ofSeconds(120))
+    HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(120))
         .header("Content-Type", "application/json")
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body.encode()))
-        .build();
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body.encode()));
+    HttpReply reply;
     try {
-      HttpResponse<String> response;
-      try {
-        response = http.send(request, HttpResponse.BodyHandlers.ofString());
-      } catch (IOException first) {
-        if (!method.equals("GET")) {
-          throw first;
-        }
-        // A GET may be sent again: a kept-alive connection the server closed at that moment is not a failure.
-        response = http.send(request, HttpResponse.BodyHandlers.ofString());
+      reply = Http.send(request);
+    } catch (UncheckedIOException first) {
+      if (!method.equals("GET")) {
+        throw first;
       }
-      if (response.statusCode() != 200) {
-        throw new IllegalStateException("sandbox admin " + method + " " + path + " answered " + response.statusCode()
-            + ": " + response.body());
-      }
-      return new JsonObject(response.body());
-    } catch (IOException e) {
-      throw new UncheckedIOException("sandbox admin " + method + " " + path + " failed", e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
+      // A GET may be sent again: a kept-alive connection the server closed at that moment is not a failure.
+      reply = Http.send(request);
     }
+    if (reply.status() != 200) {
+      throw new IllegalStateException("sandbox admin " + method + " " + path + " answered " + reply.status() + ": "
+          + reply.body());
+    }
+    return new JsonObject(reply.body());
   }
 }
