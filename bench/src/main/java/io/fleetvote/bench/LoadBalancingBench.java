@@ -43,7 +43,7 @@ import java.util.stream.Collectors;
  *   <li>HAProxy restarted -> all live instances back: HAProxy is killed with SIGKILL, the lb agent restarts it and
  *   reconciles.</li>
  * </ol>
- * {@code --smoke}: one app instance, one measurement of each, no service time between HAProxy kills.
+ * {@code --smoke}: one measurement of each, no service time between HAProxy kills (the suite runs it).
  */
 public final class LoadBalancingBench {
 
@@ -68,7 +68,7 @@ public final class LoadBalancingBench {
             + CRASH_LOOP_GAP.toSeconds() + " s after each recovery)", "5")
         .option("rate", "N", "requests per second through HAProxy during the whole benchmark", "100"));
     Settings settings = cli.parseOrExit(args, p -> p.flag("smoke")
-        ? new Settings(1, 1, 1, p.intValue("rate", 1, 5000), 1, Duration.ZERO, Duration.ZERO)
+        ? new Settings(1, 1, 1, p.intValue("rate", 1, 5000), WEB_SIZE, Duration.ZERO, Duration.ZERO)
         : new Settings(p.intValue("trials", 1, 200), p.intValue("restarts", 1, 200), p.intValue("crash-loop", 0, 200),
             p.intValue("rate", 1, 5000), WEB_SIZE, ISOLATED_GAP, CRASH_LOOP_GAP));
     Path dir = Files.createTempDirectory("fleetvote-bench-lb-");

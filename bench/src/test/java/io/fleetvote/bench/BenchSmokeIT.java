@@ -1,6 +1,7 @@
 package io.fleetvote.bench;
 
 import io.fleetvote.common.FleetvoteHome;
+import io.fleetvote.testkit.LeftRunning;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -14,13 +15,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Each benchmark's script in its smoke mode (tiny sizes, one cycle), so that none breaks unnoticed: it exits 0 and
- * prints its table. Two take too long for the suite's 12 minutes on two cores, and their scripts are only checked to
- * start and read their options here: overload-to-launch (one demo cycle, about 50 s; DemoIT runs the demo's cycle)
- * and load-balancing (30 to 60 s; LoadBalancingIT runs the same steps with assertions).
+ * prints its table. The two that run the whole system also say that it did what it measures: overload-to-launch's
+ * demo cycle grows and shrinks group web without a failed request (DemoIT runs the same demo without the cycle, and
+ * checks its SIGTERM stop), load-balancing's replacement, drain and HAProxy restarts lose no request to a drain.
  */
 class BenchSmokeIT {
 
-  private static final long LIMIT_SECONDS = 120;
+  private static final long LIMIT_SECONDS = 240;
 
   @TempDir
   Path dir;
@@ -56,13 +57,28 @@ class BenchSmokeIT {
   }
 
   @Test
-  void loadBalancingTakesItsOptions() throws Exception {
-    assertThat(smoke("load-balancing", "--help")).contains("--trials", "--crash-loop", "--rate");
+  void loadBalancingTimesAReplacementADrainAndHaproxyRestartsWithEveryInstanceBack() throws Exception {
+    String text = smoke("load-balancing");
+    assertThat(text).contains("agent start -> first request routed: ", "state drain -> Server deleted. under load: ",
+        "HAProxy killed -> all 2 live instances back: ", "in a crash loop");
+    assertThat(text).as("the replacement: its victim drained before it went")
+        .containsPattern("requests during the replacements: [1-9]\\d* sent, 0 failed ");
   }
 
   @Test
-  void overloadToLaunchHandsTheDemoOptionsItKnows() throws Exception {
-    assertThat(smoke("overload-to-launch", "--help")).contains("usage: fleetvote demo", "--exit-after-cycles");
+  void overloadToLaunchGrowsAndShrinksTheDemoGroupWithoutAFailedRequest() throws Exception {
+    Path state = dir.resolve("demo");
+    String text = smoke("overload-to-launch", "--state-dir", state.toString());
+    assertThat(text).contains("grow (below-min): 2 instance(s) below min 2: launch 2", "[launch done",
+        "grow (votes): ", "voted grow", "shrink (votes): ", "voted shrink", "the least busy",
+        "sustained overload -> RunInstances", "overload -> p90 latency back under", "coordinator stopped",
+        "sandbox stopped", "[terminate done");
+    assertThat(text).as("the whole run through HAProxy, scale-out and scale-in included")
+        .containsPattern("requests through HAProxy in the whole run: [1-9]\\d* sent, 0 failed; HAProxy: \\d+ requests, "
+            + "0 answered 5xx");
+    assertThat(text).doesNotContain("overload 1: no grow").containsPattern("overload 1: +\\d+ ms");
+    assertThat(text).as("capacity enforced").doesNotContain("cannot give instances their CPU capacity");
+    assertThat(LeftRunning.under(state)).as("processes left running").isEmpty();
   }
 
   /** {@code bench/NAME --smoke ARGS}: its output, once it exited 0 within the limit. */

@@ -24,7 +24,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,7 +39,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * and group {@code web}; web instances register themselves when they boot and are drained before they go. Then
  * auto-healing: an instance whose app died while its agent lives is replaced (launch first, then drain and
  * terminate), and a group that is unhealthy all at once is an outage, not instances to churn (the last test: it
- * leaves the group down).
+ * leaves the group down). An instance terminated through EC2 draining itself on SIGTERM without a failed request is
+ * {@code bench/load-balancing}'s replacement, which BenchSmokeIT runs.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LoadBalancingIT {
@@ -131,33 +131,8 @@ class LoadBalancingIT {
   }
 
   @Test
-  @Order(3)
-  void anInstanceTerminatedThroughEc2DrainsItselfOnSigtermWithoutAFailedRequest() throws Exception {
-    Await.until("the group at 2, both in the backend", TIMEOUT,
-        () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
-    String victim = readyServers().get(0);
-    Path agentLog = Path.of(admin.instance(victim).getString("dir"), "agent.log");
-    int rate = LbFleet.CAPACITY.rate(2, 0.6);
-    Future<LoadReport> load = fleet.load(lb, rate, Duration.ofSeconds(15), Duration.ofSeconds(10));
-    Await.until("traffic on the victim", TIMEOUT, () -> servers(backend()).stream()
-        .anyMatch(s -> s.getString("name").equals(victim) && s.getLong("total") > 0));
-    ec2.terminateInstances(b -> b.instanceIds(victim));
-    Await.until("the victim gone from the backend", TIMEOUT,
-        () -> servers(backend()).stream().noneMatch(s -> s.getString("name").equals(victim)));
-    LoadReport report = load.await();
-    System.out.printf("terminated %s: %d failed of %d %s%n", victim, report.failed(), report.sent(),
-        report.failures());
-    Await.until("the victim terminated", TIMEOUT,
-        () -> admin.instance(victim).getString("state").equals("terminated"));
-    assertThat(Files.readString(agentLog)).as("the agent's own account of its exit")
-        .containsPattern("left the LBs: .*\"outcome\":\"deleted\"");
-    assertThat(report.failures()).as("failures by class while the terminated instance drained").isEmpty();
-    assertThat(report.sent()).isEqualTo(rate * 15L);
-  }
-
-  @Test
   @Order(4)
-  void aKilledHaproxyIsRestartedAndGetsEveryLiveInstanceBackWithinSixSeconds() {
+  void aKilledHaproxyIsRestartedAndGetsEveryLiveInstanceBack() {
     Await.until("the group at 2, both in the backend", TIMEOUT,
         () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
     long agentPid = admin.instance(lb).getJsonArray("processes").getJsonObject(0).getLong("pid");
@@ -167,9 +142,9 @@ class LoadBalancingIT {
     long killed = System.nanoTime();
     Await.until("HAProxy back with both instances", TIMEOUT, () -> readyServers().size() == 2
         && ProcessHandle.of(haproxy.pid()).map(p -> !p.isAlive()).orElse(true));
-    Duration back = Duration.ofNanos(System.nanoTime() - killed);
-    System.out.printf("HAProxy killed: both instances back after %d ms%n", back.toMillis());
-    assertThat(back).isLessThanOrEqualTo(Duration.ofSeconds(6));
+    // How fast (target 6 s) is bench/load-balancing's figure, not an assertion here.
+    System.out.printf("HAProxy killed: both instances back after %d ms%n",
+        Duration.ofNanos(System.nanoTime() - killed).toMillis());
   }
 
   @Test
