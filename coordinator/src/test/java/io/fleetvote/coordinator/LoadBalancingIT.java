@@ -39,8 +39,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * and group {@code web}; web instances register themselves when they boot and are drained before they go. Then
  * auto-healing: an instance whose app died while its agent lives is replaced (launch first, then drain and
  * terminate), and a group that is unhealthy all at once is an outage, not instances to churn (the last test: it
- * leaves the group down). An instance terminated through EC2 draining itself on SIGTERM without a failed request is
- * {@code bench/load-balancing}'s replacement, which BenchSmokeIT runs.
+ * leaves the group down). BenchSmokeIT runs what else this once showed: the group growing and shrinking (its victim
+ * drained) under load through HAProxy without a failed request is {@code bench/overload-to-launch}'s demo cycle, an
+ * instance terminated through EC2 draining itself on SIGTERM without a failed request is
+ * {@code bench/load-balancing}'s replacement.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class LoadBalancingIT {
@@ -73,40 +75,6 @@ class LoadBalancingIT {
     if (fleet != null) {
       fleet.close();
     }
-  }
-
-  @Test
-  @Order(1)
-  void theGroupGrowsAndShrinksUnderSteadyLoadThroughHaproxyWithoutAFailedRequest() {
-    List<String> before = groupInstances("web");
-    // A light load for the whole run (15 % of two instances: below shrinkBelow), and on top of it a heavy one for a
-    // while: 75 % of two instances in all (above growAbove, within what they serve), 50 % once a third has come.
-    int lightRate = LbFleet.CAPACITY.rate(2, 0.15);
-    int heavyRate = LbFleet.CAPACITY.rate(2, 0.60);
-    Future<LoadReport> light = fleet.load(lb, lightRate, Duration.ofSeconds(35), Duration.ofSeconds(10));
-    Future<LoadReport> heavy = fleet.load(lb, heavyRate, Duration.ofSeconds(20), Duration.ofSeconds(10));
-    Await.until("a third instance in the backend", TIMEOUT, () -> readyServers().size() == 3);
-    List<String> grown = groupInstances("web");
-    heavy.await();
-    Await.until("the group back at 2 after a drained scale-in", TIMEOUT,
-        () -> groupInstances("web").size() == 2 && readyServers().size() == 2);
-    JsonObject shrink = entries("web").stream().filter(e -> e.getJsonObject("decision").getString("outcome")
-        .equals("shrink")).findFirst().orElseThrow();
-    JsonObject action = shrink.getJsonObject("action");
-    assertThat(action.getJsonArray("attempts").encode()).as("the victim drained before it went")
-        .contains("\"outcome\":\"deleted\"");
-    List<String> victims = action.getJsonArray("instances").stream().map(String.class::cast).toList();
-    LoadReport lightReport = light.await();
-    LoadReport heavyReport = heavy.result();
-    assertThat(heavyReport.failures()).as("heavy load's failures by class").isEmpty();
-    assertThat(lightReport.failures()).as("light load's failures by class").isEmpty();
-    assertThat(heavyReport.sent() + lightReport.sent()).isEqualTo(lightRate * 35L + heavyRate * 20L);
-    assertThat(backend().getJsonObject("totals").getLong("http5xx")).as("HAProxy's 5xx answers").isZero();
-    assertThat(grown).hasSize(3).containsAll(before);
-    assertThat(victims).hasSize(1);
-    assertThat(groupInstances("web")).containsExactlyInAnyOrderElementsOf(grown.stream()
-        .filter(id -> !victims.contains(id)).toList());
-    assertThat(servers(backend())).noneMatch(s -> victims.contains(s.getString("name")));
   }
 
   @Test
