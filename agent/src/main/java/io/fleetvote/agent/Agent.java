@@ -1,6 +1,8 @@
 package io.fleetvote.agent;
 
+import io.fleetvote.agent.link.CoordinatorLink;
 import io.fleetvote.common.cluster.ClusterBootstrap;
+import io.fleetvote.common.imds.InstanceMetadataClient;
 import io.fleetvote.common.imds.InstanceIdentity;
 import io.fleetvote.common.msg.Role;
 import io.vertx.core.Future;
@@ -9,6 +11,8 @@ import io.vertx.core.VertxOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -73,15 +77,40 @@ final class Agent {
     // 20 workers) only cost memory on a big instance.
     VertxOptions vertxOptions = ClusterBootstrap.withPrometheus(new VertxOptions()
         .setEventLoopPoolSize(EVENT_LOOPS).setWorkerPoolSize(WORKERS));
-    if (options.isClustered()) {
+    if (options.getCoordinators().linked()) {
+      Vertx vertx = ClusterBootstrap.standalone(vertxOptions);
+      CoordinatorLink link = new CoordinatorLink(vertx, options.getCoordinators(), identity.instanceId(),
+          new InstanceMetadataClient(vertx, InstanceMetadataClient.defaultEndpoint())::signedIdentity, nonce(),
+          clock);
+      onShutdown(() -> {
+        try {
+          link.close().await(2, TimeUnit.SECONDS);
+        } catch (Exception e) {
+          LOG.warn("{}: the link to the coordinators did not close within 2 s: {}", identity.instanceId(), describe(e));
+        }
+        close(vertx);
+      });
+      deploy(vertx, Optional.of(AgentBus.linked(vertx, link))).await();
+      link.start();
+    } else if (options.isClustered()) {
       LiteMembership membership = new LiteMembership(identity.instanceId(), options.getCluster(), vertxOptions,
-          this::deploy);
+          clustered -> deploy(clustered, Optional.of(AgentBus.local(clustered))));
       onShutdown(membership::stop);
       membership.run();
     } else {
       Vertx vertx = ClusterBootstrap.standalone(vertxOptions);
       onShutdown(() -> close(vertx));
-      deploy(vertx).await();
+      deploy(vertx, Optional.empty()).await();
+    }
+  }
+
+  /** The agent's attestation nonce, kept beside it from its first start on. */
+  private String nonce() {
+    try {
+      return CoordinatorLink.nonce(Path.of(options.getCoordinators().nonceFile()));
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot keep the agent's nonce in " + options.getCoordinators().nonceFile()
+          + ": " + e.getMessage(), e);
     }
   }
 
@@ -97,22 +126,24 @@ final class Agent {
    * Deploys the agent's verticles on {@code vertx}: the HTTP endpoint, each role's and, when clustered, the
    * heartbeat. A clustered agent does this again on each Vert.x it joins with; the role runtimes outlive them.
    */
-  private Future<?> deploy(Vertx vertx) {
+  private Future<?> deploy(Vertx vertx, Optional<AgentBus> fleet) {
     Future<?> deployed = vertx.deployVerticle(new AgentApiVerticle(identity, options,
         () -> app.flatMap(AppRuntime::latestVote), state, lb.map(LbRuntime::registrar)));
     for (RoleRuntime role : roles) {
-      deployed = deployed.compose(previous -> role.deploy(vertx));
+      deployed = deployed.compose(previous -> role.deploy(vertx, fleet));
     }
-    if (vertx.isClustered()) {
+    if (fleet.isPresent()) {
       // The roles' verticles first: the first heartbeat makes every LB announce itself at once, and the app's
       // registration verticle must be listening by then.
       deployed = deployed.compose(previous -> vertx.deployVerticle(new HeartbeatVerticle(identity, options, startedAt,
-          clock, state)));
+          clock, state).withBus(fleet.get())));
     }
     return deployed.onSuccess(done -> LOG.info("{}: agent up {} ms after its start, {} {} {} {}", identity.instanceId(),
         clock.millis() - startedAt, options.getDeployment(), options.getGroup(),
         AgentOptions.roleNames(options.getRoles()).encode(),
-        vertx.isClustered() ? "clustered" : "standalone (no cluster members or AWS discovery configured)"));
+        options.getCoordinators().linked() ? "through its coordinators " + options.getCoordinators().addresses()
+            : vertx.isClustered() ? "clustered" : "standalone (no coordinators, cluster members or AWS discovery "
+            + "configured)"));
   }
 
   private void close(Vertx vertx) {

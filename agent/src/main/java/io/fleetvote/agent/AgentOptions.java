@@ -2,6 +2,7 @@ package io.fleetvote.agent;
 
 import io.fleetvote.agent.lb.LbOptions;
 import io.fleetvote.common.Ids;
+import io.fleetvote.agent.link.LinkOptions;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.msg.JsonFields;
 import io.fleetvote.common.msg.MessageException;
@@ -71,6 +72,7 @@ public final class AgentOptions {
   private int appPort = DEFAULT_APP_PORT;
   private int checkPort;
   private ClusterOptions cluster = new ClusterOptions();
+  private LinkOptions coordinators = LinkOptions.none();
   private Sensor sensor = DEFAULT_SENSOR;
   private String sensorPidFile;
   private double sensorCores = DEFAULT_SENSOR_CORES;
@@ -107,6 +109,12 @@ public final class AgentOptions {
     agentPort = JsonFields.intValue(json, "agentPort", 1, 65535, DEFAULT_AGENT_PORT);
     appPort = JsonFields.intValue(json, "appPort", 0, 65535, DEFAULT_APP_PORT);
     checkPort = JsonFields.intValue(json, "checkPort", 0, 65535, 0);
+    JsonObject linkJson = JsonFields.object(json, "coordinators");
+    try {
+      coordinators = LinkOptions.fromJson(linkJson);
+    } catch (MessageException e) {
+      throw e.within("coordinators");
+    }
     JsonObject clusterJson = JsonFields.object(json, "cluster");
     try {
       cluster = new ClusterOptions(clusterJson);
@@ -162,6 +170,7 @@ public final class AgentOptions {
         .put("appPort", appPort)
         .put("checkPort", checkPort)
         .put("cluster", cluster.toJson())
+        .put("coordinators", coordinators.toJson())
         .put("sensor", sensor.name().toLowerCase(Locale.ROOT))
         .put("sensorCores", sensorCores)
         .put("sampleMs", sampleMs)
@@ -287,6 +296,16 @@ public final class AgentOptions {
 
   public AgentOptions setCheckPort(int checkPort) {
     this.checkPort = checkPort;
+    return this;
+  }
+
+  /** The coordinators' gateways the agent connects to; none: it is standalone or clustered. */
+  public LinkOptions getCoordinators() {
+    return coordinators;
+  }
+
+  public AgentOptions setCoordinators(LinkOptions coordinators) {
+    this.coordinators = coordinators;
     return this;
   }
 

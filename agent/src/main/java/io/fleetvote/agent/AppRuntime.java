@@ -71,8 +71,9 @@ final class AppRuntime implements RoleRuntime {
   }
 
   @Override
-  public Future<?> deploy(Vertx vertx) {
-    VoteVerticle voting = new VoteVerticle(identity, options, sensor, startedAt, clock);
+  public Future<?> deploy(Vertx vertx, Optional<AgentBus> fleet) {
+    VoteVerticle voting = new VoteVerticle(identity, options, sensor, startedAt, clock)
+        .withBus(fleet.orElse(AgentBus.local(vertx)));
     vote.set(voting);
     Future<?> deployed = vertx.deployVerticle(voting);
     if (options.getCheckPort() > 0) {
@@ -83,9 +84,9 @@ final class AppRuntime implements RoleRuntime {
       deployed = deployed.compose(previous -> vertx.deployVerticle(new AgentCheckVerticle(identity.instanceId(),
           identity.privateIp(), options.getCheckPort(), reply, clock)));
     }
-    if (vertx.isClustered()) {
+    if (fleet.isPresent()) {
       RegistrationVerticle registering = new RegistrationVerticle(identity, options, state,
-          options.getDrainTimeoutMs(), clock);
+          options.getDrainTimeoutMs(), clock).withBus(fleet.get());
       deployed = deployed.compose(previous -> vertx.deployVerticle(registering))
           .onSuccess(x -> registration.set(registering));
     }

@@ -30,6 +30,7 @@ final class HeartbeatVerticle extends VerticleBase {
   private final Clock clock;
   private final InstanceState state;
   private Counter sent;
+  private AgentBus bus;
 
   HeartbeatVerticle(InstanceIdentity identity, AgentOptions options, long startedAt, Clock clock, InstanceState state) {
     this.state = state;
@@ -39,8 +40,17 @@ final class HeartbeatVerticle extends VerticleBase {
     this.clock = clock;
   }
 
+  /** The bus to talk to the fleet on (the agent's link when it has coordinators); the local bus if never given. */
+  HeartbeatVerticle withBus(AgentBus bus) {
+    this.bus = bus;
+    return this;
+  }
+
   @Override
   public Future<?> start() {
+    if (bus == null) {
+      bus = AgentBus.local(vertx);
+    }
     // Without metrics (tools, some tests) there is no default registry: count into one nobody scrapes.
     MeterRegistry registry = Objects.requireNonNullElseGet(BackendRegistries.getDefaultNow(), SimpleMeterRegistry::new);
     sent = Counter.builder("fleetvote.agent.heartbeats.sent")
@@ -57,7 +67,7 @@ final class HeartbeatVerticle extends VerticleBase {
     AgentHeartbeat heartbeat = new AgentHeartbeat(identity.instanceId(), options.getDeployment(), options.getGroup(),
         options.getRoles(), identity.privateIp(), options.getAppPort(), options.getAgentPort(), options.getCheckPort(),
         startedAt, clock.millis(), state.appReady(), options.getAppPort() == 0 ? "" : state.app().problem(), state.leaving());
-    vertx.eventBus().publish(Addresses.AGENT_HEARTBEATS, heartbeat.toJson());
+    bus.publish(Addresses.AGENT_HEARTBEATS, heartbeat.toJson());
     sent.increment();
   }
 }

@@ -20,6 +20,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -95,14 +96,14 @@ final class LbRuntime implements RoleRuntime {
     return registrar;
   }
 
-  /** The LB verticle, when clustered: it announces the LB and answers registrations, which need the cluster. */
+  /** The LB verticle, when in a fleet: it announces the LB and answers registrations, which need the fleet. */
   @Override
-  public Future<?> deploy(Vertx clustered) {
-    if (!clustered.isClustered()) {
+  public Future<?> deploy(Vertx vertx, Optional<AgentBus> fleet) {
+    if (fleet.isEmpty()) {
       return Future.succeededFuture();
     }
-    LbVerticle lb = new LbVerticle(identity, options, registrar, clock);
-    return clustered.deployVerticle(lb).onSuccess(x -> current.set(lb));
+    LbVerticle lb = new LbVerticle(identity, options, registrar, clock).withBus(fleet.get());
+    return vertx.deployVerticle(lb).onSuccess(x -> current.set(lb));
   }
 
   /** Stops HAProxy (when the agent runs it) and the runtime's Vert.x. */

@@ -48,6 +48,7 @@ final class LbVerticle extends VerticleBase {
   private long listeningSince;
   private Context context;
   private Rejections rejections;
+  private AgentBus bus;
 
   private record Heard(AgentHeartbeat heartbeat, long receivedAt) {
   }
@@ -59,8 +60,17 @@ final class LbVerticle extends VerticleBase {
     this.clock = clock;
   }
 
+  /** The bus to talk to the fleet on (the agent's link when it has coordinators); the local bus if never given. */
+  LbVerticle withBus(AgentBus bus) {
+    this.bus = bus;
+    return this;
+  }
+
   @Override
   public Future<?> start() {
+    if (bus == null) {
+      bus = AgentBus.local(vertx);
+    }
     context = vertx.getOrCreateContext();
     rejections = Rejections.of(Rejections.AGENT_METRIC, LOG, identity.instanceId(), clock);
     listeningSince = clock.millis();
@@ -69,9 +79,9 @@ final class LbVerticle extends VerticleBase {
     LOG.info("{}: LB of group {} ({}), frontend {}:{}", identity.instanceId(), options.getLb().getServes(),
         options.getLb().backend(), identity.privateIp(), options.getLb().getFrontendPort());
     return Future.join(
-        vertx.eventBus().consumer(Addresses.AGENT_HEARTBEATS, this::heartbeat).completion(),
-        vertx.eventBus().consumer(Addresses.lbRegister(identity.instanceId()), this::register).completion(),
-        vertx.eventBus().consumer(Addresses.lbDeregister(identity.instanceId()), this::deregister).completion());
+        bus.consumer(Addresses.AGENT_HEARTBEATS, this::heartbeat),
+        bus.consumer(Addresses.lbRegister(identity.instanceId()), this::register),
+        bus.consumer(Addresses.lbDeregister(identity.instanceId()), this::deregister));
   }
 
   /** HAProxy (re)started: its dynamic servers are gone, put them back now rather than at the next period. */
@@ -80,7 +90,7 @@ final class LbVerticle extends VerticleBase {
   }
 
   private void announce() {
-    vertx.eventBus().publish(Addresses.LB_ANNOUNCEMENTS, new LbAnnouncement(identity.instanceId(),
+    bus.publish(Addresses.LB_ANNOUNCEMENTS, new LbAnnouncement(identity.instanceId(),
         options.getDeployment(), options.getLb().getServes(), identity.privateIp(), options.getLb().getFrontendPort(),
         clock.millis(), LEASE_PERIODS * options.getGossipPeriodMs()).toJson());
   }
@@ -168,7 +178,7 @@ final class LbVerticle extends VerticleBase {
     List<LbStatus.Server> list = status.servers().stream().map(s -> new LbStatus.Server(s.name(),
         s.maintenance() ? "MAINT" : s.draining() ? "DRAIN" : s.up() ? "UP" : "DOWN",
         s.checkStatus() == null ? "" : s.checkStatus(), s.sessions(), s.total(), s.weight())).toList();
-    vertx.eventBus().publish(Addresses.LB_STATUS, new LbStatus(identity.instanceId(), options.getDeployment(),
+    bus.publish(Addresses.LB_STATUS, new LbStatus(identity.instanceId(), options.getDeployment(),
         options.getLb().getServes(), clock.millis(), list, status.failOpen(), status.note()).toJson());
   }
 

@@ -16,7 +16,6 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
@@ -72,6 +71,7 @@ final class RegistrationVerticle extends VerticleBase {
   private Rejections rejections;
   private boolean probing;
   private int probeFailures;
+  private AgentBus bus;
 
   private record Heard(LbAnnouncement announcement, long receivedAt) {
   }
@@ -85,16 +85,25 @@ final class RegistrationVerticle extends VerticleBase {
     this.clock = clock;
   }
 
+  /** The bus to talk to the fleet on (the agent's link when it has coordinators); the local bus if never given. */
+  RegistrationVerticle withBus(AgentBus bus) {
+    this.bus = bus;
+    return this;
+  }
+
   @Override
   public Future<?> start() {
+    if (bus == null) {
+      bus = AgentBus.local(vertx);
+    }
     context = vertx.getOrCreateContext();
     rejections = Rejections.of(Rejections.AGENT_METRIC, LOG, identity.instanceId(), clock);
     http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) PROBE_TIMEOUT_MILLIS)
         .setKeepAlive(false));
     vertx.setPeriodic(0, PROBE_MILLIS, t -> probe());
     return Future.join(
-        vertx.eventBus().consumer(Addresses.LB_ANNOUNCEMENTS, this::announcement).completion(),
-        vertx.eventBus().consumer(Addresses.agentDrain(identity.instanceId()), this::drainRequest).completion());
+        bus.consumer(Addresses.LB_ANNOUNCEMENTS, this::announcement),
+        bus.consumer(Addresses.agentDrain(identity.instanceId()), this::drainRequest));
   }
 
   /**
@@ -192,9 +201,9 @@ final class RegistrationVerticle extends VerticleBase {
     inFlight.add(lb);
     RegisterRequest request = new RegisterRequest(identity.instanceId(), options.getGroup(), identity.privateIp(),
         options.getAppPort(), options.getCheckPort());
-    return vertx.eventBus().<Object>request(Addresses.lbRegister(lb), request.toJson(), new DeliveryOptions()
-            .setSendTimeout(LbOptions.DEFAULT_FIRST_CHECK_TIMEOUT_MS + REPLY_MARGIN_MILLIS))
-        .map(reply -> RegistrationReply.fromJson(reply.body()))
+    return bus.request(Addresses.lbRegister(lb), request.toJson(),
+            LbOptions.DEFAULT_FIRST_CHECK_TIMEOUT_MS + REPLY_MARGIN_MILLIS)
+        .map(RegistrationReply::fromJson)
         .recover(err -> Future.succeededFuture(new RegistrationReply(lb, identity.instanceId(),
             RegistrationReply.Outcome.FAILED, String.valueOf(err.getMessage()), 0)))
         .onSuccess(reply -> {
@@ -218,9 +227,8 @@ final class RegistrationVerticle extends VerticleBase {
 
   private Future<RegistrationReply> deregister(String lb, long timeoutMillis) {
     DeregisterRequest request = new DeregisterRequest(identity.instanceId(), timeoutMillis);
-    return vertx.eventBus().<Object>request(Addresses.lbDeregister(lb), request.toJson(), new DeliveryOptions()
-            .setSendTimeout(timeoutMillis + REPLY_MARGIN_MILLIS))
-        .map(reply -> RegistrationReply.fromJson(reply.body()))
+    return bus.request(Addresses.lbDeregister(lb), request.toJson(), timeoutMillis + REPLY_MARGIN_MILLIS)
+        .map(RegistrationReply::fromJson)
         .onSuccess(reply -> registered.remove(lb));
   }
 

@@ -3,6 +3,8 @@ package io.fleetvote.agent;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 
+import java.util.Optional;
+
 /**
  * One role of an agent ({@code app}, {@code lb}, later {@code db}): what it sets up for the life of the process, the
  * verticles it deploys on each Vert.x the agent runs with, and how it leaves and stops on SIGTERM. {@link Agent}
@@ -16,8 +18,10 @@ interface RoleRuntime {
   /**
    * Deploys the role's verticles on {@code vertx}, after the agent's HTTP endpoint and before its heartbeat; a
    * clustered agent does this again on every Vert.x it joins with.
+   *
+   * @param fleet how to talk to the fleet; empty for a standalone agent (no coordinators)
    */
-  Future<?> deploy(Vertx vertx);
+  Future<?> deploy(Vertx vertx, Optional<AgentBus> fleet);
 
   /** SIGTERM, while the agent is still in its cluster: leave gracefully. Blocks; never throws. */
   default void leave() {

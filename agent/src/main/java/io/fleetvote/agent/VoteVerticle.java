@@ -46,6 +46,7 @@ final class VoteVerticle extends VerticleBase {
   private volatile VotePolicy.Decision latest;
   private boolean sampling;
   private Counter sent;
+  private AgentBus bus;
 
   VoteVerticle(InstanceIdentity identity, AgentOptions options, LoadSensor sensor, long startedAt, Clock clock) {
     this.identity = identity;
@@ -55,8 +56,17 @@ final class VoteVerticle extends VerticleBase {
     this.clock = clock;
   }
 
+  /** The bus to talk to the fleet on (the agent's link when it has coordinators); the local bus if never given. */
+  VoteVerticle withBus(AgentBus bus) {
+    this.bus = bus;
+    return this;
+  }
+
   @Override
   public Future<?> start() {
+    if (bus == null) {
+      bus = AgentBus.local(vertx);
+    }
     // A new policy per deployment: a Vert.x rebuilt after losing the cluster starts its runs afresh, as a gap in
     // the samples would. The warm-up still counts from the agent's start.
     policy = new VotePolicy(options.votePolicy(), Instant.ofEpochMilli(startedAt), clock);
@@ -124,7 +134,7 @@ final class VoteVerticle extends VerticleBase {
     Vote vote = new Vote(identity.instanceId(), options.getDeployment(), options.getGroup(), decision.vote(),
         Math.min(decision.sample().cpuPercent(), Vote.MAX_LOAD), decision.warm(), options.isProtectedFromScaleIn(),
         startedAt, clock.millis(), LEASE_PERIODS * options.getGossipPeriodMs());
-    vertx.eventBus().publish(Addresses.VOTES, vote.toJson());
+    bus.publish(Addresses.VOTES, vote.toJson());
     sent.increment();
   }
 

@@ -4,19 +4,22 @@ import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.coordinator.fleet.Ec2Fleet;
 import io.fleetvote.coordinator.fleet.FleetOptions;
+import io.fleetvote.coordinator.gateway.AgentGateway;
 import io.fleetvote.coordinator.leader.CoordinatorQuorum;
 import io.fleetvote.coordinator.leader.LeaderVerticle;
-import io.fleetvote.coordinator.scaling.ScalingOptions;
 import io.fleetvote.coordinator.scaling.ScalingVerticle;
 import io.fleetvote.coordinator.ui.UiVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * One running coordinator: a clustered Vert.x with the live registry and the HTTP API deployed on it.
@@ -69,19 +72,26 @@ public final class Coordinator {
   /** The leadership and ledger, then the components that act under them; the coordinator is named by its API. */
   private static Future<String> leaderComponents(Vertx vertx, CoordinatorOptions options, String id, List<String> ids) {
     LeaderVerticle leader = new LeaderVerticle(id, options);
-    return vertx.deployVerticle(leader).onSuccess(ids::add)
-        .compose(x -> vertx.deployVerticle(scaling(vertx, options, id, leader))).onSuccess(ids::add);
+    FleetOptions fleet = new FleetOptions(options.getScaling().getFleet().setDeployment(options.getDeployment()));
+    Future<Supplier<JsonObject>> reach;
+    if (options.getGateway() == null) {
+      reach = Future.succeededFuture(() -> clusterReach(options.getCluster()));
+    } else {
+      AgentGateway gateway = new AgentGateway(options.getGateway(), id, options.getDataDir(), options.getDeployment(),
+          options.getScaling().getGroups(), () -> Ec2Fleet.create(vertx, fleet), Clock.systemUTC());
+      reach = vertx.deployVerticle(gateway).onSuccess(ids::add).map(deployed -> gateway::reach);
+    }
+    return reach.compose(agentsReach -> vertx.deployVerticle(leader).onSuccess(ids::add)
+        .compose(x -> vertx.deployVerticle(new ScalingVerticle(id, options, agentsReach, leader.leadership(),
+            leader.ledger(), () -> Ec2Fleet.create(vertx, fleet), Clock.systemUTC()))).onSuccess(ids::add));
   }
 
-  /** The autoscaler; new instances' agents are told to join the configured members. */
-  private static ScalingVerticle scaling(Vertx vertx, CoordinatorOptions options, String id, LeaderVerticle leader) {
-    ScalingOptions scaling = options.getScaling();
-    FleetOptions fleet = new FleetOptions(scaling.getFleet().setDeployment(options.getDeployment()));
-    ClusterOptions cluster = options.getCluster();
+  /** Without a gateway, new instances' agents join the configured members (or this coordinator's address). */
+  private static JsonObject clusterReach(ClusterOptions cluster) {
     List<String> members = cluster.getMembers().isEmpty() ? List.of(cluster.getHost() + ":" + cluster.getPort())
         : cluster.getMembers();
-    return new ScalingVerticle(id, options, cluster.getClusterName(), members, leader.leadership(), leader.ledger(),
-        () -> Ec2Fleet.create(vertx, fleet), Clock.systemUTC());
+    return new JsonObject().put("cluster", new JsonObject().put("clusterName", cluster.getClusterName())
+        .put("members", new JsonArray(members)));
   }
 
   /** The port the HTTP API listens on, on {@link CoordinatorOptions#getHttpHost()}. */

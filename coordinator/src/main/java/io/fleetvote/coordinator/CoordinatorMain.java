@@ -13,6 +13,8 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -55,7 +57,14 @@ public final class CoordinatorMain {
           "default")
       .option("tick-ms", "N", "how often the leader tallies the votes", Long.toString(ScalingOptions.DEFAULT_TICK_MILLIS))
       .option("fleet-refresh-ms", "N", "how often the fleet is described through the EC2 API",
-          Long.toString(ScalingOptions.DEFAULT_FLEET_REFRESH_MILLIS));
+          Long.toString(ScalingOptions.DEFAULT_FLEET_REFRESH_MILLIS))
+      .option("agent-port", "N", "agents connect here (TLS, attested by their identity documents) instead of joining "
+          + "the cluster; needs --groups and --identity-certificate", "none")
+      .option("agent-host", "IP", "the address the agent gateway binds to and names to agents", "--cluster-host")
+      .option("identity-certificate", "FILE", "the cloud's certificate of its instance identity signatures (PEM: "
+          + "AWS's of the region, or the sandbox's identity-certificate.pem)", "none")
+      .option("account", "ID", "the AWS account agents' identity documents must name; none: any account whose "
+          + "instances the deployment's DescribeInstances lists", "none");
 
   /** Which command-line option sets each {@link CoordinatorOptions} JSON field, to name it in errors. */
   private static final Map<String, String> OPTION_OF_FIELD = Map.of(
@@ -65,7 +74,10 @@ public final class CoordinatorMain {
       "coordinators", "coordinators",
       "dataDir", "data-dir",
       "scaling.fleet.endpoint", "ec2-endpoint",
-      "scaling.fleet.region", "region");
+      "scaling.fleet.region", "region",
+      "gateway.accountId", "account",
+      "gateway.identityCertificate", "identity-certificate",
+      "gateway.region", "region");
 
   private CoordinatorMain() {
   }
@@ -125,8 +137,12 @@ public final class CoordinatorMain {
           .put("fleetRefreshMillis", parsed.longValue("fleet-refresh-ms", 500, 3_600_000))
           .put("groups", groups)
           .put("fleet", fleet));
+      if (parsed.given("agent-port")) {
+        json.put("gateway", gateway(parsed));
+      }
     } else {
-      for (String option : List.of("coordinators", "data-dir", "ec2-endpoint", "region", "tick-ms", "fleet-refresh-ms")) {
+      for (String option : List.of("coordinators", "data-dir", "ec2-endpoint", "region", "tick-ms", "fleet-refresh-ms",
+          "agent-port")) {
         if (parsed.given(option)) {
           throw new CommandLineException("option --" + option + " needs --groups (it configures the autoscaler)");
         }
@@ -138,6 +154,28 @@ public final class CoordinatorMain {
       String field = e.field().replaceAll("\\[\\d+]", "");
       throw new CommandLineException("option --" + OPTION_OF_FIELD.getOrDefault(field, field) + ": " + e.problem());
     }
+  }
+
+  private static JsonObject gateway(CommandLine.Parsed parsed) {
+    if (!parsed.given("identity-certificate")) {
+      throw new CommandLineException("option --agent-port needs --identity-certificate (how to verify agents' "
+          + "identity documents)");
+    }
+    Path certificate = Path.of(parsed.string("identity-certificate"));
+    String pem;
+    try {
+      pem = Files.readString(certificate);
+    } catch (IOException e) {
+      throw new CommandLineException("option --identity-certificate: cannot read " + certificate + ": " + e);
+    }
+    JsonObject gateway = new JsonObject()
+        .put("host", parsed.given("agent-host") ? ip(parsed, "agent-host") : ip(parsed, "cluster-host"))
+        .put("port", parsed.intValue("agent-port", 0, 65535)).put("identityCertificate", pem)
+        .put("region", parsed.given("region") ? parsed.string("region") : "us-east-1");
+    if (parsed.given("account")) {
+      gateway.put("accountId", parsed.string("account"));
+    }
+    return gateway;
   }
 
   private static String ip(CommandLine.Parsed parsed, String option) {

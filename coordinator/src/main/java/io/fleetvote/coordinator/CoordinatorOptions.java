@@ -2,6 +2,7 @@ package io.fleetvote.coordinator;
 
 import io.fleetvote.common.Ids;
 import io.fleetvote.common.cluster.ClusterOptions;
+import io.fleetvote.coordinator.gateway.GatewayOptions;
 import io.fleetvote.common.msg.JsonFields;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.coordinator.scaling.ScalingOptions;
@@ -42,6 +43,7 @@ public final class CoordinatorOptions {
   private long opTimeoutMillis = DEFAULT_OP_TIMEOUT_MILLIS;
   private int ledgerCapacity = DEFAULT_LEDGER_CAPACITY;
   private ScalingOptions scaling;
+  private GatewayOptions gateway;
   private String usersFile;
 
   public CoordinatorOptions() {
@@ -76,6 +78,13 @@ public final class CoordinatorOptions {
     }
     opTimeoutMillis = JsonFields.longValue(json, "opTimeoutMillis", 100, 60_000, DEFAULT_OP_TIMEOUT_MILLIS);
     ledgerCapacity = JsonFields.intValue(json, "ledgerCapacity", 100, 1_000_000, DEFAULT_LEDGER_CAPACITY);
+    if (json.getValue("gateway") != null) {
+      try {
+        gateway = GatewayOptions.fromJson(JsonFields.object(json, "gateway"));
+      } catch (MessageException e) {
+        throw e.within("gateway");
+      }
+    }
     if (json.getValue("scaling") != null) {
       try {
         scaling = new ScalingOptions(JsonFields.object(json, "scaling"));
@@ -94,6 +103,7 @@ public final class CoordinatorOptions {
         .put("futureToleranceMillis", futureToleranceMillis)
         .put("cluster", cluster.toJson())
         .put("scaling", scaling == null ? null : scaling.toJson())
+        .put("gateway", gateway == null ? null : gateway.toJson())
         .put("usersFile", usersFile)
         .put("coordinators", coordinators)
         .put("dataDir", dataDir)
@@ -233,6 +243,16 @@ public final class CoordinatorOptions {
   }
 
   /** How this coordinator scales the deployment's groups; null for a coordinator that only keeps the registry. */
+  /** Where agents connect (TLS, attested); null: agents join the cluster instead. Needs {@link #getScaling()}. */
+  public GatewayOptions getGateway() {
+    return gateway;
+  }
+
+  public CoordinatorOptions setGateway(GatewayOptions gateway) {
+    this.gateway = gateway;
+    return this;
+  }
+
   public ScalingOptions getScaling() {
     return scaling;
   }

@@ -41,7 +41,7 @@ public final class Attestor {
 
     private final String reason;
 
-    Refused(String reason, String message) {
+    public Refused(String reason, String message) {
       super(message, null, false, false);
       this.reason = reason;
     }
@@ -69,7 +69,8 @@ public final class Attestor {
   private final Set<String> revoked = new HashSet<>();
 
   /**
-   * @param accountId the account the deployment's instances run in (the sandbox's: its owner id)
+   * @param accountId the account the deployment's instances run in (the sandbox's: its owner id); null: whichever
+   *                  account owns the instances the fleet lists (instance ids are unique across accounts)
    * @param region    the deployment's region
    */
   public Attestor(IdentityVerifier verifier, String accountId, String region, Clock clock, Duration sessionTtl) {
@@ -96,7 +97,7 @@ public final class Attestor {
           "identity refused: " + LogSafe.printable(e.getMessage()));
     }
     String id = identity.instanceId();
-    if (!identity.accountId().equals(accountId) || !identity.region().equals(region)) {
+    if ((accountId != null && !identity.accountId().equals(accountId)) || !identity.region().equals(region)) {
       throw new Refused("account", id + " is of account " + identity.accountId() + " in " + identity.region()
           + ", not this deployment's " + accountId + " in " + region);
     }

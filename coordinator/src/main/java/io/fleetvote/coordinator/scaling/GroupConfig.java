@@ -6,6 +6,7 @@ import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.Role;
 import io.vertx.core.json.JsonObject;
 
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -235,6 +236,13 @@ public final class GroupConfig {
   /** The instances run an app behind an LB (role app): their app's health counts, and they can be drained. */
   public boolean servesApp() {
     return roles.contains("app");
+  }
+
+  /** The agent roles of the group's instances: what their agents may send and receive. */
+  public Set<Role> agentRoles() {
+    Set<Role> set = EnumSet.noneOf(Role.class);
+    roles.forEach(role -> set.add(Role.valueOf(role.toUpperCase(Locale.ROOT))));
+    return set;
   }
 
   /** The agent roles of the group's instances ({@code agent.roles}, default app), for the fleetvote:role tag. */

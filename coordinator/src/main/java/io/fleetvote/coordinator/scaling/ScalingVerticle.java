@@ -26,7 +26,6 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.ReplyException;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.micrometer.backends.BackendRegistries;
 import org.slf4j.Logger;
@@ -65,8 +64,7 @@ public final class ScalingVerticle extends VerticleBase {
   private final String deployment;
   private final CoordinatorOptions coordinator;
   private final ScalingOptions options;
-  private final List<String> clusterMembers;
-  private final String clusterName;
+  private final Supplier<JsonObject> reach;
   private final Leadership leadership;
   private final DecisionLedger ledger;
   private final Supplier<Fleet> fleetFactory;
@@ -94,18 +92,18 @@ public final class ScalingVerticle extends VerticleBase {
 
   /**
    * @param coordinator    the coordinator's options: deployment, scaling, timing of heartbeats and votes
-   * @param clusterMembers the cluster addresses that new instances' agents join (the coordinators')
+   * @param reach          how new instances' agents reach the coordinators, the user-data's fields for it: their
+   *                       gateways ({@code coordinators}) or the cluster to join ({@code cluster})
    * @param fleetFactory   builds the fleet on this verticle's Vert.x (the EC2 client is created in start)
    */
-  public ScalingVerticle(String coordinatorId, CoordinatorOptions coordinator, String clusterName,
-                         List<String> clusterMembers, Leadership leadership, DecisionLedger ledger,
+  public ScalingVerticle(String coordinatorId, CoordinatorOptions coordinator, Supplier<JsonObject> reach,
+                         Leadership leadership, DecisionLedger ledger,
                          Supplier<Fleet> fleetFactory, Clock clock) {
     this.coordinatorId = coordinatorId;
     this.coordinator = coordinator;
     this.deployment = coordinator.getDeployment();
     this.options = coordinator.getScaling();
-    this.clusterName = clusterName;
-    this.clusterMembers = List.copyOf(clusterMembers);
+    this.reach = reach;
     this.leadership = leadership;
     this.ledger = ledger;
     this.fleetFactory = fleetFactory;
@@ -368,12 +366,12 @@ public final class ScalingVerticle extends VerticleBase {
     recorder.recordHealing(controls.of(group).paused() ? paused(healing.get()) : healing.get(), epoch);
   }
 
-  /** The agent's settings for the group, plus what only the coordinator knows: deployment, group, cluster. */
+  /** The agent's settings for the group, plus what only the coordinator knows: deployment, group, how to reach it. */
   private String userData(GroupConfig group) {
     JsonObject agent = group.agent()
         .put("deployment", deployment)
         .put("group", group.name())
-        .put("cluster", new JsonObject().put("clusterName", clusterName).put("members", new JsonArray(clusterMembers)));
+        .mergeIn(reach.get());
     return new JsonObject().put("fleetvote", agent).encode();
   }
 

@@ -1,0 +1,377 @@
+package io.fleetvote.agent.link;
+
+import io.fleetvote.common.LogSafe;
+import io.fleetvote.common.imds.InstanceMetadataClient.SignedIdentity;
+import io.fleetvote.common.link.Frame;
+import io.fleetvote.common.link.FrameCodec;
+import io.fleetvote.common.msg.MessageException;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.PemTrustOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The agent's one connection to a coordinator (TLS, trusting only the coordinators' certificates): it attests with
+ * the instance's signed identity document and its nonce, then carries the agent's publishes and requests up, and
+ * brings down what its subscribed addresses receive, onto the agent's own (local) event bus, where its verticles
+ * listen as they would on a clustered one; a message that wants an answer is requested there and the answer goes
+ * back up. It pings every third of the lease the coordinator gives; a coordinator silent for a lease, or gone, is
+ * left for the next one of the list, at once, then with a jittered backoff while none takes it. Subscriptions are
+ * made again on every new connection. Its methods may be called from any thread: they run on the context that
+ * started the link, and a request's answer comes back on the caller's context.
+ */
+public final class CoordinatorLink {
+
+  private static final Logger LOG = LoggerFactory.getLogger(CoordinatorLink.class);
+  private static final Pattern HOST_PORT = Pattern.compile("(.+):(\\d+)");
+  private static final long WELCOME_TIMEOUT_MS = 5000;
+  private static final long FIRST_RETRY_MS = 200;
+  private static final long MAX_RETRY_MS = 5000;
+
+  private final Vertx vertx;
+  private final LinkOptions options;
+  private final String instanceId;
+  private final Supplier<Future<SignedIdentity>> identity;
+  private final String nonce;
+  private final Clock clock;
+  private final Set<String> subscriptions = new LinkedHashSet<>();
+  private final Map<Long, Promise<JsonObject>> pending = new HashMap<>();
+  private final Context context;
+  private NetClient client;
+  private NetSocket socket;
+  private boolean welcomed;
+  private String coordinator;
+  private long leaseMillis = 3000;
+  private long lastFrameAt;
+  private long nextId;
+  private int next;
+  private int failures;
+  private long timer = -1;
+  private boolean closed;
+  private final Set<Runnable> onConnect = new LinkedHashSet<>();
+
+  public CoordinatorLink(Vertx vertx, LinkOptions options, String instanceId,
+                         Supplier<Future<SignedIdentity>> identity, String nonce, Clock clock) {
+    this.vertx = vertx;
+    this.options = options;
+    this.instanceId = instanceId;
+    this.identity = identity;
+    this.nonce = nonce;
+    this.clock = clock;
+    this.next = ThreadLocalRandom.current().nextInt(options.addresses().size());
+    this.context = vertx.getOrCreateContext();
+  }
+
+  /** Starts connecting; {@link #connected()} says when a coordinator took the agent. */
+  public void start() {
+    context.runOnContext(x -> begin());
+  }
+
+  private void begin() {
+    PemTrustOptions trust = new PemTrustOptions();
+    for (String pem : options.certificates().split("(?=-----BEGIN CERTIFICATE-----)")) {
+      if (pem.contains("-----BEGIN CERTIFICATE-----")) {
+        trust.addCertValue(Buffer.buffer(pem));
+      }
+    }
+    // The trust is the coordinators' own certificates, not a public CA's: no host name to check against.
+    client = vertx.createNetClient(new NetClientOptions().setSsl(true).setTrustOptions(trust)
+        .setHostnameVerificationAlgorithm("").setConnectTimeout((int) WELCOME_TIMEOUT_MS).setTcpNoDelay(true));
+    vertx.setPeriodic(250, t -> checkLease());
+    connect();
+  }
+
+  /** True while a coordinator holds the agent (attested, welcomed). */
+  public boolean connected() {
+    return welcomed;
+  }
+
+  /** The coordinator the agent is connected to, or null. */
+  public String coordinator() {
+    return welcomed ? coordinator : null;
+  }
+
+  /** Runs {@code action} on every new connection, once welcomed (a heartbeat at once, so LBs hear of it). */
+  public void onConnect(Runnable action) {
+    on(() -> onConnect.add(action));
+  }
+
+  /** Publishes on the cluster's bus through the coordinator; dropped while there is no connection. */
+  public void publish(String address, JsonObject body) {
+    on(() -> {
+      if (welcomed) {
+        write(Frame.publish(address, body));
+      }
+    });
+  }
+
+  /** A request through the coordinator; fails at once without a connection, and when the connection goes. */
+  public Future<JsonObject> request(String address, JsonObject body, long timeoutMs) {
+    Context caller = Vertx.currentContext();
+    Promise<JsonObject> result = Promise.promise();
+    on(() -> requestHere(address, body, timeoutMs).onComplete(answer -> {
+      if (caller == null || caller == context) {
+        result.handle(answer);
+      } else {
+        caller.runOnContext(x -> result.handle(answer));
+      }
+    }));
+    return result.future();
+  }
+
+  private Future<JsonObject> requestHere(String address, JsonObject body, long timeoutMs) {
+    if (!welcomed) {
+      return Future.failedFuture(new ReplyException(ReplyFailure.NO_HANDLERS, 503,
+          instanceId + " is not connected to a coordinator"));
+    }
+    long id = nextId++;
+    Promise<JsonObject> answer = Promise.promise();
+    pending.put(id, answer);
+    write(Frame.request(address, body, id, Math.min(timeoutMs, Frame.MAX_TIMEOUT_MS)));
+    vertx.setTimer(timeoutMs + 1000, t -> {
+      Promise<JsonObject> late = pending.remove(id);
+      if (late != null) {
+        late.fail(new ReplyException(ReplyFailure.TIMEOUT, -1, "no answer from " + address + " within "
+            + timeoutMs + " ms"));
+      }
+    });
+    return answer.future();
+  }
+
+  /** Delivers what {@code address} receives onto the local bus, from now on and on every new connection. */
+  public void subscribe(String address) {
+    on(() -> {
+      if (subscriptions.add(address) && welcomed) {
+        write(Frame.subscribe(address));
+      }
+    });
+  }
+
+  private void on(Runnable action) {
+    if (Vertx.currentContext() == context) {
+      action.run();
+    } else {
+      context.runOnContext(x -> action.run());
+    }
+  }
+
+  public Future<Void> close() {
+    Promise<Void> done = Promise.promise();
+    on(() -> closeHere().onComplete(done));
+    return done.future();
+  }
+
+  private Future<Void> closeHere() {
+    closed = true;
+    if (timer >= 0) {
+      vertx.cancelTimer(timer);
+    }
+    if (socket != null) {
+      socket.close();
+    }
+    return client == null ? Future.succeededFuture() : client.close();
+  }
+
+  private void connect() {
+    timer = -1;
+    if (closed) {
+      return;
+    }
+    String address = options.addresses().get(Math.floorMod(next, options.addresses().size()));
+    Matcher hostPort = HOST_PORT.matcher(address);
+    if (!hostPort.matches()) {
+      throw new IllegalStateException("not host:port: " + address);
+    }
+    Future.all(client.connect(Integer.parseInt(hostPort.group(2)), hostPort.group(1)), identity.get())
+        .onSuccess(both -> attest(both.resultAt(0), both.resultAt(1), address))
+        .onFailure(e -> retry(address, "cannot connect: " + LogSafe.printable(String.valueOf(e.getMessage()), 200)));
+  }
+
+  private void attest(NetSocket connected, SignedIdentity signed, String address) {
+    if (closed) {
+      connected.close();
+      return;
+    }
+    socket = connected;
+    lastFrameAt = clock.millis();
+    socket.handler(FrameCodec.parser(FrameCodec.MAX_FRAME_BYTES, new FrameCodec.Sink() {
+      @Override
+      public void frame(Frame frame) {
+        received(frame, address);
+      }
+
+      @Override
+      public void invalid(MessageException problem) {
+        LOG.warn("{}: coordinator {} sent a frame that could not be read: {}", instanceId, address,
+            problem.getMessage());
+      }
+
+      @Override
+      public void oversized(long length) {
+        LOG.warn("{}: coordinator {} sent a frame of {} bytes: leaving it", instanceId, address, length);
+        connected.close();
+      }
+    }));
+    socket.closeHandler(x -> lost(connected, address, "the connection closed"));
+    socket.exceptionHandler(e -> connected.close());
+    write(new Frame(Frame.Type.ATTEST, new JsonObject().put("document", signed.document())
+        .put("signature", signed.signature()).put("nonce", nonce)));
+  }
+
+  private void received(Frame frame, String address) {
+    lastFrameAt = clock.millis();
+    switch (frame.type()) {
+      case WELCOME -> welcome(frame, address);
+      case REFUSED -> LOG.warn("{}: coordinator {} refused the agent ({}): {}", instanceId, address,
+          frame.toJson().getString("reason"), LogSafe.printable(frame.toJson().getString("message"), 300));
+      case PONG -> {
+        // the lease is renewed by any frame
+      }
+      case MESSAGE -> deliver(frame);
+      case REPLY -> answered(frame.id(), frame.body(), null);
+      case FAIL -> answered(frame.id(), null, new ReplyException(ReplyFailure.RECIPIENT_FAILURE,
+          frame.toJson().getInteger("code"), frame.toJson().getString("message")));
+      case ERROR -> {
+        LOG.warn("{}: coordinator {} refused a frame ({}): {}", instanceId, address,
+            frame.toJson().getString("reason"), LogSafe.printable(frame.toJson().getString("message"), 300));
+        if (frame.id() != null) {
+          answered(frame.id(), null, new ReplyException(ReplyFailure.RECIPIENT_FAILURE, 403,
+              frame.toJson().getString("message")));
+        }
+      }
+      default -> LOG.warn("{}: coordinator {} sent an unexpected {} frame", instanceId, address, frame.type().wire());
+    }
+  }
+
+  private void welcome(Frame frame, String address) {
+    JsonObject fields = frame.toJson();
+    welcomed = true;
+    failures = 0;
+    coordinator = fields.getString("coordinator");
+    leaseMillis = fields.getLong("leaseMs");
+    LOG.info("{}: connected to coordinator {} at {} as {} of group {}", instanceId, coordinator, address,
+        fields.getString("instanceId"), fields.getString("group"));
+    subscriptions.forEach(s -> write(Frame.subscribe(s)));
+    onConnect.forEach(Runnable::run);
+  }
+
+  private void deliver(Frame frame) {
+    Long id = frame.id();
+    if (id == null) {
+      vertx.eventBus().publish(frame.address(), frame.body());
+      return;
+    }
+    vertx.eventBus().request(frame.address(), frame.body(), new DeliveryOptions().setSendTimeout(Frame.MAX_TIMEOUT_MS))
+        .onComplete(answer -> write(Frame.answer(id, answer)));
+  }
+
+  private void answered(Long id, JsonObject body, Throwable failure) {
+    Promise<JsonObject> answer = id == null ? null : pending.remove(id);
+    if (answer == null) {
+      return;
+    }
+    if (failure == null) {
+      answer.complete(body);
+    } else {
+      answer.fail(failure);
+    }
+  }
+
+  private void checkLease() {
+    if (socket == null) {
+      return;
+    }
+    long silent = clock.millis() - lastFrameAt;
+    if (silent > leaseMillis) {
+      LOG.warn("{}: coordinator {} silent for {} ms: leaving it", instanceId, coordinator, silent);
+      socket.close();
+    } else if (welcomed && silent >= leaseMillis / 3) {
+      write(Frame.ping());
+    }
+  }
+
+  private void lost(NetSocket which, String address, String why) {
+    if (which != socket) {
+      return;
+    }
+    boolean wasWelcomed = welcomed;
+    socket = null;
+    welcomed = false;
+    pending.values().forEach(p -> p.fail(new ReplyException(ReplyFailure.RECIPIENT_FAILURE, 503,
+        "the connection to coordinator " + address + " went before the answer")));
+    pending.clear();
+    if (wasWelcomed) {
+      LOG.warn("{}: lost coordinator {} ({}): trying the next one", instanceId, address, why);
+      next++;
+      connect();
+    } else {
+      retry(address, why + " before the coordinator took the agent");
+    }
+  }
+
+  private void retry(String address, String why) {
+    if (closed) {
+      return;
+    }
+    failures++;
+    next++;
+    long ceiling = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS << Math.min(failures - 1, 10));
+    long delay = failures <= options.addresses().size() ? 0
+        : ceiling / 2 + ThreadLocalRandom.current().nextLong(ceiling / 2 + 1);
+    if (failures <= 2 || failures % 10 == 0) {
+      LOG.warn("{}: coordinator {}: {}; next attempt in {} ms", instanceId, address, why, delay);
+    }
+    timer = vertx.setTimer(Math.max(1, delay), t -> connect());
+  }
+
+  private void write(Frame frame) {
+    if (socket != null) {
+      socket.write(FrameCodec.encode(frame));
+    }
+  }
+
+  /** The agent's nonce, as {@link #nonce}: read from the file, made there on the first start. */
+  public static String nonce(Path file) throws IOException {
+    if (Files.exists(file)) {
+      return Files.readString(file).strip();
+    }
+    byte[] secret = new byte[32];
+    new SecureRandom().nextBytes(secret);
+    String nonce = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+    Path partial = file.resolveSibling(file.getFileName() + ".new");
+    Files.writeString(partial, nonce);
+    Files.setPosixFilePermissions(partial,
+        PosixFilePermissions.fromString("rw-------"));
+    Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE);
+    return nonce;
+  }
+}

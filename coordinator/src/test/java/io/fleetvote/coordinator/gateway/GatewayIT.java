@@ -1,0 +1,243 @@
+package io.fleetvote.coordinator.gateway;
+
+import io.fleetvote.common.Addresses;
+import io.fleetvote.common.imds.InstanceMetadataClient;
+import io.fleetvote.common.link.Frame;
+import io.fleetvote.common.link.FrameCodec;
+import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.common.msg.Vote;
+import io.fleetvote.common.msg.VoteKind;
+import io.fleetvote.coordinator.Coordinator;
+import io.fleetvote.coordinator.CoordinatorOptions;
+import io.fleetvote.sandbox.ImageCatalog;
+import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.CoordinatorClient;
+import io.fleetvote.testkit.SandboxAdmin;
+import io.fleetvote.testkit.SandboxProcess;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.NetSocket;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Agents reach the coordinator through its gateway, with real processes: the coordinator launches group web, whose
+ * agents connect over TLS, attest with the sandbox-signed identity documents of their instances, and are heard (the
+ * registry lists them from the heartbeats they send through the gateway). A client of its own, as an attacker
+ * would write one, is refused at attestation with a tampered document or with a real document and another nonce
+ * (a copied document); with the identity of instance A (its document and the nonce of its agent, as root on A
+ * holds them) its vote for B, an operator's command B's drain requests and the LBs' heartbeat feed are refused and counted, and the group
+ * does not grow.
+ */
+class GatewayIT {
+
+  private static final Duration TIMEOUT = Duration.ofSeconds(90);
+
+  @TempDir
+  static Path dir;
+  static SandboxProcess sandbox;
+  static SandboxAdmin admin;
+  static Coordinator coordinator;
+  static CoordinatorClient api;
+  static Vertx vertx;
+  static int gatewayPort;
+
+  @BeforeAll
+  static void start() throws Exception {
+    sandbox = SandboxProcess.start(dir.resolve("sandbox"));
+    admin = sandbox.admin();
+    JsonObject agent = new JsonObject().put("gossipPeriodMs", 500).put("sampleMs", 500).put("warmupMs", 1000)
+        .put("growAbove", 50).put("growAfterMs", 2000).put("shrinkBelow", 0).put("shrinkAfterMs", 60_000);
+    JsonObject group = new JsonObject().put("name", "web").put("imageId", ImageCatalog.imageId("fleetvote-app"))
+        .put("min", 2).put("max", 3).put("calmTimeMs", 1000).put("bootTimeoutMs", 60_000).put("agent", agent);
+    gatewayPort = FreePorts.pick();
+    CoordinatorOptions options = new CoordinatorOptions(new JsonObject()
+        .put("deployment", "gw")
+        .put("httpPort", 0)
+        .put("cluster", new JsonObject().put("clusterName", "gateway-it-" + System.nanoTime())
+            .put("port", FreePorts.pick()))
+        .put("dataDir", dir.resolve("coordinator").toString())
+        .put("gateway", new JsonObject().put("host", "127.0.0.1").put("port", gatewayPort)
+            .put("identityCertificate", admin.identityCertificate()).put("region", "us-east-1"))
+        .put("scaling", new JsonObject().put("tickMillis", 500)
+            .put("fleetRefreshMillis", 2000).put("groups", new JsonArray().add(group))
+            .put("fleet", new JsonObject().put("deployment", "gw").put("endpoint", sandbox.endpoint().toString())
+                .put("firstRetryDelayMillis", 200).put("maxRetryDelayMillis", 2000))));
+    coordinator = Coordinator.start(options).await();
+    api = new CoordinatorClient(coordinator.httpPort());
+    vertx = Vertx.vertx();
+  }
+
+  @AfterAll
+  static void stop() {
+    if (sandbox != null) {
+      sandbox.admin().terminateAll();
+    }
+    if (vertx != null) {
+      vertx.close().await();
+    }
+    if (coordinator != null) {
+      coordinator.close().await();
+    }
+    if (sandbox != null) {
+      sandbox.close();
+    }
+  }
+
+  @Test
+  void agentsAttestThroughTheGatewayAndForgedIdentitiesVotesAndCommandsAreRefusedAndCounted() throws Exception {
+    Await.until("group web's 2 agents heard through the gateway", TIMEOUT, () -> api.instances().size() == 2);
+    List<String> web = api.instances().stream().map(i -> i.getString("instanceId")).sorted().toList();
+    String a = web.get(0);
+    String b = web.get(1);
+    assertThat(Files.readString(Path.of(admin.instance(a).getString("dir"), "agent.log")))
+        .contains("connected to coordinator");
+
+    JsonObject identity = signedIdentity(a);
+    String document = identity.getString("document");
+    String signature = identity.getString("signature");
+
+    // A tampered document: the signature no longer matches.
+    Client forged = Client.connect(gatewayPort);
+    forged.send(new Frame(Frame.Type.ATTEST, new JsonObject().put("document", document.replace(a, b))
+        .put("signature", signature).put("nonce", "an-attackers-own-nonce")));
+    Frame refused = forged.await(Frame.Type.REFUSED);
+    assertThat(refused.toJson().getString("reason")).as(refused.toJson().encode()).isEqualTo("signature");
+    forged.awaitClosed();
+
+    // A's real document, copied, with another nonce than A's agent holds.
+    Client copied = Client.connect(gatewayPort);
+    copied.send(new Frame(Frame.Type.ATTEST, new JsonObject().put("document", document).put("signature", signature)
+        .put("nonce", "an-attackers-own-nonce")));
+    assertThat(copied.await(Frame.Type.REFUSED).toJson().getString("reason")).isEqualTo("nonce");
+    copied.awaitClosed();
+
+    // Anything before an attestation closes the connection.
+    Client eager = Client.connect(gatewayPort);
+    eager.send(Frame.publish(Addresses.VOTES, vote(b, VoteKind.GROW).toJson()));
+    assertThat(eager.await(Frame.Type.ERROR).toJson().getString("reason")).isEqualTo("unattested");
+    eager.awaitClosed();
+
+    // Root on A: A's document and its agent's nonce.
+    String nonce = Files.readString(Path.of(admin.instance(a).getString("dir"), "fleetvote-agent.nonce")).strip();
+    Client rootOnA = Client.connect(gatewayPort);
+    rootOnA.send(new Frame(Frame.Type.ATTEST, new JsonObject().put("document", document).put("signature", signature)
+        .put("nonce", nonce)));
+    JsonObject welcome = rootOnA.await(Frame.Type.WELCOME).toJson();
+    assertThat(welcome.getString("instanceId")).isEqualTo(a);
+    assertThat(welcome.getJsonArray("roles").getList()).containsExactly("app");
+
+    double before = rejected("publish", "instance");
+    for (int i = 0; i < 10; i++) {
+      rootOnA.send(Frame.publish(Addresses.VOTES, vote(b, VoteKind.GROW).toJson()));
+    }
+    rootOnA.send(Frame.request(Addresses.SCALING_COMMAND, new JsonObject().put("command", "resize").put("group", "web")
+        .put("min", 3).put("max", 3).put("user", "agent"), 1, 5000));
+    rootOnA.send(Frame.subscribe(Addresses.agentDrain(b)));
+    rootOnA.send(Frame.subscribe(Addresses.AGENT_HEARTBEATS)); // an LB's, not an app's
+    Await.until("the forged votes refused and counted", TIMEOUT, () -> rejected("publish", "instance") >= before + 10);
+    List<Frame> errors = rootOnA.awaitCount(Frame.Type.ERROR, 13);
+    assertThat(errors).extracting(f -> f.toJson().getString("reason"))
+        .containsOnly("instance", "address", "role");
+    assertThat(errors).anySatisfy(f -> assertThat(f.id()).isEqualTo(1L)); // the command, refused
+    assertThat(rejected("request", "address")).isPositive();
+    assertThat(rejected("subscribe", "address")).isPositive();
+    assertThat(rejected("subscribe", "role")).isPositive();
+    // Every forged vote was refused (counted above, in order after them): the tally holds none of them.
+    assertThat(api.group("web").orElseThrow().votes().grow()).as("grow votes").isZero();
+    assertThat(api.group("web").orElseThrow().instances()).hasSize(2);
+    assertThat(api.instances()).hasSize(2);
+    forged.close();
+    rootOnA.close();
+  }
+
+  private static double rejected(String frame, String reason) {
+    return api.metric("fleetvote_coordinator_messages_rejected_total{address=\"gateway." + frame + "\",reason=\""
+        + reason + "\"}");
+  }
+
+  private static Vote vote(String instanceId, VoteKind kind) {
+    long now = System.currentTimeMillis();
+    return new Vote(instanceId, "gw", "web", kind, 99, true, false, now - 60_000, now, 3000);
+  }
+
+  private static JsonObject signedIdentity(String instanceId) {
+    InstanceMetadataClient imds = new InstanceMetadataClient(vertx,
+        URI.create(admin.instance(instanceId).getString("metadataEndpoint")));
+    try {
+      InstanceMetadataClient.SignedIdentity signed = imds.signedIdentity().await();
+      return new JsonObject().put("document", signed.document()).put("signature", signed.signature());
+    } finally {
+      imds.close();
+    }
+  }
+
+  /** A client of the agent link written from its wire format alone, trusting any certificate. */
+  private static final class Client {
+    private final NetSocket socket;
+    private final List<Frame> frames = new CopyOnWriteArrayList<>();
+    private volatile boolean closed;
+
+    private Client(NetSocket socket) {
+      this.socket = socket;
+      socket.handler(FrameCodec.parser(FrameCodec.MAX_FRAME_BYTES, new FrameCodec.Sink() {
+        @Override
+        public void frame(Frame frame) {
+          frames.add(frame);
+        }
+
+        @Override
+        public void invalid(MessageException problem) {
+          throw problem;
+        }
+
+        @Override
+        public void oversized(long length) {
+          throw new IllegalStateException("oversized " + length);
+        }
+      }));
+      socket.closeHandler(x -> closed = true);
+    }
+
+    static Client connect(int port) {
+      return new Client(vertx.createNetClient(new NetClientOptions().setSsl(true).setTrustAll(true)
+          .setHostnameVerificationAlgorithm("")).connect(port, "127.0.0.1").await());
+    }
+
+    void send(Frame frame) {
+      socket.write(FrameCodec.encode(frame)).await();
+    }
+
+    Frame await(Frame.Type type) {
+      return awaitCount(type, 1).get(0);
+    }
+
+    List<Frame> awaitCount(Frame.Type type, int count) {
+      Await.until(count + " " + type.wire() + " frame(s); got " + frames, TIMEOUT,
+          () -> frames.stream().filter(f -> f.type() == type).count() >= count);
+      return frames.stream().filter(f -> f.type() == type).toList();
+    }
+
+    void awaitClosed() {
+      Await.until("the gateway closes the connection", TIMEOUT, () -> closed);
+    }
+
+    void close() {
+      socket.close();
+    }
+  }
+}
