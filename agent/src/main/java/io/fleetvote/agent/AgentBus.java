@@ -46,7 +46,7 @@ final class AgentBus {
       return vertx.eventBus().request(address, body, new DeliveryOptions().setSendTimeout(timeoutMs))
           .map(Message::body);
     }
-    return link.request(address, body, timeoutMs).map(answer -> answer);
+    return link.request(address, body, timeoutMs).map(Object.class::cast);
   }
 
   <T> Future<Void> consumer(String address, Handler<Message<T>> handler) {

@@ -72,8 +72,8 @@ final class AppRuntime implements RoleRuntime {
 
   @Override
   public Future<?> deploy(Vertx vertx, Optional<AgentBus> fleet) {
-    VoteVerticle voting = new VoteVerticle(identity, options, sensor, startedAt, clock)
-        .withBus(fleet.orElse(AgentBus.local(vertx)));
+    VoteVerticle voting = new VoteVerticle(identity, options, sensor, startedAt, clock);
+    fleet.ifPresent(voting::withBus);
     vote.set(voting);
     Future<?> deployed = vertx.deployVerticle(voting);
     if (options.getCheckPort() > 0) {

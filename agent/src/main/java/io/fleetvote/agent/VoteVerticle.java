@@ -47,6 +47,8 @@ final class VoteVerticle extends VerticleBase {
   private boolean sampling;
   private Counter sent;
   private AgentBus bus;
+  /** In a fleet (a bus given): votes are published; a standalone agent only decides them. */
+  private boolean publishing;
 
   VoteVerticle(InstanceIdentity identity, AgentOptions options, LoadSensor sensor, long startedAt, Clock clock) {
     this.identity = identity;
@@ -56,7 +58,7 @@ final class VoteVerticle extends VerticleBase {
     this.clock = clock;
   }
 
-  /** The bus to talk to the fleet on (the agent's link when it has coordinators); the local bus if never given. */
+  /** The bus to publish votes on (the agent's link when it has coordinators); never given: no votes published. */
   VoteVerticle withBus(AgentBus bus) {
     this.bus = bus;
     return this;
@@ -64,9 +66,7 @@ final class VoteVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    if (bus == null) {
-      bus = AgentBus.local(vertx);
-    }
+    publishing = bus != null;
     // A new policy per deployment: a Vert.x rebuilt after losing the cluster starts its runs afresh, as a gap in
     // the samples would. The warm-up still counts from the agent's start.
     policy = new VotePolicy(options.votePolicy(), Instant.ofEpochMilli(startedAt), clock);
@@ -80,15 +80,15 @@ final class VoteVerticle extends VerticleBase {
         .register(registry);
     sample();
     vertx.setPeriodic(options.getSampleMs(), id -> sample());
-    if (vertx.isClustered()) {
+    if (publishing) {
       vertx.setPeriodic(options.getGossipPeriodMs(), id -> publish());
     }
     VotePolicy.Settings settings = policy.settings();
     LOG.info("{}: sampling {} every {} ms; grow above {} % for {} ms, shrink below {} % for {} ms, warm-up {} ms; {}",
         identity.instanceId(), sensor, options.getSampleMs(), settings.growAbove(), settings.growAfter().toMillis(),
         settings.shrinkBelow(), settings.shrinkAfter().toMillis(), settings.warmup().toMillis(),
-        vertx.isClustered() ? "votes on " + Addresses.VOTES + " every " + options.getGossipPeriodMs() + " ms"
-            : "not clustered, so no votes are published");
+        publishing ? "votes on " + Addresses.VOTES + " every " + options.getGossipPeriodMs() + " ms"
+            : "standalone, so no votes are published");
     return Future.succeededFuture();
   }
 
@@ -120,7 +120,7 @@ final class VoteVerticle extends VerticleBase {
     if (before == null || before.vote() != now.vote() || before.warm() != now.warm()) {
       LOG.info("{}: vote {}{} at load {}", identity.instanceId(), now.vote().name().toLowerCase(Locale.ROOT),
           now.warm() ? "" : " (warming up)", sample.isMissing() ? "unknown" : percent(sample.cpuPercent()) + " %");
-      if (vertx.isClustered()) {
+      if (publishing) {
         publish();
       }
     }

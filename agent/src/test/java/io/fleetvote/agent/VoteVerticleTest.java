@@ -47,7 +47,7 @@ class VoteVerticleTest {
   }
 
   @Test
-  void anAgentThatIsNotClusteredVotesButPublishesNothing(VertxTestContext tc) {
+  void aStandaloneAgentVotesButPublishesNothing(VertxTestContext tc) {
     agent = Vertx.vertx();
     AtomicInteger readings = new AtomicInteger();
     VoteVerticle votes = new VoteVerticle(AgentApiVerticleTest.IDENTITY, eager(), () -> {
@@ -127,7 +127,7 @@ class VoteVerticleTest {
         .compose(node -> {
           agent = node;
           return agent.deployVerticle(new VoteVerticle(AgentApiVerticleTest.IDENTITY, options, sensor, STARTED_AT,
-              Clock.systemUTC()));
+              Clock.systemUTC()).withBus(AgentBus.local(agent)));
         });
   }
 
@@ -147,7 +147,7 @@ class VoteVerticleTest {
           agent = node;
           agent.eventBus().consumer(Addresses.VOTES, message -> tc.failNow("published " + message.body()));
           return agent.deployVerticle(new VoteVerticle(AgentApiVerticleTest.IDENTITY,
-              eager().setGossipPeriodMs(100), broken, STARTED_AT, Clock.systemUTC()));
+              eager().setGossipPeriodMs(100), broken, STARTED_AT, Clock.systemUTC()).withBus(AgentBus.local(agent)));
         })
         .onSuccess(deployed -> agent.setPeriodic(20, id -> {
           if (readings.get() >= 4) {

@@ -77,7 +77,6 @@ public final class CoordinatorLink {
   private int failures;
   private long timer = -1;
   private boolean closed;
-  private final Set<Runnable> onConnect = new LinkedHashSet<>();
 
   public CoordinatorLink(Vertx vertx, LinkOptions options, String instanceId,
                          Supplier<Future<SignedIdentity>> identity, String nonce, Clock clock) {
@@ -91,7 +90,7 @@ public final class CoordinatorLink {
     this.context = vertx.getOrCreateContext();
   }
 
-  /** Starts connecting; {@link #connected()} says when a coordinator took the agent. */
+  /** Starts connecting; the log says when a coordinator took the agent. */
   public void start() {
     context.runOnContext(x -> begin());
   }
@@ -108,21 +107,6 @@ public final class CoordinatorLink {
         .setHostnameVerificationAlgorithm("").setConnectTimeout((int) WELCOME_TIMEOUT_MS).setTcpNoDelay(true));
     vertx.setPeriodic(250, t -> checkLease());
     connect();
-  }
-
-  /** True while a coordinator holds the agent (attested, welcomed). */
-  public boolean connected() {
-    return welcomed;
-  }
-
-  /** The coordinator the agent is connected to, or null. */
-  public String coordinator() {
-    return welcomed ? coordinator : null;
-  }
-
-  /** Runs {@code action} on every new connection, once welcomed (a heartbeat at once, so LBs hear of it). */
-  public void onConnect(Runnable action) {
-    on(() -> onConnect.add(action));
   }
 
   /** Publishes on the cluster's bus through the coordinator; dropped while there is no connection. */
@@ -211,8 +195,9 @@ public final class CoordinatorLink {
     if (!hostPort.matches()) {
       throw new IllegalStateException("not host:port: " + address);
     }
-    Future.all(client.connect(Integer.parseInt(hostPort.group(2)), hostPort.group(1)), identity.get())
-        .onSuccess(both -> attest(both.resultAt(0), both.resultAt(1), address))
+    // The identity first: a connection is opened only with a document to attest with.
+    identity.get().compose(signed -> client.connect(Integer.parseInt(hostPort.group(2)), hostPort.group(1))
+            .onSuccess(socket -> attest(socket, signed, address)))
         .onFailure(e -> retry(address, "cannot connect: " + LogSafe.printable(String.valueOf(e.getMessage()), 200)));
   }
 
@@ -281,7 +266,6 @@ public final class CoordinatorLink {
     LOG.info("{}: connected to coordinator {} at {} as {} of group {}", instanceId, coordinator, address,
         fields.getString("instanceId"), fields.getString("group"));
     subscriptions.forEach(s -> write(Frame.subscribe(s)));
-    onConnect.forEach(Runnable::run);
   }
 
   private void deliver(Frame frame) {

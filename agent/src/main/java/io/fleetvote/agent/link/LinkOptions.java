@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.List;
+import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
@@ -43,8 +44,7 @@ public record LinkOptions(List<String> addresses, String certificates, String no
     if (!addresses.isEmpty() && (certificates == null || !certificates.contains("-----BEGIN CERTIFICATE-----"))) {
       throw new MessageException("certificates", "the coordinators' certificates (PEM) are needed to reach them");
     }
-    return new LinkOptions(addresses, certificates == null ? "" : certificates,
-        JsonFields.optionalString(json, "nonceFile", 4096, null) == null ? DEFAULT_NONCE_FILE
-            : json.getString("nonceFile"));
+    return new LinkOptions(addresses, Objects.requireNonNullElse(certificates, ""),
+        Objects.requireNonNullElse(JsonFields.optionalString(json, "nonceFile", 4096, null), DEFAULT_NONCE_FILE));
   }
 }

@@ -5,6 +5,7 @@ import io.fleetvote.common.link.Frame;
 import io.fleetvote.common.link.FrameCodec;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.coordinator.attest.Attestor;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
@@ -86,20 +87,27 @@ final class AgentConnection {
     return lastFrameAt;
   }
 
-  /** A message for one of this connection's subscriptions; a request waits for the agent's answer. */
-  void deliver(Message<Object> message) {
+  /**
+   * A publish for one of this connection's subscriptions, already a frame; dropped (and counted) while the agent does
+   * not keep up, so a slow agent never makes the coordinator buffer without bound.
+   */
+  void deliverPublished(Buffer frame) {
+    if (closed) {
+      return;
+    }
+    if (socket.writeQueueFull()) {
+      gateway.dropped();
+      return;
+    }
+    socket.write(frame);
+  }
+
+  /** A request for one of this connection's subscriptions: it waits for the agent's answer. */
+  void deliverRequest(Message<Object> message) {
     if (closed) {
       return;
     }
     JsonObject body = message.body() instanceof JsonObject json ? json : new JsonObject();
-    if (message.replyAddress() == null) {
-      if (socket.writeQueueFull()) {
-        gateway.dropped(message.address());
-        return;
-      }
-      write(Frame.message(message.address(), body, null));
-      return;
-    }
     long given = nextId++;
     awaiting.put(given, message);
     // The sender gave up long before: forget it (its late answer is then refused as of an unknown id).

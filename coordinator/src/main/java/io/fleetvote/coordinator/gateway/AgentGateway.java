@@ -2,6 +2,8 @@ package io.fleetvote.coordinator.gateway;
 
 import io.fleetvote.common.imds.IdentityDocument;
 import io.fleetvote.common.imds.IdentityVerifier;
+import io.fleetvote.common.link.Frame;
+import io.fleetvote.common.link.FrameCodec;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.Rejections;
 import io.fleetvote.common.tls.OwnKey;
@@ -14,6 +16,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -239,13 +242,16 @@ public final class AgentGateway extends VerticleBase {
       // A request goes to one agent (an LB's own address has one subscriber; several: in turn).
       List<AgentConnection> list = new ArrayList<>(set);
       int next = nextSubscriber.merge(address, 1, Integer::sum);
-      list.get(Math.floorMod(next, list.size())).deliver(message);
+      list.get(Math.floorMod(next, list.size())).deliverRequest(message);
       return;
     }
+    // A publish is encoded once, whatever the number of agents it goes to.
     String origin = message.headers().get(AgentConnection.ORIGIN);
+    Buffer frame = FrameCodec.encode(Frame.message(address, message.body() instanceof JsonObject json ? json
+        : new JsonObject(), null));
     for (AgentConnection connection : set) {
       if (!Long.toString(connection.id()).equals(origin)) {
-        connection.deliver(message);
+        connection.deliverPublished(frame);
       }
     }
   }
@@ -265,7 +271,7 @@ public final class AgentGateway extends VerticleBase {
     rejections.reject("gateway." + what, reason, message);
   }
 
-  void dropped(String address) {
+  void dropped() {
     dropped++;
   }
 

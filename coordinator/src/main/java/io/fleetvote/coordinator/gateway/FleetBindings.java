@@ -52,11 +52,6 @@ final class FleetBindings {
         .map(g -> new AgentPolicy.Binding(instance.instanceId(), deployment, g.name(), g.agentRoles()));
   }
 
-  /** The last list, for sweeping sessions of instances that are gone. */
-  Optional<FleetInstance> known(String instanceId) {
-    return Optional.ofNullable(instances.get(instanceId));
-  }
-
   private Future<Map<String, FleetInstance>> describe() {
     if (describing == null) {
       describing = fleet.describe().map(list -> {
