@@ -91,15 +91,34 @@ public final class ProcessSupervisor {
     return handle(process).isPresent();
   }
 
-  /** SIGKILL now, to the process and everything it started. */
-  public void kill(RunningProcess process) {
-    handle(process).ifPresent(h -> signal(h, true));
+  /** SIGKILL now, to the process and everything it started; the processes signalled. */
+  public List<ProcessHandle> kill(RunningProcess process) {
+    return handle(process).map(h -> signal(h, true)).orElse(List.of());
   }
 
-  /** SIGKILL to all of them at once; completes when all are gone. */
+  /**
+   * SIGKILL to all of them and everything they started, at once; completes when every process signalled is gone (a
+   * child that holds a socket may outlive its parent by a moment).
+   */
   public Future<Void> killAll(List<RunningProcess> processes) {
-    processes.forEach(this::kill);
-    return Future.join(processes.stream().map(p -> awaitExit(p, KILL_WAIT_MILLIS)).toList()).mapEmpty();
+    List<ProcessHandle> tree = processes.stream().flatMap(p -> kill(p).stream()).toList();
+    Promise<Void> done = Promise.promise();
+    long deadline = System.nanoTime() + KILL_WAIT_MILLIS * 1_000_000;
+    pollTree(tree, deadline, done);
+    return done.future();
+  }
+
+  private void pollTree(List<ProcessHandle> tree, long deadline, Promise<Void> done) {
+    List<ProcessHandle> left = tree.stream().filter(h -> !ProcessProbe.gone(h)).toList();
+    if (left.isEmpty()) {
+      done.complete();
+    } else if (System.nanoTime() >= deadline) {
+      LOG.error("processes {} survived SIGKILL for {} ms", left.stream().map(ProcessHandle::pid).toList(),
+          KILL_WAIT_MILLIS);
+      done.complete();
+    } else {
+      vertx.setTimer(POLL_MILLIS, t -> pollTree(left, deadline, done));
+    }
   }
 
   /**
@@ -155,7 +174,7 @@ public final class ProcessSupervisor {
     }
   }
 
-  private static void signal(ProcessHandle handle, boolean force) {
+  private static List<ProcessHandle> signal(ProcessHandle handle, boolean force) {
     List<ProcessHandle> tree = new ArrayList<>();
     tree.add(handle);
     handle.descendants().forEach(tree::add);
@@ -166,6 +185,7 @@ public final class ProcessSupervisor {
         member.destroy();
       }
     }
+    return tree;
   }
 
   private static Optional<ProcessHandle> handle(RunningProcess process) {
