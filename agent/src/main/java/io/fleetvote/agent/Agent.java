@@ -22,16 +22,16 @@ import java.util.function.Supplier;
 
 /**
  * The agent of one instance, once its identity and options are known: one {@link RoleRuntime} per role it holds
- * ({@link AppRuntime}, {@link LbRuntime}), and what every agent has, the HTTP endpoint and, when clustered, the
- * heartbeat.
+ * ({@link AppRuntime}, {@link LbRuntime}), and what every agent has, the HTTP endpoint and, when it has
+ * coordinators, the heartbeat.
  * <ol>
  *   <li>Starts each role's runtime on the main thread (the app's load sensor, the LB's HAProxy).</li>
- *   <li>When the cluster options name members or AWS discovery, joins the cluster as a Hazelcast lite member and
- *   stays in it ({@link LiteMembership}: retries while no coordinator is up, joins again with a new Vert.x when the
- *   last one left); else builds a standalone Vert.x. On it deploys the HTTP endpoint, each role's verticles and,
- *   when clustered, the heartbeat.</li>
- *   <li>A shutdown hook lets each role leave (the app its LBs), closes Vert.x, so Hazelcast leaves the cluster
- *   cleanly instead of being timed out by its peers, then stops each role's runtime (HAProxy).</li>
+ *   <li>Builds one small Vert.x and deploys on it the HTTP endpoint, each role's verticles and, when the options name
+ *   coordinators, the heartbeat; then opens its one connection to a coordinator ({@link CoordinatorLink}: attested
+ *   by the instance's identity document, it moves to another coordinator when that one goes). Without
+ *   coordinators the agent is standalone: it measures and answers on HTTP, and tells nobody.</li>
+ *   <li>A shutdown hook lets each role leave (the app its LBs), closes the link and Vert.x, then stops each role's
+ *   runtime (HAProxy).</li>
  * </ol>
  */
 final class Agent {
@@ -70,7 +70,7 @@ final class Agent {
     return Optional.of(created);
   }
 
-  /** Runs on the main thread, so it may wait on each step in turn; when clustered it returns only at shutdown. */
+  /** Runs on the main thread, so it may wait on each step in turn; returns once the agent is up. */
   void run() {
     roles.forEach(RoleRuntime::start);
     // An agent serves a few requests a minute and samples once a second: Vert.x's defaults (2 event loops per core,
@@ -90,17 +90,12 @@ final class Agent {
         }
         close(vertx);
       });
-      deploy(vertx, Optional.of(AgentBus.linked(vertx, link))).await();
+      deploy(vertx, Optional.of(AgentBus.linked(vertx, link)), Optional.of(link)).await();
       link.start();
-    } else if (options.isClustered()) {
-      LiteMembership membership = new LiteMembership(identity.instanceId(), options.getCluster(), vertxOptions,
-          clustered -> deploy(clustered, Optional.of(AgentBus.local(clustered))));
-      onShutdown(membership::stop);
-      membership.run();
     } else {
       Vertx vertx = ClusterBootstrap.standalone(vertxOptions);
       onShutdown(() -> close(vertx));
-      deploy(vertx, Optional.empty()).await();
+      deploy(vertx, Optional.empty(), Optional.empty()).await();
     }
   }
 
@@ -114,21 +109,21 @@ final class Agent {
     }
   }
 
-  private void onShutdown(Runnable leaveCluster) {
+  private void onShutdown(Runnable close) {
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       roles.forEach(RoleRuntime::leave);
-      leaveCluster.run();
+      close.run();
       roles.forEach(RoleRuntime::stop);
     }, "fleetvote-agent-shutdown"));
   }
 
   /**
-   * Deploys the agent's verticles on {@code vertx}: the HTTP endpoint, each role's and, when clustered, the
-   * heartbeat. A clustered agent does this again on each Vert.x it joins with; the role runtimes outlive them.
+   * Deploys the agent's verticles on {@code vertx}: the HTTP endpoint, each role's and, with a fleet bus, the
+   * heartbeat.
    */
-  private Future<?> deploy(Vertx vertx, Optional<AgentBus> fleet) {
+  private Future<?> deploy(Vertx vertx, Optional<AgentBus> fleet, Optional<CoordinatorLink> link) {
     Future<?> deployed = vertx.deployVerticle(new AgentApiVerticle(identity, options,
-        () -> app.flatMap(AppRuntime::latestVote), state, lb.map(LbRuntime::registrar)));
+        () -> app.flatMap(AppRuntime::latestVote), state, lb.map(LbRuntime::registrar), link));
     for (RoleRuntime role : roles) {
       deployed = deployed.compose(previous -> role.deploy(vertx, fleet));
     }
@@ -142,8 +137,7 @@ final class Agent {
         clock.millis() - startedAt, options.getDeployment(), options.getGroup(),
         AgentOptions.roleNames(options.getRoles()).encode(),
         options.getCoordinators().linked() ? "through its coordinators " + options.getCoordinators().addresses()
-            : vertx.isClustered() ? "clustered" : "standalone (no coordinators, cluster members or AWS discovery "
-            + "configured)"));
+            : "standalone (no coordinators configured)"));
   }
 
   private void close(Vertx vertx) {

@@ -4,7 +4,7 @@ import io.fleetvote.agent.lb.BackendStatus;
 import io.fleetvote.agent.lb.Haproxy;
 import io.fleetvote.agent.lb.LbRegistrar;
 import io.fleetvote.agent.lb.ServerState;
-import io.fleetvote.common.cluster.ClusterBootstrap;
+import io.fleetvote.agent.link.CoordinatorLink;
 import io.fleetvote.common.imds.InstanceIdentity;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -35,14 +35,17 @@ final class AgentApiVerticle extends VerticleBase {
   private final Supplier<Optional<VotePolicy.Decision>> vote;
   private final InstanceState state;
   private final Optional<LbRegistrar> registrar;
+  /** The agent's link to the coordinators, if it has one: its health says which took it and which it knows. */
+  private final Optional<CoordinatorLink> link;
 
   /**
    * @param vote      the latest vote, or nothing (no sample yet, or an agent that does not vote)
    * @param registrar the HAProxy registrar of an LB agent: {@code GET /lb/servers} shows its backend
    */
   AgentApiVerticle(InstanceIdentity identity, AgentOptions options, Supplier<Optional<VotePolicy.Decision>> vote,
-                   InstanceState state, Optional<LbRegistrar> registrar) {
+                   InstanceState state, Optional<LbRegistrar> registrar, Optional<CoordinatorLink> link) {
     this.identity = identity;
+    this.link = link;
     this.options = options;
     this.vote = vote;
     this.state = state;
@@ -75,10 +78,8 @@ final class AgentApiVerticle extends VerticleBase {
         .put("appProblem", state.app().problem())
         .put("leaving", state.leaving())
         .put("terminating", state.terminating())
-        .put("clustered", vertx.isClustered());
-    if (vertx.isClustered()) {
-      health.put("clusterMembers", ClusterBootstrap.memberCount(vertx));
-    }
+        .put("coordinator", link.flatMap(CoordinatorLink::connected).orElse(null))
+        .put("coordinators", link.map(l -> new JsonArray(l.coordinators())).orElseGet(JsonArray::new));
     vote.get().ifPresent(decision -> {
       health.put("load", decision.sample().isMissing() ? null : decision.sample().cpuPercent())
           .put("vote", decision.vote().name().toLowerCase(Locale.ROOT))

@@ -12,8 +12,8 @@ import io.vertx.core.json.JsonObject;
  * How the agent's verticles talk to the rest of the fleet: on the agent's own event bus, and, when the agent has
  * coordinators, through its {@link CoordinatorLink}: a publish goes to both (a verticle of the same agent hears it
  * locally, the link never sends it back), a request goes through the link, and a consumer listens locally and has
- * the link deliver what its address receives in the fleet. A standalone agent (no coordinators) has the local bus
- * only.
+ * the link deliver what its address receives in the fleet. The local bus alone is for tests of one agent's
+ * verticles.
  */
 final class AgentBus {
 
@@ -55,5 +55,12 @@ final class AgentBus {
       link.subscribe(address);
     }
     return registered;
+  }
+
+  /** Runs {@code action} each time a coordinator takes the agent (never on the local bus alone). */
+  void onConnected(Runnable action) {
+    if (link != null) {
+      link.onConnected(action);
+    }
   }
 }

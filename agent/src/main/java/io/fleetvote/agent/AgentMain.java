@@ -4,7 +4,6 @@ import io.fleetvote.agent.AgentOptionSources.Source;
 import io.fleetvote.agent.lb.LbOptions;
 import io.fleetvote.common.cli.CommandLine;
 import io.fleetvote.common.cli.CommandLineException;
-import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.imds.InstanceIdentity;
 import io.fleetvote.common.imds.InstanceMetadataClient;
 import io.fleetvote.common.msg.MessageException;
@@ -26,15 +25,15 @@ import java.util.Optional;
 /**
  * Starts the agent of one instance.
  * <ol>
- *   <li>Reads the instance's identity (IMDSv2) with a short-lived Vert.x of its own: whether to cluster depends on
- *   what the metadata says, so the real Vert.x can only be built afterwards.</li>
+ *   <li>Reads the instance's identity (IMDSv2) with a short-lived Vert.x of its own: the options depend on what
+ *   the metadata says, so the real Vert.x can only be built afterwards.</li>
  *   <li>Resolves {@link AgentOptions}; each field comes from the first of: the command line, the {@code --config}
  *   file, the user-data's {@code fleetvote} object, the tags {@code fleetvote:deployment}, {@code fleetvote:group}
- *   and {@code fleetvote:role}, the defaults (see {@link AgentOptionSources}). Hazelcast, the event bus and the HTTP
- *   endpoint bind to the private IP from metadata, whatever {@code cluster.host} says.</li>
+ *   and {@code fleetvote:role}, the defaults (see {@link AgentOptionSources}). The HTTP endpoint binds to the
+ *   private IP from metadata.</li>
  *   <li>Runs the {@link Agent}: one runtime per role, the HTTP endpoint, the heartbeat.</li>
  * </ol>
- * Any failure to start is logged as one line and exits 1; a cluster that is not there yet is not a failure.
+ * Any failure to start is logged as one line and exits 1; coordinators that are not there yet are not a failure.
  */
 public final class AgentMain {
 
@@ -47,7 +46,6 @@ public final class AgentMain {
           Integer.toString(AgentOptions.DEFAULT_APP_PORT))
       .option("check-port", "N", "role app: answer HAProxy's agent-check (the instance's weight) on this port, 0 for none",
           "0")
-      .option("cluster-port", "N", "the Hazelcast member port", Integer.toString(ClusterOptions.DEFAULT_PORT))
       .option("imds", "URL", "the instance-metadata endpoint", InstanceMetadataClient.defaultEndpoint().toString())
       .option("sensor", "host|process|cgroup", "what an app agent's load is: the whole host, one process tree, or "
           + "the cgroup of one process in percent of its CPU quota", AgentOptions.DEFAULT_SENSOR.name()
@@ -80,9 +78,6 @@ public final class AgentMain {
       }
       if (parsed.given("check-port")) {
         overrides.put("checkPort", parsed.intValue("check-port", 0, 65535));
-      }
-      if (parsed.given("cluster-port")) {
-        overrides.put("cluster", new JsonObject().put("port", parsed.intValue("cluster-port", 1, 65535)));
       }
       if (parsed.given("sensor")) {
         overrides.put("sensor", parsed.string("sensor"));
@@ -132,7 +127,7 @@ public final class AgentMain {
     }
   }
 
-  /** Runs on the main thread; when clustered it returns only at shutdown. */
+  /** Runs on the main thread; it returns once the agent is up (its threads keep it running). */
   private static void start(Invocation invocation, Clock clock) {
     long startedAt = clock.millis();
     InstanceIdentity identity = readIdentity(invocation.imds());
@@ -141,7 +136,6 @@ public final class AgentMain {
         identity.imageId(), identity.availabilityZone(), identity.privateIp());
 
     AgentOptions options = resolveOptions(invocation, identity);
-    options.getCluster().setHost(identity.privateIp()).setLiteMember(true);
     LOG.info("{}: options {}", id, options.toJson().encode());
     new Agent(identity, options, startedAt, clock).run();
   }

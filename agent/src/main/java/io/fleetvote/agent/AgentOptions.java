@@ -3,7 +3,6 @@ package io.fleetvote.agent;
 import io.fleetvote.agent.lb.LbOptions;
 import io.fleetvote.common.Ids;
 import io.fleetvote.agent.link.LinkOptions;
-import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.msg.JsonFields;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.Role;
@@ -19,7 +18,7 @@ import java.util.Set;
 
 /**
  * What one agent is and does: the deployment, group and roles it reports, how often it gossips, its ports, how it
- * joins the cluster, and (role app) how it measures its load and votes. The JSON shape is the {@code fleetvote}
+ * reaches the coordinators, and (role app) how it measures its load and votes. The JSON shape is the {@code fleetvote}
  * object of the user-data and of {@code --config}; {@link AgentOptionSources} merges those sources. The voting
  * defaults are production's, in minutes like AWS's and RightScale's; a demo puts seconds in its user-data.
  */
@@ -71,7 +70,6 @@ public final class AgentOptions {
   private int agentPort = DEFAULT_AGENT_PORT;
   private int appPort = DEFAULT_APP_PORT;
   private int checkPort;
-  private ClusterOptions cluster = new ClusterOptions();
   private LinkOptions coordinators = LinkOptions.none();
   private Sensor sensor = DEFAULT_SENSOR;
   private String sensorPidFile;
@@ -115,11 +113,11 @@ public final class AgentOptions {
     } catch (MessageException e) {
       throw e.within("coordinators");
     }
-    JsonObject clusterJson = JsonFields.object(json, "cluster");
-    try {
-      cluster = new ClusterOptions(clusterJson);
-    } catch (MessageException e) {
-      throw e.within("cluster");
+    if (json.getValue("cluster") != null) {
+      // A user-data written for agents that joined the coordinators' Hazelcast cluster: they no longer do, and an
+      // agent that ignored it would run standalone, unseen.
+      throw new MessageException("cluster", "agents no longer join the coordinators' cluster: give 'coordinators' "
+          + "(the coordinators' agent gateways, as a coordinator writes them into the user-data of what it launches)");
     }
     if (json.getValue("sensor") != null) {
       sensor = JsonFields.enumValue(json, "sensor", Sensor.class);
@@ -169,7 +167,6 @@ public final class AgentOptions {
         .put("agentPort", agentPort)
         .put("appPort", appPort)
         .put("checkPort", checkPort)
-        .put("cluster", cluster.toJson())
         .put("coordinators", coordinators.toJson())
         .put("sensor", sensor.name().toLowerCase(Locale.ROOT))
         .put("sensorCores", sensorCores)
@@ -222,11 +219,6 @@ public final class AgentOptions {
     return names;
   }
 
-  /** True when the cluster options say how to find peers (members or AWS discovery): then the agent joins. */
-  public boolean isClustered() {
-    return !cluster.getMembers().isEmpty() || cluster.isAwsDiscovery();
-  }
-
   /** The Fleetvote deployment (one cluster, one set of coordinators) the instance belongs to. */
   public String getDeployment() {
     return deployment;
@@ -256,7 +248,7 @@ public final class AgentOptions {
     return this;
   }
 
-  /** How often the agent publishes its heartbeat (and, role app, renews its vote) when clustered. */
+  /** How often the agent publishes its heartbeat (and, role app, renews its vote) to the coordinators. */
   public long getGossipPeriodMs() {
     return gossipPeriodMs;
   }
@@ -299,22 +291,13 @@ public final class AgentOptions {
     return this;
   }
 
-  /** The coordinators' gateways the agent connects to; none: it is standalone or clustered. */
+  /** The coordinators' gateways the agent connects to; none: it is standalone. */
   public LinkOptions getCoordinators() {
     return coordinators;
   }
 
   public AgentOptions setCoordinators(LinkOptions coordinators) {
     this.coordinators = coordinators;
-    return this;
-  }
-
-  public ClusterOptions getCluster() {
-    return cluster;
-  }
-
-  public AgentOptions setCluster(ClusterOptions cluster) {
-    this.cluster = cluster;
     return this;
   }
 

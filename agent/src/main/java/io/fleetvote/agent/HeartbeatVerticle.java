@@ -57,6 +57,8 @@ final class HeartbeatVerticle extends VerticleBase {
         .description("Heartbeats this agent published on the event bus")
         .register(registry);
     publish();
+    // A coordinator that takes the agent hears of it at once, not a gossip period later.
+    bus.onConnected(this::publish);
     vertx.setPeriodic(options.getGossipPeriodMs(), id -> publish());
     LOG.info("{}: publishing heartbeats on {} every {} ms", identity.instanceId(), Addresses.AGENT_HEARTBEATS,
         options.getGossipPeriodMs());
@@ -67,7 +69,7 @@ final class HeartbeatVerticle extends VerticleBase {
     AgentHeartbeat heartbeat = new AgentHeartbeat(identity.instanceId(), options.getDeployment(), options.getGroup(),
         options.getRoles(), identity.privateIp(), options.getAppPort(), options.getAgentPort(), options.getCheckPort(),
         startedAt, clock.millis(), state.appReady(), options.getAppPort() == 0 ? "" : state.app().problem(), state.leaving());
-    bus.publish(Addresses.AGENT_HEARTBEATS, heartbeat.toJson());
     sent.increment();
+    bus.publish(Addresses.AGENT_HEARTBEATS, heartbeat.toJson());
   }
 }

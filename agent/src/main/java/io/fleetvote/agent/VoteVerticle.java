@@ -134,8 +134,9 @@ final class VoteVerticle extends VerticleBase {
     Vote vote = new Vote(identity.instanceId(), options.getDeployment(), options.getGroup(), decision.vote(),
         Math.min(decision.sample().cpuPercent(), Vote.MAX_LOAD), decision.warm(), options.isProtectedFromScaleIn(),
         startedAt, clock.millis(), LEASE_PERIODS * options.getGossipPeriodMs());
-    bus.publish(Addresses.VOTES, vote.toJson());
+    // Counted first: whoever hears the vote may already look at the count.
     sent.increment();
+    bus.publish(Addresses.VOTES, vote.toJson());
   }
 
   private double load() {

@@ -55,7 +55,8 @@ class AgentApiVerticleTest {
 
   @Test
   void healthSaysWhoAndWhereTheInstanceIs(VertxTestContext tc) {
-    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, Optional::empty, new InstanceState(), Optional.empty()))
+    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, Optional::empty, new InstanceState(), Optional.empty(),
+            Optional.empty()))
         .compose(id -> client.get(options.getAgentPort(), "127.0.0.1", "/health").send())
         .onComplete(tc.succeeding(response -> tc.verify(() -> {
           assertThat(response.statusCode()).isEqualTo(200);
@@ -72,7 +73,7 @@ class AgentApiVerticleTest {
               .put("appProblem", "not probed yet")
               .put("leaving", false)
               .put("terminating", false)
-              .put("clustered", false));
+              .putNull("coordinator").put("coordinators", new JsonArray()));
           tc.completeNow();
         })));
   }
@@ -82,7 +83,7 @@ class AgentApiVerticleTest {
     VotePolicy.Decision grow = new VotePolicy.Decision(VoteKind.GROW, true,
         LoadSample.measured(82.5, Double.NaN, Instant.EPOCH));
     vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, () -> Optional.of(grow), new InstanceState(),
-        Optional.empty()))
+        Optional.empty(), Optional.empty()))
         .compose(id -> client.get(options.getAgentPort(), "127.0.0.1", "/health").send())
         .onComplete(tc.succeeding(response -> tc.verify(() -> {
           JsonObject health = response.bodyAsJsonObject();
@@ -99,7 +100,7 @@ class AgentApiVerticleTest {
     VotePolicy.Decision unmeasured = new VotePolicy.Decision(VoteKind.NONE, false,
         LoadSample.missing(Instant.EPOCH, "process 42 of pid file /x/app.pid is not running"));
     vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, () -> Optional.of(unmeasured), new InstanceState(),
-        Optional.empty()))
+        Optional.empty(), Optional.empty()))
         .compose(id -> client.get(options.getAgentPort(), "127.0.0.1", "/health").send())
         .onComplete(tc.succeeding(response -> tc.verify(() -> {
           JsonObject health = response.bodyAsJsonObject();
@@ -114,7 +115,8 @@ class AgentApiVerticleTest {
 
   @Test
   void metricsAreServedAsPrometheusTextWithTheHeartbeatCounter(VertxTestContext tc) {
-    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, Optional::empty, new InstanceState(), Optional.empty()))
+    vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, Optional::empty, new InstanceState(), Optional.empty(),
+        Optional.empty()))
         .compose(id -> vertx.deployVerticle(new HeartbeatVerticle(IDENTITY, options, 0, Clock.systemUTC(), new InstanceState())))
         .compose(id -> client.get(options.getAgentPort(), "127.0.0.1", "/metrics").send())
         .onComplete(tc.succeeding(response -> tc.verify(() -> {
@@ -131,7 +133,8 @@ class AgentApiVerticleTest {
   void aPortAlreadyTakenFailsTheDeployment() throws IOException {
     // A plain socket stands for another process: servers of one Vert.x would share the port instead.
     try (ServerSocket taken = new ServerSocket(options.getAgentPort(), 1, InetAddress.getLoopbackAddress())) {
-      Throwable failure = vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, Optional::empty, new InstanceState(), Optional.empty()))
+      Throwable failure = vertx.deployVerticle(new AgentApiVerticle(IDENTITY, options, Optional::empty, new InstanceState(), Optional.empty(),
+        Optional.empty()))
           .transform(result -> Future.succeededFuture(result.cause())).await();
       assertThat(failure).hasMessageContaining("Address already in use");
       assertThat(taken.isBound()).isTrue();

@@ -16,9 +16,8 @@ class AgentMainTest {
   void onlyOptionsGivenOnTheCommandLineOverrideTheOtherSources() {
     assertThat(read().overrides()).isEqualTo(new JsonObject());
     assertThat(read().configFile()).isEmpty();
-    assertThat(read("--port", "19110", "--app-port", "0", "--cluster-port", "5801").overrides())
-        .isEqualTo(new JsonObject().put("agentPort", 19110).put("appPort", 0)
-            .put("cluster", new JsonObject().put("port", 5801)));
+    assertThat(read("--port", "19110", "--app-port", "0").overrides())
+        .isEqualTo(new JsonObject().put("agentPort", 19110).put("appPort", 0));
   }
 
   @Test

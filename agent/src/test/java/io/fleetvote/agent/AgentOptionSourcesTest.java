@@ -41,15 +41,15 @@ class AgentOptionSourcesTest {
   }
 
   @Test
-  void clusterFieldsAreTakenOneByOne() {
+  void coordinatorsFieldsAreTakenOneByOne() {
+    String pem = "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\\n";
     AgentOptions options = AgentOptionSources.resolve(List.of(
-        AgentOptionSources.commandLine(new JsonObject().put("cluster", new JsonObject().put("port", 5801))),
-        AgentOptionSources.configFile("agent.json", "{\"fleetvote\": {\"cluster\": {\"members\": [\"10.0.0.5\"]}}}"),
-        userData("{\"fleetvote\": {\"cluster\": {\"clusterName\": \"demo\", \"port\": 5901}}}")));
-    assertThat(options.getCluster().getPort()).isEqualTo(5801);
-    assertThat(options.getCluster().getMembers()).containsExactly("10.0.0.5");
-    assertThat(options.getCluster().getClusterName()).isEqualTo("demo");
-    assertThat(options.isClustered()).isTrue();
+        AgentOptionSources.configFile("agent.json", "{\"fleetvote\": {\"coordinators\": {\"nonceFile\": \"/var/lib/n\"}}}"),
+        userData("{\"fleetvote\": {\"coordinators\": {\"addresses\": [\"10.0.0.5:8443\"], \"certificates\": \""
+            + pem + "\"}}}")));
+    assertThat(options.getCoordinators().nonceFile()).isEqualTo("/var/lib/n");
+    assertThat(options.getCoordinators().addresses()).containsExactly("10.0.0.5:8443");
+    assertThat(options.getCoordinators().linked()).isTrue();
   }
 
   @Test
@@ -65,8 +65,8 @@ class AgentOptionSourcesTest {
   @Test
   void aBadUserDataFieldIsNamedByItsPathInTheUserData() {
     assertRejected(() -> resolve(userData("{\"fleetvote\": {\"group\": \"Web Tier\"}}")), "user-data fleetvote.group");
-    assertRejected(() -> resolve(userData("{\"fleetvote\": {\"cluster\": {\"port\": -1}}}")),
-        "user-data fleetvote.cluster.port");
+    assertRejected(() -> resolve(userData("{\"fleetvote\": {\"coordinators\": {\"addresses\": [\"no port\"]}}}")),
+        "user-data fleetvote.coordinators.addresses[0]");
     assertRejected(() -> AgentOptionSources.userData("{\"fleetvote\": \"yes\"}"), "user-data fleetvote");
   }
 
@@ -115,8 +115,8 @@ class AgentOptionSourcesTest {
 
   @Test
   void aRuleSpanningFieldsThatNoSourceBrokeAloneIsNamedPlainly() {
-    assertRejected(() -> resolve(userData("{\"fleetvote\": {\"cluster\": {\"awsDiscovery\": true}}}")),
-        "cluster.awsTagValue");
+    assertRejected(() -> resolve(userData("{\"fleetvote\": {\"coordinators\": {\"addresses\": [\"10.0.0.5:9443\"]}}}")),
+        "coordinators.certificates");
   }
 
   private static Source userData(String text) {

@@ -1,7 +1,7 @@
 package io.fleetvote.agent;
 
 import io.fleetvote.agent.lb.LbOptions;
-import io.fleetvote.common.cluster.ClusterOptions;
+import io.fleetvote.agent.link.LinkOptions;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.Role;
 import io.vertx.core.json.JsonArray;
@@ -9,6 +9,7 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -25,8 +26,7 @@ class AgentOptionsTest {
     assertThat(options.getGossipPeriodMs()).isEqualTo(1000);
     assertThat(options.getAgentPort()).isEqualTo(9110);
     assertThat(options.getAppPort()).isEqualTo(8080);
-    assertThat(options.getCluster().toJson()).isEqualTo(new ClusterOptions().toJson());
-    assertThat(options.isClustered()).isFalse();
+    assertThat(options.getCoordinators().linked()).as("standalone").isFalse();
     assertThat(new AgentOptions(new JsonObject()).toJson()).isEqualTo(options.toJson());
   }
 
@@ -71,7 +71,8 @@ class AgentOptionsTest {
   void everyFieldSurvivesTheRoundTripThroughJson() {
     AgentOptions options = new AgentOptions().setDeployment("demo").setGroup("web").setRoles(Set.of(Role.LB, Role.APP))
         .setGossipPeriodMs(250).setAgentPort(19110).setAppPort(0)
-        .setCluster(new ClusterOptions().setClusterName("demo").addMember("10.0.0.5:5701"))
+        .setCoordinators(new LinkOptions(List.of("10.0.0.5:9443"),
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "/var/lib/fleetvote/nonce"))
         .setSensor(AgentOptions.Sensor.PROCESS).setSensorPidFile("/run/app.pid").setSensorCores(2).setSampleMs(500)
         .setGrowAbove(60).setGrowAfterMs(5000).setShrinkBelow(20).setShrinkAfterMs(10_000).setWarmupMs(3000)
         .setProtectedFromScaleIn(true)
@@ -93,11 +94,19 @@ class AgentOptionsTest {
   }
 
   @Test
-  void clusteringNeedsMembersOrAwsDiscovery() {
-    assertThat(new AgentOptions().setCluster(new ClusterOptions().addMember("10.0.0.5")).isClustered()).isTrue();
-    assertThat(new AgentOptions().setCluster(new ClusterOptions().setAwsDiscovery(true).setAwsTagValue("demo"))
-        .isClustered()).isTrue();
-    assertThat(new AgentOptions().setCluster(new ClusterOptions().setClusterName("demo")).isClustered()).isFalse();
+  void aUserDataWrittenForAgentsThatJoinedTheClusterIsRefusedNotIgnored() {
+    assertThatThrownBy(() -> new AgentOptions(new JsonObject().put("cluster", new JsonObject()
+        .put("members", new JsonArray().add("10.0.0.5")))))
+        .isInstanceOfSatisfying(MessageException.class, e -> assertThat(e.field()).isEqualTo("cluster"))
+        .hasMessageContaining("give 'coordinators'");
+  }
+
+  @Test
+  void coordinatorsNeedTheirCertificates() {
+    assertRejected(new JsonObject().put("coordinators", new JsonObject()
+        .put("addresses", new JsonArray().add("10.0.0.5:8443"))), "coordinators.certificates");
+    assertRejected(new JsonObject().put("coordinators", new JsonObject()
+        .put("addresses", new JsonArray().add("not an address"))), "coordinators.addresses[0]");
   }
 
   @Test
@@ -114,10 +123,7 @@ class AgentOptionsTest {
     assertRejected(new JsonObject().put("gossipPeriodMs", 1.5), "gossipPeriodMs");
     assertRejected(new JsonObject().put("agentPort", 0), "agentPort");
     assertRejected(new JsonObject().put("appPort", 65536), "appPort");
-    assertRejected(new JsonObject().put("cluster", "10.0.0.5"), "cluster");
-    assertRejected(new JsonObject().put("cluster", new JsonObject().put("port", 0)), "cluster.port");
-    assertRejected(new JsonObject().put("cluster", new JsonObject().put("members", new JsonArray().add("a b"))),
-        "cluster.members[0]");
+    assertRejected(new JsonObject().put("coordinators", "10.0.0.5:8443"), "coordinators");
     assertRejected(new JsonObject().put("sensor", "vm"), "sensor");
     assertRejected(new JsonObject().put("sensor", "process").put("sensorPidFile", 7), "sensorPidFile");
     assertRejected(new JsonObject().put("sensorCores", 0), "sensorCores");

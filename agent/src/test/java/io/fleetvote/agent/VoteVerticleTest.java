@@ -4,10 +4,8 @@ import io.fleetvote.agent.load.LoadSample;
 import io.fleetvote.agent.load.LoadSensor;
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.cluster.ClusterBootstrap;
-import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.msg.Vote;
 import io.fleetvote.common.msg.VoteKind;
-import io.fleetvote.common.net.FreePorts;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -24,7 +22,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.time.Clock;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -38,12 +35,11 @@ class VoteVerticleTest {
 
   private static final long STARTED_AT = System.currentTimeMillis();
 
-  private Vertx coordinator;
   private Vertx agent;
 
   @AfterEach
   void closeNodes(VertxTestContext tc) {
-    Future.join(close(agent), close(coordinator)).onComplete(tc.succeedingThenComplete());
+    close(agent).onComplete(tc.succeedingThenComplete());
   }
 
   @Test
@@ -70,7 +66,7 @@ class VoteVerticleTest {
   }
 
   @Test
-  void aClusteredAppAgentsVotesArriveAtTheCoordinatorAsLeases(VertxTestContext tc) {
+  void anAppAgentsVotesArriveOnItsFleetBusAsLeases(VertxTestContext tc) {
     AgentOptions options = eager().setProtectedFromScaleIn(true).setGossipPeriodMs(200);
     Checkpoint growVote = tc.laxCheckpoint();
     coordinatorAndAgent(options, () -> LoadSample.measured(95, Double.NaN, Clock.systemUTC().instant()),
@@ -109,42 +105,25 @@ class VoteVerticleTest {
     })).onFailure(tc::failNow);
   }
 
-  /** A data member listening on the votes address, then a lite member running {@link VoteVerticle}. */
+  /** A listener on the votes address of the agent's fleet bus (a local one here), then {@link VoteVerticle}. */
   private Future<?> coordinatorAndAgent(AgentOptions options, LoadSensor sensor, Consumer<Vote> onVote) {
-    String cluster = "vote-test-" + UUID.randomUUID();
-    int coordinatorPort = FreePorts.pick();
-    ClusterOptions coordinatorCluster = new ClusterOptions().setClusterName(cluster).setPort(coordinatorPort)
-        .setPortAutoIncrement(false).setMembers(List.of("127.0.0.1:" + coordinatorPort));
-    ClusterOptions agentCluster = new ClusterOptions(coordinatorCluster).setPort(FreePorts.pick()).setLiteMember(true);
-    return ClusterBootstrap.clustered(coordinatorCluster, new VertxOptions())
-        .compose(node -> {
-          coordinator = node;
-          return coordinator.eventBus().<JsonObject>consumer(Addresses.VOTES,
-              message -> onVote.accept(Vote.fromJson(message.body()))).completion();
-        })
-        .compose(registered -> ClusterBootstrap.clustered(agentCluster,
-            ClusterBootstrap.withPrometheus(new VertxOptions())))
-        .compose(node -> {
-          agent = node;
-          return agent.deployVerticle(new VoteVerticle(AgentApiVerticleTest.IDENTITY, options, sensor, STARTED_AT,
-              Clock.systemUTC()).withBus(AgentBus.local(agent)));
-        });
+    agent = Vertx.vertx(ClusterBootstrap.withPrometheus(new VertxOptions()));
+    return agent.eventBus().<JsonObject>consumer(Addresses.VOTES,
+            message -> onVote.accept(Vote.fromJson(message.body()))).completion()
+        .compose(registered -> agent.deployVerticle(new VoteVerticle(AgentApiVerticleTest.IDENTITY, options, sensor,
+            STARTED_AT, Clock.systemUTC()).withBus(AgentBus.local(agent))));
   }
 
   @Test
   void whileTheSensorCannotReadNoVoteIsPublished(VertxTestContext tc) {
-    String cluster = "vote-test-" + UUID.randomUUID();
-    int port = FreePorts.pick();
-    ClusterOptions single = new ClusterOptions().setClusterName(cluster).setPort(port).setPortAutoIncrement(false)
-        .setMembers(List.of("127.0.0.1:" + port));
     AtomicInteger readings = new AtomicInteger();
     LoadSensor broken = () -> {
       readings.incrementAndGet();
       return LoadSample.missing(Clock.systemUTC().instant(), "process 42 of pid file app.pid is not running");
     };
-    ClusterBootstrap.clustered(single, new VertxOptions())
-        .compose(node -> {
-          agent = node;
+    agent = Vertx.vertx();
+    Future.succeededFuture()
+        .compose(nothing -> {
           agent.eventBus().consumer(Addresses.VOTES, message -> tc.failNow("published " + message.body()));
           return agent.deployVerticle(new VoteVerticle(AgentApiVerticleTest.IDENTITY,
               eager().setGossipPeriodMs(100), broken, STARTED_AT, Clock.systemUTC()).withBus(AgentBus.local(agent)));

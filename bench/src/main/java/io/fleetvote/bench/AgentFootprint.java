@@ -1,29 +1,30 @@
 package io.fleetvote.bench;
 
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
- * The HTTP steps of bench/agent-footprint, with the JDK alone (run by the script from the bench jar):
+ * The HTTP steps of bench/agent-footprint, with the JDK's HTTP client (run by the script from the bench jar):
  * <pre>
  *   free-ports N                               prints N free TCP ports on 127.0.0.1, space-separated
  *   wait URL SECONDS                           until URL answers 200 (exit 1 on timeout)
  *   get URL                                    prints the body of a 200 answer
- *   launch SANDBOX IMAGE_ID USER_DATA          RunInstances of one instance; prints its id
+ *   instance COORDINATOR GROUP SECONDS         the first instance the coordinator counts in GROUP, once it does
  *   port SANDBOX INSTANCE_ID NAME              prints the port the sandbox gave the instance under NAME
  *   terminate-all SANDBOX                      terminates every instance of the sandbox
  * </pre>
@@ -51,7 +52,8 @@ public final class AgentFootprint {
       case "free-ports" -> System.out.println(freePorts(Integer.parseInt(args[1])));
       case "wait" -> await(URI.create(args[1]), Duration.ofSeconds(Long.parseLong(args[2])));
       case "get" -> System.out.println(get(URI.create(args[1])));
-      case "launch" -> System.out.println(launch(args[1], args[2], args[3]));
+      case "instance" -> System.out.println(instance(URI.create(args[1]), args[2],
+          Duration.ofSeconds(Long.parseLong(args[3]))));
       case "port" -> System.out.println(port(args[1], args[2], args[3]));
       case "terminate-all" -> send(HttpRequest.newBuilder(URI.create(args[1] + "/_sandbox/terminate-all"))
           .POST(HttpRequest.BodyPublishers.noBody()));
@@ -90,14 +92,26 @@ public final class AgentFootprint {
     System.exit(1);
   }
 
-  private static String launch(String sandbox, String imageId, String userData)
-      throws IOException, InterruptedException {
-    String form = "Action=RunInstances&Version=2016-11-15&MinCount=1&MaxCount=1&ImageId=" + encode(imageId)
-        + "&UserData=" + encode(Base64.getEncoder().encodeToString(userData.getBytes(StandardCharsets.UTF_8)));
-    String xml = send(HttpRequest.newBuilder(URI.create(sandbox + "/"))
-        .header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-        .POST(HttpRequest.BodyPublishers.ofString(form)));
-    return find(Pattern.compile("<instanceId>(i-[0-9a-f]+)</instanceId>"), xml, "an instance id in " + xml);
+  /** The first instance the coordinator at {@code coordinator} counts in {@code group}, once it counts one. */
+  private static String instance(URI coordinator, String group, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      try {
+        JsonArray groups = new JsonObject(get(coordinator.resolve("/api/groups"))).getJsonArray("groups");
+        for (Object g : groups) {
+          JsonObject state = (JsonObject) g;
+          if (state.getString("name").equals(group) && !state.getJsonArray("instances").isEmpty()) {
+            return state.getJsonArray("instances").getString(0);
+          }
+        }
+      } catch (IOException | IllegalStateException | DecodeException notYet) {
+        // not answering, or not yet the group
+      }
+      Thread.sleep(200);
+    }
+    System.err.println(coordinator + " counted no instance in group " + group + " within " + timeout.toSeconds() + " s");
+    System.exit(1);
+    return null;
   }
 
   private static String port(String sandbox, String instanceId, String name)
@@ -128,7 +142,4 @@ public final class AgentFootprint {
     return m.group(1);
   }
 
-  private static String encode(String value) {
-    return URLEncoder.encode(value, StandardCharsets.UTF_8);
-  }
 }

@@ -2,17 +2,12 @@ package io.fleetvote.bench;
 
 import io.fleetvote.common.FleetvoteHome;
 import io.fleetvote.common.cli.CommandLine;
-import io.fleetvote.common.cluster.ClusterBootstrap;
-import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.cluster.JvmFlags;
-import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.testkit.Await;
 import io.fleetvote.testkit.LocalJson;
 import io.fleetvote.testkit.ManagedProcess;
 import io.fleetvote.testkit.SandboxProcess;
-import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -21,6 +16,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -28,8 +24,8 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
- * What the benchmarks share: idle instances, a coordinator process on the sandbox, a cluster member that speaks for
- * the instances' agents, JSON over HTTP, waiting, and the summary line.
+ * What the benchmarks share: idle instances (whose agents {@link SimulatedAgents} play), a coordinator process on
+ * the sandbox, JSON over HTTP, waiting, and the summary line.
  */
 final class BenchSupport {
 
@@ -75,23 +71,21 @@ final class BenchSupport {
     return groups;
   }
 
-  /** A lite member of {@code cluster}, joined through 127.0.0.1:{@code clusterPort}: it publishes as agents would. */
-  static Vertx liteMember(String cluster, int clusterPort) {
-    return ClusterBootstrap.clustered(new ClusterOptions().setClusterName(cluster).setPort(FreePorts.pick())
-        .setPortAutoIncrement(false).setLiteMember(true).setMembers(List.of("127.0.0.1:" + clusterPort)),
-        new VertxOptions()).await();
-  }
-
-  /** A coordinator of deployment {@code bench} on {@code sandbox}, the first member of cluster {@code cluster}. */
+  /**
+   * A coordinator of deployment {@code bench} on {@code sandbox}, the first member of cluster {@code cluster}, its
+   * agent gateway on a free port (the instances' user-data names it).
+   */
   static ManagedProcess coordinator(Path dir, SandboxProcess sandbox, Path groups, String cluster, int clusterPort,
                                     int apiPort, long tickMillis, long fleetRefreshMillis) {
+    List<String> args = new ArrayList<>(List.of("--no-auth", "--deployment", "bench", "--cluster-name", cluster,
+        "--cluster-port", Integer.toString(clusterPort), "--members", "127.0.0.1:" + clusterPort,
+        "--http-port", Integer.toString(apiPort), "--groups", groups.toString(),
+        "--data-dir", dir.resolve("coordinator").toString(), "--ec2-endpoint", sandbox.endpoint().toString(),
+        "--tick-ms", Long.toString(tickMillis), "--fleet-refresh-ms", Long.toString(fleetRefreshMillis)));
+    args.addAll(sandbox.agentGatewayArgs());
     return ManagedProcess.start("coordinator", ManagedProcess.java(FleetvoteHome.dir(),
             "coordinator/target/fleetvote-coordinator.jar", "io.fleetvote.coordinator.CoordinatorMain",
-            JvmFlags.HAZELCAST, List.of("--no-auth", "--deployment", "bench", "--cluster-name", cluster,
-                "--cluster-port", Integer.toString(clusterPort), "--members", "127.0.0.1:" + clusterPort,
-                "--http-port", Integer.toString(apiPort), "--groups", groups.toString(),
-                "--data-dir", dir.resolve("coordinator").toString(), "--ec2-endpoint", sandbox.endpoint().toString(),
-                "--tick-ms", Long.toString(tickMillis), "--fleet-refresh-ms", Long.toString(fleetRefreshMillis))),
+            JvmFlags.HAZELCAST, args),
         dir.resolve("coordinator.log"), URI.create("http://127.0.0.1:" + apiPort + "/health"), Duration.ofSeconds(60));
   }
 

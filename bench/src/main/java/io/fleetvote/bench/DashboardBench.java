@@ -12,7 +12,8 @@ import io.fleetvote.testkit.Await;
 import io.fleetvote.testkit.Chromium;
 import io.fleetvote.testkit.ManagedProcess;
 import io.fleetvote.testkit.SandboxProcess;
-import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 import java.nio.file.Files;
@@ -31,13 +32,14 @@ import java.util.stream.Collectors;
 /**
  * {@code ./fleetvote bench dashboard}: one browser (Debian's chromium, headless) on the dashboard of a coordinator
  * process (open: {@code --no-auth}) whose group holds N instances (real sandbox instances without agents; the
- * benchmark sends their heartbeats and votes, with changing loads, as their agents would, and an LB status listing
- * them all). Reports the bytes per second the bridge pushes to the browser and how long the page takes to apply one
+ * benchmark sends their heartbeats and votes, with changing loads, through the coordinator's agent gateway as their
+ * agents would, and an LB instance's status listing them all). Reports the bytes per second the bridge pushes to the browser and how long the page takes to apply one
  * snapshot (performance.measure in the page).
  */
 public final class DashboardBench {
 
   private static final String GROUP = "web";
+  private static final String LB_GROUP = "lb";
 
   private DashboardBench() {
   }
@@ -55,6 +57,12 @@ public final class DashboardBench {
     Path dir = Files.createTempDirectory("fleetvote-bench-dashboard-");
     Path images = BenchSupport.idleImages(dir);
     Path groups = BenchSupport.idleGroup(dir, GROUP, instances, instances);
+    // And one LB (an idle instance too, in a group of role lb) whose status lists them all.
+    JsonObject withLb = new JsonObject(Files.readString(groups));
+    withLb.getJsonArray("groups").add(withLb.getJsonArray("groups").getJsonObject(0).copy().put("name", LB_GROUP)
+        .put("min", 1).put("max", 1).put("agent", new JsonObject().put("roles", new JsonArray().add("lb"))
+            .put("lb", new JsonObject().put("serves", GROUP))));
+    Files.writeString(groups, withLb.encode());
     int clusterPort = FreePorts.pick();
     int apiPort = FreePorts.pick();
     String cluster = "bench-ui-" + UUID.randomUUID();
@@ -63,13 +71,19 @@ public final class DashboardBench {
              "--max-instances", Integer.toString(instances + 10), "--max-vcpus", Integer.toString(instances + 10));
          ManagedProcess coordinator = BenchSupport.coordinator(dir, sandbox, groups, cluster, clusterPort, apiPort,
              1000, settings[2])) {
-      System.out.printf("launching %d instances in the sandbox ...%n", instances);
+      System.out.printf("launching %d instances in the sandbox ...%n", instances + 1);
       // Every 50 ms, not the 2 ms the timing benchmarks poll at: each answer lists every instance.
-      List<String> ids = Await.until(instances + " running instances in the sandbox", Duration.ofMinutes(5),
-          () -> running(sandbox, instances), Optional::isPresent).orElseThrow();
-      Vertx agents = BenchSupport.liteMember(cluster, clusterPort);
-      try (Chromium browser = Chromium.start(dir.resolve("chromium"))) {
-        speakFor(agents, ids);
+      Await.until(instances + 1 + " running instances in the sandbox", Duration.ofMinutes(5),
+          () -> running(sandbox, instances + 1), Optional::isPresent).orElseThrow();
+      List<String> ids = Await.until("the coordinator counting them", Duration.ofMinutes(2),
+          () -> BenchSupport.group(apiPort, GROUP).map(g -> g.getJsonArray("instances").stream()
+              .map(String.class::cast).toList()), g -> g.isPresent() && g.get().size() == instances).orElseThrow();
+      String lb = BenchSupport.group(apiPort, LB_GROUP).orElseThrow().getJsonArray("instances").getString(0);
+      List<String> all = new ArrayList<>(ids);
+      all.add(lb);
+      try (SimulatedAgents agents = SimulatedAgents.connect(sandbox.admin(), all, Duration.ofMinutes(2));
+           Chromium browser = Chromium.start(dir.resolve("chromium"))) {
+        speakFor(agents, ids, lb);
         browser.driver().get("http://127.0.0.1:" + apiPort + "/");
         new WebDriverWait(browser.driver(), Duration.ofSeconds(60)).until(d -> ((Number) browser.script(
             "return window.fleetvoteStats ? window.fleetvoteStats.instancesShown : 0;")).intValue() >= instances);
@@ -82,8 +96,6 @@ public final class DashboardBench {
             + "return {bytes: s.bus.bytes - window.benchStart.bytes, messages: s.bus.messages - window.benchStart"
             + ".messages, ms: performance.now() - window.benchStart.at, apply: s.applyMs, shown: s.instancesShown};");
         report(instances, result);
-      } finally {
-        agents.close().await();
       }
       coordinator.stop();
       sandbox.admin().terminateAll();
@@ -98,25 +110,24 @@ public final class DashboardBench {
   }
 
   /** Heartbeats and votes (loads that wander) once a second for every instance, and an LB listing them all. */
-  private static void speakFor(Vertx agents, List<String> ids) {
+  private static void speakFor(SimulatedAgents agents, List<String> ids, String lb) {
     long startedAt = System.currentTimeMillis();
     Random random = new Random(42);
     double[] loads = ids.stream().mapToDouble(id -> 20 + random.nextDouble() * 40).toArray();
-    agents.setPeriodic(0, 1000, t -> {
+    agents.vertx().setPeriodic(0, 1000, t -> {
       long now = System.currentTimeMillis();
       List<LbStatus.Server> servers = new ArrayList<>();
       for (int i = 0; i < ids.size(); i++) {
         loads[i] = Math.max(0, Math.min(100, loads[i] + random.nextGaussian() * 5));
         String id = ids.get(i);
-        agents.eventBus().publish(Addresses.AGENT_HEARTBEATS, new AgentHeartbeat(id, "bench", GROUP, Set.of(Role.APP),
+        agents.publish(id, Addresses.AGENT_HEARTBEATS, new AgentHeartbeat(id, "bench", GROUP, Set.of(Role.APP),
             "127.0.0.1", 8080, 9110, 0, startedAt, now, true, "", false).toJson());
         VoteKind kind = loads[i] > 70 ? VoteKind.GROW : loads[i] < 30 ? VoteKind.SHRINK : VoteKind.NONE;
-        agents.eventBus().publish(Addresses.VOTES, new Vote(id, "bench", GROUP, kind, loads[i], true, false, startedAt,
+        agents.publish(id, Addresses.VOTES, new Vote(id, "bench", GROUP, kind, loads[i], true, false, startedAt,
             now, 3000).toJson());
         servers.add(new LbStatus.Server(id, "UP", "L7OK", random.nextInt(5), 1000 + i, 100));
       }
-      agents.eventBus().publish(Addresses.LB_STATUS, new LbStatus("i-0000000000000b001", "bench", GROUP, now,
-          servers, false, "").toJson());
+      agents.publish(lb, Addresses.LB_STATUS, new LbStatus(lb, "bench", GROUP, now, servers, false, "").toJson());
     });
   }
 

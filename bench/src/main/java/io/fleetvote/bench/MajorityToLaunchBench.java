@@ -8,7 +8,6 @@ import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.testkit.Ec2Clients;
 import io.fleetvote.testkit.ManagedProcess;
 import io.fleetvote.testkit.SandboxProcess;
-import io.vertx.core.Vertx;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 
 import java.nio.file.Files;
@@ -28,9 +27,9 @@ import java.util.function.Supplier;
 
 /**
  * Majority reached -> RunInstances issued, with a real coordinator process and a real sandbox. The group holds two
- * idle instances (no agents); this benchmark votes for them on the cluster's event bus, as their agents would. Each
- * trial: both vote none, then both grow; the clock starts when the second grow vote (the one that makes the majority)
- * is published and stops when the sandbox receives the RunInstances it causes. The new instance is then terminated
+ * idle instances (no agents); this benchmark votes for them through the coordinator's agent gateway, as their agents
+ * would (one attested connection each). Each trial: both vote none, then both grow; the clock starts when the second
+ * grow vote (the one that makes the majority, published once the first is counted) is published and stops when the sandbox receives the RunInstances it causes. The new instance is then terminated
  * and the group settles back before the next trial.
  */
 public final class MajorityToLaunchBench {
@@ -57,22 +56,20 @@ public final class MajorityToLaunchBench {
          Ec2Client ec2 = Ec2Clients.sync(sandbox.endpoint());
          ManagedProcess coordinator = BenchSupport.coordinator(dir, sandbox, groups, cluster, clusterPort, apiPort,
              1000, 1000)) {
-      Vertx voter = BenchSupport.liteMember(cluster, clusterPort);
-      try {
-        run(counts[0], counts[1], sandbox, ec2, apiPort, voter);
-      } finally {
-        voter.close().await();
+      awaitCondition("the group at 2", () -> groupSettled(apiPort));
+      try (SimulatedAgents agents = SimulatedAgents.connect(sandbox.admin(), members(apiPort), Duration.ofSeconds(60))) {
+        run(counts[0], counts[1], sandbox, ec2, apiPort, agents);
       }
     }
   }
 
-  private static void run(int trials, int warmup, SandboxProcess sandbox, Ec2Client ec2, int apiPort, Vertx voter) {
-    awaitCondition("the group at 2", () -> groupSettled(apiPort));
+  private static void run(int trials, int warmup, SandboxProcess sandbox, Ec2Client ec2, int apiPort,
+                          SimulatedAgents voter) {
     List<String> voters = members(apiPort);
     Map<String, VoteKind> votes = new ConcurrentHashMap<>();
     voters.forEach(id -> votes.put(id, VoteKind.NONE));
     long startedAt = System.currentTimeMillis();
-    voter.setPeriodic(0, 500, t -> votes.forEach((id, kind) -> publish(voter, id, kind, startedAt)));
+    voter.vertx().setPeriodic(0, 500, t -> votes.forEach((id, kind) -> publish(voter, id, kind, startedAt)));
     List<Long> micros = new ArrayList<>();
     System.out.printf(Locale.ROOT, "%-6s %16s  %s%n", "trial", "majority->RunInstances", "launched");
     for (int trial = 1 - warmup; trial <= trials; trial++) {
@@ -80,7 +77,9 @@ public final class MajorityToLaunchBench {
       Set<String> before = Set.copyOf(sandbox.admin().instances().stream().map(i -> i.getString("instanceId")).toList());
       votes.put(voters.get(0), VoteKind.GROW);
       publish(voter, voters.get(0), VoteKind.GROW, startedAt);
-      // The event bus keeps one sender's messages in order: the coordinator counts this one before the next.
+      // Two agents, two connections: the second vote is the majority only once the first is counted.
+      awaitCondition("the first grow vote counted", () -> BenchSupport.group(apiPort, GROUP)
+          .map(g -> g.getJsonObject("votes").getInteger("grow") == 1).orElse(false));
       votes.put(voters.get(1), VoteKind.GROW);
       Instant majority = Instant.now();
       publish(voter, voters.get(1), VoteKind.GROW, startedAt);
@@ -104,8 +103,8 @@ public final class MajorityToLaunchBench {
         sorted[sorted.length - 1] / 1000.0, Runtime.getRuntime().availableProcessors());
   }
 
-  private static void publish(Vertx voter, String instanceId, VoteKind kind, long startedAt) {
-    voter.eventBus().publish(Addresses.VOTES, new Vote(instanceId, "bench", GROUP, kind, kind == VoteKind.GROW ? 90 : 40,
+  private static void publish(SimulatedAgents voter, String instanceId, VoteKind kind, long startedAt) {
+    voter.publish(instanceId, Addresses.VOTES, new Vote(instanceId, "bench", GROUP, kind, kind == VoteKind.GROW ? 90 : 40,
         true, false, startedAt, System.currentTimeMillis(), 3000).toJson());
   }
 

@@ -2,6 +2,7 @@ package io.fleetvote.coordinator;
 
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.cluster.ClusterOptions;
+import io.fleetvote.common.tls.ClusterKey;
 import io.fleetvote.coordinator.fleet.Ec2Fleet;
 import io.fleetvote.coordinator.fleet.FleetOptions;
 import io.fleetvote.coordinator.gateway.AgentGateway;
@@ -13,9 +14,9 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,6 +27,9 @@ import java.util.function.Supplier;
  * {@link CoordinatorMain} runs one per process; integration tests run one in the test JVM.
  */
 public final class Coordinator {
+
+  /** A lone coordinator's cluster key, in its data directory, when none is given. */
+  static final String OWN_CLUSTER_KEY = "cluster.p12";
 
   private final Vertx vertx;
   private final int httpPort;
@@ -41,6 +45,11 @@ public final class Coordinator {
   /** Joins the cluster and deploys the coordinator; on a failed deployment it leaves the cluster again. */
   public static Future<Coordinator> start(CoordinatorOptions options) {
     CoordinatorOptions own = new CoordinatorOptions(options);
+    try {
+      secureTheBus(own);
+    } catch (Exception e) {
+      return Future.failedFuture(e);
+    }
     // Without a context: after a failed deployment it completes once Vert.x, event loops and all, has closed.
     Promise<Coordinator> started = Promise.promise();
     ClusterBootstrap.clustered(own.getCluster(), ClusterBootstrap.withPrometheus(new VertxOptions()),
@@ -50,6 +59,26 @@ public final class Coordinator {
             .onSuccess(started::complete)
             .onFailure(failure -> vertx.close().onComplete(closed -> started.fail(failure))));
     return started.future();
+  }
+
+  /**
+   * The cluster key: the one given (every coordinator of the deployment holds the same), or, for a lone coordinator,
+   * one of its own made in its data directory. Blocking (keytool, the first time).
+   */
+  private static void secureTheBus(CoordinatorOptions options) throws Exception {
+    ClusterOptions cluster = options.getCluster();
+    if (cluster.getKeyStore() != null) {
+      ClusterKey.load(Path.of(cluster.getKeyStore()));
+      return;
+    }
+    if (options.getCoordinators() > 1) {
+      throw new IllegalArgumentException("--coordinators " + options.getCoordinators() + " needs --cluster-key FILE: "
+          + "the coordinators' event bus is TLS with client certificates, and each must hold the same key (make it "
+          + "once with ./fleetvote cluster-key --file FILE)");
+    }
+    Path own = Path.of(options.getDataDir(), OWN_CLUSTER_KEY);
+    ClusterKey.make(own);
+    cluster.setKeyStore(own.toString());
   }
 
   /**
@@ -73,25 +102,22 @@ public final class Coordinator {
   private static Future<String> leaderComponents(Vertx vertx, CoordinatorOptions options, String id, List<String> ids) {
     LeaderVerticle leader = new LeaderVerticle(id, options);
     FleetOptions fleet = new FleetOptions(options.getScaling().getFleet().setDeployment(options.getDeployment()));
-    Future<Supplier<JsonObject>> reach;
     if (options.getGateway() == null) {
-      reach = Future.succeededFuture(() -> clusterReach(options.getCluster()));
-    } else {
-      AgentGateway gateway = new AgentGateway(options.getGateway(), id, options.getDataDir(), options.getDeployment(),
-          options.getScaling().getGroups(), () -> Ec2Fleet.create(vertx, fleet), Clock.systemUTC());
-      reach = vertx.deployVerticle(gateway).onSuccess(ids::add).map(deployed -> gateway::reach);
+      return Future.failedFuture(new IllegalArgumentException("a coordinator that scales needs an agent gateway "
+          + "(gateway options; --agent-port, --identity-certificate): agents reach the coordinators only through it"));
     }
-    return reach.compose(agentsReach -> vertx.deployVerticle(leader).onSuccess(ids::add)
-        .compose(x -> vertx.deployVerticle(new ScalingVerticle(id, options, agentsReach, leader.leadership(),
-            leader.ledger(), () -> Ec2Fleet.create(vertx, fleet), Clock.systemUTC()))).onSuccess(ids::add));
+    AgentGateway gateway = new AgentGateway(options.getGateway(), id, options.getDataDir(), options.getDeployment(),
+        options.getScaling().getGroups(), () -> Ec2Fleet.create(vertx, fleet), Clock.systemUTC());
+    Supplier<JsonObject> reach = gateway::reach;
+    return vertx.deployVerticle(gateway).onSuccess(ids::add)
+        .compose(x -> vertx.deployVerticle(leader)).onSuccess(ids::add)
+        .compose(x -> vertx.deployVerticle(new ScalingVerticle(id, options, reach, leader.leadership(),
+            leader.ledger(), () -> Ec2Fleet.create(vertx, fleet), Clock.systemUTC()))).onSuccess(ids::add);
   }
 
-  /** Without a gateway, new instances' agents join the configured members (or this coordinator's address). */
-  private static JsonObject clusterReach(ClusterOptions cluster) {
-    List<String> members = cluster.getMembers().isEmpty() ? List.of(cluster.getHost() + ":" + cluster.getPort())
-        : cluster.getMembers();
-    return new JsonObject().put("cluster", new JsonObject().put("clusterName", cluster.getClusterName())
-        .put("members", new JsonArray(members)));
+  /** The clustered Vert.x this coordinator runs on: tests in this package publish on its bus as a coordinator. */
+  Vertx vertx() {
+    return vertx;
   }
 
   /** The port the HTTP API listens on, on {@link CoordinatorOptions#getHttpHost()}. */

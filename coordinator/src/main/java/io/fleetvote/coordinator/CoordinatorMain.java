@@ -30,6 +30,7 @@ public final class CoordinatorMain {
 
   private static final Logger LOG = LoggerFactory.getLogger(CoordinatorMain.class);
   private static final long SHUTDOWN_TIMEOUT_MS = 10_000;
+  static final int DEFAULT_AGENT_PORT = 9443;
 
   static final CommandLine COMMAND_LINE = new CommandLine("coordinator",
       "Runs a Fleetvote coordinator: the live registry of the deployment's agents and the HTTP API.")
@@ -40,6 +41,9 @@ public final class CoordinatorMain {
           ClusterOptions.DEFAULT_HOST)
       .option("cluster-port", "N", "the Hazelcast member port", Integer.toString(ClusterOptions.DEFAULT_PORT))
       .option("members", "LIST", "comma-separated host[:port] of members to join; none: via --cluster-host", "none")
+      .option("cluster-key", "FILE", "the key every coordinator of the deployment holds (./fleetvote cluster-key --file "
+          + "FILE makes one): their event bus is TLS with client certificates; none: a lone coordinator makes its own "
+          + "in --data-dir", "none")
       .option("http-host", "IP", "the address the HTTP API binds to", CoordinatorOptions.DEFAULT_HTTP_HOST)
       .option("http-port", "N", "the HTTP API's port (/health, /metrics, /api/...)",
           Integer.toString(CoordinatorOptions.DEFAULT_HTTP_PORT))
@@ -58,26 +62,27 @@ public final class CoordinatorMain {
       .option("tick-ms", "N", "how often the leader tallies the votes", Long.toString(ScalingOptions.DEFAULT_TICK_MILLIS))
       .option("fleet-refresh-ms", "N", "how often the fleet is described through the EC2 API",
           Long.toString(ScalingOptions.DEFAULT_FLEET_REFRESH_MILLIS))
-      .option("agent-port", "N", "agents connect here (TLS, attested by their identity documents) instead of joining "
-          + "the cluster; needs --groups and --identity-certificate", "none")
+      .option("agent-port", "N", "agents connect here (TLS, attested by their identity documents); with --groups",
+          Integer.toString(DEFAULT_AGENT_PORT))
       .option("agent-host", "IP", "the address the agent gateway binds to and names to agents", "--cluster-host")
       .option("identity-certificate", "FILE", "the cloud's certificate of its instance identity signatures (PEM: "
-          + "AWS's of the region, or the sandbox's identity-certificate.pem)", "none")
+          + "AWS's of the region, or the sandbox's identity-certificate.pem); needed with --groups", "none")
       .option("account", "ID", "the AWS account agents' identity documents must name; none: any account whose "
           + "instances the deployment's DescribeInstances lists", "none");
 
   /** Which command-line option sets each {@link CoordinatorOptions} JSON field, to name it in errors. */
-  private static final Map<String, String> OPTION_OF_FIELD = Map.of(
-      "deployment", "deployment",
-      "cluster.clusterName", "cluster-name",
-      "cluster.members", "members",
-      "coordinators", "coordinators",
-      "dataDir", "data-dir",
-      "scaling.fleet.endpoint", "ec2-endpoint",
-      "scaling.fleet.region", "region",
-      "gateway.accountId", "account",
-      "gateway.identityCertificate", "identity-certificate",
-      "gateway.region", "region");
+  private static final Map<String, String> OPTION_OF_FIELD = Map.ofEntries(
+      Map.entry("deployment", "deployment"),
+      Map.entry("cluster.clusterName", "cluster-name"),
+      Map.entry("cluster.members", "members"),
+      Map.entry("cluster.keyStore", "cluster-key"),
+      Map.entry("coordinators", "coordinators"),
+      Map.entry("dataDir", "data-dir"),
+      Map.entry("scaling.fleet.endpoint", "ec2-endpoint"),
+      Map.entry("scaling.fleet.region", "region"),
+      Map.entry("gateway.accountId", "account"),
+      Map.entry("gateway.identityCertificate", "identity-certificate"),
+      Map.entry("gateway.region", "region"));
 
   private CoordinatorMain() {
   }
@@ -113,6 +118,9 @@ public final class CoordinatorMain {
             .put("host", ip(parsed, "cluster-host"))
             .put("port", parsed.intValue("cluster-port", 1, 65535))
             .put("members", members));
+    if (parsed.given("cluster-key")) {
+      json.getJsonObject("cluster").put("keyStore", parsed.string("cluster-key"));
+    }
     if (parsed.given("users") == parsed.flag("no-auth")) {
       throw new CommandLineException(parsed.given("users") ? "give --users or --no-auth, not both"
           : "who may use the API? give --users FILE (see ./fleetvote hash-password), or --no-auth to open it to anyone");
@@ -137,12 +145,10 @@ public final class CoordinatorMain {
           .put("fleetRefreshMillis", parsed.longValue("fleet-refresh-ms", 500, 3_600_000))
           .put("groups", groups)
           .put("fleet", fleet));
-      if (parsed.given("agent-port")) {
-        json.put("gateway", gateway(parsed));
-      }
+      json.put("gateway", gateway(parsed));
     } else {
       for (String option : List.of("coordinators", "data-dir", "ec2-endpoint", "region", "tick-ms", "fleet-refresh-ms",
-          "agent-port")) {
+          "agent-port", "agent-host", "identity-certificate", "account")) {
         if (parsed.given(option)) {
           throw new CommandLineException("option --" + option + " needs --groups (it configures the autoscaler)");
         }
@@ -158,8 +164,8 @@ public final class CoordinatorMain {
 
   private static JsonObject gateway(CommandLine.Parsed parsed) {
     if (!parsed.given("identity-certificate")) {
-      throw new CommandLineException("option --agent-port needs --identity-certificate (how to verify agents' "
-          + "identity documents)");
+      throw new CommandLineException("option --groups needs --identity-certificate (how the agent gateway verifies "
+          + "agents' identity documents: AWS's certificate of the region, or the sandbox's identity-certificate.pem)");
     }
     Path certificate = Path.of(parsed.string("identity-certificate"));
     String pem;

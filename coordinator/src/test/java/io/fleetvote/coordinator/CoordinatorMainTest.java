@@ -1,7 +1,11 @@
 package io.fleetvote.coordinator;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -53,6 +57,24 @@ class CoordinatorMainTest {
     assertThatThrownBy(() -> read("--users", "/nonexistent/users.json", "--no-auth"))
         .hasMessage("give --users or --no-auth, not both");
     assertThat(read().getUsersFile()).isNull();
+  }
+
+  @Test
+  void aCoordinatorThatScalesRunsTheAgentGatewayAndMustBeToldHowToVerifyIdentities(@TempDir Path dir)
+      throws IOException {
+    Path groups = Files.writeString(dir.resolve("groups.json"),
+        "{\"groups\": [{\"name\": \"web\", \"imageId\": \"ami-0123456789abcdef0\"}]}");
+    assertThatThrownBy(() -> read("--groups", groups.toString()))
+        .hasMessageStartingWith("option --groups needs --identity-certificate");
+    Path certificate = Files.writeString(dir.resolve("identity.pem"),
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    CoordinatorOptions options = read("--groups", groups.toString(), "--identity-certificate", certificate.toString(),
+        "--cluster-host", "10.0.0.5");
+    assertThat(options.getGateway().host()).as("the gateway binds where the cluster does").isEqualTo("10.0.0.5");
+    assertThat(options.getGateway().port()).isEqualTo(CoordinatorMain.DEFAULT_AGENT_PORT);
+    assertThat(options.getGateway().identityCertificate()).startsWith("-----BEGIN CERTIFICATE-----");
+    assertThatThrownBy(() -> read("--agent-port", "9443"))
+        .hasMessage("option --agent-port needs --groups (it configures the autoscaler)");
   }
 
   @Test

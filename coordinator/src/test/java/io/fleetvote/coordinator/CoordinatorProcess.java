@@ -4,6 +4,7 @@ import io.fleetvote.common.FleetvoteHome;
 import io.fleetvote.common.cluster.JvmFlags;
 import io.fleetvote.common.msg.LeadershipState;
 import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.common.tls.ClusterKey;
 import io.fleetvote.testkit.CoordinatorClient;
 import io.fleetvote.testkit.ManagedProcess;
 
@@ -45,6 +46,7 @@ final class CoordinatorProcess implements AutoCloseable {
                                   List<String> args) {
     int httpPort = FreePorts.pick();
     List<String> all = new ArrayList<>(List.of("--no-auth", "--http-port", Integer.toString(httpPort),
+        "--cluster-key", sharedKey(dir).toString(),
         "--cluster-port", Integer.toString(clusterPort),
         "--members", String.join(",", allClusterPorts.stream().map(p -> "127.0.0.1:" + p).toList()),
         "--data-dir", dir.resolve(name).toString()));
@@ -54,6 +56,17 @@ final class CoordinatorProcess implements AutoCloseable {
             "io.fleetvote.coordinator.CoordinatorMain", JvmFlags.localHazelcast(), all),
         dir.resolve(name + ".log"), URI.create("http://127.0.0.1:" + httpPort + "/health"), Duration.ofSeconds(60));
     return new CoordinatorProcess(name, httpPort, clusterPort, process);
+  }
+
+  /** The cluster key of the coordinators of {@code dir}: made by the first, the same file for all. */
+  static synchronized Path sharedKey(Path dir) {
+    Path key = dir.resolve("cluster-key.p12");
+    try {
+      ClusterKey.make(key);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot make the cluster key " + key + ": " + e, e);
+    }
+    return key;
   }
 
   /** True when this coordinator says it is the leader. */

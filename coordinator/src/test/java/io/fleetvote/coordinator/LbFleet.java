@@ -29,8 +29,8 @@ import java.util.Optional;
 
 /**
  * A sandbox and a coordinator running group {@code lb} (HAProxy instances serving group {@code web}) and group
- * {@code web} (t3.micro app instances, a quarter of a core each, with voting windows of seconds), plus a lite cluster
- * member for the tests' own requests; and the views the load-balancing tests need: a group's instances, an LB's
+ * {@code web} (t3.micro app instances, a quarter of a core each, with voting windows of seconds), plus a Vert.x of
+ * the tests' own for their loads (their bus requests go on the coordinator's, as a coordinator's would); and the views the load-balancing tests need: a group's instances, an LB's
  * backend, the ledger. Loads are sized from the instances' capacity ({@link #CAPACITY}), never from the host's speed;
  * it refuses to start where the sandbox cannot enforce that capacity, saying why.
  */
@@ -85,13 +85,14 @@ final class LbFleet implements AutoCloseable {
       coordinator = Coordinator.start(new CoordinatorOptions(new JsonObject()
           .put("deployment", "it").put("httpPort", 0)
           .put("cluster", cluster.toJson())
+          .put("gateway", sandbox.agentGateway())
           .put("dataDir", dir.resolve("coordinator").toString())
           .put("scaling", new JsonObject()
               .put("tickMillis", 500).put("fleetRefreshMillis", 2000)
               .put("groups", new JsonArray().add(lbGroup).add(webGroup))
               .put("fleet", new JsonObject().put("deployment", "it").put("endpoint", sandbox.endpoint().toString())
                   .put("firstRetryDelayMillis", 200).put("maxRetryDelayMillis", 2000))))).await();
-      Vertx member = LocalCluster.join(LocalCluster.liteMemberOf(cluster));
+      Vertx member = Vertx.vertx();
       return new LbFleet(sandbox, Ec2Clients.sync(sandbox.endpoint()), coordinator, member);
     } catch (RuntimeException e) {
       if (coordinator != null) {

@@ -57,9 +57,11 @@ class LeaderFailoverIT {
     List<Integer> ports = CoordinatorProcess.clusterPorts(3);
     String cluster = "failover-" + UUID.randomUUID();
     for (int i = 0; i < 3; i++) {
-      coordinators.add(CoordinatorProcess.start("c" + i, dir, ports.get(i), ports, List.of("--deployment", "it",
+      List<String> args = new ArrayList<>(List.of("--deployment", "it",
           "--cluster-name", cluster, "--groups", groups.toString(), "--coordinators", "3",
-          "--ec2-endpoint", sandbox.endpoint().toString(), "--tick-ms", "200", "--fleet-refresh-ms", "1000")));
+          "--ec2-endpoint", sandbox.endpoint().toString(), "--tick-ms", "200", "--fleet-refresh-ms", "1000"));
+      args.addAll(sandbox.agentGatewayArgs());
+      coordinators.add(CoordinatorProcess.start("c" + i, dir, ports.get(i), ports, args));
     }
   }
 

@@ -55,7 +55,6 @@ class LoadBalancingIT {
   static LbFleet fleet;
   static SandboxAdmin admin;
   static Ec2Client ec2;
-  static Vertx member;
   static String lb;
 
   @BeforeAll
@@ -66,7 +65,6 @@ class LoadBalancingIT {
         .put("bootGraceMs", 120_000).put("maxReplacements", 1).put("replacementWindowMs", 20_000));
     admin = fleet.admin;
     ec2 = fleet.ec2;
-    member = fleet.member;
     lb = fleet.awaitLbWith(2);
   }
 
@@ -304,7 +302,7 @@ class LoadBalancingIT {
   }
 
   private static Future<Object> request(String address, Object body) {
-    return member.eventBus().<Object>request(address, body, new DeliveryOptions().setSendTimeout(30_000))
+    return fleet.coordinator.vertx().eventBus().<Object>request(address, body, new DeliveryOptions().setSendTimeout(30_000))
         .map(reply -> reply.body());
   }
 

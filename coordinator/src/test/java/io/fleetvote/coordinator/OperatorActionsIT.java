@@ -57,6 +57,7 @@ class OperatorActionsIT {
     coordinator = Coordinator.start(new CoordinatorOptions(new JsonObject().put("deployment", "it").put("httpPort", 0)
         .put("usersFile", users.toString())
         .put("cluster", LocalCluster.single("ops").toJson())
+        .put("gateway", sandbox.agentGateway())
         .put("dataDir", dir.resolve("coordinator").toString())
         .put("scaling", new JsonObject().put("tickMillis", 200)
             .put("fleetRefreshMillis", 1000).put("groups", new JsonArray().add(web))

@@ -54,7 +54,8 @@ class StandbyForwardsActionsIT {
         for (int i = 0; i < 3; i++) {
           starting.add(Coordinator.start(new CoordinatorOptions(new JsonObject().put("deployment", "it")
               .put("httpPort", 0)
-              .put("cluster", members.get(i).toJson())
+              .put("cluster", members.get(i).toJson().put("keyStore", CoordinatorProcess.sharedKey(dir).toString()))
+              .put("gateway", sandbox.agentGateway())
               .put("coordinators", 3).put("dataDir", dir.resolve("c" + i).toString())
               .put("scaling", new JsonObject().put("tickMillis", 200).put("fleetRefreshMillis", 1000)
                   .put("groups", new JsonArray().add(web))

@@ -235,14 +235,17 @@ public final class DemoMain {
       coordinatorPort = FreePorts.pick();
       say("starting a coordinator (groups in " + groups + ", API http://127.0.0.1:" + coordinatorPort
           + "/api/decisions) ...");
+      List<String> args = new ArrayList<>(List.of("--deployment", "demo", "--cluster-name", "fleetvote-demo",
+          "--cluster-port", Integer.toString(clusterPort), "--members", "127.0.0.1:" + clusterPort,
+          "--http-port", Integer.toString(coordinatorPort), "--groups", groups.toString(),
+          "--users", users.toString(),
+          "--data-dir", settings.stateDir().resolve("coordinator").toString(),
+          "--ec2-endpoint", sandbox.endpoint().toString(), "--tick-ms", "500", "--fleet-refresh-ms", "2000"));
+      // The agents' way in: the gateway verifies their identity documents with the sandbox's certificate.
+      args.addAll(sandbox.agentGatewayArgs());
       coordinator = ManagedProcess.start("coordinator", ManagedProcess.java(FleetvoteHome.dir(),
               "coordinator/target/fleetvote-coordinator.jar", "io.fleetvote.coordinator.CoordinatorMain",
-              JvmFlags.localHazelcast(), List.of("--deployment", "demo", "--cluster-name", "fleetvote-demo",
-                  "--cluster-port", Integer.toString(clusterPort), "--members", "127.0.0.1:" + clusterPort,
-                  "--http-port", Integer.toString(coordinatorPort), "--groups", groups.toString(),
-                  "--users", users.toString(),
-                  "--data-dir", settings.stateDir().resolve("coordinator").toString(),
-                  "--ec2-endpoint", sandbox.endpoint().toString(), "--tick-ms", "500", "--fleet-refresh-ms", "2000")),
+              JvmFlags.localHazelcast(), args),
           settings.stateDir().resolve("coordinator.log"), URI.create("http://127.0.0.1:" + coordinatorPort + "/health"),
           Duration.ofSeconds(60));
       vertx = Vertx.vertx();

@@ -17,7 +17,7 @@ class ImageCatalogTest {
     Image app = ImageCatalog.builtIn().named("fleetvote-app");
     assertThat(app.id()).matches("ami-[0-9a-f]{17}").isEqualTo(ImageCatalog.imageId("fleetvote-app"));
     assertThat(app.processes()).extracting(p -> p.name()).containsExactly("demo-app", "agent");
-    assertThat(app.ports()).contains("app", "agent", "cluster");
+    assertThat(app.ports()).contains("app", "agent", "check");
   }
 
   @Test

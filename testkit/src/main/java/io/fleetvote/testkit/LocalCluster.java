@@ -13,7 +13,7 @@ import java.util.function.Consumer;
 
 /**
  * Hazelcast clusters of a test's own on 127.0.0.1: a name no other test uses, members on free ports that list each
- * other (no port auto-increment, so a member is where the others look for it), lite members that join one.
+ * other (no port auto-increment, so a member is where the others look for it).
  */
 public final class LocalCluster {
 
@@ -30,12 +30,6 @@ public final class LocalCluster {
     List<String> members = ports.stream().map(p -> "127.0.0.1:" + p).toList();
     return ports.stream().map(p -> new ClusterOptions().setClusterName(cluster).setPort(p)
         .setPortAutoIncrement(false).setMembers(members)).toList();
-  }
-
-  /** A lite member (no data, as agents are) of the cluster {@code of} is a member of, on a free port. */
-  public static ClusterOptions liteMemberOf(ClusterOptions of) {
-    return new ClusterOptions().setClusterName(of.getClusterName()).setPort(FreePorts.pick())
-        .setPortAutoIncrement(false).setLiteMember(true).setMembers(of.getMembers());
   }
 
   /** {@code prefix-<uuid>}: a cluster name no other test uses. */

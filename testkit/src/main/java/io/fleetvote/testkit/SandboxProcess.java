@@ -4,6 +4,7 @@ import io.fleetvote.common.FleetvoteHome;
 import io.fleetvote.common.cluster.JvmFlags;
 import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.common.process.PidRecord;
+import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -58,6 +59,26 @@ public final class SandboxProcess implements AutoCloseable {
 
   public Path stateDir() {
     return stateDir;
+  }
+
+  /** The certificate of the sandbox's instance identity signatures (PEM), which coordinators verify agents with. */
+  public Path identityCertificate() {
+    return stateDir.resolve("identity-certificate.pem");
+  }
+
+  /**
+   * A coordinator's {@code gateway} options (JSON) for agents of this sandbox: on 127.0.0.1 and a free port,
+   * verifying their identity documents with this sandbox's certificate.
+   */
+  public JsonObject agentGateway() {
+    return new JsonObject().put("host", "127.0.0.1").put("port", FreePorts.pick())
+        .put("identityCertificate", admin().identityCertificate()).put("region", "us-east-1");
+  }
+
+  /** The same for a coordinator process: its {@code --agent-port} and {@code --identity-certificate} options. */
+  public List<String> agentGatewayArgs() {
+    return List.of("--agent-host", "127.0.0.1", "--agent-port", Integer.toString(FreePorts.pick()),
+        "--identity-certificate", identityCertificate().toString());
   }
 
   public long pid() {

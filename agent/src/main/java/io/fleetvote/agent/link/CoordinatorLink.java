@@ -4,6 +4,7 @@ import io.fleetvote.common.LogSafe;
 import io.fleetvote.common.imds.InstanceMetadataClient.SignedIdentity;
 import io.fleetvote.common.link.Frame;
 import io.fleetvote.common.link.FrameCodec;
+import io.fleetvote.common.msg.JsonFields;
 import io.fleetvote.common.msg.MessageException;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -28,11 +29,13 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
@@ -58,7 +61,10 @@ public final class CoordinatorLink {
   private static final long MAX_RETRY_MS = 5000;
 
   private final Vertx vertx;
-  private final LinkOptions options;
+  /** The coordinators it knows: from the user-data first, then as the last coordinator that took it listed them. */
+  private volatile LinkOptions options;
+  /** What the last welcome listed, taken at the next connection (a new trust needs a new client). */
+  private volatile LinkOptions learned;
   private final String instanceId;
   private final Supplier<Future<SignedIdentity>> identity;
   private final String nonce;
@@ -66,7 +72,10 @@ public final class CoordinatorLink {
   private final Set<String> subscriptions = new LinkedHashSet<>();
   private final Map<Long, Promise<JsonObject>> pending = new HashMap<>();
   private final Context context;
+  private final NetClient shared;
+  private final List<Runnable> onConnected = new ArrayList<>();
   private NetClient client;
+  private long leaseTimer = -1;
   private NetSocket socket;
   private boolean welcomed;
   private String coordinator;
@@ -77,17 +86,42 @@ public final class CoordinatorLink {
   private int failures;
   private long timer = -1;
   private boolean closed;
+  /** The coordinator that took the agent, for its health; null while it has none. */
+  private volatile String connected;
 
   public CoordinatorLink(Vertx vertx, LinkOptions options, String instanceId,
                          Supplier<Future<SignedIdentity>> identity, String nonce, Clock clock) {
+    this(vertx, options, instanceId, identity, nonce, clock, null);
+  }
+
+  /**
+   * The same over {@code shared}, a client from {@link #client} that many links use (simulated agents by the
+   * thousand: one TLS context, not one each); closing the link leaves it open.
+   */
+  public CoordinatorLink(Vertx vertx, LinkOptions options, String instanceId,
+                         Supplier<Future<SignedIdentity>> identity, String nonce, Clock clock, NetClient shared) {
     this.vertx = vertx;
     this.options = options;
     this.instanceId = instanceId;
     this.identity = identity;
     this.nonce = nonce;
     this.clock = clock;
+    this.shared = shared;
     this.next = ThreadLocalRandom.current().nextInt(options.addresses().size());
     this.context = vertx.getOrCreateContext();
+  }
+
+  /** A TLS client that trusts the coordinators' certificates of {@code options} and no one else. */
+  public static NetClient client(Vertx vertx, LinkOptions options) {
+    PemTrustOptions trust = new PemTrustOptions();
+    for (String pem : options.certificates().split("(?=-----BEGIN CERTIFICATE-----)")) {
+      if (pem.contains("-----BEGIN CERTIFICATE-----")) {
+        trust.addCertValue(Buffer.buffer(pem));
+      }
+    }
+    // The trust is the coordinators' own certificates, not a public CA's: no host name to check against.
+    return vertx.createNetClient(new NetClientOptions().setSsl(true).setTrustOptions(trust)
+        .setHostnameVerificationAlgorithm("").setConnectTimeout((int) WELCOME_TIMEOUT_MS).setTcpNoDelay(true));
   }
 
   /** Starts connecting; the log says when a coordinator took the agent. */
@@ -96,17 +130,28 @@ public final class CoordinatorLink {
   }
 
   private void begin() {
-    PemTrustOptions trust = new PemTrustOptions();
-    for (String pem : options.certificates().split("(?=-----BEGIN CERTIFICATE-----)")) {
-      if (pem.contains("-----BEGIN CERTIFICATE-----")) {
-        trust.addCertValue(Buffer.buffer(pem));
-      }
+    if (closed) {
+      return;
     }
-    // The trust is the coordinators' own certificates, not a public CA's: no host name to check against.
-    client = vertx.createNetClient(new NetClientOptions().setSsl(true).setTrustOptions(trust)
-        .setHostnameVerificationAlgorithm("").setConnectTimeout((int) WELCOME_TIMEOUT_MS).setTcpNoDelay(true));
-    vertx.setPeriodic(250, t -> checkLease());
+    client = shared != null ? shared : client(vertx, options);
+    leaseTimer = vertx.setPeriodic(250, t -> checkLease());
     connect();
+  }
+
+  /** The coordinator (its id) that took the agent; empty while the agent has none. */
+  public Optional<String> connected() {
+    return Optional.ofNullable(connected);
+  }
+
+  /** The gateways of all the coordinators it knows of, the next it will try included. */
+  public List<String> coordinators() {
+    LinkOptions next = learned;
+    return (next != null ? next : options).addresses();
+  }
+
+  /** Runs {@code action} on the link's context each time a coordinator takes the agent (a heartbeat at once, say). */
+  public void onConnected(Runnable action) {
+    context.runOnContext(x -> onConnected.add(action));
   }
 
   /** Publishes on the cluster's bus through the coordinator; dropped while there is no connection. */
@@ -179,10 +224,13 @@ public final class CoordinatorLink {
     if (timer >= 0) {
       vertx.cancelTimer(timer);
     }
+    if (leaseTimer >= 0) {
+      vertx.cancelTimer(leaseTimer);
+    }
     if (socket != null) {
       socket.close();
     }
-    return client == null ? Future.succeededFuture() : client.close();
+    return client == null || client == shared ? Future.succeededFuture() : client.close();
   }
 
   private void connect() {
@@ -190,6 +238,7 @@ public final class CoordinatorLink {
     if (closed) {
       return;
     }
+    takeLearned();
     String address = options.addresses().get(Math.floorMod(next, options.addresses().size()));
     Matcher hostPort = HOST_PORT.matcher(address);
     if (!hostPort.matches()) {
@@ -242,6 +291,7 @@ public final class CoordinatorLink {
         // the lease is renewed by any frame
       }
       case MESSAGE -> deliver(frame);
+      case COORDINATORS -> learn(frame.toJson(), address);
       case REPLY -> answered(frame.id(), frame.body(), null);
       case FAIL -> answered(frame.id(), null, new ReplyException(ReplyFailure.RECIPIENT_FAILURE,
           frame.toJson().getInteger("code"), frame.toJson().getString("message")));
@@ -257,8 +307,45 @@ public final class CoordinatorLink {
     }
   }
 
+  /** The coordinators the last welcome listed replace those known, a new client if their certificates changed. */
+  private void takeLearned() {
+    if (learned == null || learned.equals(options)) {
+      learned = null;
+      return;
+    }
+    if (!learned.certificates().equals(options.certificates())) {
+      if (shared != null) {
+        learned = null;
+        return; // a shared client trusts what its owner gave it
+      }
+      NetClient old = client;
+      client = client(vertx, learned);
+      old.close();
+    }
+    LOG.info("{}: the coordinators are now {}", instanceId, learned.addresses());
+    options = new LinkOptions(learned.addresses(), learned.certificates(), options.nonceFile());
+    learned = null;
+  }
+
+  /** What a welcome says about all the coordinators: kept for the next connection when it is valid. */
+  private void learn(JsonObject fields, String address) {
+    if (fields.getValue("coordinators") == null) {
+      return;
+    }
+    try {
+      LinkOptions listed = LinkOptions.fromJson(JsonFields.object(fields, "coordinators"));
+      if (listed.linked()) {
+        learned = new LinkOptions(listed.addresses(), listed.certificates(), options.nonceFile());
+      }
+    } catch (MessageException e) {
+      LOG.warn("{}: coordinator {} listed the coordinators in a way that cannot be read: {}", instanceId, address,
+          e.getMessage());
+    }
+  }
+
   private void welcome(Frame frame, String address) {
     JsonObject fields = frame.toJson();
+    learn(fields, address);
     welcomed = true;
     failures = 0;
     coordinator = fields.getString("coordinator");
@@ -266,6 +353,8 @@ public final class CoordinatorLink {
     LOG.info("{}: connected to coordinator {} at {} as {} of group {}", instanceId, coordinator, address,
         fields.getString("instanceId"), fields.getString("group"));
     subscriptions.forEach(s -> write(Frame.subscribe(s)));
+    connected = coordinator;
+    onConnected.forEach(Runnable::run);
   }
 
   private void deliver(Frame frame) {
@@ -310,6 +399,7 @@ public final class CoordinatorLink {
     boolean wasWelcomed = welcomed;
     socket = null;
     welcomed = false;
+    connected = null;
     pending.values().forEach(p -> p.fail(new ReplyException(ReplyFailure.RECIPIENT_FAILURE, 503,
         "the connection to coordinator " + address + " went before the answer")));
     pending.clear();

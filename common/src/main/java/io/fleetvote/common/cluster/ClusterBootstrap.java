@@ -4,6 +4,7 @@ import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.NetworkConfig;
 import com.hazelcast.core.HazelcastInstance;
+import io.fleetvote.common.tls.ClusterKey;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
@@ -18,6 +19,7 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -38,7 +40,6 @@ public final class ClusterBootstrap {
     options.validate();
     Config config = ConfigUtil.loadConfig();
     config.setClusterName(options.getClusterName());
-    config.setLiteMember(options.isLiteMember());
     config.setProperty("hazelcast.phone.home.enabled", "false");
     config.setProperty("hazelcast.logging.type", "slf4j");
     config.setProperty("hazelcast.socket.bind.any", "false");
@@ -92,9 +93,13 @@ public final class ClusterBootstrap {
     VertxOptions copy = copyOf(vertxOptions);
     EventBusOptions eventBus = copy.getEventBusOptions();
     eventBus.setHost(options.getHost()).setPort(options.getEventBusPort()).setClusterPublicHost(options.getHost());
-    LOG.info("joining cluster {} as {}:{} via {}", options.getClusterName(), options.getHost(), options.getPort(),
+    if (options.getKeyStore() != null) {
+      ClusterKey.secure(eventBus, Path.of(options.getKeyStore()));
+    }
+    LOG.info("joining cluster {} as {}:{} via {}{}", options.getClusterName(), options.getHost(), options.getPort(),
         options.isAwsDiscovery() ? "AWS tag " + options.getAwsTagKey() + "=" + options.getAwsTagValue()
-            : "members " + config.getNetworkConfig().getJoin().getTcpIpConfig().getMembers());
+            : "members " + config.getNetworkConfig().getJoin().getTcpIpConfig().getMembers(),
+        options.getKeyStore() == null ? "" : "; event bus TLS with the cluster key " + options.getKeyStore());
     return builder(copy).withClusterManager(new HazelcastClusterManager(config)).buildClustered();
   }
 

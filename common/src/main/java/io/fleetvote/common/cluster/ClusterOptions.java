@@ -27,7 +27,6 @@ public final class ClusterOptions {
   public static final int DEFAULT_HEARTBEAT_INTERVAL_SECONDS = 1;
   public static final int DEFAULT_MAX_NO_HEARTBEAT_SECONDS = 5;
   public static final int DEFAULT_MERGE_DELAY_SECONDS = 5;
-  public static final boolean DEFAULT_LITE_MEMBER = false;
 
   private static final Pattern CLUSTER_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
   private static final Pattern MEMBER = Pattern.compile("[A-Za-z0-9.:\\[\\]-]{1,253}(:\\d{1,5})?");
@@ -45,7 +44,7 @@ public final class ClusterOptions {
   private int heartbeatIntervalSeconds = DEFAULT_HEARTBEAT_INTERVAL_SECONDS;
   private int maxNoHeartbeatSeconds = DEFAULT_MAX_NO_HEARTBEAT_SECONDS;
   private int mergeDelaySeconds = DEFAULT_MERGE_DELAY_SECONDS;
-  private boolean liteMember = DEFAULT_LITE_MEMBER;
+  private String keyStore;
 
   public ClusterOptions() {
   }
@@ -70,7 +69,7 @@ public final class ClusterOptions {
     heartbeatIntervalSeconds = JsonFields.intValue(json, "heartbeatIntervalSeconds", 1, 60, DEFAULT_HEARTBEAT_INTERVAL_SECONDS);
     maxNoHeartbeatSeconds = JsonFields.intValue(json, "maxNoHeartbeatSeconds", 2, 600, DEFAULT_MAX_NO_HEARTBEAT_SECONDS);
     mergeDelaySeconds = JsonFields.intValue(json, "mergeDelaySeconds", 1, 600, DEFAULT_MERGE_DELAY_SECONDS);
-    liteMember = JsonFields.booleanValue(json, "liteMember", DEFAULT_LITE_MEMBER);
+    keyStore = JsonFields.optionalString(json, "keyStore", 4096, null);
     validate();
   }
 
@@ -101,15 +100,30 @@ public final class ClusterOptions {
         .put("awsTagKey", awsTagKey)
         .put("heartbeatIntervalSeconds", heartbeatIntervalSeconds)
         .put("maxNoHeartbeatSeconds", maxNoHeartbeatSeconds)
-        .put("mergeDelaySeconds", mergeDelaySeconds)
-        .put("liteMember", liteMember);
+        .put("mergeDelaySeconds", mergeDelaySeconds);
     if (awsTagValue != null) {
       json.put("awsTagValue", awsTagValue);
     }
     if (awsRegion != null) {
       json.put("awsRegion", awsRegion);
     }
+    if (keyStore != null) {
+      json.put("keyStore", keyStore);
+    }
     return json;
+  }
+
+  /**
+   * The cluster key ({@link io.fleetvote.common.tls.ClusterKey}): with it the event bus is TLS with client
+   * certificates; without it, plain TCP (a test's own cluster).
+   */
+  public String getKeyStore() {
+    return keyStore;
+  }
+
+  public ClusterOptions setKeyStore(String keyStore) {
+    this.keyStore = keyStore;
+    return this;
   }
 
   public String getClusterName() {
@@ -238,16 +252,6 @@ public final class ClusterOptions {
 
   public ClusterOptions setMergeDelaySeconds(int mergeDelaySeconds) {
     this.mergeDelaySeconds = mergeDelaySeconds;
-    return this;
-  }
-
-  /** A lite member holds no cluster data. */
-  public boolean isLiteMember() {
-    return liteMember;
-  }
-
-  public ClusterOptions setLiteMember(boolean liteMember) {
-    this.liteMember = liteMember;
     return this;
   }
 }

@@ -28,6 +28,8 @@ import java.util.regex.Pattern;
  *   <tr><td>{@code error}</td><td>coordinator</td><td>reason, message, id?</td><td>a frame of the agent's refused (the
  *   connection stays open)</td></tr>
  *   <tr><td>{@code ping} / {@code pong}</td><td>both</td><td></td><td>liveness within the lease</td></tr>
+ *   <tr><td>{@code coordinators}</td><td>coordinator</td><td>coordinators (addresses, certificates)</td><td>every
+ *   coordinator's gateway now (the welcome says it too): where to go when this one goes</td></tr>
  * </table>
  * Bodies are JSON objects. {@link #fromJson} checks the fields the type needs and nothing else is read.
  */
@@ -35,7 +37,7 @@ public record Frame(Type type, JsonObject fields) {
 
   /** The frame types; {@link #wire()} is the {@code type} field's value. */
   public enum Type {
-    ATTEST, WELCOME, REFUSED, PUBLISH, REQUEST, SUBSCRIBE, MESSAGE, REPLY, FAIL, ERROR, PING, PONG;
+    ATTEST, WELCOME, REFUSED, PUBLISH, REQUEST, SUBSCRIBE, MESSAGE, REPLY, FAIL, ERROR, PING, PONG, COORDINATORS;
 
     public String wire() {
       return name().toLowerCase(Locale.ROOT);
@@ -176,6 +178,7 @@ public record Frame(Type type, JsonObject fields) {
         JsonFields.string(json, "coordinator", 200, null);
         JsonFields.longValue(json, "leaseMs", 100, 600_000);
       }
+      case COORDINATORS -> JsonFields.object(json, "coordinators");
       case PING, PONG -> {
         // nothing else
       }

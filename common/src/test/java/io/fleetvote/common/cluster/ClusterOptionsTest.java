@@ -68,7 +68,7 @@ class ClusterOptionsTest {
     assertRejected(new JsonObject().put("awsDiscovery", true), "awsTagValue");
     assertRejected(new JsonObject().put("awsDiscovery", true).put("awsTagValue", "x")
         .put("members", new JsonArray().add("127.0.0.1")), "members");
-    assertRejected(new JsonObject().put("liteMember", "yes"), "liteMember");
+    assertRejected(new JsonObject().put("keyStore", 42), "keyStore");
   }
 
   private static void assertRejected(JsonObject json, String field) {

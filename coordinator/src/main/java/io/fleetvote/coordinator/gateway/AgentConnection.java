@@ -179,7 +179,9 @@ final class AgentConnection {
               .put("deployment", binding.deployment()).put("group", binding.group())
               .put("roles", binding.roles().stream().map(r -> r.name().toLowerCase(Locale.ROOT)).toList())
               .put("credential", attested.session().credential()).put("expiresAt", attested.session().expiresAt())
-              .put("coordinator", gateway.coordinatorId()).put("leaseMs", gateway.leaseMillis())));
+              .put("coordinator", gateway.coordinatorId()).put("leaseMs", gateway.leaseMillis())
+              // Every coordinator's gateway as of now: an agent launched before some of them learns of them here.
+              .put("coordinators", gateway.reach().getJsonObject("coordinators"))));
           gateway.attested(this);
         });
   }

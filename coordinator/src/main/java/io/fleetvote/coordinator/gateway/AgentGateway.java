@@ -155,9 +155,15 @@ public final class AgentGateway extends VerticleBase {
         .onSuccess(all -> {
           List<JsonObject> sorted = new ArrayList<>(all);
           sorted.sort(Comparator.comparing(e -> e.getString("address")));
-          reach = new JsonObject().put("coordinators", new JsonObject()
+          JsonObject now = new JsonObject().put("coordinators", new JsonObject()
               .put("addresses", new JsonArray(sorted.stream().map(e -> e.getString("address")).toList()))
               .put("certificates", String.join("", sorted.stream().map(e -> e.getString("certificate")).toList())));
+          if (!now.equals(reach)) {
+            reach = now;
+            // Agents taken before a coordinator came (or after one went) learn where to go next.
+            Buffer frame = FrameCodec.encode(new Frame(Frame.Type.COORDINATORS, now));
+            connections.values().stream().filter(c -> c.binding().isPresent()).forEach(c -> c.deliverPublished(frame));
+          }
         })
         .onFailure(e -> LOG.warn("cannot update the coordinators' gateway directory: {}", e.getMessage()))
         .mapEmpty();

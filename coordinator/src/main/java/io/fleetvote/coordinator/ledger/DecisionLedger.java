@@ -172,11 +172,6 @@ public final class DecisionLedger {
         .toList();
   }
 
-  /** The newest entry of a group. */
-  public synchronized Optional<LedgerEntry> latest(String group) {
-    return view.descendingMap().values().stream().filter(e -> e.group().equals(group)).findFirst();
-  }
-
   /** Actions ordered and not finished, oldest first: what a new leader must carry on. */
   public synchronized List<LedgerEntry> unfinished() {
     return view.values().stream().filter(e -> e.action() != null && e.action().unfinished()).toList();
@@ -250,7 +245,12 @@ public final class DecisionLedger {
         forget(id);
         return;
       }
-      remember(LedgerEntry.fromJson(new JsonObject(json)));
+      LedgerEntry followed = LedgerEntry.fromJson(new JsonObject(json));
+      LedgerEntry held = view.get(id);
+      // A hold counted on since it was written back: its own older write must not set the count back.
+      if (held == null || !followed.olderHoldThan(held)) {
+        remember(followed);
+      }
     }
     journal.write(Buffer.buffer(json).appendString("\n"));
   }

@@ -113,8 +113,14 @@ public record LedgerEntry(String id, long epoch, long at, long lastAt, int repea
     return new LedgerEntry(id, epoch, at, lastAt, repeated, actor, decision, next);
   }
 
-  public LedgerEntry seenAgain(long when) {
-    return new LedgerEntry(id, epoch, at, when, repeated + 1, actor, decision, action);
+  /** Whether this hold is an earlier state of {@code other}, the same hold seen fewer times. */
+  public boolean olderHoldThan(LedgerEntry other) {
+    return id.equals(other.id) && action == null && other.action == null && repeated < other.repeated;
+  }
+
+  /** The same hold seen again at {@code when}, {@code latest} its decision now (the latest counts and reason). */
+  public LedgerEntry seenAgain(long when, Decision latest) {
+    return new LedgerEntry(id, epoch, at, when, repeated + 1, actor, latest, action);
   }
 
   public JsonObject toJson() {

@@ -10,16 +10,21 @@ import io.vertx.core.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.ToLongFunction;
 
 /**
  * Writes the leader's decisions to the ledger. An order is written before it goes out (the write fails without
- * quorum, and then nothing happens) and is then handed to the {@link OrderExecutor}; a hold repeated tick after tick
- * is one entry whose count and last time grow, written back to the cluster every {@code holdFlushMillis}; a healing
- * hold (an outage, the replacement limit) is written once and then updated, whatever the votes write in between.
+ * quorum, and then nothing happens) and is then handed to the {@link OrderExecutor}. Holds coalesce: the holds of
+ * one group and rule that keep coming (each within the group's coalescing window, its calm time or more, of the
+ * last) are one entry whose count, last time and latest decision grow, written back to the cluster every
+ * {@code holdFlushMillis}, so votes that flip back and forth write one entry per rule, not one per flip; an order
+ * ends the group's runs. A healing hold (an outage, the replacement limit) is written once and then updated,
+ * whatever the votes write in between.
  */
 final class DecisionRecorder {
 
@@ -35,9 +40,16 @@ final class DecisionRecorder {
   private final Map<String, Long> holdFlushedAt = new HashMap<>();
   /** Per group, the ledger entry of its current healing hold. */
   private final Map<String, String> healHolds = new HashMap<>();
+  /** Per group and rule, the ledger entry of the latest hold. */
+  private final Map<String, Map<Decision.Rule, String>> holds = new HashMap<>();
+  private final ToLongFunction<String> coalesceMillis;
 
+  /**
+   * @param coalesceMillis per group: how long after a hold another of the same rule still joins its entry
+   */
   DecisionRecorder(String coordinatorId, DecisionLedger ledger, OrdersInFlight inFlight, OrderExecutor executor,
-                   MeterRegistry meters, long holdFlushMillis) {
+                   MeterRegistry meters, long holdFlushMillis, ToLongFunction<String> coalesceMillis) {
+    this.coalesceMillis = coalesceMillis;
     this.coordinatorId = coordinatorId;
     this.ledger = ledger;
     this.inFlight = inFlight;
@@ -66,6 +78,7 @@ final class DecisionRecorder {
       recordHold(decision, epoch);
       return Future.succeededFuture();
     }
+    holds.remove(decision.group());
     LedgerEntry entry = new LedgerEntry(ledger.nextId(epoch), epoch, decision.at(), decision.at(), 1, actor, decision,
         null);
     Action action = decision.outcome() == Decision.Outcome.REPLACE
@@ -120,18 +133,27 @@ final class DecisionRecorder {
     return token.length() <= 64 ? token : token.substring(0, 64);
   }
 
-  /** Identical holds in a row make one entry whose count and last time grow; written back now and then. */
+  /** Holds of one rule that keep coming make one entry whose count and last time grow; written back now and then. */
   private void recordHold(Decision decision, long epoch) {
-    Optional<LedgerEntry> latest = ledger.latest(decision.group()).filter(e -> e.action() == null
-        && e.epoch() == epoch && e.decision().rule() == decision.rule()
-        && e.decision().counts().equals(decision.counts()));
-    writeHold(latest, decision, epoch);
+    Map<Decision.Rule, String> ofGroup = holds.computeIfAbsent(decision.group(), g -> new EnumMap<>(Decision.Rule.class));
+    Optional<LedgerEntry> held = Optional.ofNullable(ofGroup.get(decision.rule())).flatMap(ledger::entry)
+        .filter(e -> coalesces(e, decision, epoch, coalesceMillis.applyAsLong(decision.group())));
+    ofGroup.put(decision.rule(), writeHold(held, decision, epoch).id());
+  }
+
+  /**
+   * Whether {@code hold} joins the entry {@code held}: the autoscaler's hold of the same rule, in the same epoch,
+   * seen last at most {@code windowMillis} before. Pure.
+   */
+  static boolean coalesces(LedgerEntry held, Decision hold, long epoch, long windowMillis) {
+    return held.action() == null && held.actor().equals(AUTOSCALER) && held.epoch() == epoch
+        && held.decision().rule() == hold.rule() && hold.at() - held.lastAt() <= windowMillis;
   }
 
   /** The held entry seen again (flushed to the cluster every holdFlushMillis), or a new entry; returns the entry. */
   private LedgerEntry writeHold(Optional<LedgerEntry> held, Decision decision, long epoch) {
     if (held.isPresent()) {
-      LedgerEntry again = held.get().seenAgain(decision.at());
+      LedgerEntry again = held.get().seenAgain(decision.at(), decision);
       long flushedAt = holdFlushedAt.getOrDefault(again.id(), 0L);
       if (decision.at() - flushedAt >= holdFlushMillis) {
         holdFlushedAt.put(again.id(), decision.at());

@@ -59,6 +59,7 @@ public final class ScalingVerticle extends VerticleBase {
   private static final long SOON_MILLIS = 20;
   private static final String FORWARDED = "fleetvote-forwarded-by";
   private static final long COMMAND_TIMEOUT_MILLIS = 60_000;
+  private static final long MIN_COALESCE_MILLIS = 30_000;
 
   private final String coordinatorId;
   private final String deployment;
@@ -132,7 +133,7 @@ public final class ScalingVerticle extends VerticleBase {
           executor = new OrderExecutor(vertx, coordinatorId, fleet, ledger, view, inFlight,
               name -> Optional.ofNullable(tallies.get(name)).map(VoteTally::config), this::userData, clock);
           recorder = new DecisionRecorder(coordinatorId, ledger, inFlight, executor, meters,
-              options.getHoldFlushMillis());
+              options.getHoldFlushMillis(), this::coalesceMillis);
           operators = new OperatorActions(tallies, view, inFlight, ledger, controls, recorder, executor, clock,
               this::soon);
           return vertx.eventBus().consumer(Addresses.VOTES, this::vote).completion();
@@ -320,6 +321,12 @@ public final class ScalingVerticle extends VerticleBase {
     String group = tally.config().name();
     Optional<Decision> decided = tally.decide(groupFleet(group));
     decided.ifPresent(d -> recorder.record(controls.of(group).paused() ? paused(d) : d, epoch));
+  }
+
+  /** How long holds of one rule keep joining one ledger entry: the group's calm time, and never under 30 s. */
+  private long coalesceMillis(String group) {
+    return Math.max(MIN_COALESCE_MILLIS, Optional.ofNullable(tallies.get(group)).map(t -> t.config().calmTimeMs())
+        .orElse(0L));
   }
 
   /** What a paused group's tick writes instead of acting: what the autoscaler would have done. */

@@ -5,14 +5,15 @@ import io.fleetvote.common.imds.InstanceMetadataClient;
 import io.fleetvote.common.link.Frame;
 import io.fleetvote.common.link.FrameCodec;
 import io.fleetvote.common.msg.MessageException;
-import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.common.msg.Vote;
 import io.fleetvote.common.msg.VoteKind;
+import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.coordinator.Coordinator;
 import io.fleetvote.coordinator.CoordinatorOptions;
 import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.testkit.Await;
 import io.fleetvote.testkit.CoordinatorClient;
+import io.fleetvote.testkit.Ec2Clients;
 import io.fleetvote.testkit.SandboxAdmin;
 import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.Vertx;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.services.ec2.Ec2Client;
 
 import java.net.URI;
 import java.nio.file.Files;
@@ -40,8 +42,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * registry lists them from the heartbeats they send through the gateway). A client of its own, as an attacker
  * would write one, is refused at attestation with a tampered document or with a real document and another nonce
  * (a copied document); with the identity of instance A (its document and the nonce of its agent, as root on A
- * holds them) its vote for B, an operator's command B's drain requests and the LBs' heartbeat feed are refused and counted, and the group
- * does not grow.
+ * holds them) its vote for B, an operator's command, B's drain requests and the LBs' heartbeat feed are refused and
+ * counted, and the group does not grow. Once A is terminated, it leaves the registry and its identity no longer
+ * attests.
  */
 class GatewayIT {
 
@@ -71,8 +74,7 @@ class GatewayIT {
         .put("cluster", new JsonObject().put("clusterName", "gateway-it-" + System.nanoTime())
             .put("port", FreePorts.pick()))
         .put("dataDir", dir.resolve("coordinator").toString())
-        .put("gateway", new JsonObject().put("host", "127.0.0.1").put("port", gatewayPort)
-            .put("identityCertificate", admin.identityCertificate()).put("region", "us-east-1"))
+        .put("gateway", sandbox.agentGateway().put("port", gatewayPort))
         .put("scaling", new JsonObject().put("tickMillis", 500)
             .put("fleetRefreshMillis", 2000).put("groups", new JsonArray().add(group))
             .put("fleet", new JsonObject().put("deployment", "gw").put("endpoint", sandbox.endpoint().toString())
@@ -166,6 +168,20 @@ class GatewayIT {
     assertThat(api.instances()).hasSize(2);
     forged.close();
     rootOnA.close();
+
+    // A terminated instance: its agent leaves the registry, and its identity, document and nonce both, no longer
+    // attests (the cloud does not list it in the deployment any more).
+    try (Ec2Client ec2 = Ec2Clients.sync(sandbox.endpoint())) {
+      ec2.terminateInstances(r -> r.instanceIds(a));
+    }
+    Await.until(a + " gone from the registry", TIMEOUT,
+        () -> api.instances().stream().noneMatch(i -> i.getString("instanceId").equals(a)));
+    Client stale = Client.connect(gatewayPort);
+    stale.send(new Frame(Frame.Type.ATTEST, new JsonObject().put("document", document).put("signature", signature)
+        .put("nonce", nonce)));
+    assertThat(stale.await(Frame.Type.REFUSED).toJson().getString("reason")).isEqualTo("not-in-fleet");
+    stale.awaitClosed();
+    assertThat(api.instances()).extracting(i -> i.getString("instanceId")).contains(b);
   }
 
   private static double rejected(String frame, String reason) {

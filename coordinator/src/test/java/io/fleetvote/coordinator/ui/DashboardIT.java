@@ -59,6 +59,7 @@ class DashboardIT {
         .put("usersFile", users.toString())
         .put("cluster", new JsonObject().put("clusterName", "ui-" + UUID.randomUUID()).put("port", clusterPort)
             .put("portAutoIncrement", false).put("members", new JsonArray().add("127.0.0.1:" + clusterPort)))
+        .put("gateway", sandbox.agentGateway())
         .put("dataDir", dir.resolve("coordinator").toString())
         .put("scaling", new JsonObject().put("tickMillis", 500)
             .put("fleetRefreshMillis", 2000).put("groups", new JsonArray().add(web))
