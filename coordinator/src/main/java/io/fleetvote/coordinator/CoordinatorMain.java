@@ -40,6 +40,7 @@ public final class CoordinatorMain {
       .option("cluster-host", "IP", "the address Hazelcast and the event bus bind to and advertise",
           ClusterOptions.DEFAULT_HOST)
       .option("cluster-port", "N", "the Hazelcast member port", Integer.toString(ClusterOptions.DEFAULT_PORT))
+      .option("event-bus-port", "N", "the clustered event bus's port (TLS); 0: any free one", "0")
       .option("members", "LIST", "comma-separated host[:port] of members to join; none: via --cluster-host", "none")
       .option("cluster-key", "FILE", "the key every coordinator of the deployment holds (./fleetvote cluster-key --file "
           + "FILE makes one): their event bus is TLS with client certificates; none: a lone coordinator makes its own "
@@ -117,6 +118,7 @@ public final class CoordinatorMain {
             .put("clusterName", parsed.string("cluster-name"))
             .put("host", ip(parsed, "cluster-host"))
             .put("port", parsed.intValue("cluster-port", 1, 65535))
+            .put("eventBusPort", parsed.intValue("event-bus-port", 0, 65535))
             .put("members", members));
     if (parsed.given("cluster-key")) {
       json.getJsonObject("cluster").put("keyStore", parsed.string("cluster-key"));

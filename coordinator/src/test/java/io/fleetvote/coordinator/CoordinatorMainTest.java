@@ -30,12 +30,15 @@ class CoordinatorMainTest {
   @Test
   void everyOptionIsTakenAsGiven() {
     CoordinatorOptions options = read("--deployment", "shop", "--cluster-name", "shop-prod", "--cluster-host", "10.0.0.5",
-        "--cluster-port", "5801", "--members", "10.0.0.6:5801, 10.0.0.7", "--http-host", "0.0.0.0", "--http-port", "8090");
+        "--cluster-port", "5801", "--members", "10.0.0.6:5801, 10.0.0.7", "--http-host", "0.0.0.0", "--http-port", "8090",
+        "--event-bus-port", "5802", "--cluster-key", "/etc/fleetvote/cluster.p12");
     assertThat(options.getDeployment()).isEqualTo("shop");
     assertThat(options.getCluster().getClusterName()).isEqualTo("shop-prod");
     assertThat(options.getCluster().getHost()).isEqualTo("10.0.0.5");
     assertThat(options.getCluster().getPort()).isEqualTo(5801);
     assertThat(options.getCluster().getMembers()).isEqualTo(List.of("10.0.0.6:5801", "10.0.0.7"));
+    assertThat(options.getCluster().getEventBusPort()).isEqualTo(5802);
+    assertThat(options.getCluster().getKeyStore()).isEqualTo("/etc/fleetvote/cluster.p12");
     assertThat(options.getHttpHost()).isEqualTo("0.0.0.0");
     assertThat(options.getHttpPort()).isEqualTo(8090);
   }

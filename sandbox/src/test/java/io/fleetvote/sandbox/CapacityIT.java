@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -92,11 +93,10 @@ class CapacityIT extends SandboxIT {
     It.waiter(ec2).waitUntilInstanceRunning(b -> b.instanceIds(id));
     JsonObject view = admin.instance(id);
     Path group = Path.of(view.getJsonArray("cgroups").getString(0));
-    Await.until("the parent and its orphan in the instance's group", Duration.ofSeconds(10),
-        () -> processesIn(group).size() == 2);
     long parent = pid(view, "parent");
-    ProcessHandle orphan = processesIn(group).stream().filter(pid -> pid != parent).findFirst()
-        .flatMap(ProcessHandle::of).orElseThrow();
+    // Until the double fork is done: the subshell in between is still in the parent's tree while it runs.
+    ProcessHandle orphan = Await.until("the parent and its orphan, out of its tree, in the instance's group",
+        Duration.ofSeconds(10), () -> orphanOf(group, parent), Optional::isPresent).orElseThrow();
     long orphanStarted = orphan.info().startInstant().orElseThrow().toEpochMilli();
     assertThat(ProcessHandle.of(parent).orElseThrow().descendants()).as("the orphan left the process tree")
         .doesNotContain(orphan);
@@ -107,6 +107,17 @@ class CapacityIT extends SandboxIT {
     assertThat(ProcessProbe.alive(orphan.pid(), orphanStarted)).as("the orphan %s", orphan.pid()).isFalse();
     assertThat(view.getJsonArray("cgroups").stream().map(g -> Path.of((String) g)))
         .hasSize(capacity.getJsonArray("bases").size()).allSatisfy(g -> assertThat(g).doesNotExist());
+  }
+
+  /** The one process of {@code group} besides {@code parent}, once there is exactly one and it left parent's tree. */
+  private static Optional<ProcessHandle> orphanOf(Path group, long parent) {
+    List<Long> pids = processesIn(group);
+    Optional<ProcessHandle> parentHandle = ProcessHandle.of(parent);
+    if (pids.size() != 2 || parentHandle.isEmpty()) {
+      return Optional.empty();
+    }
+    return pids.stream().filter(pid -> pid != parent).findFirst().flatMap(ProcessHandle::of)
+        .filter(other -> parentHandle.get().descendants().noneMatch(other::equals));
   }
 
   /** On a host of one core (the sandbox's JVM told so), a t3.large's two vCPUs could not be honoured. */
