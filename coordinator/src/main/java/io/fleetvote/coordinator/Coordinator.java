@@ -106,8 +106,7 @@ public final class Coordinator {
       return Future.failedFuture(new IllegalArgumentException("a coordinator that scales needs an agent gateway "
           + "(gateway options; --agent-port, --identity-certificate): agents reach the coordinators only through it"));
     }
-    AgentGateway gateway = new AgentGateway(options.getGateway(), id, options.getDataDir(), options.getDeployment(),
-        options.getScaling().getGroups(), () -> Ec2Fleet.create(vertx, fleet), Clock.systemUTC());
+    AgentGateway gateway = new AgentGateway(options, id, () -> Ec2Fleet.create(vertx, fleet), Clock.systemUTC());
     Supplier<JsonObject> reach = gateway::reach;
     return vertx.deployVerticle(gateway).onSuccess(ids::add)
         .compose(x -> vertx.deployVerticle(leader)).onSuccess(ids::add)

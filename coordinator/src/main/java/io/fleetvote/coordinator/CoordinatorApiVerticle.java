@@ -1,6 +1,7 @@
 package io.fleetvote.coordinator;
 
 import io.fleetvote.common.Addresses;
+import io.fleetvote.common.Ids;
 import io.fleetvote.common.LogSafe;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.msg.JsonFields;
@@ -10,6 +11,7 @@ import io.fleetvote.common.msg.OperatorCommand;
 import io.fleetvote.common.msg.ScalingState;
 import io.fleetvote.coordinator.auth.Authentication;
 import io.fleetvote.coordinator.auth.UsersFile;
+import io.fleetvote.coordinator.gateway.AgentGateway;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
@@ -87,6 +89,7 @@ final class CoordinatorApiVerticle extends VerticleBase {
       operatorRoute(router, "/api/instances/:instance/" + action, authenticated,
           ctx -> command(ctx, action, "instance"));
     }
+    operatorRoute(router, "/api/instances/:instance/revoke", authenticated, this::revoke);
     SockJSBridgeOptions bridge = new SockJSBridgeOptions()
         .addOutboundPermitted(new PermittedOptions().setAddressRegex("fleetvote\\.ui\\..+"));
     router.route(Authentication.BRIDGE_PATH).subRouter(SockJSHandler.create(vertx).bridge(bridge,
@@ -185,6 +188,29 @@ final class CoordinatorApiVerticle extends VerticleBase {
       route.handler(Authentication.operator());
     }
     route.handler(handler);
+  }
+
+  /**
+   * Revokes an instance's agent (a compromised instance, say): its session ends, its connection closes at every
+   * coordinator, and it may never attest again. This coordinator's agent gateway does it.
+   */
+  private void revoke(RoutingContext ctx) {
+    if (!scales(ctx)) {
+      return;
+    }
+    String instance = ctx.pathParam("instance");
+    if (!Ids.INSTANCE_ID.matcher(instance).matches()) {
+      badRequest(ctx, "'" + LogSafe.printable(instance, 40) + "' is not an instance id");
+      return;
+    }
+    String user = Authentication.claims(ctx) == null ? "anyone" : Authentication.claims(ctx).name();
+    vertx.eventBus().<JsonObject>request(AgentGateway.REVOKE, new JsonObject().put("instanceId", instance)
+            .put("user", user), QUERY)
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(e -> {
+          ctx.response().setStatusCode(503);
+          ctx.json(new JsonObject().put("error", "could not revoke " + instance + ": " + e.getMessage()));
+        });
   }
 
   /** An operator's action: the body checked here, the rest by the leader (through this coordinator's autoscaler). */

@@ -13,13 +13,16 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -42,9 +45,18 @@ class LinkFailoverIT {
   final List<CoordinatorProcess> coordinators = new ArrayList<>();
 
   @AfterEach
-  void stop() {
+  void stop() throws IOException {
     try {
       coordinators.forEach(CoordinatorProcess::close);
+      // The coordinators' logs outlive the test's directory, for a failure's reader.
+      Path kept = Files.createDirectories(Path.of("target", "link-failover-logs"));
+      try (Stream<Path> logs = Files.walk(dir)) {
+        for (Path log : logs.filter(f -> f.getFileName().toString().matches("c\\d\\.log|agent\\.log")).toList()) {
+          String name = log.getFileName().toString().equals("agent.log")
+              ? log.getParent().getFileName() + "-agent.log" : log.getFileName().toString();
+          Files.copy(log, kept.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
     } finally {
       if (sandbox != null) {
         sandbox.close();

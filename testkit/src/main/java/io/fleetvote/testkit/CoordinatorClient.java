@@ -188,6 +188,11 @@ public final class CoordinatorClient {
     return instanceAction(instanceId, "unprotect");
   }
 
+  /** {@code POST /api/instances/ID/revoke}: the agent's session ends and it may never attest again. */
+  public HttpReply revoke(String instanceId) {
+    return instanceAction(instanceId, "revoke");
+  }
+
   public HttpReply drain(String instanceId) {
     return instanceAction(instanceId, "drain");
   }

@@ -44,7 +44,8 @@ import java.util.regex.Pattern;
 
 /**
  * The agent's one connection to a coordinator (TLS, trusting only the coordinators' certificates): it attests with
- * the instance's signed identity document and its nonce, then carries the agent's publishes and requests up, and
+ * the instance's signed identity document and its nonce (at the next coordinator it resumes with the session
+ * credential of its last welcome, and attests again if that is refused), then carries the agent's publishes and requests up, and
  * brings down what its subscribed addresses receive, onto the agent's own (local) event bus, where its verticles
  * listen as they would on a clustered one; a message that wants an answer is requested there and the answer goes
  * back up. It pings every third of the lease the coordinator gives; a coordinator silent for a lease, or gone, is
@@ -76,6 +77,8 @@ public final class CoordinatorLink {
   private final List<Runnable> onConnected = new ArrayList<>();
   private NetClient client;
   private long leaseTimer = -1;
+  /** The session credential of the last welcome: the next connection resumes with it instead of attesting. */
+  private String credential;
   private NetSocket socket;
   private boolean welcomed;
   private String coordinator;
@@ -244,13 +247,18 @@ public final class CoordinatorLink {
     if (!hostPort.matches()) {
       throw new IllegalStateException("not host:port: " + address);
     }
-    // The identity first: a connection is opened only with a document to attest with.
-    identity.get().compose(signed -> client.connect(Integer.parseInt(hostPort.group(2)), hostPort.group(1))
-            .onSuccess(socket -> attest(socket, signed, address)))
+    // With a session credential, it resumes; else the identity first: a connection is opened only with a document.
+    JsonObject attestation = credential != null
+        ? new JsonObject().put("instanceId", instanceId).put("credential", credential) : null;
+    Future<JsonObject> attest = attestation != null ? Future.succeededFuture(attestation)
+        : identity.get().map(signed -> new JsonObject().put("document", signed.document())
+            .put("signature", signed.signature()).put("nonce", nonce));
+    attest.compose(fields -> client.connect(Integer.parseInt(hostPort.group(2)), hostPort.group(1))
+            .onSuccess(socket -> attest(socket, fields, address)))
         .onFailure(e -> retry(address, "cannot connect: " + LogSafe.printable(String.valueOf(e.getMessage()), 200)));
   }
 
-  private void attest(NetSocket connected, SignedIdentity signed, String address) {
+  private void attest(NetSocket connected, JsonObject attestation, String address) {
     if (closed) {
       connected.close();
       return;
@@ -277,16 +285,19 @@ public final class CoordinatorLink {
     }));
     socket.closeHandler(x -> lost(connected, address, "the connection closed"));
     socket.exceptionHandler(e -> connected.close());
-    write(new Frame(Frame.Type.ATTEST, new JsonObject().put("document", signed.document())
-        .put("signature", signed.signature()).put("nonce", nonce)));
+    write(new Frame(Frame.Type.ATTEST, attestation));
   }
 
   private void received(Frame frame, String address) {
     lastFrameAt = clock.millis();
     switch (frame.type()) {
       case WELCOME -> welcome(frame, address);
-      case REFUSED -> LOG.warn("{}: coordinator {} refused the agent ({}): {}", instanceId, address,
-          frame.toJson().getString("reason"), LogSafe.printable(frame.toJson().getString("message"), 300));
+      case REFUSED -> {
+        LOG.warn("{}: coordinator {} refused the agent ({}): {}", instanceId, address,
+            frame.toJson().getString("reason"), LogSafe.printable(frame.toJson().getString("message"), 300));
+        // A session that is over: the next connection attests with the identity document again.
+        credential = null;
+      }
       case PONG -> {
         // the lease is renewed by any frame
       }
@@ -327,7 +338,7 @@ public final class CoordinatorLink {
     learned = null;
   }
 
-  /** What a welcome says about all the coordinators: kept for the next connection when it is valid. */
+  /** What a welcome says about all the coordinators: added to those known, for the next connection, when valid. */
   private void learn(JsonObject fields, String address) {
     if (fields.getValue("coordinators") == null) {
       return;
@@ -335,7 +346,18 @@ public final class CoordinatorLink {
     try {
       LinkOptions listed = LinkOptions.fromJson(JsonFields.object(fields, "coordinators"));
       if (listed.linked()) {
-        learned = new LinkOptions(listed.addresses(), listed.certificates(), options.nonceFile());
+        // Added to what it knows, never in place of it: a coordinator down for a while drops out of the others'
+        // directory, and an agent that forgot it would have nowhere to go once the lister goes too.
+        LinkOptions known = learned != null ? learned : options;
+        List<String> addresses = new ArrayList<>(known.addresses());
+        listed.addresses().stream().filter(a -> !addresses.contains(a)).forEach(addresses::add);
+        StringBuilder certificates = new StringBuilder(known.certificates());
+        for (String pem : listed.certificates().split("(?<=-----END CERTIFICATE-----\\n?)")) {
+          if (pem.contains("-----BEGIN CERTIFICATE-----") && !known.certificates().contains(pem.strip())) {
+            certificates.append(pem.endsWith("\n") ? pem : pem + "\n");
+          }
+        }
+        learned = new LinkOptions(addresses, certificates.toString(), options.nonceFile());
       }
     } catch (MessageException e) {
       LOG.warn("{}: coordinator {} listed the coordinators in a way that cannot be read: {}", instanceId, address,
@@ -350,6 +372,7 @@ public final class CoordinatorLink {
     failures = 0;
     coordinator = fields.getString("coordinator");
     leaseMillis = fields.getLong("leaseMs");
+    credential = fields.getString("credential");
     LOG.info("{}: connected to coordinator {} at {} as {} of group {}", instanceId, coordinator, address,
         fields.getString("instanceId"), fields.getString("group"));
     subscriptions.forEach(s -> write(Frame.subscribe(s)));
@@ -384,7 +407,8 @@ public final class CoordinatorLink {
       return;
     }
     long silent = clock.millis() - lastFrameAt;
-    if (silent > leaseMillis) {
+    // Before the welcome, the coordinator may be reading what the others know of the agent: the welcome's own time.
+    if (silent > (welcomed ? leaseMillis : Math.max(leaseMillis, WELCOME_TIMEOUT_MS))) {
       LOG.warn("{}: coordinator {} silent for {} ms: leaving it", instanceId, coordinator, silent);
       socket.close();
     } else if (welcomed && silent >= leaseMillis / 3) {

@@ -13,7 +13,8 @@ import java.util.regex.Pattern;
 /**
  * One frame of the agent link, the connection an agent holds to one coordinator: a JSON object whose {@code type}
  * says what it is. An agent sends {@code attest} first (its instance identity document, the cloud's signature of it,
- * its nonce), the coordinator answers {@code welcome} or {@code refused} and closes; then either side sends:
+ * its nonce; or, to resume, its instance id and the session credential of its last welcome), the coordinator answers
+ * {@code welcome} (with a new credential, or the one resumed) or {@code refused} and closes; then either side sends:
  * <table>
  *   <caption>frames after the welcome</caption>
  *   <tr><th>type</th><th>from</th><th>fields</th><th>meaning</th></tr>
@@ -169,9 +170,14 @@ public record Frame(Type type, JsonObject fields) {
         JsonFields.string(json, "message", 2000, null);
       }
       case ATTEST -> {
-        JsonFields.string(json, "document", 8192, null);
-        JsonFields.string(json, "signature", 4096, null);
-        JsonFields.string(json, "nonce", 256, null);
+        if (json.getValue("credential") != null) {
+          JsonFields.string(json, "instanceId", 64, null);
+          JsonFields.string(json, "credential", 256, null);
+        } else {
+          JsonFields.string(json, "document", 8192, null);
+          JsonFields.string(json, "signature", 4096, null);
+          JsonFields.string(json, "nonce", 256, null);
+        }
       }
       case WELCOME -> {
         JsonFields.string(json, "instanceId", 64, null);

@@ -5,9 +5,11 @@ import io.vertx.core.http.ClientAuth;
 import io.vertx.core.net.PfxOptions;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
 import java.util.List;
 
 /**
@@ -38,6 +40,20 @@ public final class ClusterKey {
           + "every coordinator the same file)");
     }
     return OwnKey.load(file, PASSWORD.toCharArray(), SPEC);
+  }
+
+  /**
+   * A secret derived from the cluster key, the same at every coordinator that holds it: what they sign agents'
+   * session credentials with (HMAC), so any of them checks a credential another handed out.
+   */
+  public static byte[] sessionKey(OwnKey key) {
+    try {
+      MessageDigest digest = MessageDigest.getInstance("SHA-256");
+      digest.update("fleetvote agent session key\n".getBytes(StandardCharsets.US_ASCII));
+      return digest.digest(key.key().getEncoded());
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** Makes {@code eventBus} TLS with the key in {@code file}: it presents it, and requires and trusts only it. */

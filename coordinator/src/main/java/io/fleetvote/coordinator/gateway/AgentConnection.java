@@ -5,6 +5,7 @@ import io.fleetvote.common.link.Frame;
 import io.fleetvote.common.link.FrameCodec;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.coordinator.attest.Attestor;
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBus;
@@ -158,32 +159,34 @@ final class AgentConnection {
   private void attest(Frame frame) {
     attesting = true;
     JsonObject fields = frame.toJson();
-    gateway.attest(fields.getString("document"), fields.getString("signature"), fields.getString("nonce"))
-        .onComplete(result -> {
-          attesting = false;
-          if (closed) {
-            return;
-          }
-          if (result.failed()) {
-            String reason = result.cause() instanceof Attestor.Refused refused ? refused.reason() : "error";
-            gateway.rejected("attest", reason, LogSafe.printable(String.valueOf(result.cause().getMessage()), 300)
-                + " (from " + socket.remoteAddress() + ")");
-            write(Frame.refused(reason, String.valueOf(result.cause().getMessage())));
-            socket.end();
-            closed();
-            return;
-          }
-          Attested attested = result.result();
-          binding = attested.binding();
-          write(new Frame(Frame.Type.WELCOME, new JsonObject().put("instanceId", binding.instanceId())
-              .put("deployment", binding.deployment()).put("group", binding.group())
-              .put("roles", binding.roles().stream().map(r -> r.name().toLowerCase(Locale.ROOT)).toList())
-              .put("credential", attested.session().credential()).put("expiresAt", attested.session().expiresAt())
-              .put("coordinator", gateway.coordinatorId()).put("leaseMs", gateway.leaseMillis())
-              // Every coordinator's gateway as of now: an agent launched before some of them learns of them here.
-              .put("coordinators", gateway.reach().getJsonObject("coordinators"))));
-          gateway.attested(this);
-        });
+    Future<Attested> attested = fields.getString("credential") != null
+        ? gateway.resume(fields.getString("instanceId"), fields.getString("credential"))
+        : gateway.attest(fields.getString("document"), fields.getString("signature"), fields.getString("nonce"));
+    attested.onComplete(result -> {
+      attesting = false;
+      if (closed) {
+        return;
+      }
+      if (result.failed()) {
+        String reason = result.cause() instanceof Attestor.Refused refused ? refused.reason() : "error";
+        gateway.rejected("attest", reason, LogSafe.printable(String.valueOf(result.cause().getMessage()), 300)
+            + " (from " + socket.remoteAddress() + ")");
+        write(Frame.refused(reason, String.valueOf(result.cause().getMessage())));
+        socket.end();
+        closed();
+        return;
+      }
+      Attested granted = result.result();
+      binding = granted.binding();
+      write(new Frame(Frame.Type.WELCOME, new JsonObject().put("instanceId", binding.instanceId())
+          .put("deployment", binding.deployment()).put("group", binding.group())
+          .put("roles", binding.roles().stream().map(r -> r.name().toLowerCase(Locale.ROOT)).toList())
+          .put("credential", granted.session().credential()).put("expiresAt", granted.session().expiresAt())
+          .put("coordinator", gateway.coordinatorId()).put("leaseMs", gateway.leaseMillis())
+          // Every coordinator's gateway as of now: an agent launched before some of them learns of them here.
+          .put("coordinators", gateway.reach().getJsonObject("coordinators"))));
+      gateway.attested(this);
+    });
   }
 
   private void publish(Frame frame) {

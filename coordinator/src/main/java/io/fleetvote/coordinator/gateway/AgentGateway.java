@@ -1,15 +1,21 @@
 package io.fleetvote.coordinator.gateway;
 
+import io.fleetvote.common.LogSafe;
+import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.imds.IdentityDocument;
 import io.fleetvote.common.imds.IdentityVerifier;
 import io.fleetvote.common.link.Frame;
 import io.fleetvote.common.link.FrameCodec;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.Rejections;
+import io.fleetvote.common.tls.ClusterKey;
 import io.fleetvote.common.tls.OwnKey;
+import io.fleetvote.coordinator.CoordinatorOptions;
+import io.fleetvote.coordinator.attest.Attestations;
 import io.fleetvote.coordinator.attest.Attestor;
 import io.fleetvote.coordinator.fleet.Fleet;
 import io.fleetvote.coordinator.fleet.FleetInstance;
+import io.fleetvote.coordinator.leader.CoordinatorQuorum;
 import io.fleetvote.coordinator.scaling.GroupConfig;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -42,6 +48,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -63,6 +70,10 @@ public final class AgentGateway extends VerticleBase {
   private static final char[] STORE_PASSWORD = "fleetvote-gateway".toCharArray();
   /** The cluster map of every coordinator's gateway: address and certificate. */
   private static final String DIRECTORY = "fleetvote.gateways";
+  /** Published (coordinators only) when an instance is revoked: every gateway closes its connection. */
+  static final String REVOKED = "fleetvote.gateway.revoked";
+  /** This coordinator's API asks its gateway to revoke an instance (a local consumer). */
+  public static final String REVOKE = "fleetvote.gateway.revoke";
   private static final long DIRECTORY_REFRESH_MS = 2000;
   private static final long DIRECTORY_TTL_MS = 10_000;
 
@@ -72,6 +83,8 @@ public final class AgentGateway extends VerticleBase {
   private final Supplier<Fleet> fleetFactory;
   private final List<GroupConfig> groups;
   private final String deployment;
+  private final Path clusterKey;
+  private final long opTimeoutMillis;
   private final Clock clock;
   private final Map<Long, AgentConnection> connections = new HashMap<>();
   private final Map<String, Set<AgentConnection>> subscribers = new HashMap<>();
@@ -80,6 +93,7 @@ public final class AgentGateway extends VerticleBase {
   private Fleet fleet;
   private FleetBindings bindings;
   private Attestor attestor;
+  private Attestations attestations;
   private Rejections rejections;
   private NetServer server;
   private String certificatePem;
@@ -87,18 +101,22 @@ public final class AgentGateway extends VerticleBase {
   private long nextConnection;
   private int attested;
   private long dropped;
+  private long resumedUnchecked;
 
   /**
+   * @param coordinator   the coordinator's options: its gateway's, its data directory (where the gateway's TLS key is
+   *                      kept, made the first time), its deployment and groups, its cluster key (whence the session
+   *                      key), its cluster operations' timeout
    * @param coordinatorId the coordinator's name, told to agents in their welcome
-   * @param dataDir       where the gateway's TLS key is kept (made the first time)
    */
-  public AgentGateway(GatewayOptions options, String coordinatorId, String dataDir, String deployment,
-                      List<GroupConfig> groups, Supplier<Fleet> fleet, Clock clock) {
-    this.options = options;
+  public AgentGateway(CoordinatorOptions coordinator, String coordinatorId, Supplier<Fleet> fleet, Clock clock) {
+    this.options = coordinator.getGateway();
     this.coordinatorId = coordinatorId;
-    this.dataDir = dataDir;
-    this.deployment = deployment;
-    this.groups = List.copyOf(groups);
+    this.dataDir = coordinator.getDataDir();
+    this.deployment = coordinator.getDeployment();
+    this.groups = List.copyOf(coordinator.getScaling().getGroups());
+    this.clusterKey = Path.of(coordinator.getCluster().getKeyStore());
+    this.opTimeoutMillis = coordinator.getOpTimeoutMillis();
     this.fleetFactory = fleet;
     this.clock = clock;
   }
@@ -111,14 +129,39 @@ public final class AgentGateway extends VerticleBase {
         .description("Agents connected to this coordinator and attested").register(meters);
     Gauge.builder("fleetvote.gateway.dropped", () -> dropped)
         .description("Publishes not delivered to an agent whose connection did not keep up").register(meters);
+    Gauge.builder("fleetvote.gateway.resumed.unchecked", () -> resumedUnchecked)
+        .description("Agents taken on their signed session credential while the attestations map did not answer")
+        .register(meters);
     IdentityVerifier verifier = IdentityVerifier.fromPem(options.identityCertificate());
-    attestor = new Attestor(verifier, options.accountId(), options.region(), clock,
-        Duration.ofMillis(options.sessionMillis()));
+    attestations = new Attestations(vertx, ClusterBootstrap.hazelcast(vertx).getMap(CoordinatorQuorum.ATTESTATION_MAP),
+        opTimeoutMillis);
+    vertx.eventBus().<JsonObject>localConsumer(REVOKE, message -> {
+      String instance = message.body().getString("instanceId");
+      revoke(instance).onComplete(done -> {
+        if (done.succeeded()) {
+          LOG.warn("{} revoked by {}", instance, LogSafe.printable(message.body().getString("user"), 60));
+          message.reply(new JsonObject().put("instanceId", instance).put("revoked", true)
+              .put("closedHere", done.result()));
+        } else {
+          message.fail(503, String.valueOf(done.cause().getMessage()));
+        }
+      });
+    });
+    // An instance revoked at another coordinator: its connection here closes too.
+    bus().<JsonObject>consumer(REVOKED, message -> {
+      String revoked = message.body() == null ? null : message.body().getString("instanceId");
+      if (revoked != null) {
+        closeInstance(revoked);
+      }
+    });
     fleet = fleetFactory.get();
     bindings = new FleetBindings(fleet, deployment, groups, clock, 1000);
     vertx.setPeriodic(Math.max(100, options.leaseMillis() / 3), t -> expireSilent());
-    return vertx.executeBlocking(() -> OwnKey.load(Path.of(dataDir, KEYSTORE), STORE_PASSWORD,
-            OwnKey.Spec.tlsServer("gateway", "CN=Fleetvote coordinator " + coordinatorId, options.host())))
+    return vertx.executeBlocking(() -> ClusterKey.sessionKey(ClusterKey.load(clusterKey)))
+        .onSuccess(sessionKey -> attestor = new Attestor(verifier, sessionKey, options.accountId(), options.region(),
+            clock, Duration.ofMillis(options.sessionMillis())))
+        .compose(x -> vertx.executeBlocking(() -> OwnKey.load(Path.of(dataDir, KEYSTORE), STORE_PASSWORD,
+            OwnKey.Spec.tlsServer("gateway", "CN=Fleetvote coordinator " + coordinatorId, options.host()))))
         .compose(key -> {
           certificatePem = key.certificatePem();
           server = vertx.createNetServer(new NetServerOptions().setHost(options.host()).setPort(options.port())
@@ -202,14 +245,87 @@ public final class AgentGateway extends VerticleBase {
     } catch (MessageException e) {
       return Future.failedFuture(new Attestor.Refused("document", "identity refused: " + e.getMessage()));
     }
-    return bindings.instance(claimed).map(found -> {
-      Attestor.Session session = attestor.attest(document, signature, nonce,
-          id -> id.equals(claimed) ? found : Optional.empty());
-      FleetInstance instance = found.orElseThrow();
-      AgentPolicy.Binding binding = bindings.binding(instance).orElseThrow(() -> new Attestor.Refused("group",
-          claimed + " is of group '" + instance.group() + "', which the groups file does not name"));
-      return new AgentConnection.Attested(binding, session);
+    return bindings.instance(claimed).compose(found -> {
+      String id = attestor.identify(document, signature, only(claimed, found));
+      return bind(id, nonce, found.orElseThrow(), 2);
     });
+  }
+
+  /** Binds the instance to the nonce and a new session: compare-and-set, tried again when another got there first. */
+  private Future<AgentConnection.Attested> bind(String id, String nonce, FleetInstance instance, int tries) {
+    return attestations.get(id).recover(e -> Future.failedFuture(unavailable(id, e))).compose(stored -> {
+      Attestor.Granted granted = attestor.bind(id, nonce, stored.attestation());
+      return attestations.replace(id, stored, granted.stored()).compose(replaced -> {
+        if (replaced) {
+          return Future.succeededFuture(new AgentConnection.Attested(binding(instance), granted.session()));
+        }
+        return tries > 1 ? bind(id, nonce, instance, tries - 1) : Future.failedFuture(new Attestor.Refused("busy",
+            id + " is being attested elsewhere at the same time; try again"));
+      });
+    });
+  }
+
+  /** An agent back with the session credential of its last attestation (at this coordinator or another). */
+  Future<AgentConnection.Attested> resume(String instanceId, String credential) {
+    return bindings.instance(instanceId).compose(found -> {
+      long expiresAt = attestor.verify(instanceId, credential, only(instanceId, found));
+      AgentConnection.Attested attested = new AgentConnection.Attested(binding(found.orElseThrow()),
+          new Attestor.Session(credential, instanceId, expiresAt));
+      // Well within the agent's patience for a welcome: a map that does not answer soon is not answering.
+      return attestations.get(instanceId, Math.min(opTimeoutMillis, options.leaseMillis() / 3)).transform(stored -> {
+        if (stored.succeeded()) {
+          attestor.current(instanceId, credential, stored.result().attestation());
+        } else {
+          // The coordinators' map does not answer (a minority here, a member frozen): the credential is signed by
+          // the coordinators and unexpired, so the agent is taken rather than locked out; staleness and revocation
+          // are checked again at its next connection.
+          resumedUnchecked++;
+          LOG.warn("{} resumed on its signed credential alone: the attestations cannot be read now ({})", instanceId,
+              e(stored.cause()));
+        }
+        return Future.succeededFuture(attested);
+      });
+    });
+  }
+
+  private Attestor.Refused unavailable(String id, Throwable cause) {
+    return new Attestor.Refused("unavailable", "cannot attest " + id + " now: the coordinators' attestations cannot "
+        + "be read (" + e(cause) + "); a coordinator of the majority can");
+  }
+
+  private static String e(Throwable cause) {
+    return cause.getMessage() == null ? cause.toString() : cause.getMessage();
+  }
+
+  /**
+   * Revokes an instance's agent for the whole deployment: no session, no attestation ever again; every coordinator's
+   * gateway closes its connection. Completes with the number of connections this one closed.
+   */
+  public Future<Integer> revoke(String instanceId) {
+    return attestations.get(instanceId)
+        .compose(stored -> attestations.replace(instanceId, stored, Attestor.revoked(stored.attestation()))
+            .compose(replaced -> replaced ? Future.succeededFuture() : revoke(instanceId).mapEmpty()))
+        .map(done -> {
+          bus().publish(REVOKED, new JsonObject().put("instanceId", instanceId));
+          return closeInstance(instanceId);
+        });
+  }
+
+  /** Closes the connections bound to {@code instanceId} (revoked at some coordinator); returns how many. */
+  private int closeInstance(String instanceId) {
+    List<AgentConnection> bound = connections.values().stream()
+        .filter(c -> c.binding().map(b -> b.instanceId().equals(instanceId)).orElse(false)).toList();
+    bound.forEach(AgentConnection::close);
+    return bound.size();
+  }
+
+  private static Function<String, Optional<FleetInstance>> only(String id, Optional<FleetInstance> found) {
+    return asked -> asked.equals(id) ? found : Optional.empty();
+  }
+
+  private AgentPolicy.Binding binding(FleetInstance instance) {
+    return bindings.binding(instance).orElseThrow(() -> new Attestor.Refused("group",
+        instance.instanceId() + " is of group '" + instance.group() + "', which the groups file does not name"));
   }
 
   void attested(AgentConnection connection) {

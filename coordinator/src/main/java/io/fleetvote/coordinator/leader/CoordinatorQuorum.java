@@ -22,10 +22,12 @@ public final class CoordinatorQuorum implements SplitBrainProtectionFunction, Se
   public static final String ROLE_ATTRIBUTE = "fleetvote.role";
   public static final String COORDINATOR = "coordinator";
   static final String PROTECTION = "fleetvote-coordinator-quorum";
-  /** The maps under protection: the leader lease and the decision ledger. */
+  /** The maps under protection: the leader lease, the decision ledger, the controls, the attestations. */
   public static final String LEADER_MAP = "fleetvote.leader";
   public static final String LEDGER_MAP = "fleetvote.ledger";
   public static final String CONTROL_MAP = "fleetvote.controls";
+  /** What the coordinators remember of each instance's agent: its nonce, its session, whether it was revoked. */
+  public static final String ATTESTATION_MAP = "fleetvote.attestations";
 
   private final int expectedCoordinators;
 
@@ -60,5 +62,6 @@ public final class CoordinatorQuorum implements SplitBrainProtectionFunction, Se
     config.addMapConfig(new MapConfig(LEADER_MAP).setBackupCount(2).setSplitBrainProtectionName(PROTECTION));
     config.addMapConfig(new MapConfig(LEDGER_MAP).setBackupCount(2).setSplitBrainProtectionName(PROTECTION));
     config.addMapConfig(new MapConfig(CONTROL_MAP).setBackupCount(2).setSplitBrainProtectionName(PROTECTION));
+    config.addMapConfig(new MapConfig(ATTESTATION_MAP).setBackupCount(2).setSplitBrainProtectionName(PROTECTION));
   }
 }

@@ -14,6 +14,7 @@ import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.testkit.Await;
 import io.fleetvote.testkit.CoordinatorClient;
 import io.fleetvote.testkit.Ec2Clients;
+import io.fleetvote.testkit.HttpReply;
 import io.fleetvote.testkit.SandboxAdmin;
 import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.Vertx;
@@ -167,7 +168,32 @@ class GatewayIT {
     assertThat(api.group("web").orElseThrow().instances()).hasSize(2);
     assertThat(api.instances()).hasSize(2);
     forged.close();
-    rootOnA.close();
+
+    // Sessions: a credential resumes at any coordinator until a later attestation makes it stale; a revoked
+    // instance's connections close, and it neither resumes nor attests again.
+    String first = welcome.getString("credential");
+    assertThat(resume(a, "not-a-credential-of-anyone").getString("reason")).isEqualTo("credential");
+    Client resumed = Client.connect(gatewayPort);
+    resumed.send(new Frame(Frame.Type.ATTEST, new JsonObject().put("instanceId", a).put("credential", first)));
+    assertThat(resumed.await(Frame.Type.WELCOME).toJson().getString("credential")).isEqualTo(first);
+    Client again = Client.connect(gatewayPort);
+    again.send(new Frame(Frame.Type.ATTEST, new JsonObject().put("document", document).put("signature", signature)
+        .put("nonce", nonce)));
+    String second = again.await(Frame.Type.WELCOME).toJson().getString("credential");
+    assertThat(resume(a, first).getString("reason")).as("a stale credential").isEqualTo("credential");
+    HttpReply revoked = api.revoke(a);
+    assertThat(revoked.status()).as(revoked.body()).isEqualTo(200);
+    assertThat(revoked.json().getInteger("closedHere")).as("A's agent, root's two and the resumed one")
+        .isGreaterThanOrEqualTo(3);
+    rootOnA.awaitClosed();
+    again.awaitClosed();
+    resumed.awaitClosed();
+    assertThat(resume(a, second).getString("reason")).isEqualTo("revoked");
+    Client afterRevoke = Client.connect(gatewayPort);
+    afterRevoke.send(new Frame(Frame.Type.ATTEST, new JsonObject().put("document", document)
+        .put("signature", signature).put("nonce", nonce)));
+    assertThat(afterRevoke.await(Frame.Type.REFUSED).toJson().getString("reason")).isEqualTo("revoked");
+    assertThat(rejected("attest", "revoked")).isGreaterThanOrEqualTo(2);
 
     // A terminated instance: its agent leaves the registry, and its identity, document and nonce both, no longer
     // attests (the cloud does not list it in the deployment any more).
@@ -182,6 +208,15 @@ class GatewayIT {
     assertThat(stale.await(Frame.Type.REFUSED).toJson().getString("reason")).isEqualTo("not-in-fleet");
     stale.awaitClosed();
     assertThat(api.instances()).extracting(i -> i.getString("instanceId")).contains(b);
+  }
+
+  /** A resumption with {@code credential} as {@code instance}: the refusal's fields (it must be refused). */
+  private static JsonObject resume(String instance, String credential) throws Exception {
+    Client client = Client.connect(gatewayPort);
+    client.send(new Frame(Frame.Type.ATTEST, new JsonObject().put("instanceId", instance).put("credential", credential)));
+    JsonObject refused = client.await(Frame.Type.REFUSED).toJson();
+    client.awaitClosed();
+    return refused;
   }
 
   private static double rejected(String frame, String reason) {

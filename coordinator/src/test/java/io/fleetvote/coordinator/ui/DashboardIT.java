@@ -5,6 +5,7 @@ import io.fleetvote.coordinator.Coordinator;
 import io.fleetvote.coordinator.CoordinatorOptions;
 import io.fleetvote.coordinator.TestUsers;
 import io.fleetvote.sandbox.ImageCatalog;
+import io.fleetvote.testkit.Await;
 import io.fleetvote.testkit.Chromium;
 import io.fleetvote.testkit.Ec2Clients;
 import io.fleetvote.testkit.SandboxProcess;
@@ -140,7 +141,10 @@ class DashboardIT {
     wait(TIMEOUT).withMessage(() -> "notice: " + browser.driver().findElement(By.id("notice")).getText())
         .until(d -> d.findElement(By.id("notice")).getText().contains("ops paused the autoscaling of web"));
     wait(TIMEOUT).until(d -> d.findElement(By.cssSelector(".group[data-group='web'] h3")).getText().contains("paused"));
-    String only = waitForRow(null);
+    // The group's one live instance (the view may still list the one terminated before, on its way out).
+    String only = Await.until("group web's one live instance", TIMEOUT, () -> sandbox.admin().instances().stream()
+        .filter(i -> List.of("pending", "running").contains(i.getString("state")))
+        .map(i -> i.getString("instanceId")).toList(), live -> live.size() == 1).get(0);
     try (Ec2Client ec2 = Ec2Clients.sync(sandbox.endpoint())) {
       ec2.terminateInstances(b -> b.instanceIds(only));
     }
