@@ -67,7 +67,9 @@ final class BenchSupport {
     Path groups = dir.resolve("groups.json");
     Files.writeString(groups, new JsonObject().put("groups", new JsonArray().add(new JsonObject().put("name", name)
         .put("imageId", ImageCatalog.imageId(IDLE_IMAGE)).put("min", min).put("max", max).put("calmTimeMs", 0)
-        .put("bootTimeoutMs", 600_000))).encode());
+        .put("bootTimeoutMs", 600_000)
+        // No healing: what the benchmark measures is not its agents' silence while it starts them.
+        .put("autoHeal", false))).encode());
     return groups;
   }
 

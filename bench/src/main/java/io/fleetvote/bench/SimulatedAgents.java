@@ -2,6 +2,7 @@ package io.fleetvote.bench;
 
 import io.fleetvote.agent.link.CoordinatorLink;
 import io.fleetvote.agent.link.LinkOptions;
+import io.fleetvote.common.imds.InstanceIdentity;
 import io.fleetvote.common.imds.InstanceMetadataClient;
 import io.fleetvote.common.msg.JsonFields;
 import io.fleetvote.testkit.Await;
@@ -15,10 +16,13 @@ import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * Agents for instances that run none (the benchmarks' idle instances), speaking as the real agent does: each holds
@@ -37,37 +41,49 @@ final class SimulatedAgents implements AutoCloseable {
     this.metadata = metadata;
   }
 
-  /** One link per instance of {@code ids}; returns once a coordinator has taken every one. */
+  /**
+   * One link per instance of {@code ids}, all to the coordinators the first instance's user-data names (the same for
+   * every instance the coordinator launched); each link reads its own instance's signed identity when it connects,
+   * and tries again with its backoff while a busy sandbox is slow to answer. Returns once a coordinator has taken
+   * every one.
+   */
   static SimulatedAgents connect(SandboxAdmin admin, List<String> ids, Duration timeout) {
     Vertx vertx = Vertx.vertx();
-    Map<String, CoordinatorLink> links = new LinkedHashMap<>();
-    List<InstanceMetadataClient> metadata = new ArrayList<>();
+    Map<String, CoordinatorLink> links = new ConcurrentHashMap<>();
+    List<InstanceMetadataClient> metadata = new CopyOnWriteArrayList<>();
     SimulatedAgents agents = new SimulatedAgents(vertx, links, metadata);
     try {
-      NetClient client = null;
+      Set<String> wanted = Set.copyOf(ids);
+      Map<String, URI> endpoints = new HashMap<>();
+      admin.instances().stream().filter(i -> wanted.contains(i.getString("instanceId")))
+          .forEach(i -> endpoints.put(i.getString("instanceId"), URI.create(i.getString("metadataEndpoint"))));
+      InstanceMetadataClient first = new InstanceMetadataClient(vertx, endpoints.get(ids.get(0)));
+      metadata.add(first);
+      LinkOptions options = LinkOptions.fromJson(JsonFields.object(JsonFields.object(JsonFields.object(
+          userData(first, 20).await(), "user-data"), "fleetvote"), "coordinators"));
+      // One TLS client for all: a fleet's agents share their coordinators' certificates.
+      NetClient client = CoordinatorLink.client(vertx, options);
       for (String id : ids) {
-        InstanceMetadataClient imds = new InstanceMetadataClient(vertx,
-            URI.create(admin.instance(id).getString("metadataEndpoint")));
+        InstanceMetadataClient imds = new InstanceMetadataClient(vertx, endpoints.get(id));
         metadata.add(imds);
-        String userData = imds.identity().await().userData();
-        LinkOptions options = LinkOptions.fromJson(JsonFields.object(JsonFields.object(userData, "user-data"),
-            "fleetvote").getJsonObject("coordinators"));
-        if (client == null) {
-          // One TLS client for all: a fleet's agents share their coordinators' certificates.
-          client = CoordinatorLink.client(vertx, options);
-        }
         CoordinatorLink link = new CoordinatorLink(vertx, options, id, imds::signedIdentity,
             UUID.randomUUID().toString(), Clock.systemUTC(), client);
         links.put(id, link);
         link.start();
       }
-      Await.until("a coordinator to take all " + ids.size() + " simulated agents", timeout,
-          () -> links.values().stream().allMatch(l -> l.connected().isPresent()));
+      Await.until("a coordinator to take all " + ids.size() + " simulated agents", timeout, Duration.ofMillis(500),
+          () -> links.values().stream().filter(l -> l.connected().isPresent()).count(), n -> n == ids.size());
       return agents;
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
       agents.close();
-      throw e;
+      throw new IllegalStateException("cannot connect " + ids.size() + " simulated agents: " + e, e);
     }
+  }
+
+  /** The instance's user-data; its metadata endpoint may be slow to answer while a thousand instances start. */
+  private static Future<String> userData(InstanceMetadataClient imds, int attempts) {
+    return imds.identity().map(InstanceIdentity::userData)
+        .recover(e -> attempts > 1 ? userData(imds, attempts - 1) : Future.failedFuture(e));
   }
 
   Vertx vertx() {

@@ -52,6 +52,12 @@ class BenchSmokeIT {
   }
 
   @Test
+  void agentFleetConnectsEveryAgentOnceAndPrintsTheCoordinatorsCost() throws Exception {
+    assertThat(smoke("agent-fleet")).contains("20 agents attested and connected", "vote->tally p99")
+        .containsPattern("\\n20 +[0-9.]+ +[0-9]+ +[0-9.]+ +[0-9.]+ ms +20 +1\\.00\\n");
+  }
+
+  @Test
   void dashboardPrintsWhatItPushesAndHowFastThePageApplies() throws Exception {
     assertThat(smoke("dashboard")).contains("dashboard, 3 instances, one browser", "apply one snapshot, median (ms)");
   }

@@ -106,6 +106,16 @@ public final class Addresses {
     return "fleetvote.agent." + instanceId + ".drain";
   }
 
+  /**
+   * Request, to one instance's agent alone, over its attested connection to a coordinator: the credentials it needs
+   * (a database account's, issue 12), never in its user-data, tags or logs. Sent by the leader coordinator; only the
+   * connection bound to that instance may receive what this address receives (the gateway's policy), so no other
+   * agent can. The agent answers once it holds them.
+   */
+  public static String agentSecrets(String instanceId) {
+    return "fleetvote.agent." + instanceId + ".secrets";
+  }
+
   /** Request, to the coordinator {@code coordinatorId} (its API address): an operator's action a standby forwards. */
   public static String coordinatorCommands(String coordinatorId) {
     return "fleetvote.coordinator." + coordinatorId + ".command";

@@ -22,6 +22,12 @@ public final class LocalJson {
     return send(request(port, path, token));
   }
 
+  /** The body of a 200 to {@code GET http://127.0.0.1:port/path} as text ({@code /metrics}); empty otherwise. */
+  public static Optional<String> text(int port, String path) {
+    return Http.answer(request(port, path, null).timeout(Duration.ofSeconds(10))).filter(reply -> reply.status() == 200)
+        .map(HttpReply::body);
+  }
+
   /** An answer: its status (0 when none came within the timeout) and its JSON body (empty when not JSON). */
   public record Answer(int status, JsonObject body) {
   }

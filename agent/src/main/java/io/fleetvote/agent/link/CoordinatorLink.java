@@ -417,7 +417,7 @@ public final class CoordinatorLink {
   }
 
   private void lost(NetSocket which, String address, String why) {
-    if (which != socket) {
+    if (which != socket || closed) {
       return;
     }
     boolean wasWelcomed = welcomed;

@@ -21,7 +21,8 @@ import java.util.regex.Pattern;
  * What an agent's connection may send and receive, by the role the cloud gives its instance (the group its tags
  * name, and that group's roles in the coordinator's groups file), never by what the agent claims:
  * <ul>
- *   <li>every agent publishes its own heartbeat and receives its own drain requests;</li>
+ *   <li>every agent publishes its own heartbeat and receives its own drain requests and its own credentials
+ *   ({@link Addresses#agentSecrets}), which reach no other agent;</li>
  *   <li>an app agent publishes its own votes, asks any LB agent to register or deregister itself, and hears LB
  *   announcements;</li>
  *   <li>an LB agent publishes its own announcements and backend status, hears heartbeats and answers the registration
@@ -81,7 +82,8 @@ public final class AgentPolicy {
 
   /** Why {@code binding} may not receive what {@code address} receives; empty when it may. */
   public static Optional<Refusal> subscribe(Binding binding, String address) {
-    if (address.equals(Addresses.agentDrain(binding.instanceId()))) {
+    if (address.equals(Addresses.agentDrain(binding.instanceId()))
+        || address.equals(Addresses.agentSecrets(binding.instanceId()))) {
       return Optional.empty();
     }
     if (address.equals(Addresses.LB_ANNOUNCEMENTS)) {

@@ -85,6 +85,7 @@ public final class ScalingVerticle extends VerticleBase {
   private MeterRegistry meters;
   private Rejections rejections;
   private Timer tickTimer;
+  private Timer voteDelay;
   /** When a DescribeInstances was last asked for early (an unknown instance voted). */
   private long describeRequestedAt;
   /** Leader, and the fleet described and the predecessors' unfinished orders carried on since becoming leader. */
@@ -118,6 +119,9 @@ public final class ScalingVerticle extends VerticleBase {
     rejections = new Rejections(meters, Rejections.COORDINATOR_METRIC, Rejections.DESCRIPTION, LOG, coordinatorId,
         clock, Rejections.DEFAULT_QUIET_MILLIS);
     tickTimer = Timer.builder("fleetvote.coordinator.tick").description("One tally of every group by the leader")
+        .publishPercentiles(0.5, 0.99).register(meters);
+    voteDelay = Timer.builder("fleetvote.coordinator.vote.delay")
+        .description("From an agent's sending a vote to its being counted here (the clocks of both)")
         .publishPercentiles(0.5, 0.99).register(meters);
     for (GroupConfig group : options.getGroups()) {
       tallies.put(group.name(), new VoteTally(group, clock, coordinator.getFutureToleranceMillis()));
@@ -205,6 +209,8 @@ public final class ScalingVerticle extends VerticleBase {
           + (view.known() ? "" : " (the fleet has not been described yet)"));
       return;
     }
+    // Sent -> counted, by the agent's clock and this one's: what an agent's vote waits for, the link included.
+    voteDelay.record(Math.max(0, clock.millis() - vote.sentAt()), TimeUnit.MILLISECONDS);
     boolean changed = before.map(b -> b.vote() != vote.vote() || b.warm() != vote.warm()).orElse(true);
     if (changed) {
       soon(tally);

@@ -67,6 +67,11 @@ class AgentPolicyTest {
     assertThat(AgentPolicy.subscribe(APP, Addresses.agentDrain(A))).isEmpty();
     assertThat(AgentPolicy.subscribe(APP, Addresses.LB_ANNOUNCEMENTS)).isEmpty();
     assertThat(reason(AgentPolicy.subscribe(APP, Addresses.agentDrain(B)))).isEqualTo("address");
+    assertThat(AgentPolicy.subscribe(APP, Addresses.agentSecrets(A))).as("its own credentials").isEmpty();
+    assertThat(reason(AgentPolicy.subscribe(APP, Addresses.agentSecrets(B)))).as("another's").isEqualTo("address");
+    assertThat(reason(AgentPolicy.subscribe(BALANCER, Addresses.agentSecrets(A)))).isEqualTo("address");
+    assertThat(reason(AgentPolicy.send(APP, Addresses.agentSecrets(A), new JsonObject()))).as("no agent sends them")
+        .isEqualTo("address");
     assertThat(reason(AgentPolicy.subscribe(APP, Addresses.AGENT_HEARTBEATS))).isEqualTo("role");
     assertThat(reason(AgentPolicy.subscribe(APP, Addresses.VOTES))).isEqualTo("address");
     assertThat(AgentPolicy.subscribe(BALANCER, Addresses.AGENT_HEARTBEATS)).isEmpty();

@@ -151,9 +151,10 @@ class GatewayIT {
     rootOnA.send(Frame.request(Addresses.SCALING_COMMAND, new JsonObject().put("command", "resize").put("group", "web")
         .put("min", 3).put("max", 3).put("user", "agent"), 1, 5000));
     rootOnA.send(Frame.subscribe(Addresses.agentDrain(b)));
+    rootOnA.send(Frame.subscribe(Addresses.agentSecrets(b))); // B's credentials reach B alone
     rootOnA.send(Frame.subscribe(Addresses.AGENT_HEARTBEATS)); // an LB's, not an app's
     Await.until("the forged votes refused and counted", TIMEOUT, () -> rejected("publish", "instance") >= before + 10);
-    List<Frame> errors = rootOnA.awaitCount(Frame.Type.ERROR, 13);
+    List<Frame> errors = rootOnA.awaitCount(Frame.Type.ERROR, 14);
     assertThat(errors).extracting(f -> f.toJson().getString("reason"))
         .containsOnly("instance", "address", "role");
     assertThat(errors).anySatisfy(f -> assertThat(f.id()).isEqualTo(1L)); // the command, refused
