@@ -12,12 +12,11 @@ import java.util.Optional;
  */
 interface RoleRuntime {
 
-  /** Sets up what outlives cluster memberships (a load sensor, HAProxy), on the main thread; throws when it cannot. */
+  /** Sets up what outlives the agent's Vert.x (a load sensor, HAProxy), on the main thread; throws when it cannot. */
   void start();
 
   /**
-   * Deploys the role's verticles on {@code vertx}, after the agent's HTTP endpoint and before its heartbeat; a
-   * clustered agent does this again on every Vert.x it joins with.
+   * Deploys the role's verticles on {@code vertx}, after the agent's HTTP endpoint and before its heartbeat.
    *
    * @param fleet how to talk to the fleet; empty for a standalone agent (no coordinators)
    */

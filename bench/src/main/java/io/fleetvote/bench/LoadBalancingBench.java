@@ -142,7 +142,7 @@ public final class LoadBalancingBench {
       LoadReport restarting = running.await();
 
       System.out.printf(Locale.ROOT, "%nagent start -> first request routed: %s%n", BenchSupport.summary(startToRouted));
-      System.out.printf(Locale.ROOT, "  agent start -> agent up (JVM, cluster join): %s%n",
+      System.out.printf(Locale.ROOT, "  agent start -> agent up (JVM, identity, HTTP endpoint): %s%n",
           BenchSupport.summary(startToUp));
       System.out.printf(Locale.ROOT, "  agent up -> first request routed: %s; target check interval + 0.5 s = %d ms%n",
           BenchSupport.summary(upToRouted), CHECK_INTER_MS + 500);

@@ -36,8 +36,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The whole loop with real processes: a coordinator brings the group to its minimum through RunInstances, load on
- * the instances makes a majority vote grow, a third instance is launched, boots, joins the cluster and votes; the
- * load stops, the group shrinks back to its minimum, and the ledger says why each time.
+ * the instances makes a majority vote grow, a third instance is launched, boots, connects to the coordinator and
+ * votes; the load stops, the group shrinks back to its minimum, and the ledger says why each time.
  */
 class ScalingIT {
 
