@@ -1,6 +1,7 @@
 package io.fleetvote.sandbox;
 
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.file.CopyOptions;
@@ -15,7 +16,9 @@ import java.util.Optional;
 
 /**
  * The sandbox's state in {@code DIR/state.json}, replaced atomically (write a temporary file, rename) so a crash
- * leaves either the old state or the new one. Saves are chained: the last one written is the last one asked for.
+ * leaves either the old state or the new one. One write at a time, of the latest state asked for: saves asked for
+ * while one is written are folded into the next (a thousand launches once queued a thousand copies of the whole
+ * state, gigabytes of heap). Use from one context.
  */
 public final class StateStore {
 
@@ -25,6 +28,10 @@ public final class StateStore {
   private final Path file;
   private final Path temporary;
   private Future<Void> lastSave = Future.succeededFuture();
+  /** The latest state asked for and not yet being written, and the promise of its write. */
+  private JsonObject pending;
+  private Promise<Void> pendingDone;
+  private boolean writing;
 
   public StateStore(Vertx vertx, Path dir) {
     this.vertx = vertx;
@@ -44,14 +51,40 @@ public final class StateStore {
     }
   }
 
-  /** Queues a save of {@code state} (already a snapshot: the caller must not change it afterwards). */
+  /**
+   * Saves {@code state} (already a snapshot: the caller must not change it afterwards) once the write under way, if
+   * any, is done; a later save before then replaces it. Completes once it, or a later state, is on disk.
+   */
   public Future<Void> save(JsonObject state) {
-    Buffer bytes = state.toBuffer();
-    lastSave = lastSave.transform(previous -> vertx.fileSystem().writeFile(temporary.toString(), bytes)
+    pending = state;
+    if (pendingDone == null) {
+      pendingDone = Promise.promise();
+    }
+    lastSave = pendingDone.future();
+    if (!writing) {
+      writeNext();
+    }
+    return lastSave;
+  }
+
+  private void writeNext() {
+    if (pending == null) {
+      writing = false;
+      return;
+    }
+    writing = true;
+    Buffer bytes = pending.toBuffer();
+    Promise<Void> done = pendingDone;
+    pending = null;
+    pendingDone = null;
+    vertx.fileSystem().writeFile(temporary.toString(), bytes)
         .compose(x -> vertx.fileSystem().move(temporary.toString(), file.toString(),
             new CopyOptions().setReplaceExisting(true).setAtomicMove(true)))
-        .onFailure(err -> LOG.error("could not save sandbox state to {}: {}", file, err.toString())));
-    return lastSave;
+        .onFailure(err -> LOG.error("could not save sandbox state to {}: {}", file, err.toString()))
+        .onComplete(written -> {
+          done.handle(written);
+          writeNext();
+        });
   }
 
   /** Completes when every save asked for so far is on disk. */
