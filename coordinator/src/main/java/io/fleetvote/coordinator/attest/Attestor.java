@@ -1,6 +1,7 @@
 package io.fleetvote.coordinator.attest;
 
 import io.fleetvote.common.LogSafe;
+import io.fleetvote.common.auth.Hmac;
 import io.fleetvote.common.imds.IdentityDocument;
 import io.fleetvote.common.imds.IdentityVerifier;
 import io.fleetvote.common.msg.JsonFields;
@@ -9,7 +10,6 @@ import io.fleetvote.coordinator.fleet.FleetInstance;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
@@ -20,8 +20,6 @@ import java.util.HexFormat;
 import java.util.Optional;
 import java.util.function.Function;
 import java.util.regex.Pattern;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Which instance an agent is, proved by the cloud: its instance identity document and the cloud's signature of it,
@@ -213,14 +211,9 @@ public final class Attestor {
   }
 
   private byte[] mac(String payload) {
-    try {
-      Mac mac = Mac.getInstance("HmacSHA256");
-      mac.init(new SecretKeySpec(sessionKey, "HmacSHA256"));
-      return mac.doFinal(payload.getBytes(StandardCharsets.UTF_8));
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException(e);
-    }
+    return Hmac.sha256(sessionKey, payload);
   }
+
 
   private static byte[] decode(String text) {
     try {

@@ -1,11 +1,9 @@
 package io.fleetvote.coordinator.auth;
 
+import io.fleetvote.common.auth.Hmac;
 import io.fleetvote.coordinator.auth.UsersFile.Role;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -91,12 +89,7 @@ public final class Tokens {
   }
 
   private byte[] mac(String text) {
-    try {
-      Mac mac = Mac.getInstance("HmacSHA256");
-      mac.init(new SecretKeySpec(secret, "HmacSHA256"));
-      return mac.doFinal(text.getBytes(StandardCharsets.UTF_8));
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("HmacSHA256 is not available in this JDK", e);
-    }
+    return Hmac.sha256(secret, text);
   }
+
 }
