@@ -26,9 +26,10 @@ import java.util.function.Supplier;
  * coordinators, the heartbeat.
  * <ol>
  *   <li>Starts each role's runtime on the main thread (the app's load sensor, the LB's HAProxy).</li>
- *   <li>Builds one small Vert.x and deploys on it the HTTP endpoint, each role's verticles and, when the options name
- *   coordinators, the heartbeat; then opens its one connection to a coordinator ({@link CoordinatorLink}: attested
- *   by the instance's identity document, it moves to another coordinator when that one goes). Without
+ *   <li>On its one small Vert.x ({@link #vertx()}, which read the identity), opens its one connection to a
+ *   coordinator ({@link CoordinatorLink}: attested by the instance's identity document, it moves to another
+ *   coordinator when that one goes) and meanwhile deploys the HTTP endpoint, each role's verticles and, when the
+ *   options name coordinators, the heartbeat. Without
  *   coordinators the agent is standalone: it measures and answers on HTTP, and tells nobody.</li>
  *   <li>A shutdown hook lets each role leave (the app its LBs), closes the link and Vert.x, then stops each role's
  *   runtime (HAProxy).</li>
@@ -70,15 +71,24 @@ final class Agent {
     return Optional.of(created);
   }
 
-  /** Runs on the main thread, so it may wait on each step in turn; returns once the agent is up. */
-  void run() {
+  /**
+   * The one Vert.x of an agent, made before its identity is read (the same one reads it). An agent serves a few
+   * requests a minute and samples once a second: Vert.x's defaults (2 event loops per core, 20 workers) only cost
+   * memory on a big instance; Micrometer's JVM metrics give way to {@link ProcessMetrics}.
+   */
+  static Vertx vertx() {
+    return ClusterBootstrap.standalone(ClusterBootstrap.withPrometheus(new VertxOptions()
+        .setEventLoopPoolSize(EVENT_LOOPS).setWorkerPoolSize(WORKERS), false));
+  }
+
+  /**
+   * Runs on the main thread, so it may wait on each step in turn; returns once the agent is up. The link to the
+   * coordinators starts first, so that its TLS handshake and attestation overlap the verticles' deployment: what
+   * they subscribe to is sent when they subscribe, and the heartbeat goes out when the link is welcomed.
+   */
+  void run(Vertx vertx) {
     roles.forEach(RoleRuntime::start);
-    // An agent serves a few requests a minute and samples once a second: Vert.x's defaults (2 event loops per core,
-    // 20 workers) only cost memory on a big instance.
-    VertxOptions vertxOptions = ClusterBootstrap.withPrometheus(new VertxOptions()
-        .setEventLoopPoolSize(EVENT_LOOPS).setWorkerPoolSize(WORKERS));
     if (options.getCoordinators().linked()) {
-      Vertx vertx = ClusterBootstrap.standalone(vertxOptions);
       CoordinatorLink link = new CoordinatorLink(vertx, options.getCoordinators(), identity.instanceId(),
           new InstanceMetadataClient(vertx, InstanceMetadataClient.defaultEndpoint())::signedIdentity, nonce(),
           clock);
@@ -90,10 +100,9 @@ final class Agent {
         }
         close(vertx);
       });
-      deploy(vertx, Optional.of(AgentBus.linked(vertx, link)), Optional.of(link)).await();
       link.start();
+      deploy(vertx, Optional.of(AgentBus.linked(vertx, link)), Optional.of(link)).await();
     } else {
-      Vertx vertx = ClusterBootstrap.standalone(vertxOptions);
       onShutdown(() -> close(vertx));
       deploy(vertx, Optional.empty(), Optional.empty()).await();
     }

@@ -13,9 +13,11 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.micrometer.PrometheusScrapingHandler;
+import io.vertx.micrometer.backends.BackendRegistries;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -56,6 +58,8 @@ final class AgentApiVerticle extends VerticleBase {
   public Future<?> start() {
     Router router = Router.router(vertx);
     router.get("/health").handler(this::health);
+    Optional.ofNullable(BackendRegistries.getDefaultNow())
+        .ifPresent(new ProcessMetrics(Path.of("/proc/self"))::bindTo);
     router.get("/metrics").handler(PrometheusScrapingHandler.create());
     registrar.ifPresent(lb -> router.get("/lb/servers").handler(ctx -> servers(ctx, lb)));
     return vertx.createHttpServer()

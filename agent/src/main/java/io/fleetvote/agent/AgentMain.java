@@ -25,8 +25,7 @@ import java.util.Optional;
 /**
  * Starts the agent of one instance.
  * <ol>
- *   <li>Reads the instance's identity (IMDSv2) with a short-lived Vert.x of its own: the options depend on what
- *   the metadata says, so the real Vert.x can only be built afterwards.</li>
+ *   <li>Makes the agent's one Vert.x and reads the instance's identity (IMDSv2) with it.</li>
  *   <li>Resolves {@link AgentOptions}; each field comes from the first of: the command line, the {@code --config}
  *   file, the user-data's {@code fleetvote} object, the tags {@code fleetvote:deployment}, {@code fleetvote:group}
  *   and {@code fleetvote:role}, the defaults (see {@link AgentOptionSources}). The HTTP endpoint binds to the
@@ -130,25 +129,23 @@ public final class AgentMain {
   /** Runs on the main thread; it returns once the agent is up (its threads keep it running). */
   private static void start(Invocation invocation, Clock clock) {
     long startedAt = clock.millis();
-    InstanceIdentity identity = readIdentity(invocation.imds());
+    Vertx vertx = Agent.vertx();
+    InstanceIdentity identity = readIdentity(vertx, invocation.imds());
     String id = identity.instanceId();
     LOG.info("{}: identity read from {}: {} {} in {}, private IP {}", id, invocation.imds(), identity.instanceType(),
         identity.imageId(), identity.availabilityZone(), identity.privateIp());
 
     AgentOptions options = resolveOptions(invocation, identity);
     LOG.info("{}: options {}", id, options.toJson().encode());
-    new Agent(identity, options, startedAt, clock).run();
+    new Agent(identity, options, startedAt, clock).run(vertx);
   }
 
-  private static InstanceIdentity readIdentity(URI endpoint) {
-    Vertx probe = Vertx.vertx();
+  private static InstanceIdentity readIdentity(Vertx vertx, URI endpoint) {
     try {
-      return new InstanceMetadataClient(probe, endpoint).identity().await();
+      return new InstanceMetadataClient(vertx, endpoint).identity().await();
     } catch (Exception e) {
       throw new IllegalStateException("cannot read this instance's identity from " + endpoint + ": "
           + Agent.describe(e), e);
-    } finally {
-      probe.close().await();
     }
   }
 

@@ -57,7 +57,9 @@ final class AppRuntime implements RoleRuntime {
     sensor = switch (options.getSensor()) {
       case HOST -> new HostLoadSensor(clock);
       case PROCESS -> processTree();
-      case CGROUP -> new CgroupLoadSensor(Path.of(options.getSensorPidFile()), processTree(), clock);
+      case CGROUP -> new CgroupLoadSensor(Path.of(options.getSensorPidFile()),
+          LoadSensor.lazy(ProcessTreeLoadSensor.describe(Path.of(options.getSensorPidFile()), options.getSensorCores()),
+              this::processTree), clock);
     };
   }
 

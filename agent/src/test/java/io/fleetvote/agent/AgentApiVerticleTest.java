@@ -1,14 +1,12 @@
 package io.fleetvote.agent;
 
 import io.fleetvote.agent.load.LoadSample;
-import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.imds.InstanceIdentity;
 import io.fleetvote.common.msg.Role;
 import io.fleetvote.common.msg.VoteKind;
 import io.fleetvote.common.net.FreePorts;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.WebClient;
@@ -42,7 +40,7 @@ class AgentApiVerticleTest {
 
   @BeforeEach
   void startVertxWithMetrics() {
-    vertx = ClusterBootstrap.standalone(ClusterBootstrap.withPrometheus(new VertxOptions()));
+    vertx = Agent.vertx();
     options = new AgentOptions().setDeployment("demo").setGroup("web").setRoles(Set.of(Role.APP, Role.DB))
         .setAgentPort(FreePorts.pick()).setAppPort(18080);
     client = WebClient.create(vertx);
@@ -124,7 +122,10 @@ class AgentApiVerticleTest {
           assertThat(response.getHeader("Content-Type")).startsWith("text/plain");
           assertThat(response.bodyAsString())
               .containsPattern("(?m)^fleetvote_agent_heartbeats_sent_total [1-9]")
-              .contains("jvm_memory_used_bytes");
+              .containsPattern("(?m)^fleetvote_agent_resident_memory_bytes [1-9]")
+              .containsPattern("(?m)^fleetvote_agent_cpu_seconds_total [0-9.]*[1-9]")
+              .containsPattern("(?m)^fleetvote_agent_heap_used_bytes [1-9]")
+              .doesNotContain("jvm_memory_used_bytes");
           tc.completeNow();
         })));
   }

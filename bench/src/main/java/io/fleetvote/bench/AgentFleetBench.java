@@ -1,11 +1,6 @@
 package io.fleetvote.bench;
 
-import io.fleetvote.common.Addresses;
 import io.fleetvote.common.cli.CommandLine;
-import io.fleetvote.common.msg.AgentHeartbeat;
-import io.fleetvote.common.msg.Role;
-import io.fleetvote.common.msg.Vote;
-import io.fleetvote.common.msg.VoteKind;
 import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.testkit.Await;
 import io.fleetvote.testkit.LocalJson;
@@ -20,8 +15,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Random;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -90,12 +83,9 @@ public final class AgentFleetBench {
       try (SimulatedAgents links = SimulatedAgents.connect(sandbox.admin(), ids, Duration.ofMinutes(10))) {
         System.out.printf("%d agents attested and connected in %d ms; voting ...%n", agents,
             Duration.ofNanos(System.nanoTime() - connecting).toMillis());
-        speak(links, ids);
+        links.speak(ids, "bench", GROUP);
         Await.until("every agent's vote counted", Duration.ofMinutes(2), Duration.ofMillis(500),
-            () -> BenchSupport.group(apiPort, GROUP).map(g -> {
-              var votes = g.getJsonObject("votes");
-              return votes.getInteger("grow") + votes.getInteger("shrink") + votes.getInteger("none");
-            }), counted -> counted.isPresent() && counted.get() == agents);
+            () -> BenchSupport.votesCounted(apiPort, GROUP), counted -> counted.isPresent() && counted.get() == agents);
         long pid = coordinator.pid();
         long ticksBefore = cpuTicks(pid);
         long before = System.nanoTime();
@@ -117,30 +107,6 @@ public final class AgentFleetBench {
           System.out.println("terminate-all: " + e.getMessage() + "; the sandbox's close stops the instances");
         }
       }
-    }
-  }
-
-  /** Every agent's heartbeat and vote once a second, spread over the second; loads wander, votes follow them. */
-  private static void speak(SimulatedAgents links, List<String> ids) {
-    long startedAt = System.currentTimeMillis() - 600_000;
-    Random random = new Random(42);
-    double[] loads = ids.stream().mapToDouble(id -> 30 + random.nextDouble() * 30).toArray();
-    int slices = 20;
-    for (int slice = 0; slice < slices; slice++) {
-      int from = ids.size() * slice / slices;
-      int to = ids.size() * (slice + 1) / slices;
-      links.vertx().setPeriodic(1 + slice * 1000L / slices, 1000, t -> {
-        long now = System.currentTimeMillis();
-        for (int i = from; i < to; i++) {
-          String id = ids.get(i);
-          loads[i] = Math.max(0, Math.min(100, loads[i] + random.nextGaussian() * 3));
-          links.publish(id, Addresses.AGENT_HEARTBEATS, new AgentHeartbeat(id, "bench", GROUP, Set.of(Role.APP),
-              "127.0.0.1", 8080, 9110, 0, startedAt, now, true, "", false).toJson());
-          // Within the thresholds: the group holds, and the coordinator's work is the votes, not launches.
-          links.publish(id, Addresses.VOTES, new Vote(id, "bench", GROUP, VoteKind.NONE, loads[i], true, false,
-              startedAt, now, 3000).toJson());
-        }
-      });
     }
   }
 

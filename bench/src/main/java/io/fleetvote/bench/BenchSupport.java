@@ -79,16 +79,37 @@ final class BenchSupport {
    */
   static ManagedProcess coordinator(Path dir, SandboxProcess sandbox, Path groups, String cluster, int clusterPort,
                                     int apiPort, long tickMillis, long fleetRefreshMillis) {
-    List<String> args = new ArrayList<>(List.of("--no-auth", "--deployment", "bench", "--cluster-name", cluster,
-        "--cluster-port", Integer.toString(clusterPort), "--members", "127.0.0.1:" + clusterPort,
-        "--http-port", Integer.toString(apiPort), "--groups", groups.toString(),
-        "--data-dir", dir.resolve("coordinator").toString(), "--ec2-endpoint", sandbox.endpoint().toString(),
-        "--tick-ms", Long.toString(tickMillis), "--fleet-refresh-ms", Long.toString(fleetRefreshMillis)));
+    List<String> args = new ArrayList<>(List.of("--tick-ms", Long.toString(tickMillis),
+        "--fleet-refresh-ms", Long.toString(fleetRefreshMillis)));
     args.addAll(sandbox.agentGatewayArgs());
-    return ManagedProcess.start("coordinator", ManagedProcess.java(FleetvoteHome.dir(),
+    return coordinator(dir, "coordinator", sandbox, groups, cluster, clusterPort, List.of(clusterPort), apiPort, args);
+  }
+
+  /**
+   * Coordinator {@code name} of deployment {@code bench} on {@code sandbox}, a member of cluster {@code cluster}
+   * (whose members' ports are {@code members}), with {@code extra} options (its gateway's among them); its data in
+   * {@code dir/name}, its log in {@code dir/name.log}. The same arguments start it again after a kill.
+   */
+  static ManagedProcess coordinator(Path dir, String name, SandboxProcess sandbox, Path groups, String cluster,
+                                    int clusterPort, List<Integer> members, int apiPort, List<String> extra) {
+    List<String> args = new ArrayList<>(List.of("--no-auth", "--deployment", "bench", "--cluster-name", cluster,
+        "--cluster-port", Integer.toString(clusterPort),
+        "--members", String.join(",", members.stream().map(p -> "127.0.0.1:" + p).toList()),
+        "--http-port", Integer.toString(apiPort), "--groups", groups.toString(),
+        "--data-dir", dir.resolve(name).toString(), "--ec2-endpoint", sandbox.endpoint().toString()));
+    args.addAll(extra);
+    return ManagedProcess.start(name, ManagedProcess.java(FleetvoteHome.dir(),
             "coordinator/target/fleetvote-coordinator.jar", "io.fleetvote.coordinator.CoordinatorMain",
             JvmFlags.HAZELCAST, args),
-        dir.resolve("coordinator.log"), URI.create("http://127.0.0.1:" + apiPort + "/health"), Duration.ofSeconds(60));
+        dir.resolve(name + ".log"), URI.create("http://127.0.0.1:" + apiPort + "/health"), Duration.ofSeconds(60));
+  }
+
+  /** The live votes (grow, shrink or none) group {@code name} has on the coordinator of {@code apiPort}. */
+  static Optional<Integer> votesCounted(int apiPort, String name) {
+    return group(apiPort, name).map(g -> {
+      JsonObject votes = g.getJsonObject("votes");
+      return votes.getInteger("grow") + votes.getInteger("shrink") + votes.getInteger("none");
+    });
   }
 
   /** GET {@code path} on 127.0.0.1:{@code port}: the JSON body of a 200, else empty. */

@@ -2,9 +2,14 @@ package io.fleetvote.bench;
 
 import io.fleetvote.agent.link.CoordinatorLink;
 import io.fleetvote.agent.link.LinkOptions;
+import io.fleetvote.common.Addresses;
 import io.fleetvote.common.imds.InstanceIdentity;
 import io.fleetvote.common.imds.InstanceMetadataClient;
+import io.fleetvote.common.msg.AgentHeartbeat;
 import io.fleetvote.common.msg.JsonFields;
+import io.fleetvote.common.msg.Role;
+import io.fleetvote.common.msg.Vote;
+import io.fleetvote.common.msg.VoteKind;
 import io.fleetvote.testkit.Await;
 import io.fleetvote.testkit.SandboxAdmin;
 import io.vertx.core.Future;
@@ -19,10 +24,12 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 
 /**
  * Agents for instances that run none (the benchmarks' idle instances), speaking as the real agent does: each holds
@@ -61,8 +68,10 @@ final class SimulatedAgents implements AutoCloseable {
       metadata.add(first);
       LinkOptions options = LinkOptions.fromJson(JsonFields.object(JsonFields.object(JsonFields.object(
           userData(first, 20).await(), "user-data"), "fleetvote"), "coordinators"));
-      // One TLS client for all: a fleet's agents share their coordinators' certificates.
-      NetClient client = CoordinatorLink.client(vertx, options);
+      // One TLS client for all (per set of coordinators' certificates): a fleet's agents share them.
+      Map<String, NetClient> clients = new ConcurrentHashMap<>();
+      Function<LinkOptions, NetClient> client = known -> clients.computeIfAbsent(known.certificates(),
+          certificates -> CoordinatorLink.client(vertx, known));
       for (String id : ids) {
         InstanceMetadataClient imds = new InstanceMetadataClient(vertx, endpoints.get(id));
         metadata.add(imds);
@@ -88,6 +97,41 @@ final class SimulatedAgents implements AutoCloseable {
 
   Vertx vertx() {
     return vertx;
+  }
+
+  /** The coordinator (its id) that holds each agent now; agents that have none are left out. */
+  Map<String, String> coordinators() {
+    Map<String, String> on = new HashMap<>();
+    links.forEach((id, link) -> link.connected().ifPresent(coordinator -> on.put(id, coordinator)));
+    return on;
+  }
+
+  /**
+   * Every agent of {@code ids} sends a heartbeat and a vote once a second, spread over the second, as group
+   * {@code group} of {@code deployment}; loads wander within the thresholds, so the group holds and the
+   * coordinators' work is the votes, not launches. A vote's lease is three periods, as the agent's; an agent whose
+   * link has no coordinator sends nothing, as the agent.
+   */
+  void speak(List<String> ids, String deployment, String group) {
+    long startedAt = System.currentTimeMillis() - 600_000;
+    Random random = new Random(42);
+    double[] loads = ids.stream().mapToDouble(id -> 30 + random.nextDouble() * 30).toArray();
+    int slices = 20;
+    for (int slice = 0; slice < slices; slice++) {
+      int from = ids.size() * slice / slices;
+      int to = ids.size() * (slice + 1) / slices;
+      vertx.setPeriodic(1 + slice * 1000L / slices, 1000, t -> {
+        long now = System.currentTimeMillis();
+        for (int i = from; i < to; i++) {
+          String id = ids.get(i);
+          loads[i] = Math.max(0, Math.min(100, loads[i] + random.nextGaussian() * 3));
+          publish(id, Addresses.AGENT_HEARTBEATS, new AgentHeartbeat(id, deployment, group, Set.of(Role.APP),
+              "127.0.0.1", 8080, 9110, 0, startedAt, now, true, "", false).toJson());
+          publish(id, Addresses.VOTES, new Vote(id, deployment, group, VoteKind.NONE, loads[i], true, false,
+              startedAt, now, 3 * 1000).toJson());
+        }
+      });
+    }
   }
 
   /** Publishes {@code body} on {@code address} through {@code instanceId}'s link. */

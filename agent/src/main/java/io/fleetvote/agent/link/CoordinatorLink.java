@@ -38,6 +38,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -73,7 +74,8 @@ public final class CoordinatorLink {
   private final Set<String> subscriptions = new LinkedHashSet<>();
   private final Map<Long, Promise<JsonObject>> pending = new HashMap<>();
   private final Context context;
-  private final NetClient shared;
+  /** Where a link shares its clients with others: the client for a set of coordinators' certificates; else null. */
+  private final Function<LinkOptions, NetClient> shared;
   private final List<Runnable> onConnected = new ArrayList<>();
   private NetClient client;
   private long leaseTimer = -1;
@@ -98,11 +100,13 @@ public final class CoordinatorLink {
   }
 
   /**
-   * The same over {@code shared}, a client from {@link #client} that many links use (simulated agents by the
-   * thousand: one TLS context, not one each); closing the link leaves it open.
+   * The same over clients shared with many links (simulated agents by the thousand: one TLS context, not one each):
+   * {@code shared} gives the client for a set of coordinators (made by {@link #client}, kept by its owner), asked
+   * again when the coordinators listed bring new certificates; closing the link leaves them open.
    */
   public CoordinatorLink(Vertx vertx, LinkOptions options, String instanceId,
-                         Supplier<Future<SignedIdentity>> identity, String nonce, Clock clock, NetClient shared) {
+                         Supplier<Future<SignedIdentity>> identity, String nonce, Clock clock,
+                         Function<LinkOptions, NetClient> shared) {
     this.vertx = vertx;
     this.options = options;
     this.instanceId = instanceId;
@@ -136,7 +140,7 @@ public final class CoordinatorLink {
     if (closed) {
       return;
     }
-    client = shared != null ? shared : client(vertx, options);
+    client = shared != null ? shared.apply(options) : client(vertx, options);
     leaseTimer = vertx.setPeriodic(250, t -> checkLease());
     connect();
   }
@@ -233,7 +237,7 @@ public final class CoordinatorLink {
     if (socket != null) {
       socket.close();
     }
-    return client == null || client == shared ? Future.succeededFuture() : client.close();
+    return client == null || shared != null ? Future.succeededFuture() : client.close();
   }
 
   private void connect() {
@@ -326,12 +330,12 @@ public final class CoordinatorLink {
     }
     if (!learned.certificates().equals(options.certificates())) {
       if (shared != null) {
-        learned = null;
-        return; // a shared client trusts what its owner gave it
+        client = shared.apply(learned);
+      } else {
+        NetClient old = client;
+        client = client(vertx, learned);
+        old.close();
       }
-      NetClient old = client;
-      client = client(vertx, learned);
-      old.close();
     }
     LOG.info("{}: the coordinators are now {}", instanceId, learned.addresses());
     options = new LinkOptions(learned.addresses(), learned.certificates(), options.nonceFile());

@@ -1,5 +1,7 @@
 package io.fleetvote.agent.load;
 
+import java.util.function.Supplier;
+
 /**
  * Measures how busy this instance is, as CPU used since the previous reading. {@link HostLoadSensor} measures the
  * whole host (a VM of its own); {@link ProcessTreeLoadSensor} one process and its descendants (an instance that
@@ -14,4 +16,28 @@ package io.fleetvote.agent.load;
 public interface LoadSensor {
 
   LoadSample sample();
+
+  /**
+   * A sensor made by {@code make} at its first reading, and described by {@code description} until then: a fallback
+   * that most agents never use (the process tree behind a cgroup's quota) costs nothing until it is needed (OSHI
+   * loads JNA and some hundred classes).
+   */
+  static LoadSensor lazy(String description, Supplier<? extends LoadSensor> make) {
+    return new LoadSensor() {
+      private LoadSensor made;
+
+      @Override
+      public synchronized LoadSample sample() {
+        if (made == null) {
+          made = make.get();
+        }
+        return made.sample();
+      }
+
+      @Override
+      public String toString() {
+        return description;
+      }
+    };
+  }
 }

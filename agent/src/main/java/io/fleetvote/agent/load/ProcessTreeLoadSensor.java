@@ -105,6 +105,11 @@ public final class ProcessTreeLoadSensor implements LoadSensor {
 
   @Override
   public String toString() {
+    return describe(Path.of(pidFile.toString()), cores);
+  }
+
+  /** What a sensor of {@code pidFile}'s process tree on {@code cores} measures. */
+  public static String describe(Path pidFile, double cores) {
     return "CPU of the process tree of " + pidFile + " on " + cores + " core(s)";
   }
 }

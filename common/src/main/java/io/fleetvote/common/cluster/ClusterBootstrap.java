@@ -123,9 +123,18 @@ public final class ClusterBootstrap {
 
   /** Turns on Micrometer with a Prometheus registry (scraped at {@code /metrics}) and JVM metrics. */
   public static VertxOptions withPrometheus(VertxOptions options) {
+    return withPrometheus(options, true);
+  }
+
+  /**
+   * Turns on Micrometer with a Prometheus registry (scraped at {@code /metrics}), with Micrometer's JVM metrics or
+   * without them: they read the JVM's management beans, which load some 500 classes (JMX, the platform MBean
+   * providers) that a process as small as the agent does without.
+   */
+  public static VertxOptions withPrometheus(VertxOptions options, boolean jvmMetrics) {
     return options.setMetricsOptions(new MicrometerMetricsOptions()
         .setEnabled(true)
-        .setJvmMetricsEnabled(true)
+        .setJvmMetricsEnabled(jvmMetrics)
         .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
   }
 
