@@ -40,6 +40,11 @@ final class AgentBus {
     }
   }
 
+  /** How long the agent may be with a silent coordinator before it moves: the link's lease, 0 on the local bus. */
+  long moveMillis() {
+    return link == null ? 0 : link.leaseMillis();
+  }
+
   /** The answer's body; a failure is a {@link io.vertx.core.eventbus.ReplyException} as on the event bus. */
   Future<Object> request(String address, JsonObject body, long timeoutMs) {
     if (link == null) {

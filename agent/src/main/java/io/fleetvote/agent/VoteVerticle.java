@@ -26,14 +26,12 @@ import java.util.Optional;
  * An app agent's vote. Samples the {@link LoadSensor} at start and then every {@code sampleMs}, on a worker thread
  * and never two readings at once, and feeds each sample to a {@link VotePolicy}. When clustered it publishes the
  * {@link Vote} on {@link Addresses#VOTES} every gossip period, and at once when the vote or warmth changes; each
- * vote is a lease of {@value #LEASE_PERIODS} gossip periods. While the sensor cannot read, nothing is published: the
+ * vote is a lease of {@link Vote#leaseMillis} (three gossip periods and the link's lease, so that a move to
+ * another coordinator does not drop it). While the sensor cannot read, nothing is published: the
  * lease lapses rather than a load nobody measured being counted. Meters: {@code fleetvote_agent_load} (percent, NaN
  * while missing), {@code fleetvote_agent_vote} (1 grow, 0 none, -1 shrink), {@code fleetvote_agent_votes_sent_total}.
  */
 final class VoteVerticle extends VerticleBase {
-
-  /** A vote counts for this many gossip periods after it is received, so two lost renewals do not drop it. */
-  static final int LEASE_PERIODS = 3;
 
   private static final Logger LOG = LoggerFactory.getLogger(VoteVerticle.class);
 
@@ -133,7 +131,7 @@ final class VoteVerticle extends VerticleBase {
     }
     Vote vote = new Vote(identity.instanceId(), options.getDeployment(), options.getGroup(), decision.vote(),
         Math.min(decision.sample().cpuPercent(), Vote.MAX_LOAD), decision.warm(), options.isProtectedFromScaleIn(),
-        startedAt, clock.millis(), LEASE_PERIODS * options.getGossipPeriodMs());
+        startedAt, clock.millis(), Vote.leaseMillis(options.getGossipPeriodMs(), bus.moveMillis()));
     // Counted first: whoever hears the vote may already look at the count.
     sent.increment();
     bus.publish(Addresses.VOTES, vote.toJson());

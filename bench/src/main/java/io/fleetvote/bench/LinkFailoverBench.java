@@ -1,6 +1,7 @@
 package io.fleetvote.bench;
 
 import io.fleetvote.common.cli.CommandLine;
+import io.fleetvote.common.msg.Vote;
 import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.common.tls.ClusterKey;
 import io.fleetvote.testkit.Await;
@@ -22,8 +23,8 @@ import java.util.Optional;
  * {@code ./fleetvote bench link-failover}: the coordinator that holds the agents goes; how long until they are on the
  * other one, and how long the group's vote count stays short there. Two coordinator processes (one cluster, each with
  * its agent gateway) and N simulated agents (the agent's own {@code CoordinatorLink}, attested as N idle sandbox
- * instances; a heartbeat and a vote a second, a vote's lease three seconds, as the agent's). Each trial takes the
- * coordinator that holds the most agents away, by SIGKILL (its connections reset at once) or by SIGSTOP (a stalled
+ * instances; a heartbeat and a vote a second, a vote's lease the agent's: three seconds and the link's lease). Each
+ * trial takes the coordinator that holds the most agents away, by SIGKILL (its connections reset at once) or by SIGSTOP (a stalled
  * VM: its sockets stay open, only the link's lease can tell), and polls every 20 ms: each agent's coordinator, and the
  * survivor's count of the group's live votes. Then the coordinator is started again (a frozen one is killed first)
  * and counts every vote before the next trial, which takes the other one away. Prints one row per trial, then
@@ -216,16 +217,23 @@ public final class LinkFailoverBench {
       long[] moveMax = of.stream().mapToLong(Trial::moveMax).sorted().toArray();
       long[] gaps = of.stream().mapToLong(Trial::shortMillis).sorted().toArray();
       System.out.printf(Locale.ROOT, "%n%s (%d trials, %d agents):%n", kind, of.size(), agents);
-      System.out.printf(Locale.ROOT, "  slowest agent on the other coordinator: median %d ms, max %d; target <= one "
-          + "lease (%d ms): %s%n", median(moveMax), moveMax[moveMax.length - 1], LEASE_MILLIS,
-          moveMax[moveMax.length - 1] <= LEASE_MILLIS ? "meets" : "MISSES");
+      long slowest = moveMax[moveMax.length - 1];
+      if (kind.equals("SIGKILL")) {
+        System.out.printf(Locale.ROOT, "  slowest agent on the other coordinator: median %d ms, max %d; target <= one "
+            + "lease (%d ms): %s%n", median(moveMax), slowest, LEASE_MILLIS, slowest <= LEASE_MILLIS ? "meets" : "MISSES");
+      } else {
+        // A frozen coordinator keeps its sockets open: only the lease's silence tells, so the move comes after it.
+        System.out.printf(Locale.ROOT, "  slowest agent on the other coordinator: median %d ms, max %d: the lease "
+            + "(%d ms) of silence that tells a frozen coordinator, then at most %d ms to move%n", median(moveMax),
+            slowest, LEASE_MILLIS, Math.max(0, slowest - LEASE_MILLIS));
+      }
       System.out.printf(Locale.ROOT, "  group's vote count short on the survivor: median %d ms, max %d (lowest count "
           + "%d of %d); target <= one lease (%d ms): %s%n", median(gaps), gaps[gaps.length - 1],
           of.stream().mapToInt(Trial::lowest).min().orElse(agents), agents, LEASE_MILLIS,
           gaps[gaps.length - 1] <= LEASE_MILLIS ? "meets" : "MISSES");
     }
-    System.out.printf("(%d cores; a vote's lease is 3 s, a heartbeat's 3 s; polled every %d ms)%n",
-        Runtime.getRuntime().availableProcessors(), POLL.toMillis());
+    System.out.printf("(%d cores; the link's lease %d ms, a vote's %d ms; polled every %d ms)%n",
+        Runtime.getRuntime().availableProcessors(), LEASE_MILLIS, Vote.leaseMillis(1000, LEASE_MILLIS), POLL.toMillis());
   }
 
   private static int index(List<Integer> apiPorts, String coordinator) {

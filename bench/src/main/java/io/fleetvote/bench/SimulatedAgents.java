@@ -109,8 +109,8 @@ final class SimulatedAgents implements AutoCloseable {
   /**
    * Every agent of {@code ids} sends a heartbeat and a vote once a second, spread over the second, as group
    * {@code group} of {@code deployment}; loads wander within the thresholds, so the group holds and the
-   * coordinators' work is the votes, not launches. A vote's lease is three periods, as the agent's; an agent whose
-   * link has no coordinator sends nothing, as the agent.
+   * coordinators' work is the votes, not launches. A vote's lease is the agent's ({@link Vote#leaseMillis}); an agent
+   * whose link has no coordinator sends nothing, as the agent.
    */
   void speak(List<String> ids, String deployment, String group) {
     long startedAt = System.currentTimeMillis() - 600_000;
@@ -128,7 +128,7 @@ final class SimulatedAgents implements AutoCloseable {
           publish(id, Addresses.AGENT_HEARTBEATS, new AgentHeartbeat(id, deployment, group, Set.of(Role.APP),
               "127.0.0.1", 8080, 9110, 0, startedAt, now, true, "", false).toJson());
           publish(id, Addresses.VOTES, new Vote(id, deployment, group, VoteKind.NONE, loads[i], true, false,
-              startedAt, now, 3 * 1000).toJson());
+              startedAt, now, Vote.leaseMillis(1000, links.get(id).leaseMillis())).toJson());
         }
       });
     }

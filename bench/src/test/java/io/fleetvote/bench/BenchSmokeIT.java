@@ -58,6 +58,15 @@ class BenchSmokeIT {
   }
 
   @Test
+  void linkFailoverMovesEveryAgentOfAKilledAndAFrozenCoordinator() throws Exception {
+    // The first trial takes the coordinator holding most of the 5 agents, the second the one that took them all.
+    assertThat(smoke("link-failover"))
+        .containsPattern("\\n1 +SIGKILL +127\\.0\\.0\\.1:\\d+ +[1-5] +\\d+ +\\d+ +\\d+ +\\d\\n")
+        .containsPattern("\\n2 +SIGSTOP +127\\.0\\.0\\.1:\\d+ +5 +\\d+ +\\d+ +\\d+ +\\d\\n")
+        .contains("slowest agent on the other coordinator", "group's vote count short on the survivor");
+  }
+
+  @Test
   void dashboardPrintsWhatItPushesAndHowFastThePageApplies() throws Exception {
     assertThat(smoke("dashboard")).contains("dashboard, 3 instances, one browser", "apply one snapshot, median (ms)");
   }

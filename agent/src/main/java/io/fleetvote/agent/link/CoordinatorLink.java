@@ -84,7 +84,8 @@ public final class CoordinatorLink {
   private NetSocket socket;
   private boolean welcomed;
   private String coordinator;
-  private long leaseMillis = 3000;
+  /** The silence after which the agent leaves its coordinator: the welcome's lease (read on any thread). */
+  private volatile long leaseMillis = 3000;
   private long lastFrameAt;
   private long nextId;
   private int next;
@@ -148,6 +149,14 @@ public final class CoordinatorLink {
   /** The coordinator (its id) that took the agent; empty while the agent has none. */
   public Optional<String> connected() {
     return Optional.ofNullable(connected);
+  }
+
+  /**
+   * How long the agent may go on with a coordinator that no longer answers before it leaves for another: the lease
+   * of the last welcome (3 s until the first).
+   */
+  public long leaseMillis() {
+    return leaseMillis;
   }
 
   /** The gateways of all the coordinators it knows of, the next it will try included. */

@@ -25,6 +25,18 @@ import java.util.Locale;
 public record Vote(String instanceId, String deployment, String group, VoteKind vote, double load, boolean warm,
                    boolean protectedFromScaleIn, long startedAt, long sentAt, long leaseMillis) {
 
+  /** A vote counts for this many of its agent's periods, so that two lost renewals do not drop it. */
+  public static final int LEASE_PERIODS = 3;
+
+  /**
+   * The lease an agent gives its votes: {@value #LEASE_PERIODS} of its periods, and the silence after which it
+   * leaves a coordinator that stopped answering ({@code linkLeaseMillis}, 0 on a bus of its own): an agent whose
+   * coordinator froze is on another, voting again, before its last vote lapses, and its group's count holds.
+   */
+  public static long leaseMillis(long periodMillis, long linkLeaseMillis) {
+    return LEASE_PERIODS * periodMillis + linkLeaseMillis;
+  }
+
   /** The longest lease a vote may ask for. */
   public static final long MAX_LEASE_MILLIS = 600_000;
   /** The most load a vote may report: a runaway or forged figure is refused, not averaged in. */

@@ -88,7 +88,7 @@ public final class ProcessSupervisor {
 
   /** Alive = the pid exists, started when we recorded, and is not a zombie (this machine's init does not reap). */
   public boolean alive(RunningProcess process) {
-    return handle(process).isPresent();
+    return !process.exited() && ProcessProbe.alive(process.pid(), process.startedAtMillis());
   }
 
   /** SIGKILL now, to the process and everything it started; the processes signalled. */

@@ -1,0 +1,47 @@
+package io.fleetvote.common.process;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The one-read liveness check against the JDK's own view of the same processes. */
+class ProcessProbeTest {
+
+  @Test
+  void aLiveProcessIsAliveOnlyWithItsOwnStartTime() throws Exception {
+    Process sleeper = new ProcessBuilder("sleep", "60").start();
+    try {
+      long started = sleeper.info().startInstant().map(Instant::toEpochMilli).orElseThrow();
+
+      assertThat(ProcessProbe.alive(sleeper.pid(), started)).isTrue();
+      assertThat(ProcessProbe.find(sleeper.pid(), started)).isPresent();
+      // The same pid with another start time is another process: a recycled pid is not the one recorded.
+      assertThat(ProcessProbe.alive(sleeper.pid(), started - 5_000)).isFalse();
+      assertThat(ProcessProbe.alive(sleeper.pid(), started + 5_000)).isFalse();
+    } finally {
+      sleeper.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void anExitedProcessAndAPidThatNeverWasAreNotAlive() throws Exception {
+    Process quick = new ProcessBuilder("true").start();
+    long started = quick.info().startInstant().map(Instant::toEpochMilli).orElse(System.currentTimeMillis());
+    assertThat(quick.waitFor(10, TimeUnit.SECONDS)).isTrue();
+
+    assertThat(ProcessProbe.alive(quick.pid(), started)).isFalse();
+    assertThat(ProcessProbe.alive(Long.MAX_VALUE / 2, started)).isFalse();
+  }
+
+  @Test
+  void thisProcessIsAliveAsTheJdkSeesIt() {
+    ProcessHandle self = ProcessHandle.current();
+    long started = self.info().startInstant().map(Instant::toEpochMilli).orElseThrow();
+
+    assertThat(ProcessProbe.alive(self.pid(), started)).isEqualTo(ProcessProbe.find(self.pid(), started).isPresent())
+        .isTrue();
+  }
+}
