@@ -38,7 +38,7 @@ public final class AgentFleetBench {
     CommandLine cli = BenchSupport.withSmoke(new CommandLine("bench agent-fleet",
         "N simulated agents (one attested TLS connection each, a heartbeat and a vote per second) on one "
             + "coordinator: its CPU, RSS, tick p99, vote -> tally p99, connections per agent.")
-        .option("agents", "LIST", "comma-separated fleet sizes (the sandbox holds about 500 idle instances today)", "200,500")
+        .option("agents", "LIST", "comma-separated fleet sizes", "200,500,1000")
         .option("seconds", "S", "the measuring window, once every agent is connected and voting", "30"));
     record Settings(List<Integer> sizes, int seconds, boolean smoke) {
     }

@@ -42,6 +42,12 @@ public final class MetadataServers {
   private final IdentitySigner signer;
   private final Map<String, HttpServer> servers = new HashMap<>();
   private final Map<String, Map<String, Long>> tokens = new HashMap<>();
+  /**
+   * Each instance's identity document and its signature, made at the first request: EC2 serves one document for an
+   * instance's life, and an RSA signature costs milliseconds of the one event loop, a thousand agents attesting at
+   * once starved every endpoint. Made again should the document change.
+   */
+  private final Map<String, Map.Entry<String, String>> signed = new HashMap<>();
   private final SecureRandom random = new SecureRandom();
 
   public MetadataServers(Vertx vertx, Function<String, Optional<Instance>> instances, String region, String accountId,
@@ -69,6 +75,7 @@ public final class MetadataServers {
 
   public Future<Void> close(String instanceId) {
     tokens.remove(instanceId);
+    signed.remove(instanceId);
     HttpServer server = servers.remove(instanceId);
     return server == null ? Future.succeededFuture() : server.close();
   }
@@ -147,7 +154,13 @@ public final class MetadataServers {
       return identityDocument(instance);
     }
     if (path.equals("/latest/dynamic/instance-identity/signature")) {
-      return signer.sign(identityDocument(instance));
+      String document = identityDocument(instance);
+      Map.Entry<String, String> known = signed.get(instance.id());
+      if (known == null || !known.getKey().equals(document)) {
+        known = Map.entry(document, signer.sign(document));
+        signed.put(instance.id(), known);
+      }
+      return known.getValue();
     }
     if (path.startsWith("/latest/meta-data/tags/instance/")) {
       return instance.tags().get(path.substring("/latest/meta-data/tags/instance/".length()));
