@@ -17,6 +17,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -128,7 +129,8 @@ public final class AgentMain {
 
   /** Runs on the main thread; it returns once the agent is up (its threads keep it running). */
   private static void start(Invocation invocation, Clock clock) {
-    long startedAt = clock.millis();
+    // The process's start, not main's: "agent up N ms after its start" counts the JVM's own start too.
+    long startedAt = ProcessHandle.current().info().startInstant().map(Instant::toEpochMilli).orElse(clock.millis());
     Vertx vertx = Agent.vertx();
     InstanceIdentity identity = readIdentity(vertx, invocation.imds());
     String id = identity.instanceId();

@@ -15,6 +15,7 @@ import io.fleetvote.common.msg.Rejections;
 import io.fleetvote.common.msg.RegisterRequest;
 import io.fleetvote.common.msg.RegistrationReply;
 import io.fleetvote.common.msg.Role;
+import io.fleetvote.common.msg.Vote;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -36,7 +37,6 @@ import java.util.Map;
 final class LbVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(LbVerticle.class);
-  private static final int LEASE_PERIODS = 3;
 
   private final InstanceIdentity identity;
   private final AgentOptions options;
@@ -92,7 +92,15 @@ final class LbVerticle extends VerticleBase {
   private void announce() {
     bus.publish(Addresses.LB_ANNOUNCEMENTS, new LbAnnouncement(identity.instanceId(),
         options.getDeployment(), options.getLb().getServes(), identity.privateIp(), options.getLb().getFrontendPort(),
-        clock.millis(), LEASE_PERIODS * options.getGossipPeriodMs()).toJson());
+        clock.millis(), lease()).toJson());
+  }
+
+  /**
+   * How long an announcement of this LB, and a heartbeat it heard, count: three periods and the link's lease, as a
+   * vote's (Vote.leaseMillis), so that an agent whose coordinator froze is heard through another before it lapses.
+   */
+  private long lease() {
+    return Vote.leaseMillis(options.getGossipPeriodMs(), bus.moveMillis());
   }
 
   private void heartbeat(Message<Object> message) {
@@ -153,7 +161,7 @@ final class LbVerticle extends VerticleBase {
 
   private void reconcile() {
     long now = clock.millis();
-    long lease = LEASE_PERIODS * options.getGossipPeriodMs();
+    long lease = lease();
     heard.values().removeIf(h -> now - h.receivedAt() >= lease);
     Map<String, Member> members = new HashMap<>();
     heard.forEach((id, h) -> members.put(id, new Member(new Endpoint(h.heartbeat().address(), h.heartbeat().appPort(),

@@ -49,6 +49,12 @@ final class RegistrationVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(RegistrationVerticle.class);
   private static final long PROBE_MILLIS = 500;
+  /**
+   * Until the app first passes (for at most {@value #FIRST_PROBES_MILLIS} ms after the start), it is probed this
+   * often: a new instance's registration waits on it.
+   */
+  private static final long FIRST_PROBE_MILLIS = 100;
+  private static final long FIRST_PROBES_MILLIS = 60_000;
   private static final long PROBE_TIMEOUT_MILLIS = 2000;
   private static final int PROBE_FALL = 3;
   private static final long MAX_BACKOFF_MILLIS = 10_000;
@@ -101,6 +107,14 @@ final class RegistrationVerticle extends VerticleBase {
     http = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) PROBE_TIMEOUT_MILLIS)
         .setKeepAlive(false));
     vertx.setPeriodic(0, PROBE_MILLIS, t -> probe());
+    long firstProbesEnd = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FIRST_PROBES_MILLIS);
+    vertx.setPeriodic(FIRST_PROBE_MILLIS, FIRST_PROBE_MILLIS, t -> {
+      if (state.appReady() || state.leaving() || System.nanoTime() > firstProbesEnd) {
+        vertx.cancelTimer(t);
+      } else {
+        probe();
+      }
+    });
     return Future.join(
         bus.consumer(Addresses.LB_ANNOUNCEMENTS, this::announcement),
         bus.consumer(Addresses.agentDrain(identity.instanceId()), this::drainRequest));

@@ -48,6 +48,7 @@ import java.util.stream.Collectors;
 public final class LoadBalancingBench {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(90);
+  private static final Pattern UP = Pattern.compile("agent up (\\d+) ms after its start");
   private static final Pattern LEFT = Pattern.compile("left the LBs: [^{]*(\\{.*})");
   private static final int WEB_SIZE = 2;
   /** HAProxy's supervisor backs off while HAProxy keeps dying and starts over once it ran 10 s. */
@@ -189,18 +190,17 @@ public final class LoadBalancingBench {
       ec2.terminateInstances(b -> b.instanceIds(victim));
       String fresh = BenchSupport.await("the replacement's launch", TIMEOUT, () -> admin.instances().stream()
           .map(i -> i.getString("instanceId")).filter(id -> !before.contains(id)).findFirst());
-      int agentPort = admin.port(fresh, "agent");
-      long[] up = {0};
-      long routed = BenchSupport.await("the first request routed to " + fresh, TIMEOUT, () -> {
-        if (up[0] == 0 && BenchSupport.getJson(agentPort, "/health").isPresent()) {
-          up[0] = System.currentTimeMillis();
-        }
-        return servers(lb).stream().filter(s -> s.getString("name").equals(fresh) && s.getLong("total") > 0)
-            .findFirst().map(s -> System.currentTimeMillis());
-      });
+      long routed = BenchSupport.await("the first request routed to " + fresh, TIMEOUT, () -> servers(lb).stream()
+          .filter(s -> s.getString("name").equals(fresh) && s.getLong("total") > 0).findFirst()
+          .map(s -> System.currentTimeMillis()));
       JsonObject agent = admin.instance(fresh).getJsonArray("processes").stream().map(JsonObject.class::cast)
           .filter(p -> p.getString("name").equals("agent")).findFirst().orElseThrow();
       long agentStart = agent.getLong("startedAtMillis");
+      // The agent's own account: its verticles deployed and its HTTP endpoint up, this long after its JVM started.
+      Path freshLog = Path.of(admin.instance(fresh).getString("dir"), "agent.log");
+      long upAfter = Long.parseLong(find(freshLog, UP).orElseThrow(() -> new IllegalStateException(
+          fresh + "'s agent did not say when it was up; see " + freshLog)));
+      long up = agentStart + upAfter;
       BenchSupport.await(victim + " terminated", TIMEOUT,
           () -> admin.instance(victim).getString("state").equals("terminated"));
       JsonObject reply = new JsonObject(find(victimLog, LEFT).orElseThrow(() -> new IllegalStateException(
@@ -209,7 +209,7 @@ public final class LoadBalancingBench {
         throw new IllegalStateException(victim + " was not drained cleanly: " + reply.encode());
       }
       BenchSupport.await("group web at " + settings.webSize() + " in HAProxy", TIMEOUT, () -> allReady(lb));
-      return new Replacement(fresh, agentStart, up[0], routed, victim, reply.getLong("millis"));
+      return new Replacement(fresh, agentStart, up, routed, victim, reply.getLong("millis"));
     }
 
     /** SIGKILL to the lb instance's HAProxy; milliseconds until a new HAProxy has every live instance up. */

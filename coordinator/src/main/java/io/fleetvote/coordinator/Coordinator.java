@@ -114,8 +114,8 @@ public final class Coordinator {
             leader.ledger(), () -> Ec2Fleet.create(vertx, fleet), Clock.systemUTC()))).onSuccess(ids::add);
   }
 
-  /** The clustered Vert.x this coordinator runs on: tests in this package publish on its bus as a coordinator. */
-  Vertx vertx() {
+  /** The clustered Vert.x this coordinator runs on: tests publish on its bus as a coordinator. */
+  public Vertx vertx() {
     return vertx;
   }
 

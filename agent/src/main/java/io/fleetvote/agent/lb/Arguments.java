@@ -48,6 +48,7 @@ final class Arguments {
       throw new IllegalArgumentException("check settings are missing");
     }
     within("check inter (ms)", check.interMillis(), MIN_INTER_MS, MAX_INTER_MS);
+    within("check downinter (ms)", check.downInterMillis(), MIN_INTER_MS, MAX_INTER_MS);
     within("check rise", check.rise(), 1, MAX_RISE_FALL);
     within("check fall", check.fall(), 1, MAX_RISE_FALL);
     return check;

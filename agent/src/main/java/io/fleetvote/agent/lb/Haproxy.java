@@ -107,8 +107,13 @@ public interface Haproxy {
                 long retries, long redispatches) {
   }
 
-  /** Health-check settings for {@code add server} ({@code default-server} lines do not apply to dynamic servers). */
-  record CheckSettings(int interMillis, int rise, int fall) {
+  /**
+   * Health-check settings for {@code add server} ({@code default-server} lines do not apply to dynamic servers).
+   * {@code downInterMillis} is HAProxy's {@code downinter}, the interval of checks while a server is down, which a new
+   * server is: its first check comes one {@code downinter} after {@code enable health} (measured: 105 ms with 100 ms,
+   * 1,005 ms without it and {@code inter 1s}); a dead server is checked that often until it is deleted.
+   */
+  record CheckSettings(int interMillis, int downInterMillis, int rise, int fall) {
   }
 
   /** Where HAProxy asks the server's agent for its weight ({@code agent-port}), and how often ({@code agent-inter}). */

@@ -66,7 +66,8 @@ public final class HaproxyClient implements Haproxy {
   public Future<Added> addServer(String backend, String name, String ip, int port, CheckSettings check,
                                  AgentCheck agent) {
     String command = "add server " + backend + "/" + name + " " + ip + ":" + port + (check == null ? ""
-        : " check inter " + check.interMillis() + "ms rise " + check.rise() + " fall " + check.fall())
+        : " check inter " + check.interMillis() + "ms downinter " + check.downInterMillis() + "ms rise " + check.rise()
+        + " fall " + check.fall())
         + (agent == null ? "" : " agent-check agent-port " + agent.port() + " agent-inter " + agent.interMillis()
         + "ms weight " + AGENT_INITIAL_WEIGHT);
     return run(command, () -> {

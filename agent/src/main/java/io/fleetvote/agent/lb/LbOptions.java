@@ -19,6 +19,11 @@ public final class LbOptions {
   public static final String DEFAULT_HAPROXY_BINARY = "/usr/sbin/haproxy";
   public static final long DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
   public static final int DEFAULT_CHECK_INTER_MS = 1000;
+  /**
+   * HAProxy's {@code downinter}: how often a server that is down is checked. A new server counts as down, so this is
+   * also how soon its first check comes after {@code enable health} (one {@code inter} without it).
+   */
+  public static final int DEFAULT_CHECK_DOWN_INTER_MS = 200;
   public static final int DEFAULT_RISE = 2;
   public static final int DEFAULT_FALL = 2;
   public static final long DEFAULT_RECONCILE_MS = 2000;
@@ -35,6 +40,7 @@ public final class LbOptions {
   private String socket;
   private long drainTimeoutMs = DEFAULT_DRAIN_TIMEOUT_MS;
   private int checkInterMs = DEFAULT_CHECK_INTER_MS;
+  private int checkDownInterMs = DEFAULT_CHECK_DOWN_INTER_MS;
   private int rise = DEFAULT_RISE;
   private int fall = DEFAULT_FALL;
   private long reconcileMs = DEFAULT_RECONCILE_MS;
@@ -64,6 +70,8 @@ public final class LbOptions {
     drainTimeoutMs = JsonFields.longValue(json, "drainTimeoutMs", 0, DeregisterRequest.MAX_DRAIN_TIMEOUT_MILLIS,
         DEFAULT_DRAIN_TIMEOUT_MS);
     checkInterMs = JsonFields.intValue(json, "checkInterMs", 100, 60_000, DEFAULT_CHECK_INTER_MS);
+    checkDownInterMs = JsonFields.intValue(json, "checkDownInterMs", 100, 60_000,
+        Math.min(checkInterMs, DEFAULT_CHECK_DOWN_INTER_MS));
     rise = JsonFields.intValue(json, "rise", 1, 10, DEFAULT_RISE);
     fall = JsonFields.intValue(json, "fall", 1, 10, DEFAULT_FALL);
     reconcileMs = JsonFields.longValue(json, "reconcileMs", 200, 600_000, DEFAULT_RECONCILE_MS);
@@ -76,6 +84,7 @@ public final class LbOptions {
     return new JsonObject().put("serves", serves).put("frontendAddress", frontendAddress)
         .put("frontendPort", frontendPort).put("haproxyDir", haproxyDir).put("haproxyBinary", haproxyBinary)
         .put("socket", socket).put("drainTimeoutMs", drainTimeoutMs).put("checkInterMs", checkInterMs)
+        .put("checkDownInterMs", checkDownInterMs)
         .put("rise", rise).put("fall", fall).put("reconcileMs", reconcileMs)
         .put("registrationGraceMs", registrationGraceMs).put("firstCheckTimeoutMs", firstCheckTimeoutMs);
   }
@@ -115,6 +124,11 @@ public final class LbOptions {
 
   public int getCheckInterMs() {
     return checkInterMs;
+  }
+
+  /** HAProxy's {@code downinter}: checks of a server that is down, and a new server's first check, come this often. */
+  public int getCheckDownInterMs() {
+    return checkDownInterMs;
   }
 
   public int getRise() {

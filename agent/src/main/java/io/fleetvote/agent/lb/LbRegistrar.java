@@ -165,17 +165,19 @@ public final class LbRegistrar {
           ? new Haproxy.AgentCheck(endpoint.checkPort(), options.getCheckInterMs()) : null;
       return cleared
           .compose(x -> haproxy.addServer(backend, name, address, port,
-              new Haproxy.CheckSettings(options.getCheckInterMs(), options.getRise(), options.getFall()), agent))
+              check(options.getRise()), agent))
           .compose(added -> {
             addedAt.put(name, clock.millis());
             deleted.remove(name);
             deletedAt.remove(name);
             return haproxy.enableHealth(backend, name);
           })
-          .compose(x -> agent == null ? Future.succeededFuture() : haproxy.enableAgent(backend, name))
           .compose(x -> haproxy.setState(backend, name, Haproxy.AdminState.DRAIN))
           .compose(x -> firstPassingCheck(name, System.nanoTime()
               + TimeUnit.MILLISECONDS.toNanos(options.getFirstCheckTimeoutMs())))
+          // The agent-check only now: enabled before it, it put the first health check off to about one inter
+          // (measured: 1,001 ms instead of 203 with downinter 200ms).
+          .compose(x -> agent == null ? Future.succeededFuture() : haproxy.enableAgent(backend, name))
           .compose(x -> haproxy.setState(backend, name, Haproxy.AdminState.READY))
           .compose(x -> addingOpen(name, endpoint))
           .map(x -> {
@@ -201,9 +203,14 @@ public final class LbRegistrar {
   private Future<Void> addingOpen(String name, Endpoint endpoint) {
     String open = options.openBackend();
     return haproxy.addServer(open, name, endpoint.address(), endpoint.port(),
-            new Haproxy.CheckSettings(options.getCheckInterMs(), 1, options.getFall()))
+            check(1))
         .compose(x -> haproxy.enableHealth(open, name))
         .compose(x -> haproxy.setState(open, name, Haproxy.AdminState.READY));
+  }
+
+  /** The options' checks with {@code rise}. */
+  private Haproxy.CheckSettings check(int rise) {
+    return new Haproxy.CheckSettings(options.getCheckInterMs(), options.getCheckDownInterMs(), rise, options.getFall());
   }
 
   private Future<Void> firstPassingCheck(String name, long deadline) {

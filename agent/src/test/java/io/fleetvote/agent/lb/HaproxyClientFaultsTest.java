@@ -48,8 +48,11 @@ class HaproxyClientFaultsTest {
         Map.entry("server name ''", () -> lb.deleteServer(BACKEND, "")),
         Map.entry("server name 'null'", () -> lb.shutdownSessions(BACKEND, null)),
         Map.entry("check inter (ms) 0 ", () -> lb.addServer(BACKEND, "i-1", "10.0.0.1", 8080,
-            new CheckSettings(0, 2, 2))),
-        Map.entry("check rise 0 ", () -> lb.addServer(BACKEND, "i-1", "10.0.0.1", 8080, new CheckSettings(1000, 0, 2))),
+            new CheckSettings(0, 100, 2, 2))),
+        Map.entry("check downinter (ms) 50 ", () -> lb.addServer(BACKEND, "i-1", "10.0.0.1", 8080,
+            new CheckSettings(1000, 50, 2, 2))),
+        Map.entry("check rise 0 ", () -> lb.addServer(BACKEND, "i-1", "10.0.0.1", 8080,
+            new CheckSettings(1000, 100, 0, 2))),
         Map.entry("check settings are missing", () -> lb.addServer(BACKEND, "i-1", "10.0.0.1", 8080, null)),
         Map.entry("state is missing", () -> lb.setState(BACKEND, "i-1", null)));
     for (Map.Entry<String, Supplier<Future<?>>> call : bad.entrySet()) {
@@ -71,7 +74,7 @@ class HaproxyClientFaultsTest {
     FakeAdminSocket garbage = FakeAdminSocket.start(vertx, path, "hello\n", 1).await();
     HaproxyClient lb = client(vertx, path, new HaproxyClientOptions());
     Map<String, Supplier<Future<?>>> commands = Map.of(
-        "add server be_web/i-1 10.0.0.1:8080 check inter 200ms rise 1 fall 2",
+        "add server be_web/i-1 10.0.0.1:8080 check inter 200ms downinter 100ms rise 1 fall 2",
         () -> lb.addServer(BACKEND, "i-1", "10.0.0.1", 8080, CHECK),
         "enable health be_web/i-1", () -> lb.enableHealth(BACKEND, "i-1"),
         "set server be_web/i-1 state drain", () -> lb.setState(BACKEND, "i-1", AdminState.DRAIN),

@@ -47,6 +47,18 @@ class HaproxyClientTest {
   }
 
   @Test
+  void aNewServersFirstCheckComesAfterItsDownInterNotItsInter(Vertx vertx) throws Exception {
+    TestBackend app = TestBackend.start(vertx, "app-1").await();
+    // A new server counts as down: HAProxy schedules its checks by downinter until it is up.
+    lb.addServer(BACKEND, "i-1", "127.0.0.1", app.port(), new Haproxy.CheckSettings(60_000, 100, 2, 2)).await();
+    lb.enableHealth(BACKEND, "i-1").await();
+    lb.setState(BACKEND, "i-1", AdminState.DRAIN).await();
+    ServerState checked = Await.onTimers(vertx, () -> haproxy.server("i-1"), s -> s.checkStatus().equals("L7OK"),
+        20_000).await();
+    assertThat(checked.checkStatus()).as("checked long before its 60 s inter").startsWith("L7OK");
+  }
+
+  @Test
   void aServerIsAddedCheckedMadeReadyServesThenDrainsAndIsDeleted(Vertx vertx) throws Exception {
     TestBackend app = TestBackend.start(vertx, "app-1").await();
     assertThat(lb.addServer(BACKEND, "i-1", "127.0.0.1", app.port(), CHECK).await()).isEqualTo(Added.REGISTERED);

@@ -20,8 +20,8 @@ import java.util.concurrent.TimeoutException;
 final class TestHaproxy implements AutoCloseable {
 
   static final String BACKEND = HaproxyConfig.DEFAULT_BACKEND;
-  /** Fast checks, so a first check passes about 200 ms after enable health. */
-  static final Haproxy.CheckSettings CHECK = new Haproxy.CheckSettings(200, 1, 2);
+  /** Fast checks, so a first check passes about 100 ms (one downinter) after enable health. */
+  static final Haproxy.CheckSettings CHECK = new Haproxy.CheckSettings(200, 100, 1, 2);
 
   final HaproxyConfig config;
   final Path configFile;

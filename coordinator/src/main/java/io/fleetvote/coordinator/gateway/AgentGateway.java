@@ -1,5 +1,6 @@
 package io.fleetvote.coordinator.gateway;
 
+import io.fleetvote.common.Addresses;
 import io.fleetvote.common.LogSafe;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.imds.IdentityDocument;
@@ -90,6 +91,7 @@ public final class AgentGateway extends VerticleBase {
   private final Map<String, Set<AgentConnection>> subscribers = new HashMap<>();
   private final Map<String, MessageConsumer<Object>> consumers = new HashMap<>();
   private final Map<String, Integer> nextSubscriber = new HashMap<>();
+  private final RetainedAnnouncements announcements;
   private Fleet fleet;
   private FleetBindings bindings;
   private Attestor attestor;
@@ -119,6 +121,7 @@ public final class AgentGateway extends VerticleBase {
     this.opTimeoutMillis = coordinator.getOpTimeoutMillis();
     this.fleetFactory = fleet;
     this.clock = clock;
+    this.announcements = new RetainedAnnouncements(clock);
   }
 
   @Override
@@ -154,6 +157,11 @@ public final class AgentGateway extends VerticleBase {
         closeInstance(revoked);
       }
     });
+    // Always followed, so that an agent that subscribes is told the LBs at once (RetainedAnnouncements).
+    consumers.put(Addresses.LB_ANNOUNCEMENTS, bus().consumer(Addresses.LB_ANNOUNCEMENTS, message -> {
+      announcements.remember(message.body());
+      relay(Addresses.LB_ANNOUNCEMENTS, message);
+    }));
     fleet = fleetFactory.get();
     bindings = new FleetBindings(fleet, deployment, groups, clock, 1000);
     vertx.setPeriodic(Math.max(100, options.leaseMillis() / 3), t -> expireSilent());
@@ -336,6 +344,9 @@ public final class AgentGateway extends VerticleBase {
   void subscribe(String address, AgentConnection connection) {
     subscribers.computeIfAbsent(address, a -> new LinkedHashSet<>()).add(connection);
     consumers.computeIfAbsent(address, a -> bus().consumer(a, message -> relay(a, message)));
+    if (address.equals(Addresses.LB_ANNOUNCEMENTS)) {
+      announcements.current().forEach(connection::deliverPublished);
+    }
   }
 
   void closed(AgentConnection connection, Set<String> subscriptions) {
@@ -347,7 +358,8 @@ public final class AgentGateway extends VerticleBase {
       if (set != null && set.remove(connection) && set.isEmpty()) {
         subscribers.remove(address);
         nextSubscriber.remove(address);
-        MessageConsumer<Object> consumer = consumers.remove(address);
+        MessageConsumer<Object> consumer = address.equals(Addresses.LB_ANNOUNCEMENTS) ? null
+            : consumers.remove(address);
         if (consumer != null) {
           consumer.unregister();
         }

@@ -4,6 +4,7 @@ import io.fleetvote.common.Addresses;
 import io.fleetvote.common.imds.InstanceMetadataClient;
 import io.fleetvote.common.link.Frame;
 import io.fleetvote.common.link.FrameCodec;
+import io.fleetvote.common.msg.LbAnnouncement;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.Vote;
 import io.fleetvote.common.msg.VoteKind;
@@ -144,6 +145,14 @@ class GatewayIT {
     assertThat(welcome.getString("instanceId")).isEqualTo(a);
     assertThat(welcome.getJsonArray("roles").getList()).containsExactly("app");
 
+    // An LB's announcement (of another deployment: A's own agent ignores it), relayed by the cluster: a subscriber
+    // gets it; one that subscribes later (below) is handed it at once, not at the LB's next announcement.
+    JsonObject announcement = new LbAnnouncement("i-0000000000000abcd", "gw-elsewhere", "web", "10.0.0.9", 80,
+        System.currentTimeMillis(), 60_000).toJson();
+    rootOnA.send(Frame.subscribe(Addresses.LB_ANNOUNCEMENTS));
+    coordinator.vertx().eventBus().publish(Addresses.LB_ANNOUNCEMENTS, announcement);
+    assertThat(rootOnA.await(Frame.Type.MESSAGE).body()).isEqualTo(announcement);
+
     double before = rejected("publish", "instance");
     for (int i = 0; i < 10; i++) {
       rootOnA.send(Frame.publish(Addresses.VOTES, vote(b, VoteKind.GROW).toJson()));
@@ -177,6 +186,10 @@ class GatewayIT {
     Client resumed = Client.connect(gatewayPort);
     resumed.send(new Frame(Frame.Type.ATTEST, new JsonObject().put("instanceId", a).put("credential", first)));
     assertThat(resumed.await(Frame.Type.WELCOME).toJson().getString("credential")).isEqualTo(first);
+    resumed.send(Frame.subscribe(Addresses.LB_ANNOUNCEMENTS));
+    Frame retained = resumed.await(Frame.Type.MESSAGE);
+    assertThat(retained.address()).isEqualTo(Addresses.LB_ANNOUNCEMENTS);
+    assertThat(retained.body()).as("announced before this connection subscribed").isEqualTo(announcement);
     Client again = Client.connect(gatewayPort);
     again.send(new Frame(Frame.Type.ATTEST, new JsonObject().put("document", document).put("signature", signature)
         .put("nonce", nonce)));
