@@ -13,8 +13,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -29,6 +32,8 @@ import java.util.regex.Pattern;
 public final class AgentFleetBench {
 
   private static final String GROUP = "web";
+  /** A group holds at most this many instances (the groups file's range): a larger fleet is spread over groups. */
+  private static final int GROUP_MAX = 1000;
   private static final Pattern QUANTILE = Pattern.compile("^%s\\{[^}]*quantile=\"%s\"[^}]*} ([0-9.eE+-]+)$");
 
   private AgentFleetBench() {
@@ -38,7 +43,8 @@ public final class AgentFleetBench {
     CommandLine cli = BenchSupport.withSmoke(new CommandLine("bench agent-fleet",
         "N simulated agents (one attested TLS connection each, a heartbeat and a vote per second) on one "
             + "coordinator: its CPU, RSS, tick p99, vote -> tally p99, connections per agent.")
-        .option("agents", "LIST", "comma-separated fleet sizes", "200,500,1000")
+        .option("agents", "LIST", "comma-separated fleet sizes (over groups of at most " + GROUP_MAX + ")",
+            "1000,5000")
         .option("seconds", "S", "the measuring window, once every agent is connected and voting", "30"));
     record Settings(List<Integer> sizes, int seconds, boolean smoke) {
     }
@@ -67,25 +73,33 @@ public final class AgentFleetBench {
   private static String run(int agents, int seconds) throws IOException, InterruptedException {
     Path dir = Files.createTempDirectory("fleetvote-bench-agents-");
     Path images = BenchSupport.idleImages(dir);
-    Path groups = BenchSupport.idleGroup(dir, GROUP, agents, agents);
+    // web (or web-1 .. web-K, each of at most GROUP_MAX)
+    int count = (agents + GROUP_MAX - 1) / GROUP_MAX;
+    Map<String, Integer> sizes = new LinkedHashMap<>();
+    for (int g = 0; g < count; g++) {
+      sizes.put(count == 1 ? GROUP : GROUP + "-" + (g + 1), agents * (g + 1) / count - agents * g / count);
+    }
+    Path groups = BenchSupport.idleGroups(dir, sizes);
     int apiPort = FreePorts.pick();
-    System.out.printf("%d agents: launching %d idle instances in the sandbox ...%n", agents, agents);
+    System.out.printf("%d agents: launching %d idle instances in the sandbox (groups %s) ...%n", agents, agents,
+        sizes);
     try (SandboxProcess sandbox = SandboxProcess.start(dir.resolve("sandbox"), "--images", images.toString(),
              "--max-instances", Integer.toString(agents + 10), "--max-vcpus", Integer.toString(agents + 10));
          ManagedProcess coordinator = BenchSupport.coordinator(dir, sandbox, groups, "bench-agents-" + System.nanoTime(),
              FreePorts.pick(), apiPort, 1000, 5000)) {
-      List<String> ids = Await.until("the coordinator counting " + agents + " instances", Duration.ofMinutes(10),
-          Duration.ofMillis(500), () -> BenchSupport.group(apiPort, GROUP).map(g -> g.getJsonArray("instances")
-              .stream().map(String.class::cast).toList()), g -> g.isPresent() && g.get().size() == agents)
-          .orElseThrow();
+      Map<String, List<String>> byGroup = Await.until("the coordinator counting " + agents + " instances",
+          Duration.ofMinutes(20), Duration.ofMillis(500), () -> instances(apiPort, sizes.keySet()),
+          g -> sizes.entrySet().stream().allMatch(e -> g.getOrDefault(e.getKey(), List.of()).size() == e.getValue()));
+      List<String> ids = byGroup.values().stream().flatMap(List::stream).toList();
       System.out.printf("%d instances running; connecting %d simulated agents ...%n", agents, agents);
       long connecting = System.nanoTime();
-      try (SimulatedAgents links = SimulatedAgents.connect(sandbox.admin(), ids, Duration.ofMinutes(10))) {
+      try (SimulatedAgents links = SimulatedAgents.connect(sandbox.admin(), ids, Duration.ofMinutes(20))) {
         System.out.printf("%d agents attested and connected in %d ms; voting ...%n", agents,
             Duration.ofNanos(System.nanoTime() - connecting).toMillis());
-        links.speak(ids, "bench", GROUP);
+        links.speak(byGroup, "bench");
         Await.until("every agent's vote counted", Duration.ofMinutes(2), Duration.ofMillis(500),
-            () -> BenchSupport.votesCounted(apiPort, GROUP), counted -> counted.isPresent() && counted.get() == agents);
+            () -> sizes.keySet().stream().mapToInt(g -> BenchSupport.votesCounted(apiPort, g).orElse(0)).sum(),
+            counted -> counted == agents);
         long pid = coordinator.pid();
         long ticksBefore = cpuTicks(pid);
         long before = System.nanoTime();
@@ -108,6 +122,16 @@ public final class AgentFleetBench {
         }
       }
     }
+  }
+
+  /** The instances the coordinator counts in each of {@code groups}. */
+  private static Map<String, List<String>> instances(int apiPort, Collection<String> groups) {
+    Map<String, List<String>> byGroup = new LinkedHashMap<>();
+    for (String group : groups) {
+      BenchSupport.group(apiPort, group).ifPresent(g -> byGroup.put(group, g.getJsonArray("instances").stream()
+          .map(String.class::cast).toList()));
+    }
+    return byGroup;
   }
 
   private static long cpuTicks(long pid) throws IOException {

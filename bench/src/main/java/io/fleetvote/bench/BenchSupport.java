@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
@@ -64,13 +65,27 @@ final class BenchSupport {
 
   /** Writes {@code dir/groups.json}: group {@code name} of idle instances, {@code min..max}; returns its path. */
   static Path idleGroup(Path dir, String name, int min, int max) throws IOException {
-    Path groups = dir.resolve("groups.json");
-    Files.writeString(groups, new JsonObject().put("groups", new JsonArray().add(new JsonObject().put("name", name)
-        .put("imageId", ImageCatalog.imageId(IDLE_IMAGE)).put("min", min).put("max", max).put("calmTimeMs", 0)
-        .put("bootTimeoutMs", 600_000)
+    return groups(dir, new JsonArray().add(idleGroup(name, min, max)));
+  }
+
+  /** The same with several groups, each of exactly its size: {@code sizes} by name. */
+  static Path idleGroups(Path dir, Map<String, Integer> sizes) throws IOException {
+    JsonArray groups = new JsonArray();
+    sizes.forEach((name, size) -> groups.add(idleGroup(name, size, size)));
+    return groups(dir, groups);
+  }
+
+  private static JsonObject idleGroup(String name, int min, int max) {
+    return new JsonObject().put("name", name).put("imageId", ImageCatalog.imageId(IDLE_IMAGE)).put("min", min)
+        .put("max", max).put("calmTimeMs", 0).put("bootTimeoutMs", 600_000)
         // No healing: what the benchmark measures is not its agents' silence while it starts them.
-        .put("autoHeal", false))).encode());
-    return groups;
+        .put("autoHeal", false);
+  }
+
+  private static Path groups(Path dir, JsonArray groups) throws IOException {
+    Path file = dir.resolve("groups.json");
+    Files.writeString(file, new JsonObject().put("groups", groups).encode());
+    return file;
   }
 
   /**

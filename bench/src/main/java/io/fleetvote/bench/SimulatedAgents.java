@@ -113,17 +113,29 @@ final class SimulatedAgents implements AutoCloseable {
    * whose link has no coordinator sends nothing, as the agent.
    */
   void speak(List<String> ids, String deployment, String group) {
+    speak(Map.of(group, ids), deployment);
+  }
+
+  /** The same for the agents of several groups: {@code ids} by group. */
+  void speak(Map<String, List<String>> ids, String deployment) {
+    List<String> agents = new ArrayList<>();
+    List<String> groups = new ArrayList<>();
+    ids.forEach((group, members) -> members.forEach(id -> {
+      agents.add(id);
+      groups.add(group);
+    }));
     long startedAt = System.currentTimeMillis() - 600_000;
     Random random = new Random(42);
-    double[] loads = ids.stream().mapToDouble(id -> 30 + random.nextDouble() * 30).toArray();
+    double[] loads = agents.stream().mapToDouble(id -> 30 + random.nextDouble() * 30).toArray();
     int slices = 20;
     for (int slice = 0; slice < slices; slice++) {
-      int from = ids.size() * slice / slices;
-      int to = ids.size() * (slice + 1) / slices;
+      int from = agents.size() * slice / slices;
+      int to = agents.size() * (slice + 1) / slices;
       vertx.setPeriodic(1 + slice * 1000L / slices, 1000, t -> {
         long now = System.currentTimeMillis();
         for (int i = from; i < to; i++) {
-          String id = ids.get(i);
+          String id = agents.get(i);
+          String group = groups.get(i);
           loads[i] = Math.max(0, Math.min(100, loads[i] + random.nextGaussian() * 3));
           publish(id, Addresses.AGENT_HEARTBEATS, new AgentHeartbeat(id, deployment, group, Set.of(Role.APP),
               "127.0.0.1", 8080, 9110, 0, startedAt, now, true, "", false).toJson());
