@@ -61,9 +61,9 @@ final class SimulatedAgents implements AutoCloseable {
     SimulatedAgents agents = new SimulatedAgents(vertx, links, metadata);
     try {
       Set<String> wanted = Set.copyOf(ids);
-      Map<String, URI> endpoints = new HashMap<>();
-      admin.instances().stream().filter(i -> wanted.contains(i.getString("instanceId")))
-          .forEach(i -> endpoints.put(i.getString("instanceId"), URI.create(i.getString("metadataEndpoint"))));
+      // A pending instance has no metadata endpoint yet: thousands take the sandbox a while to start.
+      Map<String, URI> endpoints = Await.until("a metadata endpoint for each of " + ids.size() + " instances",
+          timeout, Duration.ofMillis(500), () -> endpoints(admin, wanted), found -> found.size() == wanted.size());
       InstanceMetadataClient first = new InstanceMetadataClient(vertx, endpoints.get(ids.get(0)));
       metadata.add(first);
       LinkOptions options = LinkOptions.fromJson(JsonFields.object(JsonFields.object(JsonFields.object(
@@ -87,6 +87,15 @@ final class SimulatedAgents implements AutoCloseable {
       agents.close();
       throw new IllegalStateException("cannot connect " + ids.size() + " simulated agents: " + e, e);
     }
+  }
+
+  /** The metadata endpoints of those of {@code wanted} that have one. */
+  private static Map<String, URI> endpoints(SandboxAdmin admin, Set<String> wanted) {
+    Map<String, URI> endpoints = new HashMap<>();
+    admin.instances().stream().filter(i -> wanted.contains(i.getString("instanceId"))
+            && i.getString("metadataEndpoint") != null)
+        .forEach(i -> endpoints.put(i.getString("instanceId"), URI.create(i.getString("metadataEndpoint"))));
+    return endpoints;
   }
 
   /** The instance's user-data; its metadata endpoint may be slow to answer while a thousand instances start. */
