@@ -7,6 +7,7 @@ import io.fleetvote.common.cli.CommandLineException;
 import io.fleetvote.common.imds.InstanceIdentity;
 import io.fleetvote.common.imds.InstanceMetadataClient;
 import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.common.process.ProcessProbe;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -17,7 +18,6 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -130,7 +130,7 @@ public final class AgentMain {
   /** Runs on the main thread; it returns once the agent is up (its threads keep it running). */
   private static void start(Invocation invocation, Clock clock) {
     // The process's start, not main's: "agent up N ms after its start" counts the JVM's own start too.
-    long startedAt = ProcessHandle.current().info().startInstant().map(Instant::toEpochMilli).orElse(clock.millis());
+    long startedAt = ProcessProbe.startMillis(ProcessHandle.current()).orElse(clock.millis());
     Vertx vertx = Agent.vertx();
     InstanceIdentity identity = readIdentity(vertx, invocation.imds());
     String id = identity.instanceId();

@@ -97,7 +97,7 @@ class CapacityIT extends SandboxIT {
     // Until the double fork is done: the subshell in between is still in the parent's tree while it runs.
     ProcessHandle orphan = Await.until("the parent and its orphan, out of its tree, in the instance's group",
         Duration.ofSeconds(10), () -> orphanOf(group, parent), Optional::isPresent).orElseThrow();
-    long orphanStarted = orphan.info().startInstant().orElseThrow().toEpochMilli();
+    long orphanStarted = ProcessProbe.startMillis(orphan).orElseThrow();
     assertThat(ProcessHandle.of(parent).orElseThrow().descendants()).as("the orphan left the process tree")
         .doesNotContain(orphan);
 

@@ -1,5 +1,6 @@
 package io.fleetvote.agent.load;
 
+import io.fleetvote.common.process.ProcessProbe;
 import io.fleetvote.testkit.Await;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -186,7 +187,7 @@ class ProcessTreeLoadSensorTest {
   }
 
   private void writePidFile(Process process) throws IOException {
-    long startMillis = process.info().startInstant().map(java.time.Instant::toEpochMilli).orElse(0L);
+    long startMillis = ProcessProbe.startMillis(process.toHandle()).orElse(0L);
     Files.writeString(dir.resolve("app.pid"), process.pid() + " " + startMillis + "\n");
   }
 

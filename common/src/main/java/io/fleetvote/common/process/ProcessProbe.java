@@ -2,11 +2,12 @@ package io.fleetvote.common.process;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.stream.Stream;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * Finds a recorded process among the living. The pid must still belong to the process that was started (same start
@@ -18,8 +19,14 @@ public final class ProcessProbe {
 
   /** Linux counts a process's start in USER_HZ ticks, 100 a second on every architecture it runs on. */
   private static final long CLOCK_TICKS_PER_SECOND = 100;
-  /** When the machine booted ({@code btime} of {@code /proc/stat}), in epoch millis; -1 where it cannot be read. */
+  /**
+   * When the machine booted, in epoch millis to about 10 ms: now less {@code /proc/uptime}; -1 where it cannot be
+   * read. Not {@code btime} of {@code /proc/stat}, which the JDK's {@link ProcessHandle.Info#startInstant} builds on:
+   * it is whole seconds, so every start it gives is up to a second early (973 ms on one machine).
+   */
   private static final long BOOT_MILLIS = bootMillis();
+  /** Two records of one process's start differ by less than this (a pid is not reused so soon). */
+  private static final long SAME_START_MILLIS = 2_000;
 
   private ProcessProbe() {
   }
@@ -27,9 +34,41 @@ public final class ProcessProbe {
   public static Optional<ProcessHandle> find(long pid, long startedAtMillis) {
     return ProcessHandle.of(pid)
         .filter(ProcessHandle::isAlive)
-        .filter(h -> h.info().startInstant().map(Instant::toEpochMilli)
-            .map(start -> Math.abs(start - startedAtMillis) < 1_000).orElse(false))
+        .filter(h -> startMillis(h).map(start -> Math.abs(start - startedAtMillis) < SAME_START_MILLIS).orElse(false))
         .filter(h -> !gone(h));
+  }
+
+  /** When {@code process} started, in epoch millis: from {@code /proc} to about 10 ms, else as the JDK says. */
+  public static Optional<Long> startMillis(ProcessHandle process) {
+    if (BOOT_MILLIS >= 0) {
+      Optional<String[]> fields = statFields(process.pid());
+      if (fields.isPresent()) {
+        try {
+          return Optional.of(startMillis(fields.get()));
+        } catch (NumberFormatException e) {
+          // as the JDK says, below
+        }
+      }
+    }
+    return process.info().startInstant().map(Instant::toEpochMilli);
+  }
+
+  private static long startMillis(String[] statFields) {
+    // field 22 (starttime, clock ticks after boot) is the 20th after the name
+    return BOOT_MILLIS + Long.parseLong(statFields[19]) * 1000 / CLOCK_TICKS_PER_SECOND;
+  }
+
+  /** The fields of {@code /proc/PID/stat} after the process's name (the state first); empty if unreadable. */
+  private static Optional<String[]> statFields(long pid) {
+    String stat;
+    try {
+      stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+    int close = stat.lastIndexOf(')');
+    String[] fields = close > 0 && close + 2 < stat.length() ? stat.substring(close + 2).split(" ") : new String[0];
+    return fields.length < 20 ? Optional.empty() : Optional.of(fields);
   }
 
   /** The process has exited: not alive, or a zombie whose threads have all exited (its files are closed). */
@@ -55,25 +94,18 @@ public final class ProcessProbe {
     if (BOOT_MILLIS < 0) {
       return find(pid, startedAtMillis).isPresent();
     }
-    String stat;
-    try {
-      stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-    } catch (IOException e) {
+    Optional<String[]> read = statFields(pid);
+    if (read.isEmpty()) {
       return false;
     }
-    int close = stat.lastIndexOf(')');
-    String[] fields = close > 0 && close + 2 < stat.length() ? stat.substring(close + 2).split(" ") : new String[0];
-    if (fields.length < 20) {
-      return false;
-    }
+    String[] fields = read.get();
     long started;
     try {
-      // field 22 (starttime) is the 20th after the name; field 3 (state) the first
-      started = BOOT_MILLIS + Long.parseLong(fields[19]) * 1000 / CLOCK_TICKS_PER_SECOND;
+      started = startMillis(fields);
     } catch (NumberFormatException e) {
       return false;
     }
-    if (Math.abs(started - startedAtMillis) >= 1_000) {
+    if (Math.abs(started - startedAtMillis) >= SAME_START_MILLIS) {
       return false;
     }
     char state = fields[0].isEmpty() ? '?' : fields[0].charAt(0);
@@ -82,13 +114,11 @@ public final class ProcessProbe {
 
   private static long bootMillis() {
     try {
-      for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
-        if (line.startsWith("btime ")) {
-          return Long.parseLong(line.substring("btime ".length()).trim()) * 1000;
-        }
-      }
+      long now = System.currentTimeMillis();
+      String uptime = Files.readString(Path.of("/proc/uptime")).trim().split("\\s+")[0];
+      return now - new BigDecimal(uptime).movePointRight(3).longValue();
     } catch (IOException | RuntimeException e) {
-      // not Linux: find() instead
+      // not Linux: the JDK's start instants instead
     }
     return -1;
   }

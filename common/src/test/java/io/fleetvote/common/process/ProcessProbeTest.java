@@ -14,7 +14,7 @@ class ProcessProbeTest {
   void aLiveProcessIsAliveOnlyWithItsOwnStartTime() throws Exception {
     Process sleeper = new ProcessBuilder("sleep", "60").start();
     try {
-      long started = sleeper.info().startInstant().map(Instant::toEpochMilli).orElseThrow();
+      long started = ProcessProbe.startMillis(sleeper.toHandle()).orElseThrow();
 
       assertThat(ProcessProbe.alive(sleeper.pid(), started)).isTrue();
       assertThat(ProcessProbe.find(sleeper.pid(), started)).isPresent();
@@ -34,6 +34,22 @@ class ProcessProbeTest {
 
     assertThat(ProcessProbe.alive(quick.pid(), started)).isFalse();
     assertThat(ProcessProbe.alive(Long.MAX_VALUE / 2, started)).isFalse();
+  }
+
+  @Test
+  void aProcessStartsBetweenTheMomentsAroundItsSpawnNotUpToASecondEarlier() throws Exception {
+    // The JDK's start instant counts from btime, whole seconds: it can be up to a second early.
+    long before = System.currentTimeMillis();
+    Process sleeper = new ProcessBuilder("sleep", "60").start();
+    long after = System.currentTimeMillis();
+    try {
+      long started = ProcessProbe.startMillis(sleeper.toHandle()).orElseThrow();
+      // One clock tick (10 ms) and the boot time's own 10 ms of rounding either way.
+      assertThat(started).isBetween(before - 20, after + 20);
+      assertThat(ProcessProbe.alive(sleeper.pid(), started)).isTrue();
+    } finally {
+      sleeper.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
   }
 
   @Test

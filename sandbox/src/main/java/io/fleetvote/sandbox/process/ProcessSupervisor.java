@@ -56,7 +56,7 @@ public final class ProcessSupervisor {
       builder.environment().clear();
       builder.environment().putAll(env);
       Process process = builder.start();
-      long started = process.info().startInstant().map(Instant::toEpochMilli).orElse(System.currentTimeMillis());
+      long started = ProcessProbe.startMillis(process.toHandle()).orElse(System.currentTimeMillis());
       RunningProcess running = new RunningProcess(name, process.pid(), started);
       new PidRecord(process.pid(), started).write(pidFile(dir, name));
       return running;
