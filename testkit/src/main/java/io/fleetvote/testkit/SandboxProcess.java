@@ -14,6 +14,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -135,17 +137,31 @@ public final class SandboxProcess implements AutoCloseable {
     if (!Files.isDirectory(instances)) {
       return;
     }
+    List<Map.Entry<Path, ProcessHandle>> left = new ArrayList<>();
     try (Stream<Path> files = Files.walk(instances, 2)) {
-      files.filter(f -> f.getFileName().toString().endsWith(".pid")).forEach(file -> {
-        PidRecord.read(file).flatMap(PidRecord::live)
-            .ifPresent(handle -> {
-              System.err.println("sandbox: killing left-over process " + handle.pid() + " (" + file + ")");
-              handle.descendants().forEach(ProcessHandle::destroyForcibly);
-              handle.destroyForcibly();
-            });
-      });
+      files.filter(f -> f.getFileName().toString().endsWith(".pid")).forEach(file -> PidRecord.read(file)
+          .flatMap(PidRecord::live).ifPresent(handle -> left.add(Map.entry(file, handle))));
     } catch (IOException | UncheckedIOException e) {
       System.err.println("sandbox: cannot scan " + instances + " to clean up: " + e.getMessage());
     }
+    if (left.isEmpty()) {
+      return;
+    }
+    // The process tree read once (ProcessHandle.descendants reads every process's parent for each call: with
+    // thousands of instances left, that was minutes).
+    Map<Long, List<ProcessHandle>> children = ProcessHandle.allProcesses().collect(Collectors.groupingBy(
+        h -> h.parent().map(ProcessHandle::pid).orElse(0L)));
+    System.err.println("sandbox: killing " + left.size() + " left-over process(es), e.g. " + left.get(0).getValue().pid()
+        + " (" + left.get(0).getKey() + ")");
+    for (Map.Entry<Path, ProcessHandle> process : left) {
+      destroyTree(process.getValue(), children);
+    }
+  }
+
+  private static void destroyTree(ProcessHandle handle, Map<Long, List<ProcessHandle>> children) {
+    for (ProcessHandle child : children.getOrDefault(handle.pid(), List.of())) {
+      destroyTree(child, children);
+    }
+    handle.destroyForcibly();
   }
 }
