@@ -110,9 +110,12 @@ public final class LinkFailoverBench {
                 trial.from(), trial.moved(), trial.moveMedian(), trial.moveMax(), trial.shortMillis(), trial.lowest());
             int victim = index(apiPorts, trial.from());
             coordinators[victim].kill();
-            coordinators[victim] = start(dir, victim, sandbox, groups, cluster, clusterPorts, apiPorts, gatewayPorts,
-                key);
-            awaitFullCount(apiPorts.get(victim), agents);
+            if (t + 1 < settings.kills() + settings.freezes()) {
+              // Back for the next trial (after the last, nothing needs it).
+              coordinators[victim] = start(dir, victim, sandbox, groups, cluster, clusterPorts, apiPorts,
+                  gatewayPorts, key);
+              awaitFullCount(apiPorts.get(victim), agents);
+            }
           }
           report(trials, agents);
         }
