@@ -30,6 +30,8 @@ final class AgentConnection {
 
   /** The header naming the connection a message came in on, so a publish never goes back to its sender. */
   static final String ORIGIN = "fleetvote-origin";
+  /** The longest an attestation keeps its connection from counting as silent. */
+  static final long MAX_ATTESTING_MILLIS = 30_000;
 
   private final long id;
   private final NetSocket socket;
@@ -40,6 +42,7 @@ final class AgentConnection {
   private final Set<String> subscriptions = new HashSet<>();
   private AgentPolicy.Binding binding;
   private boolean attesting;
+  private long attestingSince;
   private long nextId;
   private long lastFrameAt;
   private boolean closed;
@@ -84,8 +87,14 @@ final class AgentConnection {
     return Optional.ofNullable(binding);
   }
 
+  /**
+   * When the agent was last heard from. While its attestation is the gateway's to answer (the cloud's view or the
+   * attestations map may be slow), it is not the agent that is silent: now, for up to
+   * {@value #MAX_ATTESTING_MILLIS} ms (at 5,000 agents, closing those after a lease made them all attest again).
+   */
   long lastFrameAt() {
-    return lastFrameAt;
+    long now = gateway.now();
+    return attesting && now - attestingSince < MAX_ATTESTING_MILLIS ? now : lastFrameAt;
   }
 
   /**
@@ -158,12 +167,15 @@ final class AgentConnection {
 
   private void attest(Frame frame) {
     attesting = true;
+    attestingSince = gateway.now();
     JsonObject fields = frame.toJson();
     Future<Attested> attested = fields.getString("credential") != null
         ? gateway.resume(fields.getString("instanceId"), fields.getString("credential"))
         : gateway.attest(fields.getString("document"), fields.getString("signature"), fields.getString("nonce"));
     attested.onComplete(result -> {
       attesting = false;
+      // The silence counts from the answer.
+      lastFrameAt = gateway.now();
       if (closed) {
         return;
       }
