@@ -15,17 +15,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The latest announcement of each LB ({@link Addresses#LB_ANNOUNCEMENTS}) for as long as its lease, encoded once: an
+ * The latest announcement of each LB ({@link Addresses#LB_ANNOUNCEMENTS}) for as long as its lease: an
  * app agent that subscribes is told at once which LBs serve its group, instead of at each LB's next announcement (up
- * to a gossip period later, all of it in a new instance's way to its first request). Pure: the gateway's event loop
- * calls it.
+ * to a gossip period later, all of it in a new instance's way to its first request). Encoded only when a subscriber
+ * asks (the relay encodes the live one for its own subscribers). Pure: the gateway's event loop calls it.
  */
 final class RetainedAnnouncements {
 
   /** More LBs than any deployment runs; beyond it the oldest is forgotten (a cluster member could flood it). */
   static final int MAX_RETAINED = 1000;
 
-  private record Held(Buffer frame, long until) {
+  private record Held(LbAnnouncement announcement, long until) {
   }
 
   private final Clock clock;
@@ -47,8 +47,7 @@ final class RetainedAnnouncements {
       return false;
     }
     latest.remove(announcement.instanceId());
-    latest.put(announcement.instanceId(), new Held(FrameCodec.encode(Frame.message(Addresses.LB_ANNOUNCEMENTS,
-        announcement.toJson(), null)), clock.millis() + announcement.leaseMillis()));
+    latest.put(announcement.instanceId(), new Held(announcement, clock.millis() + announcement.leaseMillis()));
     if (latest.size() > MAX_RETAINED) {
       latest.remove(latest.keySet().iterator().next());
     }
@@ -60,7 +59,8 @@ final class RetainedAnnouncements {
     long now = clock.millis();
     latest.values().removeIf(held -> held.until() <= now);
     List<Buffer> frames = new ArrayList<>(latest.size());
-    latest.values().forEach(held -> frames.add(held.frame()));
+    latest.values().forEach(held -> frames.add(FrameCodec.encode(Frame.message(Addresses.LB_ANNOUNCEMENTS,
+        held.announcement().toJson(), null))));
     return frames;
   }
 }
