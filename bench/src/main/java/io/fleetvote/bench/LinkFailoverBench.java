@@ -99,6 +99,7 @@ public final class LinkFailoverBench {
           for (int api : apiPorts) {
             awaitFullCount(api, agents);
           }
+          awaitKnown(links, gatewayPorts);
           System.out.printf("%n%-6s %-7s %-12s %6s %12s %10s %14s %8s%n", "trial", "how", "from", "moved",
               "move p50 ms", "move max", "count short ms", "lowest");
           List<Trial> trials = new ArrayList<>();
@@ -115,6 +116,7 @@ public final class LinkFailoverBench {
               coordinators[victim] = start(dir, victim, sandbox, groups, cluster, clusterPorts, apiPorts,
                   gatewayPorts, key);
               awaitFullCount(apiPorts.get(victim), agents);
+              awaitKnown(links, gatewayPorts);
             }
           }
           report(trials, agents);
@@ -147,6 +149,16 @@ public final class LinkFailoverBench {
     Await.until("the coordinator of API port " + apiPort + " counting all " + agents + " votes", Duration.ofMinutes(3),
         Duration.ofMillis(200), () -> BenchSupport.votesCounted(apiPort, GROUP),
         counted -> counted.isPresent() && counted.get() == agents);
+  }
+
+  /**
+   * Until every agent knows both gateways: a trial measures the move to a coordinator the agents know of, not how
+   * soon they hear of one that has just come (a coordinator's directory push, in its welcome or after).
+   */
+  private static void awaitKnown(SimulatedAgents links, List<Integer> gatewayPorts) {
+    List<String> gateways = gatewayPorts.stream().map(p -> "127.0.0.1:" + p).toList();
+    Await.until("every agent knowing both gateways " + gateways, Duration.ofMinutes(1), Duration.ofMillis(100),
+        links::known, known -> known.values().stream().allMatch(k -> k.containsAll(gateways)));
   }
 
   /** Takes away the coordinator that holds the most agents, and watches them move and the survivor count. */

@@ -115,6 +115,13 @@ final class SimulatedAgents implements AutoCloseable {
     return on;
   }
 
+  /** The coordinators' gateways each agent knows of (where it would go next). */
+  Map<String, List<String>> known() {
+    Map<String, List<String>> known = new HashMap<>();
+    links.forEach((id, link) -> known.put(id, link.coordinators()));
+    return known;
+  }
+
   /**
    * Every agent of {@code ids} sends a heartbeat and a vote once a second, spread over the second, as group
    * {@code group} of {@code deployment}; loads wander within the thresholds, so the group holds and the

@@ -70,11 +70,16 @@ public final class AgentGateway extends VerticleBase {
   private static final String KEYSTORE = "gateway.p12";
   private static final char[] STORE_PASSWORD = "fleetvote-gateway".toCharArray();
   /** The cluster map of every coordinator's gateway: address and certificate. */
-  private static final String DIRECTORY = "fleetvote.gateways";
+  static final String DIRECTORY = "fleetvote.gateways";
   /** Published (coordinators only) when an instance is revoked: every gateway closes its connection. */
   static final String REVOKED = "fleetvote.gateway.revoked";
   /** This coordinator's API asks its gateway to revoke an instance (a local consumer). */
   public static final String REVOKE = "fleetvote.gateway.revoke";
+  /**
+   * Published (coordinators only) by a gateway that entered the directory: the others read it at once rather than at
+   * their next refresh, so that agents they hold learn of it before they may need it.
+   */
+  static final String DIRECTORY_CHANGED = "fleetvote.gateway.directory";
   private static final long DIRECTORY_REFRESH_MS = 2000;
   private static final long DIRECTORY_TTL_MS = 10_000;
 
@@ -100,6 +105,8 @@ public final class AgentGateway extends VerticleBase {
   private NetServer server;
   private String certificatePem;
   private volatile JsonObject reach = new JsonObject();
+  /** In the directory: from then on it reads the directory again when another gateway enters it. */
+  private boolean listed;
   private long nextConnection;
   private int attested;
   private long dropped;
@@ -157,6 +164,11 @@ public final class AgentGateway extends VerticleBase {
         closeInstance(revoked);
       }
     });
+    bus().<String>consumer(DIRECTORY_CHANGED, message -> {
+      if (listed && !coordinatorId.equals(message.body())) {
+        advertise();
+      }
+    });
     // Always followed, so that an agent that subscribes is told the LBs at once (RetainedAnnouncements).
     consumers.put(Addresses.LB_ANNOUNCEMENTS, bus().consumer(Addresses.LB_ANNOUNCEMENTS, message -> {
       announcements.remember(message.body());
@@ -181,6 +193,10 @@ public final class AgentGateway extends VerticleBase {
           return server.listen();
         })
         .compose(listening -> advertise().map(listening))
+        .onSuccess(s -> {
+          listed = true;
+          bus().publish(DIRECTORY_CHANGED, coordinatorId);
+        })
         .onSuccess(s -> vertx.setPeriodic(DIRECTORY_REFRESH_MS, t -> advertise()))
         .onSuccess(s -> LOG.info("agent gateway on {}:{} (TLS); agents attest with identity documents of {}{}",
             options.host(), s.actualPort(), options.region(),
@@ -211,6 +227,8 @@ public final class AgentGateway extends VerticleBase {
               .put("certificates", String.join("", sorted.stream().map(e -> e.getString("certificate")).toList())));
           if (!now.equals(reach)) {
             reach = now;
+            LOG.info("the coordinators' gateways are now {}", now.getJsonObject("coordinators")
+                .getJsonArray("addresses"));
             // Agents taken before a coordinator came (or after one went) learn where to go next.
             Buffer frame = FrameCodec.encode(new Frame(Frame.Type.COORDINATORS, now));
             connections.values().stream().filter(c -> c.binding().isPresent()).forEach(c -> c.deliverPublished(frame));

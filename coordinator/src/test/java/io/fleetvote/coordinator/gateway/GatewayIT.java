@@ -144,6 +144,17 @@ class GatewayIT {
     JsonObject welcome = rootOnA.await(Frame.Type.WELCOME).toJson();
     assertThat(welcome.getString("instanceId")).isEqualTo(a);
     assertThat(welcome.getJsonArray("roles").getList()).containsExactly("app");
+    String own = "127.0.0.1:" + gatewayPort;
+    assertThat(welcome.getJsonObject("coordinators").getJsonArray("addresses").getList()).containsExactly(own);
+
+    // Another coordinator's gateway enters the directory and says so: connected agents are told where it is.
+    String certificate = welcome.getJsonObject("coordinators").getString("certificates");
+    coordinator.vertx().sharedData().<String, JsonObject>getAsyncMap(AgentGateway.DIRECTORY)
+        .compose(map -> map.put("another-coordinator", new JsonObject().put("address", "127.0.0.1:1")
+            .put("certificate", certificate), 10_000)).await();
+    coordinator.vertx().eventBus().publish(AgentGateway.DIRECTORY_CHANGED, "another-coordinator");
+    assertThat(rootOnA.await(Frame.Type.COORDINATORS).toJson().getJsonObject("coordinators")
+        .getJsonArray("addresses").getList()).containsExactly("127.0.0.1:1", own);
 
     // An LB's announcement (of another deployment: A's own agent ignores it), relayed by the cluster: a subscriber
     // gets it; one that subscribes later (below) is handed it at once, not at the LB's next announcement.
