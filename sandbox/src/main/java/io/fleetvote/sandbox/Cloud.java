@@ -215,6 +215,6 @@ public final class Cloud {
   }
 
   private void save() {
-    store.save(state.toJson());
+    store.save(state::toJson);
   }
 }

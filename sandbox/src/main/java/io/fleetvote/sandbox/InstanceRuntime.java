@@ -101,7 +101,7 @@ final class InstanceRuntime {
     for (Instance instance : instances) {
       if (instance.state() == InstanceState.RUNNING) {
         for (RunningProcess process : instance.processes()) {
-          if (!process.exited() && !processes.alive(process)) {
+          if (!process.exited() && processes.exitNoticed(process)) {
             process.markExited(now);
             changed = true;
             LOG.warn("instance {}: process {} (pid {}) exited on its own", instance.id(), process.name(), process.pid());

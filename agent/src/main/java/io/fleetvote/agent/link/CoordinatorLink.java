@@ -4,6 +4,7 @@ import io.fleetvote.common.LogSafe;
 import io.fleetvote.common.imds.InstanceMetadataClient.SignedIdentity;
 import io.fleetvote.common.link.Frame;
 import io.fleetvote.common.link.FrameCodec;
+import io.fleetvote.common.link.Silence;
 import io.fleetvote.common.msg.JsonFields;
 import io.fleetvote.common.msg.MessageException;
 import io.vertx.core.Context;
@@ -49,8 +50,10 @@ import java.util.regex.Pattern;
  * credential of its last welcome, and attests again if that is refused), then carries the agent's publishes and requests up, and
  * brings down what its subscribed addresses receive, onto the agent's own (local) event bus, where its verticles
  * listen as they would on a clustered one; a message that wants an answer is requested there and the answer goes
- * back up. It pings every third of the lease the coordinator gives; a coordinator silent for a lease, or gone, is
- * left for the next one of the list, at once, then with a jittered backoff while none takes it. Subscriptions are
+ * back up. It pings every third of the lease the coordinator gives; a coordinator silent for a lease (the time the
+ * agent itself was held up not counted: {@link Silence}), or gone, is left for the next one of the list after a
+ * random part of the spread that coordinator gave (its other agents leave it at the same moment), then with a
+ * jittered backoff while none takes it. Subscriptions are
  * made again on every new connection. Its methods may be called from any thread: they run on the context that
  * started the link, and a request's answer comes back on the caller's context.
  */
@@ -61,6 +64,7 @@ public final class CoordinatorLink {
   private static final long WELCOME_TIMEOUT_MS = 5000;
   private static final long FIRST_RETRY_MS = 200;
   private static final long MAX_RETRY_MS = 5000;
+  private static final long LEASE_CHECK_MS = 250;
 
   private final Vertx vertx;
   /** The coordinators it knows: from the user-data first, then as the last coordinator that took it listed them. */
@@ -87,6 +91,11 @@ public final class CoordinatorLink {
   /** The silence after which the agent leaves its coordinator: the welcome's lease (read on any thread). */
   private volatile long leaseMillis = 3000;
   private long lastFrameAt;
+  private long heardMark;
+  /** Over how long it spreads its reconnection when its coordinator goes (the coordinator's word: 0 until it says). */
+  private long spreadMillis;
+  /** The lease's judge: the time this agent itself was held up (a pause, a starved host) is not the coordinator's. */
+  private final Silence silence = new Silence(LEASE_CHECK_MS);
   private long nextId;
   private int next;
   private int failures;
@@ -142,7 +151,7 @@ public final class CoordinatorLink {
       return;
     }
     client = shared != null ? shared.apply(options) : client(vertx, options);
-    leaseTimer = vertx.setPeriodic(250, t -> checkLease());
+    leaseTimer = vertx.setPeriodic(LEASE_CHECK_MS, t -> checkLease());
     connect();
   }
 
@@ -277,7 +286,7 @@ public final class CoordinatorLink {
       return;
     }
     socket = connected;
-    lastFrameAt = clock.millis();
+    heard();
     socket.handler(FrameCodec.parser(FrameCodec.MAX_FRAME_BYTES, new FrameCodec.Sink() {
       @Override
       public void frame(Frame frame) {
@@ -302,7 +311,7 @@ public final class CoordinatorLink {
   }
 
   private void received(Frame frame, String address) {
-    lastFrameAt = clock.millis();
+    heard();
     switch (frame.type()) {
       case WELCOME -> welcome(frame, address);
       case REFUSED -> {
@@ -312,7 +321,8 @@ public final class CoordinatorLink {
         credential = null;
       }
       case PONG -> {
-        // the lease is renewed by any frame
+        // the lease is renewed by any frame; the spread follows the coordinator's number of agents
+        spreadMillis(frame.toJson());
       }
       case MESSAGE -> deliver(frame);
       case COORDINATORS -> learn(frame.toJson(), address);
@@ -385,6 +395,7 @@ public final class CoordinatorLink {
     failures = 0;
     coordinator = fields.getString("coordinator");
     leaseMillis = fields.getLong("leaseMs");
+    spreadMillis(fields);
     credential = fields.getString("credential");
     LOG.info("{}: connected to coordinator {} at {} as {} of group {}", instanceId, coordinator, address,
         fields.getString("instanceId"), fields.getString("group"));
@@ -416,10 +427,12 @@ public final class CoordinatorLink {
   }
 
   private void checkLease() {
+    long now = clock.millis();
+    silence.checked(now);
     if (socket == null) {
       return;
     }
-    long silent = clock.millis() - lastFrameAt;
+    long silent = silence.since(now, lastFrameAt, heardMark);
     // Before the welcome, the coordinator may be reading what the others know of the agent: the welcome's own time.
     if (silent > (welcomed ? leaseMillis : Math.max(leaseMillis, WELCOME_TIMEOUT_MS))) {
       LOG.warn("{}: coordinator {} silent for {} ms: leaving it", instanceId, coordinator, silent);
@@ -427,6 +440,18 @@ public final class CoordinatorLink {
     } else if (welcomed && silent >= leaseMillis / 3) {
       write(Frame.ping());
     }
+  }
+
+  private void spreadMillis(JsonObject fields) {
+    Long given = fields.getLong("spreadMs");
+    if (given != null) {
+      spreadMillis = given;
+    }
+  }
+
+  private void heard() {
+    lastFrameAt = clock.millis();
+    heardMark = silence.mark();
   }
 
   private void lost(NetSocket which, String address, String why) {
@@ -441,9 +466,15 @@ public final class CoordinatorLink {
         "the connection to coordinator " + address + " went before the answer")));
     pending.clear();
     if (wasWelcomed) {
-      LOG.warn("{}: lost coordinator {} ({}): trying the next one", instanceId, address, why);
+      // Its other agents lost it at the same moment: a random part of the spread it gave, not all at once.
+      long delay = spreadMillis > 0 ? ThreadLocalRandom.current().nextLong(spreadMillis + 1) : 0;
+      LOG.warn("{}: lost coordinator {} ({}): trying the next one in {} ms", instanceId, address, why, delay);
       next++;
-      connect();
+      if (delay == 0) {
+        connect();
+      } else {
+        timer = vertx.setTimer(delay, t -> connect());
+      }
     } else {
       retry(address, why + " before the coordinator took the agent");
     }

@@ -28,7 +28,8 @@ import java.util.regex.Pattern;
  *   request or to a message with an id</td></tr>
  *   <tr><td>{@code error}</td><td>coordinator</td><td>reason, message, id?</td><td>a frame of the agent's refused (the
  *   connection stays open)</td></tr>
- *   <tr><td>{@code ping} / {@code pong}</td><td>both</td><td></td><td>liveness within the lease</td></tr>
+ *   <tr><td>{@code ping} / {@code pong}</td><td>both</td><td>/ spreadMs?</td><td>liveness within the lease; a pong
+ *   (and the welcome) may say over how long the agent spreads its reconnection when this coordinator goes</td></tr>
  *   <tr><td>{@code coordinators}</td><td>coordinator</td><td>coordinators (addresses, certificates)</td><td>every
  *   coordinator's gateway now (the welcome says it too): where to go when this one goes</td></tr>
  * </table>
@@ -49,6 +50,8 @@ public record Frame(Type type, JsonObject fields) {
   public static final Pattern ADDRESS = Pattern.compile("[A-Za-z0-9_.-]{1,200}");
   /** The longest a request may wait for its answer. */
   public static final long MAX_TIMEOUT_MS = 300_000;
+  /** The longest a coordinator may ask its agents to spread their reconnection over. */
+  public static final long MAX_SPREAD_MS = 60_000;
 
   public Frame {
     fields = fields.copy().put("type", type.wire());
@@ -131,6 +134,11 @@ public record Frame(Type type, JsonObject fields) {
     return new Frame(Type.PONG, new JsonObject());
   }
 
+  /** A pong that says over how long ({@code spreadMs}) its agent spreads its reconnection if this coordinator goes. */
+  public static Frame pong(long spreadMs) {
+    return new Frame(Type.PONG, new JsonObject().put("spreadMs", spreadMs));
+  }
+
   /** Reads a frame, checking what its type needs; a {@link MessageException} names what was wrong. */
   public static Frame fromJson(JsonObject json) {
     String wire = JsonFields.string(json, "type", 20, Pattern.compile("[a-z]+"));
@@ -183,9 +191,11 @@ public record Frame(Type type, JsonObject fields) {
         JsonFields.string(json, "instanceId", 64, null);
         JsonFields.string(json, "coordinator", 200, null);
         JsonFields.longValue(json, "leaseMs", 100, 600_000);
+        JsonFields.optionalLong(json, "spreadMs", 0, MAX_SPREAD_MS);
       }
       case COORDINATORS -> JsonFields.object(json, "coordinators");
-      case PING, PONG -> {
+      case PONG -> JsonFields.optionalLong(json, "spreadMs", 0, MAX_SPREAD_MS);
+      case PING -> {
         // nothing else
       }
     }

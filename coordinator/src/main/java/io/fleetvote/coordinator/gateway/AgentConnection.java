@@ -3,6 +3,7 @@ package io.fleetvote.coordinator.gateway;
 import io.fleetvote.common.LogSafe;
 import io.fleetvote.common.link.Frame;
 import io.fleetvote.common.link.FrameCodec;
+import io.fleetvote.common.link.Silence;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.coordinator.attest.Attestor;
 import io.vertx.core.Future;
@@ -45,6 +46,7 @@ final class AgentConnection {
   private long attestingSince;
   private long nextId;
   private long lastFrameAt;
+  private long heardMark;
   private boolean closed;
 
   AgentConnection(long id, NetSocket socket, AgentGateway gateway, long now) {
@@ -53,6 +55,7 @@ final class AgentConnection {
     this.gateway = gateway;
     this.bus = gateway.bus();
     this.lastFrameAt = now;
+    this.heardMark = gateway.silence().mark();
     socket.handler(FrameCodec.parser(FrameCodec.MAX_FRAME_BYTES, new FrameCodec.Sink() {
       @Override
       public void frame(Frame frame) {
@@ -61,7 +64,7 @@ final class AgentConnection {
 
       @Override
       public void invalid(MessageException problem) {
-        lastFrameAt = gateway.now();
+        heard();
         refuse("frame", "invalid", "a frame that could not be read: " + problem.getMessage(), null);
         if (binding == null) {
           close();
@@ -88,13 +91,19 @@ final class AgentConnection {
   }
 
   /**
-   * When the agent was last heard from. While its attestation is the gateway's to answer (the cloud's view or the
-   * attestations map may be slow), it is not the agent that is silent: now, for up to
-   * {@value #MAX_ATTESTING_MILLIS} ms (at 5,000 agents, closing those after a lease made them all attest again).
+   * How long the agent has been silent at {@code now}, less the time the gateway itself was held up
+   * ({@link Silence}). While its attestation is the gateway's to answer (the cloud's view or the attestations map may
+   * be slow), it is not the agent that is silent: 0, for up to {@value #MAX_ATTESTING_MILLIS} ms (at 5,000 agents,
+   * closing those after a lease made them all attest again).
    */
-  long lastFrameAt() {
-    long now = gateway.now();
-    return attesting && now - attestingSince < MAX_ATTESTING_MILLIS ? now : lastFrameAt;
+  long silentMillis(long now) {
+    return attesting && now - attestingSince < MAX_ATTESTING_MILLIS ? 0
+        : gateway.silence().since(now, lastFrameAt, heardMark);
+  }
+
+  private void heard() {
+    lastFrameAt = gateway.now();
+    heardMark = gateway.silence().mark();
   }
 
   /**
@@ -144,7 +153,7 @@ final class AgentConnection {
   }
 
   private void received(Frame frame) {
-    lastFrameAt = gateway.now();
+    heard();
     if (binding == null) {
       if (frame.type() != Frame.Type.ATTEST || attesting) {
         refuse(frame.type().wire(), "unattested", "the first frame must be one attest", frame.id());
@@ -155,7 +164,7 @@ final class AgentConnection {
       return;
     }
     switch (frame.type()) {
-      case PING -> write(Frame.pong());
+      case PING -> write(Frame.pong(gateway.spreadMillis()));
       case PUBLISH -> publish(frame);
       case REQUEST -> request(frame);
       case SUBSCRIBE -> subscribe(frame.address());
@@ -175,7 +184,7 @@ final class AgentConnection {
     attested.onComplete(result -> {
       attesting = false;
       // The silence counts from the answer.
-      lastFrameAt = gateway.now();
+      heard();
       if (closed) {
         return;
       }
@@ -195,6 +204,7 @@ final class AgentConnection {
           .put("roles", binding.roles().stream().map(r -> r.name().toLowerCase(Locale.ROOT)).toList())
           .put("credential", granted.session().credential()).put("expiresAt", granted.session().expiresAt())
           .put("coordinator", gateway.coordinatorId()).put("leaseMs", gateway.leaseMillis())
+          .put("spreadMs", gateway.spreadMillis())
           // Every coordinator's gateway as of now: an agent launched before some of them learns of them here.
           .put("coordinators", gateway.reach().getJsonObject("coordinators"))));
       gateway.attested(this);

@@ -144,6 +144,10 @@ class GatewayIT {
     JsonObject welcome = rootOnA.await(Frame.Type.WELCOME).toJson();
     assertThat(welcome.getString("instanceId")).isEqualTo(a);
     assertThat(welcome.getJsonArray("roles").getList()).containsExactly("app");
+    // Over how long its agents spread their reconnection if it goes: half a millisecond per agent it holds (3 here).
+    assertThat(welcome.getLong("spreadMs")).isBetween(0L, 2L);
+    rootOnA.send(Frame.ping());
+    assertThat(rootOnA.await(Frame.Type.PONG).toJson().getLong("spreadMs")).isBetween(0L, 2L);
     String own = "127.0.0.1:" + gatewayPort;
     assertThat(welcome.getJsonObject("coordinators").getJsonArray("addresses").getList()).containsExactly(own);
 

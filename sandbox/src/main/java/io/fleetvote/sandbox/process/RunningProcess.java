@@ -1,6 +1,7 @@
 package io.fleetvote.sandbox.process;
 
 import io.vertx.core.json.JsonObject;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A process the sandbox started for an instance. The pid together with the process's start time identifies it,
@@ -12,6 +13,9 @@ public final class RunningProcess {
   private final long pid;
   private final long startedAtMillis;
   private Long exitedAtMillis;
+  /** Started by this sandbox: the JDK, which reaps it, says when it exits (no need to read /proc). */
+  private volatile boolean watched;
+  private volatile boolean exitSeen;
 
   public RunningProcess(String name, long pid, long startedAtMillis) {
     this.name = name;
@@ -29,6 +33,21 @@ public final class RunningProcess {
 
   public long startedAtMillis() {
     return startedAtMillis;
+  }
+
+  /** {@code exit} completes when the process has exited (the JDK's {@link Process#onExit()} of a child). */
+  void watch(CompletableFuture<?> exit) {
+    watched = true;
+    exit.whenComplete((x, e) -> exitSeen = true);
+  }
+
+  /** Whether it is watched ({@link #watch}); then {@link #exitSeen()} says if it exited. */
+  boolean watched() {
+    return watched;
+  }
+
+  boolean exitSeen() {
+    return exitSeen;
   }
 
   public boolean exited() {
