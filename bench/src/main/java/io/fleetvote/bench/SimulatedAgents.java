@@ -20,7 +20,9 @@ import io.vertx.core.net.NetClient;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,6 +41,9 @@ import java.util.function.Function;
 final class SimulatedAgents implements AutoCloseable {
 
   private final Vertx vertx;
+  /** How many simulated agents start per second (an instance's agent starts as it boots). */
+  static final int STARTS_PER_SECOND = 200;
+
   private final Map<String, CoordinatorLink> links;
   private final List<InstanceMetadataClient> metadata;
 
@@ -72,14 +77,26 @@ final class SimulatedAgents implements AutoCloseable {
       Map<String, NetClient> clients = new ConcurrentHashMap<>();
       Function<LinkOptions, NetClient> client = known -> clients.computeIfAbsent(known.certificates(),
           certificates -> CoordinatorLink.client(vertx, known));
+      Deque<CoordinatorLink> unstarted = new ArrayDeque<>();
       for (String id : ids) {
         InstanceMetadataClient imds = new InstanceMetadataClient(vertx, endpoints.get(id));
         metadata.add(imds);
         CoordinatorLink link = new CoordinatorLink(vertx, options, id, imds::signedIdentity,
             UUID.randomUUID().toString(), Clock.systemUTC(), client);
         links.put(id, link);
-        link.start();
+        unstarted.add(link);
       }
+      // Started as a fleet comes up, not all in the same instant: STARTS_PER_SECOND, spread over each second (5,000
+      // at once had the sandbox's metadata endpoints and the coordinator time out, and every retry came back).
+      long batch = Math.max(1, STARTS_PER_SECOND / 10);
+      vertx.setPeriodic(1, 100, timer -> {
+        for (int i = 0; i < batch && !unstarted.isEmpty(); i++) {
+          unstarted.poll().start();
+        }
+        if (unstarted.isEmpty()) {
+          vertx.cancelTimer(timer);
+        }
+      });
       Await.until("a coordinator to take all " + ids.size() + " simulated agents", timeout, Duration.ofMillis(500),
           () -> links.values().stream().filter(l -> l.connected().isPresent()).count(), n -> n == ids.size());
       return agents;

@@ -15,7 +15,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A Fleetvote process started by a tool (a test, the demo, a benchmark): output appended to a log file, ready when
- * its health URL answers 200, stopped by pid (SIGTERM, then SIGKILL) when its owner is done.
+ * its health URL answers 200, stopped by pid (SIGTERM, then SIGKILL) when its owner is done, or when its owner's JVM
+ * exits before (a benchmark stopped by Ctrl-C or SIGTERM: {@link Shutdown}).
  */
 public final class ManagedProcess implements AutoCloseable {
 
@@ -24,6 +25,7 @@ public final class ManagedProcess implements AutoCloseable {
   private final String name;
   private final Process process;
   private final Path log;
+  private Shutdown.Registration onExit;
 
   private ManagedProcess(String name, Process process, Path log) {
     this.name = name;
@@ -56,6 +58,7 @@ public final class ManagedProcess implements AutoCloseable {
       throw new UncheckedIOException("cannot start the " + name + ": " + command, e);
     }
     ManagedProcess managed = new ManagedProcess(name, process, log);
+    managed.onExit = Shutdown.onExit("stop the " + name, managed::close);
     managed.awaitHealthy(health, timeout);
     return managed;
   }
@@ -69,7 +72,7 @@ public final class ManagedProcess implements AutoCloseable {
   }
 
   /** SIGTERM, and SIGKILL if it has not exited within 20 s. */
-  public void stop() {
+  public synchronized void stop() {
     process.destroy();
     waitForExit();
   }
@@ -81,9 +84,12 @@ public final class ManagedProcess implements AutoCloseable {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
     if (process.isAlive()) {
       stop();
+    }
+    if (onExit != null) {
+      onExit.cancel();
     }
   }
 

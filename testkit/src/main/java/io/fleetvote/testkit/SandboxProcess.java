@@ -21,7 +21,8 @@ import java.util.stream.Stream;
 /**
  * A sandbox running as its own process ({@code java -jar sandbox/target/fleetvote-sandbox.jar}), for tests, the demo
  * and benchmarks. {@link #close()} terminates every instance, stops the sandbox, and kills by pid whatever the
- * state file still lists as running, so nothing outlives its owner even when the sandbox itself died.
+ * state file still lists as running, so nothing outlives its owner even when the sandbox itself died; the owner's JVM
+ * exiting first (Ctrl-C, SIGTERM) does the same ({@link Shutdown}).
  */
 public final class SandboxProcess implements AutoCloseable {
 
@@ -33,6 +34,7 @@ public final class SandboxProcess implements AutoCloseable {
   private final List<String> extraArgs;
   private final List<String> jvmFlags;
   private ManagedProcess process;
+  private Shutdown.Registration onExit;
 
   private SandboxProcess(Path home, Path stateDir, int port, List<String> jvmFlags, List<String> extraArgs) {
     this.jvmFlags = List.copyOf(jvmFlags);
@@ -52,6 +54,7 @@ public final class SandboxProcess implements AutoCloseable {
     SandboxProcess sandbox = new SandboxProcess(FleetvoteHome.dir(), stateDir, FreePorts.pick(), jvmFlags,
         List.of(extraArgs));
     sandbox.launch();
+    sandbox.onExit = Shutdown.onExit("stop the sandbox and its instances", sandbox::close);
     return sandbox;
   }
 
@@ -108,7 +111,10 @@ public final class SandboxProcess implements AutoCloseable {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
+    if (onExit != null) {
+      onExit.cancel();
+    }
     try {
       if (process.alive()) {
         admin().terminateAll();

@@ -43,9 +43,10 @@ public final class MetadataServers {
   private final Map<String, HttpServer> servers = new HashMap<>();
   private final Map<String, Map<String, Long>> tokens = new HashMap<>();
   /**
-   * Each instance's identity document and its signature, made at the first request: EC2 serves one document for an
-   * instance's life, and an RSA signature costs milliseconds of the one event loop, a thousand agents attesting at
-   * once starved every endpoint. Made again should the document change.
+   * Each instance's identity document and its signature, made on a worker thread when its endpoint opens (else at the
+   * first request): EC2 serves one document for an instance's life, and an RSA signature costs milliseconds of the
+   * one event loop: a thousand agents attesting at once starved every endpoint, and 5,000 fetching their identity as
+   * they came up timed out for seconds. Made again should the document change.
    */
   private final Map<String, Map.Entry<String, String>> signed = new HashMap<>();
   private final SecureRandom random = new SecureRandom();
@@ -69,7 +70,22 @@ public final class MetadataServers {
     server.requestHandler(request -> handle(instanceId, request));
     return server.listen().map(bound -> {
       servers.put(instanceId, bound);
+      presign(instanceId);
       return bound.actualPort();
+    });
+  }
+
+  /** Signs the instance's identity document off the event loop, ahead of its agent's first request. */
+  private void presign(String instanceId) {
+    Optional<Instance> instance = instances.apply(instanceId);
+    if (instance.isEmpty()) {
+      return;
+    }
+    String document = identityDocument(instance.get());
+    vertx.executeBlocking(() -> signer.sign(document), false).onSuccess(signature -> {
+      if (servers.containsKey(instanceId) && !signed.containsKey(instanceId)) {
+        signed.put(instanceId, Map.entry(document, signature));
+      }
     });
   }
 
