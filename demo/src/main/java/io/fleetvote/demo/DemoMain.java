@@ -15,6 +15,7 @@ import io.fleetvote.testkit.LocalJson;
 import io.fleetvote.testkit.ManagedProcess;
 import io.fleetvote.testkit.SandboxAdmin;
 import io.fleetvote.testkit.SandboxProcess;
+import io.fleetvote.testkit.Shutdown;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -157,6 +158,8 @@ public final class DemoMain {
 
     void run() throws Exception {
       CountDownLatch stopped = new CountDownLatch(1);
+      // Its own hook stops everything in order (load, coordinator, sandbox): the testkit's hooks stand down.
+      Shutdown.ownerStopsAtExit();
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         stopping.set(true);
         try {

@@ -59,7 +59,12 @@ public final class ManagedProcess implements AutoCloseable {
     }
     ManagedProcess managed = new ManagedProcess(name, process, log);
     managed.onExit = Shutdown.onExit("stop the " + name, managed::close);
-    managed.awaitHealthy(health, timeout);
+    try {
+      managed.awaitHealthy(health, timeout);
+    } catch (RuntimeException e) {
+      managed.onExit.cancel();
+      throw e;
+    }
     return managed;
   }
 
