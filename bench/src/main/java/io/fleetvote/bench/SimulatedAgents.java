@@ -66,8 +66,9 @@ final class SimulatedAgents implements AutoCloseable {
     SimulatedAgents agents = new SimulatedAgents(vertx, links, metadata);
     try {
       Set<String> wanted = Set.copyOf(ids);
-      // A pending instance has no metadata endpoint yet: thousands take the sandbox a while to start.
-      Map<String, URI> endpoints = Await.until("a metadata endpoint for each of " + ids.size() + " instances",
+      // As on EC2, an agent starts on a running instance: thousands take the sandbox a while to start, and agents
+      // asking a sandbox that is still booting thousands of instances timed it out until it ran out of descriptors.
+      Map<String, URI> endpoints = Await.until("each of " + ids.size() + " instances running, with its metadata endpoint",
           timeout, Duration.ofMillis(500), () -> endpoints(admin, wanted), found -> found.size() == wanted.size());
       InstanceMetadataClient first = new InstanceMetadataClient(vertx, endpoints.get(ids.get(0)));
       metadata.add(first);
@@ -106,11 +107,11 @@ final class SimulatedAgents implements AutoCloseable {
     }
   }
 
-  /** The metadata endpoints of those of {@code wanted} that have one. */
+  /** The metadata endpoints of those of {@code wanted} that are running. */
   private static Map<String, URI> endpoints(SandboxAdmin admin, Set<String> wanted) {
     Map<String, URI> endpoints = new HashMap<>();
     admin.instances().stream().filter(i -> wanted.contains(i.getString("instanceId"))
-            && i.getString("metadataEndpoint") != null)
+            && "running".equals(i.getString("state")) && i.getString("metadataEndpoint") != null)
         .forEach(i -> endpoints.put(i.getString("instanceId"), URI.create(i.getString("metadataEndpoint"))));
     return endpoints;
   }

@@ -156,9 +156,18 @@ final class InstanceRuntime {
 
   /**
    * Removes the empty cgroups of instances that are not {@code live} (a sandbox that died while one stopped leaves
-   * them), and says which groups of no live instance still hold processes.
+   * them), and says which groups of no live instance still hold processes; and, without waiting, those of other
+   * sandboxes that are gone.
    */
   Future<Void> removeAbandonedGroups(Set<String> live) {
+    // Other sandboxes' leftovers in the background: thousands of groups take a while, and are no reason to wait.
+    vertx.executeBlocking(quota::removeForsaken, false)
+        .onSuccess(removed -> {
+          if (!removed.isEmpty()) {
+            LOG.info("removed the cgroups of {} sandbox(es) that are gone: {}", removed.size(), removed);
+          }
+        })
+        .onFailure(err -> LOG.warn("cannot remove the cgroups of sandboxes that are gone: {}", err.getMessage()));
     return vertx.executeBlocking(() -> quota.removeAbandoned(live), false)
         .onSuccess(kept -> kept.forEach(group -> LOG.warn("cgroup {} belongs to no live instance but still holds "
             + "processes; left in place", group)))

@@ -7,6 +7,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
@@ -35,6 +36,11 @@ public final class InstanceMetadataClient {
   static final String TOKEN_TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds";
   static final String TOKEN_HEADER = "X-aws-ec2-metadata-token";
   private static final int TOKEN_TTL_SECONDS = 21600;
+  /**
+   * Connections to the service at once: an identity is ten small reads, and the sandbox serves thousands of instances
+   * from one process, whose descriptors their agents' connections would use up (the default is five each).
+   */
+  private static final int MAX_CONNECTIONS = 2;
   /** How long one read keeps trying once the service has answered before. */
   private static final Duration READ_WINDOW = Duration.ofSeconds(3);
   /** How long the first contact keeps trying: at boot the service may not be there yet (or be restarting). */
@@ -65,7 +71,7 @@ public final class InstanceMetadataClient {
         .setDefaultHost(endpoint.getHost())
         .setDefaultPort(endpoint.getPort() < 0 ? 80 : endpoint.getPort())
         .setConnectTimeout(1000)
-        .setIdleTimeout(5));
+        .setIdleTimeout(5), new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS));
   }
 
   /** The endpoint from the SDK's system property or environment variable, else EC2's link-local address. */

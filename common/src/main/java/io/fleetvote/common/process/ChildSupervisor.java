@@ -7,7 +7,6 @@ import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.File;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -160,11 +159,7 @@ public final class ChildSupervisor<T> {
 
   private Process spawn() throws IOException {
     log.markStart(command());
-    return new ProcessBuilder(command())
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.file().toFile()))
-        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-        .start();
+    return LoggedProcess.builder(command(), log.file()).start();
   }
 
   /** Asks the readiness check until it answers for this child, the child exits, or the start times out. */

@@ -32,6 +32,11 @@ public final class MetadataServers {
   static final String TOKEN_HEADER = "X-aws-ec2-metadata-token";
   private static final int MAX_TTL_SECONDS = 21600;
   private static final String HOST = "127.0.0.1";
+  /**
+   * An idle connection is closed after this: an agent reads its metadata at start and seldom after, and 5,000
+   * instances' endpoints in one process must not hold a descriptor for each connection a client left open.
+   */
+  private static final int IDLE_SECONDS = 5;
   /** EC2 shows in metadata only the tag keys made of these characters. */
   private static final Pattern METADATA_TAG_KEY = Pattern.compile("[A-Za-z0-9+=.,_:@-]+");
 
@@ -66,7 +71,8 @@ public final class MetadataServers {
     if (existing != null) {
       return Future.succeededFuture(existing.actualPort());
     }
-    HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHost(HOST).setPort(port).setIdleTimeout(30));
+    HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHost(HOST).setPort(port)
+        .setIdleTimeout(IDLE_SECONDS));
     server.requestHandler(request -> handle(instanceId, request));
     return server.listen().map(bound -> {
       servers.put(instanceId, bound);

@@ -1,5 +1,6 @@
 package io.fleetvote.sandbox.process;
 
+import io.fleetvote.common.process.LoggedProcess;
 import io.fleetvote.common.process.PidRecord;
 import io.fleetvote.common.process.ProcessProbe;
 import io.fleetvote.common.process.Sessions;
@@ -9,11 +10,11 @@ import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -28,12 +29,17 @@ public final class ProcessSupervisor {
   private static final Logger LOG = LoggerFactory.getLogger(ProcessSupervisor.class);
   private static final long POLL_MILLIS = 25;
   private static final long KILL_WAIT_MILLIS = 5_000;
+  /** How long one reading of the process table serves {@link #tree}. */
+  private static final long TABLE_MILLIS = 1_000;
   /** {@code sh -c} script for {@link #inGroups}: {@code $1} groups to join, then the command. */
   private static final String JOIN_AND_EXEC = "n=$1; shift; while [ \"$n\" -gt 0 ]; do"
       + " echo $$ > \"$1/cgroup.procs\" || { echo \"fleetvote sandbox: cannot join the instance's cgroup $1"
       + " (see above), so the process was not started\" >&2; exit 97; }; shift; n=$((n-1)); done; exec \"$@\"";
 
   private final Vertx vertx;
+  /** Who started whom among this sandbox's descendants, as last read, and when (nanoTime); see {@link #tree}. */
+  private Map<Long, List<ProcessHandle>> children;
+  private long childrenReadAt;
 
   public ProcessSupervisor(Vertx vertx) {
     this.vertx = vertx;
@@ -48,11 +54,8 @@ public final class ProcessSupervisor {
                                       List<Path> groups) {
     return vertx.executeBlocking(() -> {
       Files.createDirectories(dir);
-      ProcessBuilder builder = new ProcessBuilder(Sessions.inOwnSession(inGroups(groups, command)))
-          .directory(dir.toFile())
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(name + ".log").toFile()))
-          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+      ProcessBuilder builder = LoggedProcess.builder(Sessions.inOwnSession(inGroups(groups, command)),
+          dir.resolve(name + ".log")).directory(dir.toFile());
       builder.environment().clear();
       builder.environment().putAll(env);
       Process process = builder.start();
@@ -185,16 +188,43 @@ public final class ProcessSupervisor {
     }
   }
 
-  private static List<ProcessHandle> signal(ProcessHandle handle, boolean force) {
-    List<ProcessHandle> tree = new ArrayList<>();
-    tree.add(handle);
-    handle.descendants().forEach(tree::add);
+  private List<ProcessHandle> signal(ProcessHandle handle, boolean force) {
+    List<ProcessHandle> tree = tree(handle);
     for (ProcessHandle member : tree) {
       if (force) {
         member.destroyForcibly();
       } else {
         member.destroy();
       }
+    }
+    return tree;
+  }
+
+  /**
+   * The process and everything it started. For a child of this sandbox, from a table of who started whom, read once
+   * for all the signals sent within {@link #TABLE_MILLIS}: {@link ProcessHandle#descendants} reads the whole process
+   * table each time, and terminating 5,000 instances read it 5,000 times, on the event loop, for minutes. A process
+   * started since the table was read is missed by a SIGTERM, not by the SIGKILL that follows it, nor by the sweep of
+   * the instance's cgroup. One adopted after a restart is not this sandbox's child: it is asked directly.
+   */
+  private synchronized List<ProcessHandle> tree(ProcessHandle root) {
+    long self = ProcessHandle.current().pid();
+    if (root.parent().map(ProcessHandle::pid).orElse(-1L) != self) {
+      List<ProcessHandle> tree = new ArrayList<>(List.of(root));
+      root.descendants().forEach(tree::add);
+      return tree;
+    }
+    long now = System.nanoTime();
+    if (children == null || now - childrenReadAt > TABLE_MILLIS * 1_000_000) {
+      Map<Long, List<ProcessHandle>> table = new HashMap<>();
+      ProcessHandle.current().descendants().forEach(h -> h.parent()
+          .ifPresent(parent -> table.computeIfAbsent(parent.pid(), pid -> new ArrayList<>()).add(h)));
+      children = table;
+      childrenReadAt = now;
+    }
+    List<ProcessHandle> tree = new ArrayList<>(List.of(root));
+    for (int i = 0; i < tree.size(); i++) {
+      tree.addAll(children.getOrDefault(tree.get(i).pid(), List.of()));
     }
     return tree;
   }

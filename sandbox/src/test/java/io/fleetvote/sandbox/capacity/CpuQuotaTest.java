@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -128,6 +130,65 @@ class CpuQuotaTest {
     List<Path> theirs = CpuQuota.detect(root, other).groups("i-1");
     assertThat(mine.get(0).getParent()).isNotEqualTo(theirs.get(0).getParent());
     assertThat(mine.get(0).getParent().getFileName().toString()).matches("fleetvote-sandbox-[0-9a-f]{10}");
+  }
+
+  @Test
+  void theBasesOfSandboxesThatAreGoneAreRemovedWithTheirGroupsAndNoOtherIs() throws IOException {
+    fakeProc(V1_CPU + V1_CPUACCT, "2:cpuacct:/\n1:cpu:/\n");
+    Path cpu = group("sys/fs/cgroup/cpu");
+    Path cpuacct = group("sys/fs/cgroup/cpuacct");
+    ProcessHandle self = ProcessHandle.current();
+    long started = self.info().startInstant().orElseThrow().toEpochMilli();
+    // Killed: its owner's pid is no process; groups in both hierarchies, one only in cpuacct.
+    Path killed = base(cpu, "fleetvote-sandbox-dead000001", "owner-999999999-" + started, "i-1", "i-2");
+    Path killedAcct = base(cpuacct, "fleetvote-sandbox-dead000001", "i-1", "i-2", "i-3");
+    // Alive: owned by this JVM.
+    Path alive = base(cpu, "fleetvote-sandbox-a11fe00001", "owner-" + self.pid() + "-" + started, "i-1");
+    // Gone, but a process is still in one of its groups.
+    Path busy = base(cpu, "fleetvote-sandbox-b05e000001", "owner-999999999-" + started, "i-1");
+    Files.writeString(busy.resolve("i-1/cgroup.procs"), "4242\n");
+    // No owner said yet: too young to judge.
+    Path unclaimed = base(cpu, "fleetvote-sandbox-0e0000001", "i-1");
+    // Not a sandbox's.
+    Path foreign = group(cpu.resolve("system.slice"));
+
+    CpuQuota quota = CpuQuota.detect(root, stateDir);
+    Path own = root.resolve("sys/fs/cgroup/cpu").resolve(baseName());
+    assertThat(ownerOf(own)).isEqualTo("owner-" + self.pid() + "-" + started);
+    quota.create("i-9", 0.5);
+
+    assertThat(quota.removeForsaken()).containsExactly(killed);
+    assertThat(killed).doesNotExist();
+    assertThat(killedAcct).doesNotExist();
+    assertThat(alive.resolve("i-1")).isDirectory();
+    assertThat(busy.resolve("i-1")).isDirectory();
+    assertThat(unclaimed.resolve("i-1")).isDirectory();
+    assertThat(foreign).isDirectory();
+    assertThat(own.resolve("i-9")).isDirectory();
+
+    // An owner's marker is no instance's group, and goes with the base when the sandbox stops.
+    assertThat(quota.removeAbandoned(Set.of("i-9"))).isEmpty();
+    Files.delete(own.resolve("i-9/cpu.cfs_period_us"));
+    Files.delete(own.resolve("i-9/cpu.cfs_quota_us"));
+    assertThat(quota.tryRemove("i-9")).isTrue();
+    Files.delete(own.resolve("cpu.cfs_quota_us"));
+    quota.removeBasesIfEmpty();
+    assertThat(own).doesNotExist();
+  }
+
+  private static Path base(Path hierarchy, String name, String... groups) throws IOException {
+    Path base = group(hierarchy.resolve(name));
+    for (String g : groups) {
+      group(base.resolve(g));
+    }
+    return base;
+  }
+
+  private static String ownerOf(Path base) throws IOException {
+    try (Stream<Path> entries = Files.list(base)) {
+      return entries.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("owner-")).findFirst()
+          .orElse(null);
+    }
   }
 
   private void fakeProc(String mountinfo, String cgroup) throws IOException {

@@ -4,10 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fleetvote.testkit.Await;
 import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,6 +50,45 @@ class ProcessSupervisorTest {
       Await.until("the killed child's exit noticed", Duration.ofSeconds(10), () -> supervisor.exitNoticed(running));
     } finally {
       supervisor.kill(running);
+    }
+  }
+
+  @Test
+  void aRunningChildHoldsNoDescriptorOfTheSandbox() throws IOException {
+    int children = 5;
+    long before = pipes();
+    List<RunningProcess> running = new ArrayList<>();
+    try {
+      for (int i = 0; i < children; i++) {
+        running.add(supervisor.spawn(dir.resolve("c" + i), "c", List.of("sh", "-c", "echo out; echo err >&2; sleep 60"),
+            Map.of(), List.of()).await());
+      }
+      // Each a pipe for its life with redirectErrorStream(true): 5,000 instances ran the sandbox out of descriptors.
+      assertThat(pipes()).isLessThan(before + children);
+      Await.until("both streams in the child's log", Duration.ofSeconds(10),
+          () -> read(dir.resolve("c0").resolve("c.log")), log -> log.contains("out") && log.contains("err"));
+    } finally {
+      supervisor.killAll(running).await();
+    }
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.readString(file);
+    } catch (IOException notYet) {
+      return "";
+    }
+  }
+
+  private static long pipes() throws IOException {
+    try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+      return fds.filter(fd -> {
+        try {
+          return Files.readSymbolicLink(fd).toString().startsWith("pipe:");
+        } catch (IOException gone) {
+          return false;
+        }
+      }).count();
     }
   }
 }
