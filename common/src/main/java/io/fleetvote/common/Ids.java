@@ -14,6 +14,9 @@ public final class Ids {
   /** An EC2 image id: {@code ami-} and 8 or 17 lowercase hex digits. */
   public static final Pattern IMAGE_ID = Pattern.compile("ami-(?:[0-9a-f]{8}|[0-9a-f]{17})");
 
+  /** An EBS volume id: {@code vol-} and 8 or 17 lowercase hex digits. */
+  public static final Pattern VOLUME_ID = Pattern.compile("vol-(?:[0-9a-f]{8}|[0-9a-f]{17})");
+
   /** A deployment or group name: lowercase, digits and dashes, as it appears in tags and HAProxy names. */
   public static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
 

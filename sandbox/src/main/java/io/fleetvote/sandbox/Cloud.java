@@ -6,14 +6,22 @@ import io.fleetvote.sandbox.process.RunningProcess;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * The sandbox cloud, as its APIs see it: EC2's rules over its resources ({@link CloudState}, pure), what runs behind
@@ -22,6 +30,8 @@ import java.util.Set;
  * verticle's event loop, so the state needs no locks.
  */
 public final class Cloud {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Cloud.class);
 
   private final SandboxOptions options;
   private final ImageCatalog images;
@@ -32,10 +42,14 @@ public final class Cloud {
   private final CloudState state;
   private final InstanceRuntime runtime;
   private final IdentitySigner signer;
+  private final Vertx vertx;
+  /** The volumes whose passing state (creating, attaching, ...) a timer will end; one timer each at a time. */
+  private final Set<String> settling = new HashSet<>();
 
   public Cloud(Vertx vertx, SandboxOptions options, ImageCatalog images, StateStore store, CpuQuota quota,
                IdentitySigner signer, Clock clock) {
     this.signer = signer;
+    this.vertx = vertx;
     this.options = options;
     this.images = images;
     this.store = store;
@@ -111,9 +125,123 @@ public final class Cloud {
     return moves.changes();
   }
 
-  public void createTags(List<String> ids, Map<String, String> tags) {
-    state.createTags(ids, tags);
+  public void createTags(List<String> ids, List<String> volumeIds, Map<String, String> tags) {
+    state.createTags(ids, volumeIds, tags);
     save();
+  }
+
+  // ---------------------------------------------------------------- volumes
+
+  public Volumes volumes() {
+    return state.volumes();
+  }
+
+  /** A new volume (creating; available once its directory is made) or the one its client token made before. */
+  public Volume createVolume(Volumes.CreateRequest request) {
+    Volume volume = state.volumes().create(request);
+    save();
+    settleLater(volume);
+    return volume;
+  }
+
+  public Volume attachVolume(String volumeId, String instanceId, String device) {
+    Volume volume = state.volumes().attach(volumeId, state.find(instanceId), instanceId, device);
+    save();
+    settleLater(volume);
+    return volume;
+  }
+
+  public Volume detachVolume(String volumeId, String instanceId, String device, boolean force) {
+    Volume volume = state.volumes().detach(volumeId, instanceId, device, force);
+    save();
+    settleLater(volume);
+    return volume;
+  }
+
+  public void deleteVolume(String volumeId) {
+    Volume volume = state.volumes().delete(volumeId);
+    save();
+    settleLater(volume);
+  }
+
+  /** Where a volume's data lives: a directory of the state dir, whatever instance it is attached to. */
+  public Path volumeDir(String volumeId) {
+    return options.stateDir().resolve("volumes").resolve(volumeId);
+  }
+
+  /**
+   * After {@link Volumes#SETTLE_MILLIS}, makes the files of the volume's passing state (off the event loop), then ends
+   * that state: EC2 too answers a call at once and finishes it a moment later, which is what its waiters wait for. A
+   * volume caught passing by a restart is settled the same way.
+   */
+  private void settleLater(Volume volume) {
+    if (!passing(volume) || !settling.add(volume.id())) {
+      return;
+    }
+    vertx.setTimer(Volumes.SETTLE_MILLIS, t -> {
+      Volume now = state.volumes().find(volume.id()).orElse(null);
+      if (now == null) {
+        settling.remove(volume.id());
+        return;
+      }
+      Volume.Attachment attachment = now.attachment();
+      Path dir = volumeDir(now.id());
+      Path link = attachment == null ? null : runtime.deviceLink(attachment.instanceId(), attachment.device());
+      boolean attaching = attachment != null && attachment.state() == Volume.AttachState.ATTACHING;
+      boolean detaching = attachment != null && attachment.state() == Volume.AttachState.DETACHING;
+      Volume.State before = now.state();
+      vertx.<Void>executeBlocking(() -> {
+        if (before == Volume.State.CREATING) {
+          Files.createDirectories(dir);
+        } else if (attaching) {
+          Files.createDirectories(link.getParent());
+          Files.deleteIfExists(link);
+          Files.createSymbolicLink(link, dir);
+        } else if (detaching) {
+          Files.deleteIfExists(link);
+        }
+        return null;
+      }, false).onComplete(done -> {
+        settling.remove(now.id());
+        if (done.failed()) {
+          LOG.error("volume {}: {}", now.id(), done.cause().toString());
+          if (before == Volume.State.CREATING) {
+            now.moveTo(Volume.State.ERROR);
+            save();
+          }
+          return;
+        }
+        state.volumes().settle(now.id()).ifPresent(what -> {
+          LOG.info("volume {} {}", now.id(), what);
+          save();
+          if (what.equals("deleted")) {
+            vertx.executeBlocking(() -> {
+              deleteTree(dir);
+              return null;
+            }, false).onFailure(e -> LOG.warn("volume {} deleted, but its directory {} stays: {}", now.id(), dir,
+                e.toString()));
+          }
+        });
+        state.volumes().find(now.id()).ifPresent(this::settleLater);
+      });
+    });
+  }
+
+  private static boolean passing(Volume volume) {
+    Volume.Attachment attachment = volume.attachment();
+    return volume.state() == Volume.State.CREATING || volume.state() == Volume.State.DELETING
+        || (attachment != null && attachment.state() != Volume.AttachState.ATTACHED);
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    try (Stream<Path> tree = Files.walk(dir)) {
+      for (Path path : tree.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(path);
+      }
+    }
   }
 
   // ---------------------------------------------------------------- admin
@@ -191,6 +319,7 @@ public final class Cloud {
   /** Takes back the saved state: adopts live processes, reopens metadata endpoints, finishes interrupted moves. */
   public Future<Void> restore(JsonObject saved) {
     state.restore(saved);
+    state.volumes().all().forEach(this::settleLater);
     List<Future<Void>> adopted = state.instances().stream().map(runtime::adopt).toList();
     sweep();
     return Future.join(adopted).mapEmpty();

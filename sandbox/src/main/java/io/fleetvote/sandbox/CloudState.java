@@ -73,6 +73,7 @@ public final class CloudState {
   private final Map<String, Reservation> byToken = new HashMap<>();
   private final Set<Integer> allocatedPorts = new HashSet<>();
   private final SecureRandom random = new SecureRandom();
+  private final Volumes volumes;
   private long nextSeq = 1;
 
   /** @param freePort picks a port for an instance (the sandbox's: a free one on 127.0.0.1) */
@@ -84,6 +85,12 @@ public final class CloudState {
     this.clock = clock;
     this.hostCores = hostCores;
     this.freePort = freePort;
+    this.volumes = new Volumes(options.zones(), clock);
+  }
+
+  /** The EBS volumes, with EC2's rules over them. */
+  public Volumes volumes() {
+    return volumes;
   }
 
   /** The sandbox's state: the host's cores, free ports on 127.0.0.1. */
@@ -251,8 +258,9 @@ public final class CloudState {
     return new Moves(changes, moved);
   }
 
-  public void createTags(List<String> ids, Map<String, String> tags) {
+  public void createTags(List<String> ids, List<String> volumeIds, Map<String, String> tags) {
     List<Instance> targets = require(ids);
+    List<Volume> tagged = volumes.require(volumeIds);
     for (Instance instance : targets) {
       Set<String> keys = new HashSet<>(instance.tags().keySet());
       keys.addAll(tags.keySet());
@@ -261,6 +269,7 @@ public final class CloudState {
             "The maximum number of tags (" + MAX_TAGS + ") for resource '" + instance.id() + "' has been reached.");
       }
     }
+    volumes.tag(tagged, tags);
     targets.forEach(instance -> instance.tags().putAll(tags));
   }
 
@@ -269,6 +278,7 @@ public final class CloudState {
     instance.moveTo(end, clock.instant(), null);
     if (end == InstanceState.TERMINATED) {
       allocatedPorts.removeAll(instance.ports().values());
+      volumes.instanceGone(instance.id());
     }
   }
 
@@ -321,12 +331,13 @@ public final class CloudState {
     JsonArray reservationArray = new JsonArray();
     reservations.values().forEach(r -> reservationArray.add(r.toJson()));
     return new JsonObject().put("version", 1).put("nextSeq", nextSeq)
-        .put("instances", instanceArray).put("reservations", reservationArray);
+        .put("instances", instanceArray).put("reservations", reservationArray).put("volumes", volumes.toJson());
   }
 
   /** Takes back what {@link #toJson} saved; the caller adopts the instances' processes. */
   public void restore(JsonObject saved) {
     nextSeq = saved.getLong("nextSeq", 1L);
+    volumes.restore(saved.getJsonObject("volumes"));
     saved.getJsonArray("instances", new JsonArray()).forEach(json -> {
       Instance instance = Instance.fromJson((JsonObject) json);
       instances.put(instance.id(), instance);

@@ -1,5 +1,6 @@
 package io.fleetvote.sandbox;
 
+import io.fleetvote.common.imds.BlockDevices;
 import io.fleetvote.sandbox.capacity.CpuQuota;
 import io.fleetvote.sandbox.capacity.InstanceTypes;
 import io.fleetvote.sandbox.identity.IdentitySigner;
@@ -60,7 +61,8 @@ final class InstanceRuntime {
     this.clock = clock;
     this.save = save;
     this.processes = new ProcessSupervisor(vertx);
-    this.metadata = new MetadataServers(vertx, state::find, options.region(), ImageCatalog.OWNER_ID, signer);
+    this.metadata = new MetadataServers(vertx, state::find, id -> state.volumes().attachedTo(id), options.region(),
+        ImageCatalog.OWNER_ID, signer);
   }
 
   /** Boots the instance after whatever it is doing now (after {@code delayMillis}): endpoint, cgroups, processes. */
@@ -240,6 +242,7 @@ final class InstanceRuntime {
     env.put("HOME", instanceDir(instance).toString());
     env.put("JAVA_HOME", System.getProperty("java.home"));
     env.put("AWS_EC2_METADATA_SERVICE_ENDPOINT", variables.get("imds"));
+    env.put(BlockDevices.DEVICE_DIR_ENV, deviceDir(instance.id()).toString());
     spec.env().forEach((key, value) -> env.put(key, ImageCatalog.expand(value, variables)));
     List<Path> joined = spec.withinCapacity() ? groups : List.of();
     return processes.spawn(instanceDir(instance), spec.name(), command, env, joined).compose(process -> {
@@ -345,6 +348,20 @@ final class InstanceRuntime {
     variables.put("imds", "http://127.0.0.1:" + instance.imdsPort());
     instance.ports().forEach((name, port) -> variables.put("port." + name, Integer.toString(port)));
     return variables;
+  }
+
+  /**
+   * Where the instance's processes find its block devices: {@code /dev} on EC2, here a directory of the instance's
+   * in which an attached volume is a link named as its device ({@code sdf} for {@code /dev/sdf}) to the volume's
+   * directory. The instance's processes are told it in {@link BlockDevices#DEVICE_DIR_ENV}.
+   */
+  Path deviceDir(String instanceId) {
+    return options.stateDir().resolve("instances").resolve(instanceId).resolve("dev");
+  }
+
+  /** The link of a volume attached to the instance at {@code device} ({@code /dev/sdf}). */
+  Path deviceLink(String instanceId, String device) {
+    return deviceDir(instanceId).resolve(Path.of(device).getFileName().toString());
   }
 
   private Path instanceDir(Instance instance) {

@@ -92,8 +92,8 @@ class CloudStateTest {
     for (int i = 0; i <= 50; i++) {
       many.put("k" + i, "v");
     }
-    assertRefused(() -> state.createTags(List.of(one.id()), many), "TagLimitExceeded");
-    state.createTags(List.of(one.id()), Map.of("fleetvote:group", "web"));
+    assertRefused(() -> state.createTags(List.of(one.id()), List.of(), many), "TagLimitExceeded");
+    state.createTags(List.of(one.id()), List.of(), Map.of("fleetvote:group", "web"));
     assertThat(one.tags()).containsEntry("fleetvote:group", "web");
 
     CloudState restored = new CloudState(new SandboxOptions(0, Path.of("/nonexistent"), null, "us-east-1", 4, 1.0,

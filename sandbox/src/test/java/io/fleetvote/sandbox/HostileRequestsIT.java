@@ -43,7 +43,7 @@ class HostileRequestsIT extends SandboxIT {
     assertError(post("Version=2016-11-15"), 400, "MissingAction");
     assertError(post("Action=Frobnicate&Version=2016-11-15"), 400, "InvalidAction");
     assertError(post("Action=%3Cscript%3E"), 400, "InvalidAction");
-    assertError(post("Action=DescribeVolumes"), 400, "UnsupportedOperation");
+    assertError(post("Action=DescribeSnapshots"), 400, "UnsupportedOperation");
     assertError(post("Action=DescribeInstances&Version=2011-01-01"), 400, "NoSuchVersion");
     assertError(get("/nowhere"), 404, "InvalidAction");
   }
@@ -112,8 +112,54 @@ class HostileRequestsIT extends SandboxIT {
     assertError(post("Action=DescribeInstances&InstanceId.1=" + UNKNOWN), 400, "InvalidInstanceID.NotFound");
     assertError(post("Action=CreateTags&ResourceId.1=" + UNKNOWN + "&Tag.1.Key=k&Tag.1.Value=v"), 400,
         "InvalidInstanceID.NotFound");
-    assertError(post("Action=CreateTags&ResourceId.1=vol-1&Tag.1.Key=k"), 400, "InvalidID");
+    assertError(post("Action=CreateTags&ResourceId.1=vol-1&Tag.1.Key=k"), 400, "InvalidVolumeID.Malformed");
+    assertError(post("Action=CreateTags&ResourceId.1=snap-1&Tag.1.Key=k"), 400, "InvalidID");
+    assertError(post("Action=CreateTags&ResourceId.1=vol-0123456789abcdef0&Tag.1.Key=k"), 400,
+        "InvalidVolume.NotFound");
     assertError(post("Action=CreateTags&ResourceId.1=" + UNKNOWN), 400, "MissingParameter");
+  }
+
+  @Test
+  void badVolumeParametersAreNamedAndMakeNothing() {
+    String create = "Action=CreateVolume&AvailabilityZone=us-east-1a";
+    assertError(post("Action=CreateVolume&Size=8"), 400, "MissingParameter");
+    assertError(post(create), 400, "MissingParameter");
+    assertError(post(create + "&Size=abc"), 400, "InvalidParameterValue");
+    assertError(post(create + "&Size=99999999999"), 400, "InvalidParameterValue");
+    assertError(post(create + "&Size=-1"), 400, "InvalidParameterValue");
+    assertError(post("Action=CreateVolume&Size=8&AvailabilityZone=%3Cscript%3E"), 400, "InvalidParameterValue");
+    assertError(post(create + "&Size=8&VolumeType=..%2F..%2Fetc"), 400, "InvalidParameterValue");
+    assertError(post(create + "&Size=8&Iops=1e9&VolumeType=gp3"), 400, "InvalidParameterValue");
+    assertError(post(create + "&Size=8&Encrypted=maybe"), 400, "InvalidParameterValue");
+    assertError(post(create + "&Size=8&TagSpecification.1.ResourceType=instance&TagSpecification.1.Tag.1.Key=k"),
+        400, "InvalidParameterValue");
+    assertError(post(create + "&Size=8&SnapshotId=snap-0123456789abcdef0"), 400, "InvalidSnapshot.NotFound");
+    assertError(post(create + "&Size=8&Bogus=1"), 400, "UnknownParameter");
+    assertError(post("Action=AttachVolume&VolumeId=vol-zz&InstanceId=" + UNKNOWN + "&Device=%2Fdev%2Fsdf"), 400,
+        "InvalidVolumeID.Malformed");
+    assertError(post("Action=AttachVolume&VolumeId=vol-0123456789abcdef0&InstanceId=" + UNKNOWN), 400,
+        "MissingParameter");
+    assertError(post("Action=AttachVolume&VolumeId=vol-0123456789abcdef0&InstanceId=" + UNKNOWN
+        + "&Device=%2Fdev%2Fsdf"), 400, "InvalidVolume.NotFound");
+    assertError(post("Action=DetachVolume&VolumeId=vol-0123456789abcdef0&Force=yes"), 400, "InvalidParameterValue");
+    assertError(post("Action=DeleteVolume"), 400, "MissingParameter");
+    assertError(post("Action=DescribeVolumes&Filter.1.Name=bogus&Filter.1.Value.1=x"), 400, "InvalidParameterValue");
+    assertError(post("Action=DescribeVolumes&MaxResults=3"), 400, "InvalidParameterValue");
+    assertError(post("Action=DescribeVolumes&MaxResults=10&VolumeId.1=vol-0123456789abcdef0"), 400,
+        "InvalidParameterCombination");
+    assertError(post("Action=DescribeVolumes&VolumeId.1=vol-0123456789abcdef0"), 400, "InvalidVolume.NotFound");
+    assertThat(ec2.describeVolumes().volumes()).as("no volume made by a refused call").isEmpty();
+
+    String id = ec2.runInstances(b -> b.imageId(SLEEPER).minCount(1).maxCount(1)).instances().get(0).instanceId();
+    It.waiter(ec2).waitUntilInstanceRunning(b -> b.instanceIds(id));
+    String volume = ec2.createVolume(b -> b.availabilityZone("us-east-1a").size(1)).volumeId();
+    It.waiter(ec2).waitUntilVolumeAvailable(b -> b.volumeIds(volume));
+    for (String device : new String[] {"..%2F..%2Fetc%2Fpasswd", "%2Fdev%2Fsdf%00", "%2Fdev%2Fsda1", "sdf"}) {
+      assertError(post("Action=AttachVolume&VolumeId=" + volume + "&InstanceId=" + id + "&Device=" + device), 400,
+          "InvalidParameterValue");
+    }
+    ec2.deleteVolume(b -> b.volumeId(volume));
+    ec2.terminateInstances(b -> b.instanceIds(id));
   }
 
   @Test

@@ -8,6 +8,8 @@ import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.sandbox.Instance;
 import io.fleetvote.sandbox.InstanceState;
 import io.fleetvote.sandbox.Reservation;
+import io.fleetvote.sandbox.Volume;
+import io.fleetvote.sandbox.Volumes;
 import io.fleetvote.sandbox.capacity.InstanceTypes;
 import io.fleetvote.sandbox.capacity.InstanceTypes.InstanceType;
 import io.vertx.core.json.JsonObject;
@@ -36,8 +38,8 @@ public final class Ec2Api {
   static final int MAX_USER_DATA_BYTES = 16_384;
   private static final Pattern CLIENT_TOKEN = Pattern.compile("[\\x21-\\x7e]{1,64}");
   private static final Pattern NEXT_TOKEN = Pattern.compile("fv-(\\d{1,18})");
-  private static final List<String> NOT_YET = List.of("CreateVolume", "AttachVolume", "DetachVolume", "DeleteVolume",
-      "DescribeVolumes", "CreateSnapshot", "DescribeSnapshots", "DeleteSnapshot", "DescribeTags", "RebootInstances");
+  private static final List<String> NOT_YET = List.of("CreateSnapshot", "DescribeSnapshots", "DeleteSnapshot",
+      "DescribeTags", "RebootInstances");
 
   private final Cloud cloud;
   private final Map<String, Function<QueryRequest, String>> actions = new LinkedHashMap<>();
@@ -46,6 +48,7 @@ public final class Ec2Api {
   private final Map<String, Long> errors = new TreeMap<>();
   private final FilterSet<Instance> instanceFilters;
   private final FilterSet<Image> imageFilters;
+  private final FilterSet<Volume> volumeFilters = new FilterSet<>(Volumes.filters(), Volume::tags);
   private String requestId;
 
   public Ec2Api(Cloud cloud) {
@@ -63,6 +66,14 @@ public final class Ec2Api {
     action("StopInstances", this::stopInstances, "InstanceId\\.\\d+", "Force", "Hibernate");
     action("StartInstances", this::startInstances, "InstanceId\\.\\d+");
     action("CreateTags", this::createTags, "ResourceId\\.\\d+", "Tag\\.\\d+\\.(Key|Value)");
+    action("CreateVolume", this::createVolume, "AvailabilityZone", "Size", "SnapshotId", "VolumeType", "Iops",
+        "Throughput", "Encrypted", "MultiAttachEnabled", "TagSpecification\\.\\d+\\.ResourceType",
+        "TagSpecification\\.\\d+\\.Tag\\.\\d+\\.(Key|Value)", "ClientToken");
+    action("DescribeVolumes", this::describeVolumes, "VolumeId\\.\\d+", "Filter\\.\\d+\\.Name",
+        "Filter\\.\\d+\\.Value\\.\\d+", "MaxResults", "NextToken");
+    action("AttachVolume", this::attachVolume, "VolumeId", "InstanceId", "Device");
+    action("DetachVolume", this::detachVolume, "VolumeId", "InstanceId", "Device", "Force");
+    action("DeleteVolume", this::deleteVolume, "VolumeId");
 
     Map<String, Function<Instance, List<String>>> byInstance = new LinkedHashMap<>();
     byInstance.put("instance-id", i -> List.of(i.id()));
@@ -263,14 +274,7 @@ public final class Ec2Api {
   private String describeInstances(QueryRequest request) {
     List<String> ids = request.list("InstanceId");
     ids.forEach(Ec2Api::checkInstanceId);
-    Integer maxResults = request.optionalInt("MaxResults", Integer.MIN_VALUE, Integer.MAX_VALUE);
-    if (maxResults != null && !ids.isEmpty()) {
-      throw new Ec2Exception(400, "InvalidParameterCombination",
-          "The parameter instancesSet cannot be used with the parameter maxResults");
-    }
-    if (maxResults != null && (maxResults < 5 || maxResults > 1000)) {
-      throw Ec2Exception.invalidValue("MaxResults", maxResults.toString(), "It must be between 5 and 1000.");
-    }
+    Integer maxResults = maxResults(request, !ids.isEmpty(), "instancesSet", 1000);
     long after = pageStart(request.get("NextToken"));
     List<QueryRequest.Filter> filters = request.filters();
     instanceFilters.check(filters);
@@ -301,6 +305,19 @@ public final class Ec2Api {
       xml.element("nextToken", "fv-" + matching.get(page.size()).seq());
     }
     return xml.finish();
+  }
+
+  /** MaxResults (5..max), or null; not with ids ({@code idsName} in EC2's message). */
+  private static Integer maxResults(QueryRequest request, boolean withIds, String idsName, int max) {
+    Integer maxResults = request.optionalInt("MaxResults", Integer.MIN_VALUE, Integer.MAX_VALUE);
+    if (maxResults != null && withIds) {
+      throw new Ec2Exception(400, "InvalidParameterCombination",
+          "The parameter " + idsName + " cannot be used with the parameter maxResults");
+    }
+    if (maxResults != null && (maxResults < 5 || maxResults > max)) {
+      throw Ec2Exception.invalidValue("MaxResults", maxResults.toString(), "It must be between 5 and " + max + ".");
+    }
+    return maxResults;
   }
 
   private static long pageStart(String token) {
@@ -379,21 +396,197 @@ public final class Ec2Api {
       throw Ec2Exception.missingParameter("Tag");
     }
     Tagging.read(tagStructs, tags);
+    List<String> instances = new ArrayList<>();
+    List<String> volumeIds = new ArrayList<>();
     for (String resource : resources) {
       if (resource.startsWith("ami-")) {
         throw new Ec2Exception(400, "UnsupportedOperation", "The sandbox's images are tagged in its image catalog.");
+      }
+      if (resource.startsWith("vol-")) {
+        checkVolumeId(resource);
+        volumeIds.add(resource);
+        continue;
       }
       if (!resource.startsWith("i-")) {
         throw new Ec2Exception(400, "InvalidID", "The ID '" + Ec2Exception.abbreviate(resource) + "' is not valid");
       }
       checkInstanceId(resource);
+      instances.add(resource);
     }
     if (request.flag("DryRun")) {
-      cloud.require(resources);
+      cloud.require(instances);
+      cloud.volumes().require(volumeIds);
       throw dryRunSucceeded();
     }
-    cloud.createTags(resources, tags);
+    cloud.createTags(instances, volumeIds, tags);
     return XmlWriter.response("CreateTags", requestId).element("return", "true").finish();
+  }
+
+  // ---------------------------------------------------------------- volumes
+
+  private String createVolume(QueryRequest request) {
+    String zone = request.required("AvailabilityZone");
+    String snapshotId = request.get("SnapshotId");
+    Integer size = snapshotId != null && request.get("Size") == null ? null
+        : request.requiredInt("Size", Integer.MIN_VALUE, Integer.MAX_VALUE);
+    if (size == null) {
+      throw new Ec2Exception(400, "InvalidSnapshot.NotFound", "The snapshot '" + Ec2Exception.abbreviate(snapshotId)
+          + "' does not exist.");
+    }
+    if (request.flag("Encrypted")) {
+      throw new Ec2Exception(400, "UnsupportedOperation", "The sandbox's volumes are not encrypted.");
+    }
+    if (request.flag("MultiAttachEnabled")) {
+      throw new Ec2Exception(400, "UnsupportedOperation", "The sandbox's volumes attach to one instance at a time.");
+    }
+    String clientToken = request.get("ClientToken");
+    if (clientToken != null && !CLIENT_TOKEN.matcher(clientToken).matches()) {
+      throw Ec2Exception.invalidValue("ClientToken", clientToken, "It must be 1 to 64 printable ASCII characters.");
+    }
+    Map<String, String> tags = specifiedTags(request, "volume");
+    Volumes.CreateRequest create = new Volumes.CreateRequest(size, zone, request.get("VolumeType"),
+        request.optionalInt("Iops", Integer.MIN_VALUE, Integer.MAX_VALUE),
+        request.optionalInt("Throughput", Integer.MIN_VALUE, Integer.MAX_VALUE), snapshotId, tags, clientToken,
+        request.fingerprint(Set.of("DryRun")));
+    if (request.flag("DryRun")) {
+      throw dryRunSucceeded();
+    }
+    Volume volume = cloud.createVolume(create);
+    XmlWriter xml = XmlWriter.response("CreateVolume", requestId);
+    volumeFields(xml, volume);
+    return xml.finish();
+  }
+
+  private String describeVolumes(QueryRequest request) {
+    List<String> ids = request.list("VolumeId");
+    ids.forEach(Ec2Api::checkVolumeId);
+    Integer maxResults = maxResults(request, !ids.isEmpty(), "volumeSet", 500);
+    long after = pageStart(request.get("NextToken"));
+    List<QueryRequest.Filter> filters = request.filters();
+    volumeFilters.check(filters);
+    List<Volume> selected = ids.isEmpty() ? cloud.volumes().all() : cloud.volumes().require(ids);
+    List<Volume> matching = selected.stream().filter(v -> v.seq() >= after)
+        .filter(v -> volumeFilters.matches(v, filters)).toList();
+    List<Volume> page = maxResults == null || matching.size() <= maxResults ? matching : matching.subList(0, maxResults);
+    XmlWriter xml = XmlWriter.response("DescribeVolumes", requestId).open("volumeSet");
+    for (Volume volume : page) {
+      xml.open("item");
+      volumeFields(xml, volume);
+      Volume.Attachment attachment = volume.attachment();
+      if (attachment == null) {
+        xml.empty("attachmentSet");
+      } else {
+        xml.open("attachmentSet").open("item");
+        attachmentFields(xml, volume, attachment);
+        xml.element("deleteOnTermination", "false").close().close();
+      }
+      xml.close();
+    }
+    xml.close();
+    if (page.size() < matching.size()) {
+      xml.element("nextToken", "fv-" + matching.get(page.size()).seq());
+    }
+    return xml.finish();
+  }
+
+  private String attachVolume(QueryRequest request) {
+    String volumeId = request.required("VolumeId");
+    checkVolumeId(volumeId);
+    String instanceId = request.required("InstanceId");
+    checkInstanceId(instanceId);
+    String device = request.required("Device");
+    if (request.flag("DryRun")) {
+      cloud.volumes().require(List.of(volumeId));
+      cloud.require(List.of(instanceId));
+      throw dryRunSucceeded();
+    }
+    Volume volume = cloud.attachVolume(volumeId, instanceId, device);
+    XmlWriter xml = XmlWriter.response("AttachVolume", requestId);
+    attachmentFields(xml, volume, volume.attachment());
+    return xml.finish();
+  }
+
+  private String detachVolume(QueryRequest request) {
+    String volumeId = request.required("VolumeId");
+    checkVolumeId(volumeId);
+    String instanceId = request.get("InstanceId");
+    if (instanceId != null) {
+      checkInstanceId(instanceId);
+    }
+    boolean force = request.flag("Force");
+    if (request.flag("DryRun")) {
+      cloud.volumes().require(List.of(volumeId));
+      throw dryRunSucceeded();
+    }
+    Volume volume = cloud.detachVolume(volumeId, instanceId, request.get("Device"), force);
+    XmlWriter xml = XmlWriter.response("DetachVolume", requestId);
+    attachmentFields(xml, volume, volume.attachment());
+    return xml.finish();
+  }
+
+  private String deleteVolume(QueryRequest request) {
+    String volumeId = request.required("VolumeId");
+    checkVolumeId(volumeId);
+    if (request.flag("DryRun")) {
+      cloud.volumes().require(List.of(volumeId));
+      throw dryRunSucceeded();
+    }
+    cloud.deleteVolume(volumeId);
+    return XmlWriter.response("DeleteVolume", requestId).element("return", "true").finish();
+  }
+
+  /** The tags of the TagSpecifications, which must all be for {@code resourceType}. */
+  private static Map<String, String> specifiedTags(QueryRequest request, String resourceType) {
+    Map<String, String> tags = new LinkedHashMap<>();
+    for (Map<String, String> spec : request.structs("TagSpecification")) {
+      String type = spec.get("ResourceType");
+      if (type == null) {
+        throw Ec2Exception.missingParameter("TagSpecification.N.ResourceType");
+      }
+      if (!type.equals(resourceType)) {
+        throw Ec2Exception.invalidValue("TagSpecification.N.ResourceType", type, "This call tags a " + resourceType
+            + ".");
+      }
+      Tagging.read(QueryRequest.nestedStructs(spec, "Tag"), tags);
+    }
+    return tags;
+  }
+
+  private static void volumeFields(XmlWriter xml, Volume volume) {
+    xml.element("volumeId", volume.id())
+        .element("size", volume.sizeGib());
+    if (volume.snapshotId() == null) {
+      xml.empty("snapshotId");
+    } else {
+      xml.element("snapshotId", volume.snapshotId());
+    }
+    xml.element("availabilityZone", volume.availabilityZone())
+        .element("status", volume.state().ec2Name())
+        .element("createTime", volume.createTime())
+        .element("volumeType", volume.volumeType());
+    if (volume.iops() > 0) {
+      xml.element("iops", volume.iops());
+    }
+    if (volume.throughput() > 0) {
+      xml.element("throughput", volume.throughput());
+    }
+    xml.element("encrypted", "false").element("multiAttachEnabled", "false");
+    tagSet(xml, volume.tags());
+  }
+
+  private static void attachmentFields(XmlWriter xml, Volume volume, Volume.Attachment attachment) {
+    xml.element("volumeId", volume.id())
+        .element("instanceId", attachment.instanceId())
+        .element("device", attachment.device())
+        .element("status", attachment.state().ec2Name())
+        .element("attachTime", attachment.attachTime());
+  }
+
+  private static void checkVolumeId(String id) {
+    if (!Ids.VOLUME_ID.matcher(id).matches()) {
+      throw new Ec2Exception(400, "InvalidVolumeID.Malformed",
+          "Invalid id: \"" + Ec2Exception.abbreviate(id) + "\" (expecting \"vol-...\")");
+    }
   }
 
   // ---------------------------------------------------------------- rendering

@@ -1,6 +1,7 @@
 package io.fleetvote.sandbox.imds;
 
 import io.fleetvote.sandbox.Instance;
+import io.fleetvote.sandbox.Volume;
 import io.fleetvote.sandbox.identity.IdentitySigner;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -13,11 +14,14 @@ import io.vertx.core.json.JsonObject;
 
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -38,10 +42,13 @@ public final class MetadataServers {
    */
   private static final int IDLE_SECONDS = 5;
   /** EC2 shows in metadata only the tag keys made of these characters. */
+  private static final String ROOT_DEVICE = "/dev/xvda";
+  private static final Pattern EBS_NAME = Pattern.compile("ebs([1-9][0-9]{0,2})");
   private static final Pattern METADATA_TAG_KEY = Pattern.compile("[A-Za-z0-9+=.,_:@-]+");
 
   private final Vertx vertx;
   private final Function<String, Optional<Instance>> instances;
+  private final Function<String, List<Volume>> volumes;
   private final String region;
   private final String accountId;
   private final IdentitySigner signer;
@@ -56,8 +63,11 @@ public final class MetadataServers {
   private final Map<String, Map.Entry<String, String>> signed = new HashMap<>();
   private final SecureRandom random = new SecureRandom();
 
-  public MetadataServers(Vertx vertx, Function<String, Optional<Instance>> instances, String region, String accountId,
+  /** @param volumes the volumes attached to an instance, in the order they were attached */
+  public MetadataServers(Vertx vertx, Function<String, Optional<Instance>> instances,
+                         Function<String, List<Volume>> volumes, String region, String accountId,
                          IdentitySigner signer) {
+    this.volumes = volumes;
     this.signer = signer;
     this.vertx = vertx;
     this.instances = instances;
@@ -184,11 +194,33 @@ public final class MetadataServers {
       }
       return known.getValue();
     }
+    if (path.equals("/latest/meta-data/block-device-mapping")) {
+      List<String> names = new ArrayList<>(List.of("ami"));
+      for (int i = 1; i <= volumes.apply(instance.id()).size(); i++) {
+        names.add("ebs" + i);
+      }
+      names.add("root");
+      return String.join("\n", names);
+    }
+    if (path.startsWith("/latest/meta-data/block-device-mapping/")) {
+      String name = path.substring("/latest/meta-data/block-device-mapping/".length());
+      if (name.equals("ami") || name.equals("root")) {
+        return ROOT_DEVICE;
+      }
+      List<Volume> attached = volumes.apply(instance.id());
+      Matcher ebs = EBS_NAME.matcher(name);
+      if (ebs.matches() && Integer.parseInt(ebs.group(1)) <= attached.size()) {
+        // As EC2 shows it: the device name without /dev/.
+        return attached.get(Integer.parseInt(ebs.group(1)) - 1).attachment().device().substring("/dev/".length());
+      }
+      return null;
+    }
     if (path.startsWith("/latest/meta-data/tags/instance/")) {
       return instance.tags().get(path.substring("/latest/meta-data/tags/instance/".length()));
     }
     return switch (path) {
-      case "/latest/meta-data" -> String.join("\n", "ami-id", "ami-launch-index", "hostname", "instance-id",
+      case "/latest/meta-data" -> String.join("\n", "ami-id", "ami-launch-index", "block-device-mapping/", "hostname",
+          "instance-id",
           "instance-type", "local-hostname", "local-ipv4", "placement/", "reservation-id", "tags/");
       case "/latest/meta-data/instance-id" -> instance.id();
       case "/latest/meta-data/ami-id" -> instance.imageId();
