@@ -2,6 +2,7 @@ package io.fleetvote.agent;
 
 import io.fleetvote.agent.link.CoordinatorLink;
 import io.fleetvote.common.cluster.ClusterBootstrap;
+import io.fleetvote.common.imds.BlockDevices;
 import io.fleetvote.common.imds.InstanceMetadataClient;
 import io.fleetvote.common.imds.InstanceIdentity;
 import io.fleetvote.common.msg.Role;
@@ -60,6 +61,8 @@ final class Agent {
     this.clock = clock;
     app = role(Role.APP, () -> new AppRuntime(identity, options, state, startedAt, clock));
     lb = role(Role.LB, () -> new LbRuntime(identity, options, clock));
+    role(Role.DB, () -> new DbRuntime(identity.instanceId(), options.getDeployment(), options.getDb(),
+        BlockDevices.deviceDir(), Path.of("/proc/mounts"), clock));
   }
 
   private <R extends RoleRuntime> Optional<R> role(Role role, Supplier<R> runtime) {

@@ -1,6 +1,7 @@
 package io.fleetvote.agent;
 
 import io.fleetvote.agent.AgentOptionSources.Source;
+import io.fleetvote.agent.db.DbOptions;
 import io.fleetvote.agent.lb.LbOptions;
 import io.fleetvote.common.cli.CommandLine;
 import io.fleetvote.common.cli.CommandLineException;
@@ -59,6 +60,9 @@ public final class AgentMain {
           Integer.toString(LbOptions.DEFAULT_FRONTEND_PORT))
       .option("lb-haproxy-dir", "DIR", "role lb: run HAProxy here (config, admin socket, log)", "none")
       .option("lb-socket", "PATH", "role lb: the admin socket of a HAProxy that something else runs", "none")
+      .option("db-port", "N", "role db: MariaDB's port", Integer.toString(DbOptions.DEFAULT_PORT))
+      .option("db-dir", "DIR", "role db: the agent's own directory for MariaDB (my.cnf, socket, log; not the data)",
+          "none")
       .option("config", "FILE", "a JSON file shaped like the user-data: {\"fleetvote\": {...}}", "none");
 
   /** What the command line asks for: where metadata is, an optional config file, and the options it overrides. */
@@ -108,6 +112,16 @@ public final class AgentMain {
       }
       if (!lb.isEmpty()) {
         overrides.put("lb", lb);
+      }
+      JsonObject db = new JsonObject();
+      if (parsed.given("db-port")) {
+        db.put("port", parsed.intValue("db-port", 1, 65535));
+      }
+      if (parsed.given("db-dir")) {
+        db.put("dir", parsed.string("db-dir"));
+      }
+      if (!db.isEmpty()) {
+        overrides.put("db", db);
       }
       Optional<Path> config = parsed.given("config") ? Optional.of(Path.of(parsed.string("config"))) : Optional.empty();
       return new Invocation(imds, config, overrides);

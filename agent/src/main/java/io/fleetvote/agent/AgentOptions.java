@@ -1,8 +1,9 @@
 package io.fleetvote.agent;
 
+import io.fleetvote.agent.db.DbOptions;
 import io.fleetvote.agent.lb.LbOptions;
-import io.fleetvote.common.Ids;
 import io.fleetvote.agent.link.LinkOptions;
+import io.fleetvote.common.Ids;
 import io.fleetvote.common.msg.JsonFields;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.common.msg.Role;
@@ -82,6 +83,7 @@ public final class AgentOptions {
   private long warmupMs = DEFAULT_WARMUP_MS;
   private boolean protectedFromScaleIn = DEFAULT_PROTECTED_FROM_SCALE_IN;
   private LbOptions lb;
+  private DbOptions db;
   private long drainTimeoutMs = DEFAULT_DRAIN_TIMEOUT_MS;
 
   public AgentOptions() {
@@ -139,6 +141,13 @@ public final class AgentOptions {
         throw e.within("lb");
       }
     }
+    if (json.getValue("db") != null) {
+      try {
+        db = new DbOptions(JsonFields.object(json, "db"));
+      } catch (MessageException e) {
+        throw e.within("db");
+      }
+    }
     validate();
   }
 
@@ -154,6 +163,9 @@ public final class AgentOptions {
     votePolicy();
     if (roles.contains(Role.LB) && lb == null) {
       throw new MessageException("lb", "is required for role lb (at least lb.serves and lb.haproxyDir or lb.socket)");
+    }
+    if (roles.contains(Role.DB) && db == null) {
+      throw new MessageException("db", "is required for role db (at least db.dir)");
     }
     return this;
   }
@@ -183,6 +195,9 @@ public final class AgentOptions {
     if (lb != null) {
       json.put("lb", lb.toJson());
     }
+    if (db != null) {
+      json.put("db", db.toJson());
+    }
     return json.put("drainTimeoutMs", drainTimeoutMs);
   }
 
@@ -203,6 +218,16 @@ public final class AgentOptions {
 
   public AgentOptions setLb(LbOptions lb) {
     this.lb = lb;
+    return this;
+  }
+
+  /** Where the DB agent runs MariaDB (role db); null for other roles. */
+  public DbOptions getDb() {
+    return db;
+  }
+
+  public AgentOptions setDb(DbOptions db) {
+    this.db = db;
     return this;
   }
 

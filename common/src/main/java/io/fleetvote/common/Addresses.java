@@ -68,6 +68,12 @@ public final class Addresses {
   public static final String LB_STATUS = "fleetvote.lb.status";
 
   /**
+   * Publish, once a second, by every DB agent: {@link io.fleetvote.common.msg.DbStatus}, its MariaDB and its
+   * replication. Listened to by the coordinators (the DB pair's topology, the dashboard).
+   */
+  public static final String DB_STATUS = "fleetvote.db.status";
+
+  /**
    * Publish, local to each coordinator, once a second: the dashboard's snapshot of the fleet (groups, instances,
    * HAProxy backends). Bridged to logged-in browsers (outbound only).
    */

@@ -30,6 +30,7 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.JdkSSLEngineOptions;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.NetSocket;
@@ -191,7 +192,11 @@ public final class AgentGateway extends VerticleBase {
               .setSsl(true).setKeyCertOptions(new PfxOptions().setPath(key.store().toString())
                   .setPassword(new String(STORE_PASSWORD)))
               .setIdleTimeout((int) Math.max(1, options.leaseMillis() * 2 / 1000)).setIdleTimeoutUnit(TimeUnit.SECONDS)
-              .setTcpNoDelay(true));
+              .setTcpNoDelay(true)
+              // A TLS handshake's key exchange and signature run on a worker, not the event loop: a thousand agents
+              // reconnecting at once (their coordinator gone) took the event loops for seconds, the heartbeats of the
+              // agents already here went unread, they were judged silent and reconnected in turn.
+              .setSslEngineOptions(new JdkSSLEngineOptions().setUseWorkerThread(true)));
           server.connectHandler(this::connected);
           return server.listen();
         })

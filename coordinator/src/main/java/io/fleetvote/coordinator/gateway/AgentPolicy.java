@@ -2,6 +2,7 @@ package io.fleetvote.coordinator.gateway;
 
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.msg.AgentHeartbeat;
+import io.fleetvote.common.msg.DbStatus;
 import io.fleetvote.common.msg.DeregisterRequest;
 import io.fleetvote.common.msg.LbAnnouncement;
 import io.fleetvote.common.msg.LbStatus;
@@ -71,6 +72,11 @@ public final class AgentPolicy {
         case Addresses.LB_STATUS -> {
           LbStatus status = LbStatus.fromJson(body);
           yield role(binding, Role.LB, address).or(() -> own(binding, address, status.instanceId(),
+              status.deployment(), binding.group()));
+        }
+        case Addresses.DB_STATUS -> {
+          DbStatus status = DbStatus.fromJson(body);
+          yield role(binding, Role.DB, address).or(() -> own(binding, address, status.instanceId(),
               status.deployment(), binding.group()));
         }
         default -> lbRequest(binding, address, body);

@@ -2,6 +2,7 @@ package io.fleetvote.coordinator.gateway;
 
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.msg.AgentHeartbeat;
+import io.fleetvote.common.msg.DbStatus;
 import io.fleetvote.common.msg.DeregisterRequest;
 import io.fleetvote.common.msg.LbAnnouncement;
 import io.fleetvote.common.msg.RegisterRequest;
@@ -54,6 +55,21 @@ class AgentPolicyTest {
         Addresses.LEADERSHIP, Addresses.agentDrain(B), Addresses.UI_SNAPSHOT, "fleetvote.lb.x.y.register"}) {
       assertThat(reason(AgentPolicy.send(APP, address, new JsonObject()))).as(address).isEqualTo("address");
     }
+  }
+
+  @Test
+  void aDbAgentSendsItsOwnStatusAndNoOneElseSendsOne() {
+    String db = "i-000000000000000db";
+    AgentPolicy.Binding database = new AgentPolicy.Binding(db, "prod", "db", Set.of(Role.DB));
+    JsonObject own = DbStatus.unavailable(db, "prod", 1000, DbStatus.Server.DOWN, "not started", 3306).toJson();
+    assertThat(AgentPolicy.send(database, Addresses.DB_STATUS, own)).isEmpty();
+    assertThat(reason(AgentPolicy.send(database, Addresses.DB_STATUS,
+        DbStatus.unavailable(B, "prod", 1000, DbStatus.Server.DOWN, "", 3306).toJson()))).isEqualTo("instance");
+    assertThat(reason(AgentPolicy.send(APP, Addresses.DB_STATUS,
+        DbStatus.unavailable(A, "prod", 1000, DbStatus.Server.UP, "", 3306).toJson()))).isEqualTo("role");
+    assertThat(reason(AgentPolicy.send(database, Addresses.DB_STATUS, own.copy().put("gtidBinlogPos", "0-1-x"))))
+        .isEqualTo("invalid");
+    assertThat(reason(AgentPolicy.send(database, Addresses.VOTES, vote(db, "prod", "db")))).isEqualTo("role");
   }
 
   @Test

@@ -179,7 +179,8 @@ public final class ProcessSupervisor {
   }
 
   private void poll(RunningProcess process, long deadline, Promise<Boolean> done) {
-    if (!alive(process)) {
+    // The JDK's word for a child (no read of /proc: terminating 5,000 instances polled /proc 200,000 times a second).
+    if (exitNoticed(process)) {
       done.complete(true);
     } else if (System.nanoTime() >= deadline) {
       done.complete(false);
