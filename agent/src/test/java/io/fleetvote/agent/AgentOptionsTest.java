@@ -89,8 +89,22 @@ class AgentOptionsTest {
   @Test
   void rolesAreReadInAnyCase() {
     assertThat(new AgentOptions(new JsonObject().put("roles", new JsonArray().add("LB").add("db"))
-        .put("lb", new JsonObject().put("serves", "web").put("socket", "/run/haproxy.sock"))).getRoles())
+        .put("lb", new JsonObject().put("serves", "web").put("socket", "/run/haproxy.sock"))
+        .put("db", new JsonObject().put("dir", "/var/lib/fleetvote/db"))).getRoles())
         .containsExactlyInAnyOrder(Role.LB, Role.DB);
+  }
+
+  @Test
+  void roleDbNeedsWhereToRunMariaDbAndABadDbSectionIsNamed() {
+    assertThatThrownBy(() -> new AgentOptions(new JsonObject().put("roles", new JsonArray().add("db"))))
+        .isInstanceOfSatisfying(MessageException.class, e -> assertThat(e.field()).isEqualTo("db"));
+    assertThatThrownBy(() -> new AgentOptions(new JsonObject().put("roles", new JsonArray().add("db"))
+        .put("db", new JsonObject().put("dir", "/x").put("device", "/etc/passwd"))))
+        .isInstanceOfSatisfying(MessageException.class, e -> assertThat(e.field()).isEqualTo("db.device"));
+    AgentOptions db = new AgentOptions(new JsonObject().put("roles", new JsonArray().add("db"))
+        .put("db", new JsonObject().put("dir", "/x").put("port", 13306)));
+    assertThat(db.getDb().getPort()).isEqualTo(13306);
+    assertThat(new AgentOptions(db.toJson()).getDb().toJson()).isEqualTo(db.getDb().toJson());
   }
 
   @Test

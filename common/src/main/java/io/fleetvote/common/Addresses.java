@@ -73,6 +73,9 @@ public final class Addresses {
    */
   public static final String DB_STATUS = "fleetvote.db.status";
 
+  /** Request, local to each coordinator: its DB instances' latest reports (what {@code GET /api/db} answers). */
+  public static final String DB_QUERY = "fleetvote.coordinator.db";
+
   /**
    * Publish, local to each coordinator, once a second: the dashboard's snapshot of the fleet (groups, instances,
    * HAProxy backends). Bridged to logged-in browsers (outbound only).

@@ -3,6 +3,7 @@ package io.fleetvote.coordinator;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.tls.ClusterKey;
+import io.fleetvote.coordinator.db.DbVerticle;
 import io.fleetvote.coordinator.fleet.Ec2Fleet;
 import io.fleetvote.coordinator.fleet.FleetOptions;
 import io.fleetvote.coordinator.gateway.AgentGateway;
@@ -92,7 +93,9 @@ public final class Coordinator {
     return vertx.deployVerticle(new RegistryVerticle(options, Clock.systemUTC())).onSuccess(ids::add)
         .compose(registry -> vertx.deployVerticle(new UiVerticle(options.getDeployment(), options.getScaling() != null,
             1000, Clock.systemUTC()))).onSuccess(ids::add)
-        .compose(ui -> vertx.deployVerticle(api)).onSuccess(ids::add)
+        .compose(ui -> vertx.deployVerticle(new DbVerticle(options.getDeployment(), Clock.systemUTC())))
+        .onSuccess(ids::add)
+        .compose(db -> vertx.deployVerticle(api)).onSuccess(ids::add)
         .compose(deployed -> options.getScaling() == null ? Future.succeededFuture()
             : leaderComponents(vertx, options, options.getHttpHost() + ":" + api.actualPort(), ids))
         .map(deployed -> new Coordinator(vertx, api.actualPort(), ids));

@@ -75,6 +75,9 @@ final class CoordinatorApiVerticle extends VerticleBase {
           .put("authentication", "off: no --users file")));
     }
     router.get("/api/instances").handler(this::instances);
+    router.get("/api/db").handler(ctx -> vertx.eventBus().<JsonObject>request(Addresses.DB_QUERY, null, QUERY)
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(e -> ctx.fail(503, e)));
     router.get("/api/decisions").handler(ctx -> decisions(ctx, ctx.queryParams().get("group")));
     router.get("/api/groups").handler(this::groups);
     router.get("/api/groups/:group/decisions").handler(ctx -> decisions(ctx, ctx.pathParam("group")));
