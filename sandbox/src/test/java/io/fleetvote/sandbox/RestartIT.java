@@ -66,6 +66,29 @@ class RestartIT {
   }
 
   @Test
+  void volumesAndTheirDataSurviveACrashAndOneCaughtCreatingBecomesAvailable() throws IOException {
+    String kept = ec2.createVolume(b -> b.availabilityZone("us-east-1a").size(4).clientToken("volume-before")).volumeId();
+    It.waiter(ec2).waitUntilVolumeAvailable(b -> b.volumeIds(kept));
+    Files.writeString(stateDir.resolve("volumes").resolve(kept).resolve("page.txt"), "kept");
+    String young = ec2.createVolume(b -> b.availabilityZone("us-east-1b").size(2)).volumeId();
+    // The sandbox writes its state just after it answers (StateStore batches the writes): a crash in between loses
+    // the call, a known gap. What is tested is a volume it had saved, most likely while it was still creating.
+    Await.until("the new volume saved", Duration.ofSeconds(10), () -> read(stateDir.resolve("state.json"))
+        .contains(young));
+    sandbox.kill();
+    sandbox.restart();
+    ec2.close();
+    ec2 = Ec2Clients.sync(sandbox.endpoint());
+
+    It.waiter(ec2).waitUntilVolumeAvailable(b -> b.volumeIds(kept, young));
+    assertThat(Files.readString(stateDir.resolve("volumes").resolve(kept).resolve("page.txt"))).isEqualTo("kept");
+    assertThat(ec2.createVolume(b -> b.availabilityZone("us-east-1a").size(4).clientToken("volume-before")).volumeId())
+        .as("the client token survived the restart").isEqualTo(kept);
+    ec2.deleteVolume(b -> b.volumeId(kept));
+    It.waiter(ec2).waitUntilVolumeDeleted(b -> b.volumeIds(kept));
+  }
+
+  @Test
   void aRestartedSandboxRemovesTheEmptyCgroupsOfInstancesItDoesNotHave() throws IOException {
     sandbox.admin().requireCapacity("removing the cgroups of instances a restarted sandbox no longer has");
     JsonObject capacity = sandbox.admin().capacity();
@@ -81,6 +104,14 @@ class RestartIT {
     sandbox.restart();
 
     assertThat(abandoned).allSatisfy(group -> assertThat(group).doesNotExist());
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.readString(file);
+    } catch (IOException notYet) {
+      return "";
+    }
   }
 
   private void restartKeepsEverything(Runnable goDown) {

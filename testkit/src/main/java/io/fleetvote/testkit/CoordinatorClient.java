@@ -144,6 +144,11 @@ public final class CoordinatorClient {
     return LeadershipState.fromJson(query("/api/leader").json());
   }
 
+  /** The DB instances' latest reports ({@code GET /api/db}): {@code instances}, each a DbStatus and its age. */
+  public List<JsonObject> db() {
+    return query("/api/db").json().getJsonArray("instances").stream().map(JsonObject.class::cast).toList();
+  }
+
   /** The dashboard's latest snapshot ({@code GET /api/dashboard}). */
   public JsonObject dashboard() {
     return query("/api/dashboard").json();
