@@ -190,7 +190,8 @@ class LoadBalancingIT {
     assertThat(back.status()).as(back.body()).isEqualTo(200);
     assertThat(back.json().getString("reason")).startsWith("anyone put " + drained
         + " back in its LBs: LB " + lb + " registered it in ");
-    assertThat(readyServers()).contains(drained);
+    // Registered is not yet up: HAProxy marks the server up at its next agent-check.
+    Await.until("the undrained instance up in the backend again", TIMEOUT, () -> readyServers().contains(drained));
     assertThat(fleet.api.undrain(drained).status()).as("not drained any more").isEqualTo(409);
     HttpReply lbDrain = fleet.api.drain(lb);
     assertThat(lbDrain.status()).as(lbDrain.body()).isEqualTo(409);

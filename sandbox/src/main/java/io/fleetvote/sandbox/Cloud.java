@@ -205,10 +205,17 @@ public final class Cloud {
         settling.remove(now.id());
         if (done.failed()) {
           LOG.error("volume {}: {}", now.id(), done.cause().toString());
+          // Never left passing for ever: a volume that could not be made is in error, an attachment that could not
+          // be made is undone (the volume available again), a detachment that failed to unlink still detaches.
           if (before == Volume.State.CREATING) {
             now.moveTo(Volume.State.ERROR);
-            save();
+          } else if (attaching) {
+            now.attach(null);
+            now.moveTo(Volume.State.AVAILABLE);
+          } else {
+            state.volumes().settle(now.id());
           }
+          save();
           return;
         }
         state.volumes().settle(now.id()).ifPresent(what -> {

@@ -1,5 +1,6 @@
 package io.fleetvote.sandbox;
 
+import io.fleetvote.common.imds.BlockDevices;
 import io.fleetvote.sandbox.ec2.Ec2Exception;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -20,7 +21,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
-import java.util.regex.Pattern;
 
 /**
  * EC2's rules over the sandbox's EBS volumes, as pure state: CreateVolume (with its client token), Attach, Detach and
@@ -31,8 +31,6 @@ import java.util.regex.Pattern;
 public final class Volumes {
 
   private static final Logger LOG = LoggerFactory.getLogger(Volumes.class);
-  /** The device names EC2 accepts for an EBS volume on a Linux instance (the root's, xvda and sda1, are taken). */
-  private static final Pattern DEVICE = Pattern.compile("/dev/(sd[b-z]|xvd[b-z]|sd[b-z][1-9]|xvd[b-z][a-z]?)");
   private static final int MAX_TAGS = 50;
   /** How long a volume stays in a passing state (creating, attaching, detaching, deleting). */
   public static final long SETTLE_MILLIS = 200;
@@ -203,7 +201,7 @@ public final class Volumes {
   public Volume attach(String volumeId, Optional<Instance> instance, String instanceId, String device) {
     Volume volume = require(List.of(volumeId)).get(0);
     Instance target = instance.orElseThrow(() -> Ec2Exception.instancesNotFound(List.of(instanceId)));
-    if (!DEVICE.matcher(device).matches()) {
+    if (!BlockDevices.EBS_DEVICE.matcher(device).matches()) {
       throw Ec2Exception.invalidValue("Value (" + Ec2Exception.abbreviate(device) + ") for parameter device is "
           + "invalid. " + Ec2Exception.abbreviate(device) + " is not a valid EBS device name.");
     }

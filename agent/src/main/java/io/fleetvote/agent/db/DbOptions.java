@@ -1,12 +1,12 @@
 package io.fleetvote.agent.db;
 
+import io.fleetvote.common.imds.BlockDevices;
 import io.fleetvote.common.msg.JsonFields;
 import io.fleetvote.common.msg.MessageException;
 import io.vertx.core.json.JsonObject;
 
 import java.nio.file.Path;
 import java.util.Objects;
-import java.util.regex.Pattern;
 
 /**
  * Role {@code db}: where the agent runs MariaDB. {@code dir} is the agent's own directory for it (my.cnf, socket, pid
@@ -20,7 +20,6 @@ public final class DbOptions {
   public static final String DEFAULT_DEVICE = "/dev/sdf";
   public static final long DEFAULT_SEMI_SYNC_TIMEOUT_MS = 2_000;
   public static final long DEFAULT_STATUS_MS = 1_000;
-  private static final Pattern DEVICE = Pattern.compile("/dev/(sd|xvd)[b-z][a-z]?[1-9]?");
 
   private int port = DEFAULT_PORT;
   private String dir;
@@ -37,7 +36,7 @@ public final class DbOptions {
   public DbOptions(JsonObject json) {
     port = JsonFields.intValue(json, "port", 1, 65535, DEFAULT_PORT);
     dir = JsonFields.string(json, "dir", 4096, null);
-    device = Objects.requireNonNullElse(JsonFields.optionalString(json, "device", 16, DEVICE), DEFAULT_DEVICE);
+    device = Objects.requireNonNullElse(JsonFields.optionalString(json, "device", 16, BlockDevices.EBS_DEVICE), DEFAULT_DEVICE);
     serverId = JsonFields.optionalLong(json, "serverId", 1, 4_294_967_295L);
     semiSyncTimeoutMs = JsonFields.longValue(json, "semiSyncTimeoutMs", 100, 60_000, DEFAULT_SEMI_SYNC_TIMEOUT_MS);
     statusMs = JsonFields.longValue(json, "statusMs", 100, 60_000, DEFAULT_STATUS_MS);

@@ -23,7 +23,11 @@ public final class BlockDevices {
   public static final String DEVICE_DIR_ENV = "FLEETVOTE_DEVICE_DIR";
   private static final Path EC2_DEVICE_DIR = Path.of("/dev");
   private static final Pattern EBS = Pattern.compile("ebs[1-9][0-9]{0,2}");
-  private static final Pattern DEVICE = Pattern.compile("(/dev/)?((sd|xvd)[a-z]{1,2}[1-9]?)");
+  /**
+   * An EBS data volume's device name on a Linux instance, as AttachVolume takes it and the agents' options name it
+   * ({@code /dev/sdf}, {@code /dev/xvdf}, {@code /dev/xvdba}); the root's ({@code sda}, {@code xvda}) is not one.
+   */
+  public static final Pattern EBS_DEVICE = Pattern.compile("/dev/(sd|xvd)[b-z][a-z]?[1-9]?");
 
   private BlockDevices() {
   }
@@ -56,7 +60,7 @@ public final class BlockDevices {
         List<String> found = new ArrayList<>();
         for (int i = 0; i < names.size(); i++) {
           String device = all.resultAt(i);
-          if (device != null && DEVICE.matcher(device.trim()).matches()) {
+          if (device != null && EBS_DEVICE.matcher(canonical(device.trim())).matches()) {
             found.add(canonical(device.trim()));
           }
         }
@@ -70,10 +74,10 @@ public final class BlockDevices {
    * {@code mounts} the mount table ({@code /proc/mounts}). Blocking (file reads).
    */
   public static Resolution resolve(Path deviceDir, String device, Path mounts) {
-    if (!DEVICE.matcher(device).matches()) {
+    String name = canonical(device);
+    if (!EBS_DEVICE.matcher(name).matches()) {
       return Resolution.not(device, "'" + device + "' is not an EBS device name");
     }
-    String name = canonical(device);
     Path path = deviceDir.resolve(name.substring("/dev/".length()));
     if (!Files.exists(path)) {
       return Resolution.not(name, path + " does not exist (the volume is not attached yet)");

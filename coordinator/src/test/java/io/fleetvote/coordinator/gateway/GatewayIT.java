@@ -281,6 +281,9 @@ class GatewayIT {
         @Override
         public void frame(Frame frame) {
           frames.add(frame);
+          if (frame.type() == Frame.Type.WELCOME) {
+            keepAlive();
+          }
         }
 
         @Override
@@ -294,6 +297,20 @@ class GatewayIT {
         }
       }));
       socket.closeHandler(x -> closed = true);
+    }
+
+    /**
+     * Once attested, a ping a second, as an agent pings (every third of the gateway's lease): a connection that sends
+     * nothing for the lease (3 s) is closed as silent, and the waits between this test's frames can be that long.
+     */
+    private void keepAlive() {
+      vertx.setPeriodic(1000, timer -> {
+        if (closed) {
+          vertx.cancelTimer(timer);
+        } else {
+          socket.write(FrameCodec.encode(Frame.ping()));
+        }
+      });
     }
 
     static Client connect(int port) {
