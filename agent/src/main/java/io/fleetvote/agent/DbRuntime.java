@@ -1,19 +1,26 @@
 package io.fleetvote.agent;
 
+import io.fleetvote.agent.db.DbControl;
 import io.fleetvote.agent.db.DbOptions;
 import io.fleetvote.agent.db.DbProbe;
 import io.fleetvote.agent.db.MariaDbConfig;
 import io.fleetvote.agent.db.MariaDbSupervisor;
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.LogSafe;
+import io.fleetvote.common.auth.Passwords;
 import io.fleetvote.common.imds.BlockDevices;
+import io.fleetvote.common.msg.DbCommand;
 import io.fleetvote.common.msg.DbStatus;
+import io.fleetvote.common.msg.Rejections;
 import io.fleetvote.common.process.ChildState;
 import io.fleetvote.common.process.LoggedProcess;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,7 +42,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * the volume is new ({@code mariadb-install-db}), writes my.cnf and the init file into its own directory, starts
  * MariaDB ({@link MariaDbSupervisor}: restarted when it dies) and from then on reads its status
  * ({@link DbProbe}). The status ({@link DbStatus}) goes to the coordinators once a second, whatever state MariaDB is
- * in: no volume, starting, down, refusing the agent, or up with its replication.
+ * in: no volume, starting, down, refusing the agent, or up with its replication. The leader's commands
+ * ({@link DbCommand} on {@link Addresses#dbControl}) are heard from the start and carried out by a {@link DbControl}
+ * once MariaDB is up; until then they fail saying what MariaDB is (a reason the leader can act on, where no
+ * consumer would only say "no handlers").
  */
 final class DbRuntime implements RoleRuntime {
 
@@ -56,6 +66,8 @@ final class DbRuntime implements RoleRuntime {
   private DbProbe probe;
   private MariaDbSupervisor supervisor;
   private MariaDbConfig config;
+  /** The agent's MariaDB password, never logged or sent. */
+  private String password;
   private boolean busy;
   /** Set by {@link #stop()} on the main thread: no start after it. */
   private volatile boolean stopping;
@@ -73,7 +85,6 @@ final class DbRuntime implements RoleRuntime {
   @Override
   public void start() {
     vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(2));
-    String password;
     try {
       password = secret(options.dir());
     } catch (IOException e) {
@@ -83,8 +94,8 @@ final class DbRuntime implements RoleRuntime {
     latest.set(DbStatus.unavailable(instanceId, deployment, clock.millis(), DbStatus.Server.NO_VOLUME,
         "looking for " + options.getDevice(), options.getPort()));
     vertx.runOnContext(x -> {
-      tick(password);
-      vertx.setPeriodic(options.getStatusMs(), t -> tick(password));
+      tick();
+      vertx.setPeriodic(options.getStatusMs(), t -> tick());
     });
   }
 
@@ -98,14 +109,7 @@ final class DbRuntime implements RoleRuntime {
     if (fleet.isEmpty()) {
       return Future.succeededFuture();
     }
-    AgentBus bus = fleet.get();
-    return fleetVertx.deployVerticle(new VerticleBase() {
-      @Override
-      public Future<?> start() {
-        vertx.setPeriodic(options.getStatusMs(), t -> bus.publish(Addresses.DB_STATUS, latest.get().toJson()));
-        return Future.succeededFuture();
-      }
-    });
+    return fleetVertx.deployVerticle(new FleetVerticle(fleet.get()));
   }
 
   @Override
@@ -125,12 +129,12 @@ final class DbRuntime implements RoleRuntime {
     }
   }
 
-  private void tick(String password) {
+  private void tick() {
     if (busy || stopping) {
       return;
     }
     busy = true;
-    Future<DbStatus> next = supervisor == null ? prepareAndStart(password) : read();
+    Future<DbStatus> next = supervisor == null ? prepareAndStart() : read();
     next.onComplete(done -> {
       busy = false;
       latest.set(done.succeeded() ? done.result() : down(done.cause().getMessage()));
@@ -146,7 +150,7 @@ final class DbRuntime implements RoleRuntime {
   }
 
   /** Finds the volume; when it is there, makes the datadir if new, writes the configuration and starts MariaDB. */
-  private Future<DbStatus> prepareAndStart(String password) {
+  private Future<DbStatus> prepareAndStart() {
     return vertx.<Optional<MariaDbConfig>>executeBlocking(() -> {
       BlockDevices.Resolution volume = BlockDevices.resolve(deviceDir, options.getDevice(), mounts);
       if (volume.path().isEmpty()) {
@@ -207,6 +211,70 @@ final class DbRuntime implements RoleRuntime {
         LogSafe.printable(why == null ? "unknown" : why, DbStatus.MAX_TEXT_LENGTH), options.getPort());
   }
 
+  /** What the DB agent does on the fleet's bus: its status out every period, the leader's commands in. */
+  private final class FleetVerticle extends VerticleBase {
+
+    private final AgentBus bus;
+    private DbControl control;
+    private Rejections rejections;
+
+    FleetVerticle(AgentBus bus) {
+      this.bus = bus;
+    }
+
+    @Override
+    public Future<?> start() {
+      rejections = Rejections.of(Rejections.AGENT_METRIC, LOG, instanceId, clock);
+      control = new DbControl(vertx, instanceId, options, new DbProbe(vertx, instanceId, deployment,
+          options.getPort(), AGENT_USER, password), clock);
+      vertx.setPeriodic(options.getStatusMs(), t -> bus.publish(Addresses.DB_STATUS, latest.get().toJson()));
+      return bus.consumer(Addresses.dbControl(instanceId), this::command);
+    }
+
+    @Override
+    public Future<?> stop() {
+      return control.close();
+    }
+
+    private void command(Message<Object> message) {
+      Future.succeededFuture(message.body()).map(DbCommand::fromJson)
+          .recover(e -> {
+            rejections.reject(message.address(), "invalid", "a db command: " + e.getMessage());
+            return Future.failedFuture(new ReplyException(ReplyFailure.RECIPIENT_FAILURE, 400,
+                "db command refused: " + e.getMessage()));
+          })
+          .compose(this::carryOut)
+          .onComplete(done -> {
+            if (done.succeeded()) {
+              message.reply(done.result().toJson());
+            } else {
+              message.fail(done.cause() instanceof ReplyException failure ? failure.failureCode() : DbControl.FAILED,
+                  String.valueOf(done.cause().getMessage()));
+            }
+          });
+    }
+
+    private Future<DbStatus> carryOut(DbCommand command) {
+      DbStatus now = latest.get();
+      if (now.server() == DbStatus.Server.UP) {
+        return control.carryOut(command);
+      }
+      String why = "MariaDB is " + describe(now.server()) + ": " + now.problem();
+      LOG.warn("{}: {} not carried out: {}", instanceId, command, why);
+      return Future.failedFuture(new ReplyException(ReplyFailure.RECIPIENT_FAILURE, DbControl.UNAVAILABLE, why));
+    }
+  }
+
+  private static String describe(DbStatus.Server server) {
+    return switch (server) {
+      case UP -> "up";
+      case STARTING -> "starting";
+      case DOWN -> "down";
+      case REFUSING -> "refusing the agent";
+      case NO_VOLUME -> "without its data volume";
+    };
+  }
+
   /** The agent's MariaDB password: made once, kept owner-only in its own directory, never logged or sent. */
   private static String secret(Path dir) throws IOException {
     Files.createDirectories(dir);
@@ -214,14 +282,9 @@ final class DbRuntime implements RoleRuntime {
     if (Files.exists(file)) {
       return Files.readString(file, StandardCharsets.US_ASCII).trim();
     }
-    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    SecureRandom random = new SecureRandom();
-    StringBuilder password = new StringBuilder();
-    for (int i = 0; i < 32; i++) {
-      password.append(alphabet.charAt(random.nextInt(alphabet.length())));
-    }
+    String password = Passwords.random(new SecureRandom(), 32);
     Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     Files.writeString(file, password, StandardCharsets.US_ASCII);
-    return password.toString();
+    return password;
   }
 }

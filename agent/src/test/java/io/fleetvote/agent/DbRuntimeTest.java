@@ -4,10 +4,6 @@ import io.fleetvote.agent.db.DbOptions;
 import io.fleetvote.common.msg.DbStatus;
 import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.testkit.Await;
-import io.vertx.core.Vertx;
-import io.vertx.mysqlclient.MySQLConnectOptions;
-import io.vertx.mysqlclient.MySQLConnection;
-import io.vertx.mysqlclient.SslMode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,11 +11,11 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 
+import static io.fleetvote.agent.TestDbRuntimes.agentPassword;
+import static io.fleetvote.agent.TestDbRuntimes.awaitUp;
+import static io.fleetvote.agent.TestDbRuntimes.mariadbPid;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -35,27 +31,25 @@ class DbRuntimeTest {
 
   @TempDir
   Path dir;
-  private final List<DbRuntime> runtimes = new ArrayList<>();
-  private final Vertx vertx = Vertx.vertx();
+  private final TestDbRuntimes dbs = new TestDbRuntimes();
 
   @AfterEach
   void stop() {
-    runtimes.forEach(DbRuntime::stop);
-    vertx.close().await();
+    dbs.close();
   }
 
   @Test
   void mariaDbWaitsForItsVolumeStartsReadOnlyIsRestartedAndMovesWithTheVolume() throws Exception {
     Path devices = Files.createDirectories(dir.resolve("first/dev"));
-    Path volume = Files.createDirectories(dir.resolve("volumes/vol-1"));
+    Path volume = dir.resolve("volumes/vol-1");
     int port = FreePorts.pick();
-    DbRuntime first = runtime(FIRST, dir.resolve("first/agent"), devices, port);
+    DbRuntime first = dbs.start(FIRST, TestDbRuntimes.options(dir.resolve("first/agent"), port), devices);
 
     DbStatus waiting = Await.until("a status without a volume", Duration.ofSeconds(10), first::status,
         s -> s.problem().contains("not attached"));
     assertThat(waiting.server()).isEqualTo(DbStatus.Server.NO_VOLUME);
 
-    Files.createSymbolicLink(devices.resolve("sdf"), volume);
+    TestDbRuntimes.attach(devices, volume);
     DbStatus up = awaitUp(first);
     long serverId = new DbOptions().serverId(FIRST);
     assertThat(up.serverId()).isEqualTo(serverId);
@@ -67,7 +61,7 @@ class DbRuntimeTest {
         "gtid_strict_mode=ON", "rpl_semi_sync_master_wait_point=AFTER_SYNC");
     assertThat(Files.exists(volume.resolve("my.cnf"))).as("the configuration is not on the volume").isFalse();
 
-    String password = Files.readString(dir.resolve("first/agent/agent.secret")).trim();
+    String password = agentPassword(dir.resolve("first/agent"));
     sql(port, password, "SET GLOBAL read_only=OFF; CREATE DATABASE wiki; CREATE TABLE wiki.page (id INT PRIMARY KEY, "
         + "body TEXT); INSERT INTO wiki.page VALUES (1, 'Main Page'); SET GLOBAL read_only=ON");
     assertThat(Await.until("the write in the binlog", Duration.ofSeconds(10), first::status,
@@ -88,58 +82,24 @@ class DbRuntimeTest {
     }
     Await.until("the refusal reported", Duration.ofSeconds(10), () -> first.status().server(),
         s -> s == DbStatus.Server.REFUSING);
-    first.stop();
-    runtimes.remove(first);
+    dbs.stop(first);
     Await.until("MariaDB stopped with the agent", Duration.ofSeconds(60), () -> ProcessHandle.allProcesses()
         .noneMatch(p -> p.info().commandLine().orElse("").contains(dir.resolve("first/agent/my.cnf").toString())));
 
     // The volume moves to another instance: MariaDB starts there on the same data, with that instance's server_id.
     Path otherDevices = Files.createDirectories(dir.resolve("second/dev"));
     Files.createSymbolicLink(otherDevices.resolve("sdg"), volume);
-    DbRuntime second = new DbRuntime(SECOND, "it", new DbOptions().setDir(dir.resolve("second/agent").toString())
-        .setPort(port).setDevice("/dev/sdg").setStatusMs(200), otherDevices, Path.of("/proc/mounts"),
-        Clock.systemUTC());
-    runtimes.add(second);
-    second.start();
+    DbRuntime second = dbs.start(SECOND, TestDbRuntimes.options(dir.resolve("second/agent"), port)
+        .setDevice("/dev/sdg"), otherDevices);
     DbStatus moved = awaitUp(second);
     assertThat(moved.serverId()).isEqualTo(new DbOptions().serverId(SECOND)).isNotEqualTo(serverId);
-    String secondPassword = Files.readString(dir.resolve("second/agent/agent.secret")).trim();
+    String secondPassword = agentPassword(dir.resolve("second/agent"));
     assertThat(sql(port, secondPassword, "SELECT body FROM wiki.page WHERE id = 1")).isEqualTo("Main Page");
-  }
-
-  private DbRuntime runtime(String instanceId, Path agentDir, Path devices, int port) {
-    DbRuntime runtime = new DbRuntime(instanceId, "it", new DbOptions().setDir(agentDir.toString()).setPort(port)
-        .setStatusMs(200), devices, Path.of("/proc/mounts"), Clock.systemUTC());
-    runtimes.add(runtime);
-    runtime.start();
-    return runtime;
-  }
-
-  private static DbStatus awaitUp(DbRuntime runtime) {
-    return Await.until("MariaDB up", Duration.ofSeconds(90), runtime::status,
-        s -> s.server() == DbStatus.Server.UP);
   }
 
   /** Runs the statements as the agent's account; the first column of the last result, if any. */
   private String sql(int port, String password, String statements) {
-    MySQLConnection connection = MySQLConnection.connect(vertx, new MySQLConnectOptions().setHost("127.0.0.1")
-        .setPort(port).setUser(DbRuntime.AGENT_USER).setPassword(password).setSslMode(SslMode.DISABLED)).await();
-    try {
-      String last = null;
-      for (String statement : statements.split("; ")) {
-        var rows = connection.query(statement).execute().await();
-        if (rows.size() > 0 && rows.columnsNames() != null && !rows.columnsNames().isEmpty()) {
-          last = rows.iterator().next().getValue(0).toString();
-        }
-      }
-      return last;
-    } finally {
-      connection.close().await();
-    }
-  }
-
-  private static long mariadbPid(Path agentDir) throws IOException {
-    return Long.parseLong(Files.readString(agentDir.resolve("mariadb.pid")).trim());
+    return dbs.sql(port, DbRuntime.AGENT_USER, password, statements);
   }
 
   private static long safePid(Path agentDir) {

@@ -125,6 +125,16 @@ public final class Addresses {
     return "fleetvote.agent." + instanceId + ".secrets";
   }
 
+  /**
+   * Request, to the DB agent of instance {@code instanceId} alone: a {@link io.fleetvote.common.msg.DbCommand} (master
+   * or replica of the pair, with the pair's passwords), answered with the agent's
+   * {@link io.fleetvote.common.msg.DbStatus} once carried out. Sent by the leader coordinator only; like
+   * {@link #agentSecrets}, only the connection bound to that instance may receive it.
+   */
+  public static String dbControl(String instanceId) {
+    return "fleetvote.agent." + instanceId + ".db";
+  }
+
   /** Request, to the coordinator {@code coordinatorId} (its API address): an operator's action a standby forwards. */
   public static String coordinatorCommands(String coordinatorId) {
     return "fleetvote.coordinator." + coordinatorId + ".command";

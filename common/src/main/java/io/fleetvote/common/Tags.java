@@ -14,4 +14,10 @@ public final class Tags {
 
   /** The agent roles of an instance, comma-separated: {@code app}, {@code lb}, {@code db}. */
   public static final String ROLE = "fleetvote:role";
+
+  /**
+   * A DB pair's slot ({@code 1} or {@code 2}) on an instance and on the data volume that belongs to it: the volume of
+   * slot N is attached to the instance of slot N. Which slot is master is the coordinators' topology, not a tag.
+   */
+  public static final String DB_SLOT = "fleetvote:db-slot";
 }

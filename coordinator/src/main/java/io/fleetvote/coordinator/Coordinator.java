@@ -3,6 +3,7 @@ package io.fleetvote.coordinator;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.tls.ClusterKey;
+import io.fleetvote.coordinator.db.DbPairVerticle;
 import io.fleetvote.coordinator.db.DbVerticle;
 import io.fleetvote.coordinator.fleet.Ec2Fleet;
 import io.fleetvote.coordinator.fleet.FleetOptions;
@@ -89,20 +90,22 @@ public final class Coordinator {
    */
   static Future<Coordinator> deploy(Vertx vertx, CoordinatorOptions options) {
     CoordinatorApiVerticle api = new CoordinatorApiVerticle(options);
+    DbVerticle db = new DbVerticle(options.getDeployment(), Clock.systemUTC());
     List<String> ids = new ArrayList<>();
     return vertx.deployVerticle(new RegistryVerticle(options, Clock.systemUTC())).onSuccess(ids::add)
         .compose(registry -> vertx.deployVerticle(new UiVerticle(options.getDeployment(), options.getScaling() != null,
             1000, Clock.systemUTC()))).onSuccess(ids::add)
-        .compose(ui -> vertx.deployVerticle(new DbVerticle(options.getDeployment(), Clock.systemUTC())))
+        .compose(ui -> vertx.deployVerticle(db))
         .onSuccess(ids::add)
-        .compose(db -> vertx.deployVerticle(api)).onSuccess(ids::add)
+        .compose(reports -> vertx.deployVerticle(api)).onSuccess(ids::add)
         .compose(deployed -> options.getScaling() == null ? Future.succeededFuture()
-            : leaderComponents(vertx, options, options.getHttpHost() + ":" + api.actualPort(), ids))
+            : leaderComponents(vertx, options, options.getHttpHost() + ":" + api.actualPort(), db, ids))
         .map(deployed -> new Coordinator(vertx, api.actualPort(), ids));
   }
 
   /** The leadership and ledger, then the components that act under them; the coordinator is named by its API. */
-  private static Future<String> leaderComponents(Vertx vertx, CoordinatorOptions options, String id, List<String> ids) {
+  private static Future<String> leaderComponents(Vertx vertx, CoordinatorOptions options, String id, DbVerticle db,
+                                                 List<String> ids) {
     LeaderVerticle leader = new LeaderVerticle(id, options);
     FleetOptions fleet = new FleetOptions(options.getScaling().getFleet().setDeployment(options.getDeployment()));
     if (options.getGateway() == null) {
@@ -114,7 +117,12 @@ public final class Coordinator {
     return vertx.deployVerticle(gateway).onSuccess(ids::add)
         .compose(x -> vertx.deployVerticle(leader)).onSuccess(ids::add)
         .compose(x -> vertx.deployVerticle(new ScalingVerticle(id, options, reach, leader.leadership(),
-            leader.ledger(), () -> Ec2Fleet.create(vertx, fleet), Clock.systemUTC()))).onSuccess(ids::add);
+            leader.ledger(), () -> Ec2Fleet.create(vertx, fleet), Clock.systemUTC()))).onSuccess(ids::add)
+        .compose(x -> options.getScaling().getDb().isEmpty() ? Future.succeededFuture(x)
+            : vertx.deployVerticle(new DbPairVerticle(options.getDeployment(), options.getScaling().getDb().get(),
+                leader.leadership(), db, () -> Ec2Fleet.create(vertx, fleet), reach, Path.of(options.getDataDir()),
+                options.getScaling().getTickMillis(), options.getOpTimeoutMillis(), Clock.systemUTC()))
+                .onSuccess(ids::add));
   }
 
   /** The clustered Vert.x this coordinator runs on: tests publish on its bus as a coordinator. */

@@ -6,6 +6,7 @@ import io.fleetvote.common.cli.CommandLineException;
 import io.fleetvote.common.cluster.ClusterOptions;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.coordinator.auth.UsersFile;
+import io.fleetvote.coordinator.db.DbPairConfig;
 import io.fleetvote.coordinator.scaling.GroupsFile;
 import io.fleetvote.coordinator.scaling.ScalingOptions;
 import io.vertx.core.json.JsonArray;
@@ -146,6 +147,7 @@ public final class CoordinatorMain {
           .put("tickMillis", parsed.longValue("tick-ms", 50, 60_000))
           .put("fleetRefreshMillis", parsed.longValue("fleet-refresh-ms", 500, 3_600_000))
           .put("groups", groups)
+          .put("db", GroupsFile.readDb(Path.of(parsed.string("groups"))).map(DbPairConfig::toJson).orElse(null))
           .put("fleet", fleet));
       json.put("gateway", gateway(parsed));
     } else {

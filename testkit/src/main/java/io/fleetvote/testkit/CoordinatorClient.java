@@ -149,6 +149,11 @@ public final class CoordinatorClient {
     return query("/api/db").json().getJsonArray("instances").stream().map(JsonObject.class::cast).toList();
   }
 
+  /** The DB pair as this coordinator sees it ({@code GET /api/db}'s {@code pair}); null while there is none. */
+  public JsonObject dbPair() {
+    return query("/api/db").json().getJsonObject("pair");
+  }
+
   /** The dashboard's latest snapshot ({@code GET /api/dashboard}). */
   public JsonObject dashboard() {
     return query("/api/dashboard").json();

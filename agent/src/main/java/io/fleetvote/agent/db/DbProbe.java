@@ -74,6 +74,11 @@ public final class DbProbe {
     return pool.close();
   }
 
+  /** Its one connection, for {@link DbControl}'s statements (which then read the status through the same). */
+  Pool pool() {
+    return pool;
+  }
+
   private DbStatus status(long now, Row globals, Row replica, Map<String, String> semiSync) {
     String io = replica == null ? null : replica.getString("Slave_IO_Running");
     String sql = replica == null ? null : replica.getString("Slave_SQL_Running");

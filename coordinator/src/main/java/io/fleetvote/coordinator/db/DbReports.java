@@ -30,7 +30,7 @@ public final class DbReports {
   }
 
   /** Keeps the report if it is of this deployment and newer than the one held; whether it was kept. */
-  public boolean heard(DbStatus status, long now) {
+  public synchronized boolean heard(DbStatus status, long now) {
     if (!status.deployment().equals(deployment)) {
       return false;
     }
@@ -43,7 +43,7 @@ public final class DbReports {
   }
 
   /** The reports heard within the lease, by instance id. */
-  public List<Heard> current(long now) {
+  public synchronized List<Heard> current(long now) {
     byInstance.values().removeIf(h -> now - h.heardAt() > leaseMillis);
     return byInstance.values().stream().sorted(Comparator.comparing(h -> h.status().instanceId())).toList();
   }

@@ -7,10 +7,14 @@ import io.fleetvote.common.msg.Rejections;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Every coordinator's view of its deployment's DB instances: the DB agents' reports ({@link Addresses#DB_STATUS},
@@ -26,6 +30,7 @@ public final class DbVerticle extends VerticleBase {
   private final Clock clock;
   private final DbReports reports;
   private Rejections rejections;
+  private volatile Supplier<JsonObject> pair = () -> null;
 
   public DbVerticle(String deployment, Clock clock) {
     this.deployment = deployment;
@@ -37,7 +42,20 @@ public final class DbVerticle extends VerticleBase {
   public Future<?> start() {
     rejections = Rejections.of(Rejections.COORDINATOR_METRIC, LOG, "DB reports of " + deployment, clock);
     return Future.join(vertx.eventBus().consumer(Addresses.DB_STATUS, this::report).completion(),
-        vertx.eventBus().localConsumer(Addresses.DB_QUERY, q -> q.reply(reports.toJson(clock.millis()))).completion());
+        vertx.eventBus().localConsumer(Addresses.DB_QUERY, q -> q.reply(reports.toJson(clock.millis())
+            .put("pair", pair.get()))).completion());
+  }
+
+  /** The DB agents' reports heard within the lease, by instance id. Any thread. */
+  public Map<String, DbStatus> current() {
+    Map<String, DbStatus> current = new HashMap<>();
+    reports.current(clock.millis()).forEach(heard -> current.put(heard.status().instanceId(), heard.status()));
+    return current;
+  }
+
+  /** What {@code GET /api/db} says of the pair ({@link DbPairVerticle}'s view); null while there is none. */
+  public void showPair(Supplier<JsonObject> pair) {
+    this.pair = pair;
   }
 
   private void report(Message<Object> message) {

@@ -13,14 +13,18 @@ import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.ec2.Ec2AsyncClient;
 import software.amazon.awssdk.services.ec2.Ec2AsyncClientBuilder;
+import software.amazon.awssdk.services.ec2.model.CreateVolumeRequest;
 import software.amazon.awssdk.services.ec2.model.Filter;
 import software.amazon.awssdk.services.ec2.model.Instance;
 import software.amazon.awssdk.services.ec2.model.InstanceStateName;
+import software.amazon.awssdk.services.ec2.model.Placement;
 import software.amazon.awssdk.services.ec2.model.Reservation;
 import software.amazon.awssdk.services.ec2.model.ResourceType;
 import software.amazon.awssdk.services.ec2.model.RunInstancesRequest;
 import software.amazon.awssdk.services.ec2.model.Tag;
 import software.amazon.awssdk.services.ec2.model.TagSpecification;
+import software.amazon.awssdk.services.ec2.model.Volume;
+import software.amazon.awssdk.services.ec2.model.VolumeAttachment;
 
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -154,6 +158,7 @@ public final class Ec2Fleet implements Fleet {
     return RunInstancesRequest.builder()
         .imageId(order.imageId())
         .instanceType(order.instanceType())
+        .placement(order.zone() == null ? null : Placement.builder().availabilityZone(order.zone()).build())
         .minCount(order.count())
         .maxCount(order.count())
         .clientToken(order.clientToken())
@@ -202,6 +207,77 @@ public final class Ec2Fleet implements Fleet {
     });
   }
 
+  @Override
+  public Future<List<FleetVolume>> volumes() {
+    Action action = new Action("DescribeVolumes deployment=" + deployment, RetryListener.NONE, false);
+    return action.call(() -> {
+      List<FleetVolume> found = new ArrayList<>();
+      return ec2.describeVolumesPaginator(b -> b.filters(filter("tag:" + Tags.DEPLOYMENT, List.of(deployment)))
+              .maxResults(500))
+          .volumes()
+          .subscribe(volume -> found.add(fleetVolume(volume)))
+          .thenApply(done -> found.stream().filter(v -> !v.state().equals("deleted")).toList());
+    });
+  }
+
+  @Override
+  public Future<FleetVolume> createVolume(VolumeOrder order, RetryListener listener) {
+    if (order.clientToken() == null || order.clientToken().isBlank()) {
+      return Future.failedFuture(new IllegalArgumentException("volume order for group " + order.group()
+          + " has no client token"));
+    }
+    Map<String, String> tags = new TreeMap<>(order.tags());
+    tags.put(Tags.DEPLOYMENT, deployment);
+    tags.put(Tags.GROUP, order.group());
+    CreateVolumeRequest request = CreateVolumeRequest.builder().availabilityZone(order.zone()).size(order.sizeGiB())
+        .volumeType(order.volumeType()).clientToken(order.clientToken())
+        .tagSpecifications(TagSpecification.builder().resourceType(ResourceType.VOLUME)
+            .tags(tags.entrySet().stream().map(tag -> Tag.builder().key(tag.getKey()).value(tag.getValue()).build())
+                .toList())
+            .build())
+        .build();
+    Action action = new Action("CreateVolume group=" + order.group() + " zone=" + order.zone() + " size="
+        + order.sizeGiB() + " token=" + order.clientToken(), listener, true);
+    return action.call(() -> ec2.createVolume(request)).map(response -> {
+      LOG.info("{}: volume {} ({})", action.name, response.volumeId(), response.stateAsString());
+      return new FleetVolume(response.volumeId(), response.stateAsString(), response.availabilityZone(),
+          response.size() == null ? 0 : response.size(), null, null, null, otherTags(response.tags(), Set.of(Tags.DEPLOYMENT)));
+    });
+  }
+
+  @Override
+  public Future<Void> attachVolume(String volumeId, String instanceId, String device, RetryListener listener) {
+    Action action = new Action("AttachVolume " + volumeId + " to " + instanceId + " as " + device, listener, true);
+    return action.call(() -> ec2.describeVolumes(b -> b.volumeIds(volumeId)))
+        .compose(volumes -> action.call(() -> instances(filter("instance-id", List.of(instanceId))))
+            .compose(instances -> {
+              boolean ours = volumes.volumes().stream().allMatch(v -> deployment.equals(volumeTag(v.tags())))
+                  && !instances.isEmpty() && instances.stream()
+                      .allMatch(i -> deployment.equals(tag(i, Tags.DEPLOYMENT)));
+              if (!ours) {
+                return Future.failedFuture(new IllegalArgumentException("refusing to attach " + volumeId + " to "
+                    + instanceId + ": both must be tagged " + Tags.DEPLOYMENT + "=" + deployment));
+              }
+              return action.call(() -> ec2.attachVolume(b -> b.volumeId(volumeId).instanceId(instanceId)
+                  .device(device))).<Void>map(response -> {
+                    LOG.info("{}: {}", action.name, response.stateAsString());
+                    return null;
+                  });
+            }));
+  }
+
+  private static FleetVolume fleetVolume(Volume volume) {
+    VolumeAttachment attached = volume.attachments().isEmpty() ? null : volume.attachments().get(0);
+    return new FleetVolume(volume.volumeId(), volume.stateAsString(), volume.availabilityZone(),
+        volume.size() == null ? 0 : volume.size(), attached == null ? null : attached.instanceId(),
+        attached == null ? null : attached.stateAsString(), attached == null ? null : attached.device(),
+        otherTags(volume.tags(), Set.of(Tags.DEPLOYMENT)));
+  }
+
+  private static String volumeTag(List<Tag> tags) {
+    return tags.stream().filter(tag -> Tags.DEPLOYMENT.equals(tag.key())).map(Tag::value).findFirst().orElse(null);
+  }
+
   /** Closes the SDK client on a worker thread (Netty's shutdown blocks); actions still retrying then fail. */
   @Override
   public Future<Void> close() {
@@ -245,7 +321,17 @@ public final class Ec2Fleet implements Fleet {
         instance.state() == null ? "unknown" : instance.state().nameAsString(),
         instance.launchTime(),
         blankToNull(instance.clientToken()),
-        blankToNull(instance.privateIpAddress()));
+        blankToNull(instance.privateIpAddress()),
+        instance.placement() == null ? null : blankToNull(instance.placement().availabilityZone()),
+        otherTags(instance.tags(), Set.of(Tags.DEPLOYMENT, Tags.GROUP)));
+  }
+
+  /** The tags but those named (the first value of a key repeated). */
+  private static Map<String, String> otherTags(List<Tag> tags, Set<String> without) {
+    Map<String, String> other = new TreeMap<>();
+    tags.forEach(tag -> other.putIfAbsent(tag.key(), tag.value()));
+    other.keySet().removeAll(without);
+    return other;
   }
 
   private static String tag(Instance instance, String key) {

@@ -32,6 +32,21 @@ public interface Fleet {
    */
   Future<Void> terminate(List<String> instanceIds, RetryListener listener);
 
+  /** Every volume tagged with this deployment (all pages of DescribeVolumes), deleted ones excepted. Not retried. */
+  Future<List<FleetVolume>> volumes();
+
+  /**
+   * CreateVolume for the order, tagged {@code fleetvote:deployment} and {@code fleetvote:group}; retried like
+   * {@link #launch}. Completes with the volume (creating), the same one however often the order is sent.
+   */
+  Future<FleetVolume> createVolume(VolumeOrder order, RetryListener listener);
+
+  /**
+   * AttachVolume of the deployment's volume to the deployment's instance as {@code device}; retried like
+   * {@link #launch}. A volume of another deployment, or an instance of another, fails the call without attaching.
+   */
+  Future<Void> attachVolume(String volumeId, String instanceId, String device, RetryListener listener);
+
   /** Releases the client, off the event loop (the HTTP client's shutdown blocks); actions in progress fail. */
   Future<Void> close();
 }

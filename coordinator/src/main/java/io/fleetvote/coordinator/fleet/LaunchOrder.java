@@ -15,11 +15,18 @@ import java.util.Map;
  * @param userData     the user-data, not yet base64-encoded (null for none)
  * @param role         the agent roles of the instances, comma-separated (tag {@code fleetvote:role}), e.g. {@code app}
  * @param tags         tags besides deployment, group and role, which the fleet adds
+ * @param zone         the availability zone to launch in (null: EC2 chooses), e.g. where a data volume is
  */
 public record LaunchOrder(String group, String imageId, String instanceType, int count, String clientToken,
-                          String userData, String role, Map<String, String> tags) {
+                          String userData, String role, Map<String, String> tags, String zone) {
 
   public LaunchOrder {
     tags = Map.copyOf(tags);
+  }
+
+  /** An order EC2 places (no zone). */
+  public LaunchOrder(String group, String imageId, String instanceType, int count, String clientToken,
+                     String userData, String role, Map<String, String> tags) {
+    this(group, imageId, instanceType, count, clientToken, userData, role, tags, null);
   }
 }

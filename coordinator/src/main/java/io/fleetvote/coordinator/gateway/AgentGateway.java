@@ -126,7 +126,9 @@ public final class AgentGateway extends VerticleBase {
     this.coordinatorId = coordinatorId;
     this.dataDir = coordinator.getDataDir();
     this.deployment = coordinator.getDeployment();
-    this.groups = List.copyOf(coordinator.getScaling().getGroups());
+    List<GroupConfig> all = new ArrayList<>(coordinator.getScaling().getGroups());
+    coordinator.getScaling().getDb().ifPresent(db -> all.add(db.group()));
+    this.groups = List.copyOf(all);
     this.clusterKey = Path.of(coordinator.getCluster().getKeyStore());
     this.opTimeoutMillis = coordinator.getOpTimeoutMillis();
     this.fleetFactory = fleet;

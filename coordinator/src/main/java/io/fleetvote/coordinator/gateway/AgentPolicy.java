@@ -27,7 +27,9 @@ import java.util.regex.Pattern;
  *   <li>an app agent publishes its own votes, asks any LB agent to register or deregister itself, and hears LB
  *   announcements;</li>
  *   <li>an LB agent publishes its own announcements and backend status, hears heartbeats and answers the registration
- *   requests addressed to it.</li>
+ *   requests addressed to it;</li>
+ *   <li>a DB agent publishes its own status and receives the leader's commands to its own instance
+ *   ({@link Addresses#dbControl}, which carry the pair's passwords).</li>
  * </ul>
  * Every body sent must be a valid record naming the instance the connection is bound to, of its deployment (and, for
  * a vote or heartbeat, of its group). Anything else, operators' commands and the coordinators' own addresses
@@ -91,6 +93,9 @@ public final class AgentPolicy {
     if (address.equals(Addresses.agentDrain(binding.instanceId()))
         || address.equals(Addresses.agentSecrets(binding.instanceId()))) {
       return Optional.empty();
+    }
+    if (address.equals(Addresses.dbControl(binding.instanceId()))) {
+      return role(binding, Role.DB, address);
     }
     if (address.equals(Addresses.LB_ANNOUNCEMENTS)) {
       return role(binding, Role.APP, address);

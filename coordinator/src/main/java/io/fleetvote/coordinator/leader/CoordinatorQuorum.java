@@ -22,12 +22,14 @@ public final class CoordinatorQuorum implements SplitBrainProtectionFunction, Se
   public static final String ROLE_ATTRIBUTE = "fleetvote.role";
   public static final String COORDINATOR = "coordinator";
   static final String PROTECTION = "fleetvote-coordinator-quorum";
-  /** The maps under protection: the leader lease, the decision ledger, the controls, the attestations. */
+  /** The maps under protection: the leader lease, the decision ledger, the controls, the attestations, the DB pairs. */
   public static final String LEADER_MAP = "fleetvote.leader";
   public static final String LEDGER_MAP = "fleetvote.ledger";
   public static final String CONTROL_MAP = "fleetvote.controls";
   /** What the coordinators remember of each instance's agent: its nonce, its session, whether it was revoked. */
   public static final String ATTESTATION_MAP = "fleetvote.attestations";
+  /** The DB pairs' topologies ({@link io.fleetvote.coordinator.db.DbTopology}), by pair name. */
+  public static final String DB_MAP = "fleetvote.db";
 
   private final int expectedCoordinators;
 
@@ -63,5 +65,6 @@ public final class CoordinatorQuorum implements SplitBrainProtectionFunction, Se
     config.addMapConfig(new MapConfig(LEDGER_MAP).setBackupCount(2).setSplitBrainProtectionName(PROTECTION));
     config.addMapConfig(new MapConfig(CONTROL_MAP).setBackupCount(2).setSplitBrainProtectionName(PROTECTION));
     config.addMapConfig(new MapConfig(ATTESTATION_MAP).setBackupCount(2).setSplitBrainProtectionName(PROTECTION));
+    config.addMapConfig(new MapConfig(DB_MAP).setBackupCount(2).setSplitBrainProtectionName(PROTECTION));
   }
 }

@@ -259,4 +259,10 @@ public final class GroupConfig {
   public Map<String, String> tags() {
     return tags;
   }
+
+  /** The user-data an instance of the group boots with: its agent's settings, plus what only the coordinator knows. */
+  public String userData(String deployment, JsonObject reach) {
+    JsonObject fleetvote = agent().put("deployment", deployment).put("group", name).mergeIn(reach);
+    return new JsonObject().put("fleetvote", fleetvote).encode();
+  }
 }

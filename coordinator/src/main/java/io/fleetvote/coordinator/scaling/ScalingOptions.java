@@ -2,12 +2,14 @@ package io.fleetvote.coordinator.scaling;
 
 import io.fleetvote.common.msg.JsonFields;
 import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.coordinator.db.DbPairConfig;
 import io.fleetvote.coordinator.fleet.FleetOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * How the coordinators scale: the tick, the groups, and how to reach EC2. Leadership and the ledger (how many
@@ -28,6 +30,7 @@ public final class ScalingOptions {
   private long holdFlushMillis = DEFAULT_HOLD_FLUSH_MILLIS;
   private List<GroupConfig> groups = List.of();
   private FleetOptions fleet = new FleetOptions();
+  private DbPairConfig db;
 
   public ScalingOptions() {
   }
@@ -46,8 +49,10 @@ public final class ScalingOptions {
     tickMillis = JsonFields.longValue(json, "tickMillis", 50, 60_000, DEFAULT_TICK_MILLIS);
     fleetRefreshMillis = JsonFields.longValue(json, "fleetRefreshMillis", 500, 3_600_000, DEFAULT_FLEET_REFRESH_MILLIS);
     holdFlushMillis = JsonFields.longValue(json, "holdFlushMillis", 0, 3_600_000, DEFAULT_HOLD_FLUSH_MILLIS);
-    JsonObject groupsJson = new JsonObject().put("groups", json.getValue("groups", new JsonArray()));
+    JsonObject groupsJson = new JsonObject().put("groups", json.getValue("groups", new JsonArray()))
+        .put("db", json.getValue("db"));
     groups = GroupsFile.parse(groupsJson);
+    db = GroupsFile.db(groupsJson).orElse(null);
     if (json.containsKey("fleet")) {
       try {
         fleet = new FleetOptions(JsonFields.object(json, "fleet"));
@@ -61,7 +66,18 @@ public final class ScalingOptions {
     JsonArray groupArray = new JsonArray();
     groups.forEach(g -> groupArray.add(g.toJson()));
     return new JsonObject().put("tickMillis", tickMillis).put("fleetRefreshMillis", fleetRefreshMillis)
-        .put("holdFlushMillis", holdFlushMillis).put("groups", groupArray).put("fleet", fleet.toJson());
+        .put("holdFlushMillis", holdFlushMillis).put("groups", groupArray).put("fleet", fleet.toJson())
+        .put("db", db == null ? null : db.toJson());
+  }
+
+  /** The DB pair the coordinators run (the groups file's {@code db} section); empty when there is none. */
+  public Optional<DbPairConfig> getDb() {
+    return Optional.ofNullable(db);
+  }
+
+  public ScalingOptions setDb(DbPairConfig db) {
+    this.db = db;
+    return this;
   }
 
   /** How often the leader tallies every group. */

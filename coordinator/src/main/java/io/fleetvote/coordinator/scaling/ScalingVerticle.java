@@ -381,11 +381,7 @@ public final class ScalingVerticle extends VerticleBase {
 
   /** The agent's settings for the group, plus what only the coordinator knows: deployment, group, how to reach it. */
   private String userData(GroupConfig group) {
-    JsonObject agent = group.agent()
-        .put("deployment", deployment)
-        .put("group", group.name())
-        .mergeIn(reach.get());
-    return new JsonObject().put("fleetvote", agent).encode();
+    return group.userData(deployment, reach.get());
   }
 
   // ------------------------------------------------------------------ the API's queries and operators' actions

@@ -70,6 +70,11 @@ class AgentPolicyTest {
     assertThat(reason(AgentPolicy.send(database, Addresses.DB_STATUS, own.copy().put("gtidBinlogPos", "0-1-x"))))
         .isEqualTo("invalid");
     assertThat(reason(AgentPolicy.send(database, Addresses.VOTES, vote(db, "prod", "db")))).isEqualTo("role");
+    // The leader's commands, with the pair's passwords, reach that DB agent alone; no agent may send one.
+    assertThat(AgentPolicy.subscribe(database, Addresses.dbControl(db))).isEmpty();
+    assertThat(reason(AgentPolicy.subscribe(database, Addresses.dbControl(B)))).isEqualTo("address");
+    assertThat(reason(AgentPolicy.subscribe(APP, Addresses.dbControl(A)))).isEqualTo("role");
+    assertThat(reason(AgentPolicy.send(APP, Addresses.dbControl(db), new JsonObject()))).isEqualTo("address");
   }
 
   @Test

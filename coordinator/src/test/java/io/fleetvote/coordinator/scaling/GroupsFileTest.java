@@ -55,6 +55,17 @@ class GroupsFileTest {
   }
 
   @Test
+  void theDbPairIsItsOwnSectionWithItsFieldsNamedAndANameOfItsOwn() throws Exception {
+    Path file = write("{\"groups\": [], \"db\": {\"imageId\": \"ami-0123456789abcdef0\", \"volumeGiB\": 20}}");
+    assertThat(GroupsFile.readDb(file)).hasValueSatisfying(db -> assertThat(db.volumeGiB()).isEqualTo(20));
+    assertThat(GroupsFile.readDb(write("{\"groups\": []}"))).isEmpty();
+    assertRejected("{\"groups\": [], \"db\": {\"imageId\": \"ami-0123456789abcdef0\", \"volumeGiB\": -1}}",
+        "db.volumeGiB");
+    assertRejected("{\"groups\": [{\"name\": \"db\", \"imageId\": \"ami-0123456789abcdef0\"}], "
+        + "\"db\": {\"imageId\": \"ami-0123456789abcdef0\"}}", "groups[0].name");
+  }
+
+  @Test
   void aMissingFileIsNamed() {
     Path missing = dir.resolve("nope.json");
     assertThatThrownBy(() -> GroupsFile.read(missing)).isInstanceOf(MessageException.class)

@@ -1,0 +1,227 @@
+package io.fleetvote.agent;
+
+import io.fleetvote.common.Addresses;
+import io.fleetvote.common.msg.DbCommand;
+import io.fleetvote.common.msg.DbStatus;
+import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.testkit.Await;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.mysqlclient.MySQLException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+import static io.fleetvote.agent.TestDbRuntimes.agentPassword;
+import static io.fleetvote.agent.TestDbRuntimes.awaitUp;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The leader's commands to DB agents, on two real MariaDB 10.11 servers: MASTER on one and REPLICA of it on the other
+ * make a semi-synchronous pair that carries the app's writes to a replica that refuses them; the same commands again
+ * change nothing; each refusal (a demotion, a promotion, an older epoch, a bad body, MariaDB not up) is a failed
+ * request saying why, never with a password in it.
+ */
+class DbControlTest {
+
+  private static final String MASTER_ID = "i-0a000000000000001";
+  private static final String REPLICA_ID = "i-0b000000000000002";
+  private static final String DOWN_ID = "i-0c000000000000003";
+  private static final long EPOCH = 5;
+  private static final String REPLICATION_PASSWORD = "ReplSecret0123456789";
+  private static final String APP_PASSWORD = "AppSecret01234567890";
+  /** Time enough for one command: the master's first write waits out the semi-sync timeout, 2 s. */
+  private static final long REQUEST_MS = 20_000;
+
+  @TempDir
+  static Path dir;
+  private static final Vertx VERTX = Vertx.vertx();
+  private static final TestDbRuntimes DBS = new TestDbRuntimes();
+  private static DbRuntime master;
+  private static DbRuntime replica;
+  private static int masterPort;
+  private static int replicaPort;
+
+  @BeforeAll
+  static void aPair() throws Exception {
+    masterPort = FreePorts.pick();
+    replicaPort = FreePorts.pick();
+    master = agent(MASTER_ID, masterPort, true);
+    replica = agent(REPLICA_ID, replicaPort, true);
+    awaitUp(master);
+    awaitUp(replica);
+    assertThat(command(MASTER_ID, masterCommand()).readOnly()).isFalse();
+    command(REPLICA_ID, replicaCommand());
+    // The table the app's tests write to, on both.
+    app(masterPort, "CREATE TABLE IF NOT EXISTS page (id INT PRIMARY KEY, body TEXT)");
+    awaitReplicated();
+  }
+
+  @AfterAll
+  static void stop() {
+    try {
+      DBS.close();
+    } finally {
+      VERTX.close().await();
+    }
+  }
+
+  @Test
+  void masterThenReplicaMakeASemiSynchronousPair() {
+    DbStatus replicating = awaitReplicated();
+    assertThat(replicating.readOnly()).isTrue();
+    assertThat(replicating.semiSyncSlave()).isTrue();
+    DbStatus acknowledged = Await.until("the master waiting for the replica's acknowledgements",
+        Duration.ofSeconds(10), master::status, s -> s.semiSyncMaster() && s.semiSyncClients() == 1);
+    assertThat(acknowledged.readOnly()).isFalse();
+  }
+
+  @Test
+  void aRowTheAppWritesOnTheMasterReachesTheReplica() {
+    app(masterPort, "INSERT INTO page VALUES (1, 'Main Page') ON DUPLICATE KEY UPDATE body = 'Main Page'");
+    Await.until("the row on the replica", Duration.ofSeconds(10),
+        () -> app(replicaPort, "SELECT COUNT(*) FROM page WHERE id = 1 AND body = 'Main Page'").equals("1"));
+  }
+
+  @Test
+  void theReplicaRefusesTheAppsWrites() {
+    assertThatThrownBy(() -> app(replicaPort, "INSERT INTO page VALUES (2, 'Talk')"))
+        .isInstanceOfSatisfying(MySQLException.class, e -> assertThat(e.getErrorCode()).isEqualTo(1290));
+  }
+
+  @Test
+  void theSameCommandsAgainChangeNothing() throws IOException {
+    DbStatus before = awaitReplicated();
+    String masterBinlog = masterBinlog();
+    long connects = ioThreadConnections();
+
+    assertThat(command(MASTER_ID, masterCommand()).gtidBinlogPos()).as("no write on the master")
+        .isEqualTo(masterBinlog);
+    DbStatus after = command(REPLICA_ID, replicaCommand());
+
+    assertThat(after.ioThread()).isEqualTo(DbStatus.Thread.YES);
+    assertThat(after.sqlThread()).isEqualTo(DbStatus.Thread.YES);
+    assertThat(after.gtidSlavePos()).isEqualTo(before.gtidSlavePos());
+    assertThat(ioThreadConnections()).as("replication not restarted").isEqualTo(connects);
+  }
+
+  @Test
+  void semiSyncSwitchedOffAndOnTakesOnTheRunningReplica() {
+    assertThat(command(REPLICA_ID, replicaCommand().put("semiSync", false)).ioThread())
+        .isNotEqualTo(DbStatus.Thread.NO);
+    Await.until("the master without a replica acknowledging", Duration.ofSeconds(10), master::status,
+        s -> s.semiSyncClients() == 0);
+    command(REPLICA_ID, replicaCommand());
+    Await.until("the replica acknowledging again", Duration.ofSeconds(10), master::status,
+        s -> s.semiSyncClients() == 1);
+  }
+
+  @Test
+  void aReplicaCommandToTheMasterIsRefused() {
+    assertRefused(MASTER_ID, replicaCommand().put("masterPort", replicaPort), 409, "is writable");
+  }
+
+  @Test
+  void aMasterCommandToTheReplicaIsRefused() {
+    assertRefused(REPLICA_ID, masterCommand(), 409, "is a replica of 127.0.0.1:" + masterPort);
+  }
+
+  @Test
+  void anOlderEpochIsRefused() {
+    assertRefused(REPLICA_ID, replicaCommand().put("epoch", EPOCH - 1), 409,
+        "epoch " + (EPOCH - 1) + " is older than " + EPOCH + ", already obeyed");
+    assertThat(dir.resolve(REPLICA_ID + "/agent/epoch")).hasContent(Long.toString(EPOCH));
+    assertThat(awaitReplicated().sqlThread()).isEqualTo(DbStatus.Thread.YES);
+  }
+
+  @Test
+  void aBadCommandIsRefusedNamingTheFieldAndTheAgentServesOn() {
+    assertRefused(REPLICA_ID, replicaCommand().put("replicationPassword", "short"), 400, "replicationPassword");
+    assertThat(command(REPLICA_ID, replicaCommand()).ioThread()).isEqualTo(DbStatus.Thread.YES);
+  }
+
+  @Test
+  void aCommandToAMariaDbThatIsNotUpFailsSayingSo() throws Exception {
+    DbRuntime down = agent(DOWN_ID, FreePorts.pick(), false);
+    assertRefused(DOWN_ID, masterCommand(), 503, "MariaDB is without its data volume");
+
+    TestDbRuntimes.attach(dir.resolve(DOWN_ID + "/dev"), dir.resolve(DOWN_ID + "/volume"));
+    awaitUp(down);
+    DBS.stop(down);
+    assertRefused(DOWN_ID, masterCommand(), 503, "MariaDB does not answer");
+  }
+
+  /** A DB agent with its data volume attached or not, its commands heard on the test's bus. */
+  private static DbRuntime agent(String instanceId, int port, boolean withVolume) throws IOException {
+    Path devices = Files.createDirectories(dir.resolve(instanceId + "/dev"));
+    if (withVolume) {
+      TestDbRuntimes.attach(devices, dir.resolve(instanceId + "/volume"));
+    }
+    DbRuntime runtime = DBS.start(instanceId, TestDbRuntimes.options(dir.resolve(instanceId + "/agent"), port),
+        devices);
+    runtime.deploy(VERTX, Optional.of(AgentBus.local(VERTX))).await();
+    return runtime;
+  }
+
+  private static JsonObject masterCommand() {
+    return new DbCommand(DbCommand.Op.MASTER, EPOCH, "wiki", "repl", REPLICATION_PASSWORD, "wiki_app", APP_PASSWORD,
+        "", 0, true).toJson();
+  }
+
+  private static JsonObject replicaCommand() {
+    return new DbCommand(DbCommand.Op.REPLICA, EPOCH, "wiki", "repl", REPLICATION_PASSWORD, "wiki_app",
+        APP_PASSWORD, "127.0.0.1", masterPort, true).toJson();
+  }
+
+  private static DbStatus command(String instanceId, JsonObject command) {
+    return DbStatus.fromJson(VERTX.eventBus().request(Addresses.dbControl(instanceId), command,
+        new DeliveryOptions().setSendTimeout(REQUEST_MS)).await().body());
+  }
+
+  private static void assertRefused(String instanceId, JsonObject command, int code, String why) {
+    assertThatThrownBy(() -> command(instanceId, command))
+        .isInstanceOfSatisfying(ReplyException.class, e -> assertThat(e.failureCode()).isEqualTo(code))
+        .hasMessageContaining(why)
+        .hasMessageNotContaining(REPLICATION_PASSWORD)
+        .hasMessageNotContaining(APP_PASSWORD);
+  }
+
+  /** The replica's status once it has applied all that the master wrote (read now, not its last status). */
+  private static DbStatus awaitReplicated() {
+    return Await.until("the replica replicating what the master wrote", Duration.ofSeconds(15), replica::status,
+        s -> s.ioThread() == DbStatus.Thread.YES && s.sqlThread() == DbStatus.Thread.YES
+            && s.gtidSlavePos().equals(masterBinlog()));
+  }
+
+  private static String masterBinlog() {
+    try {
+      return DBS.sql(masterPort, DbRuntime.AGENT_USER, agentPassword(dir.resolve(MASTER_ID + "/agent")),
+          "SELECT @@gtid_binlog_pos");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** As the app's account, on its database. */
+  private static String app(int port, String statement) {
+    return DBS.sql(port, "wiki_app", APP_PASSWORD, "USE wiki; " + statement);
+  }
+
+  /** How many times the replica's IO thread connected to its master, by its log. */
+  private static long ioThreadConnections() throws IOException {
+    try (var lines = Files.lines(dir.resolve(REPLICA_ID + "/agent/mariadb.log"))) {
+      return lines.filter(line -> line.contains("Slave I/O thread: connected to master")).count();
+    }
+  }
+}

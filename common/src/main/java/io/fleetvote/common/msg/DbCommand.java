@@ -1,0 +1,92 @@
+package io.fleetvote.common.msg;
+
+import io.vertx.core.json.JsonObject;
+
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+/**
+ * The leader coordinator telling a DB agent what its MariaDB is in the pair (request/reply on
+ * {@link io.fleetvote.common.Addresses#dbControl}, over the agent's attested connection alone: the body carries the
+ * pair's passwords). The agent carries it out idempotently (a second identical command changes nothing) and answers
+ * with its {@link DbStatus} after it, or fails the request with a sentence naming what was in the way. A command of
+ * a fence older than one the agent has already obeyed is refused: a deposed leader cannot undo its successor.
+ *
+ * <ul>
+ *   <li>{@link Op#MASTER}: the database and both accounts exist (replicated to the replica through the binlog),
+ *   semi-sync master on or off, {@code read_only} cleared. Refused on a server replicating from a master: making a
+ *   replica master is a promotion, not this command.</li>
+ *   <li>{@link Op#REPLICA}: {@code read_only} on, replication from {@code masterHost:masterPort} with the replication
+ *   account, {@code MASTER_USE_GTID=slave_pos}, semi-sync replica on or off. Refused on a server whose
+ *   {@code read_only} is off (a writable master is never demoted by it).</li>
+ * </ul>
+ *
+ * @param op                  what the server is to be
+ * @param epoch               the fencing token of the leader that decided it: the pair's fence, raised by each new
+ *                            leader before its first command and kept across restarts of the whole cluster
+ * @param database            the application's database
+ * @param replicationUser     the replication account
+ * @param replicationPassword its password
+ * @param appUser             the application's account (no SUPER, no READ_ONLY ADMIN: {@code read_only} fences it)
+ * @param appPassword         its password
+ * @param masterHost          for {@link Op#REPLICA}: the master's address (empty for {@link Op#MASTER})
+ * @param masterPort          for {@link Op#REPLICA}: its MariaDB port (0 for {@link Op#MASTER})
+ * @param semiSync            semi-synchronous replication (AFTER_SYNC) on
+ */
+public record DbCommand(Op op, long epoch, String database, String replicationUser, String replicationPassword,
+                        String appUser, String appPassword, String masterHost, int masterPort, boolean semiSync) {
+
+  /** A database or account name: letters, digits and underscores, so that it needs no quoting in SQL. */
+  public static final Pattern NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,31}");
+  /** A password: letters and digits, 16 to 64 of them (what the coordinator generates; no quoting in SQL). */
+  public static final Pattern PASSWORD = Pattern.compile("[A-Za-z0-9]{16,64}");
+  private static final Pattern HOST = Pattern.compile("[A-Za-z0-9.:-]{1,253}");
+
+  /** What the server is to be. */
+  public enum Op {
+    MASTER, REPLICA
+  }
+
+  public DbCommand {
+    if (op == Op.MASTER && (!masterHost.isEmpty() || masterPort != 0)) {
+      throw new MessageException("masterHost", "is for a replica only");
+    }
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject().put("op", op.name().toLowerCase(Locale.ROOT)).put("epoch", epoch).put("database", database)
+        .put("replicationUser", replicationUser).put("replicationPassword", replicationPassword)
+        .put("appUser", appUser).put("appPassword", appPassword).put("masterHost", masterHost)
+        .put("masterPort", masterPort).put("semiSync", semiSync);
+  }
+
+  /** Reads and validates a command; throws {@link MessageException} naming the first bad field (never its value). */
+  public static DbCommand fromJson(Object body) {
+    JsonObject json = JsonFields.object(body, "db command");
+    Op op = JsonFields.enumValue(json, "op", Op.class);
+    boolean replica = op == Op.REPLICA;
+    return new DbCommand(op, JsonFields.longValue(json, "epoch", 0, Long.MAX_VALUE),
+        JsonFields.string(json, "database", 32, NAME),
+        JsonFields.string(json, "replicationUser", 32, NAME), secret(json, "replicationPassword"),
+        JsonFields.string(json, "appUser", 32, NAME), secret(json, "appPassword"),
+        replica ? JsonFields.string(json, "masterHost", 253, HOST) : "",
+        replica ? JsonFields.intValue(json, "masterPort", 1, 65_535) : 0,
+        JsonFields.booleanValue(json, "semiSync", true));
+  }
+
+  /** A password field as {@link #PASSWORD} allows; a bad one is named, its value never shown. */
+  public static String secret(JsonObject json, String field) {
+    if (!(json.getValue(field) instanceof String text) || !PASSWORD.matcher(text).matches()) {
+      throw new MessageException(field, "must be 16 to 64 letters and digits");
+    }
+    return text;
+  }
+
+  /** Without the passwords: safe to log. */
+  @Override
+  public String toString() {
+    return "DbCommand[" + op + ", epoch " + epoch + ", database " + database + ", users " + replicationUser + "/"
+        + appUser + (op == Op.REPLICA ? ", master " + masterHost + ":" + masterPort : "") + ", semi-sync "
+        + semiSync + "]";
+  }
+}

@@ -1,0 +1,62 @@
+package io.fleetvote.common.msg;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class DbCommandTest {
+
+  private static final String REPLICATION_PASSWORD = "Repl0123456789abcdef";
+  private static final String APP_PASSWORD = "App0123456789abcdefgh";
+  private static final DbCommand REPLICA = new DbCommand(DbCommand.Op.REPLICA, 7, "wiki", "repl",
+      REPLICATION_PASSWORD, "wiki_app", APP_PASSWORD, "10.0.1.17", 3306, true);
+  private static final DbCommand MASTER = new DbCommand(DbCommand.Op.MASTER, 7, "wiki", "repl",
+      REPLICATION_PASSWORD, "wiki_app", APP_PASSWORD, "", 0, false);
+
+  @Test
+  void bothOpsSurviveTheRoundTripThroughJson() {
+    assertThat(DbCommand.fromJson(REPLICA.toJson())).isEqualTo(REPLICA);
+    assertThat(DbCommand.fromJson(MASTER.toJson().encode())).isEqualTo(MASTER);
+    assertThat(REPLICA.toJson().getString("op")).isEqualTo("replica");
+  }
+
+  @Test
+  void eachBadFieldIsNamed() {
+    assertRejected("garbage", "db command");
+    assertRejected(REPLICA.toJson().put("op", "primary"), "op");
+    assertRejected(REPLICA.toJson().put("epoch", -1), "epoch");
+    assertRejected(REPLICA.toJson().put("replicationPassword", "Repl0123'; DROP USER root; --"), "replicationPassword");
+    assertRejected(REPLICA.toJson().put("appPassword", "short0123"), "appPassword");
+    assertRejected(REPLICA.toJson().put("appUser", "wiki app"), "appUser");
+    assertRejected(REPLICA.toJson().put("database", "wiki`; DROP DATABASE mysql"), "database");
+    assertRejected(REPLICA.toJson().putNull("masterHost"), "masterHost");
+    assertRejected(REPLICA.toJson().put("masterPort", 0), "masterPort");
+  }
+
+  @Test
+  void aMasterCommandCarriesNoMaster() {
+    assertThatThrownBy(() -> new DbCommand(DbCommand.Op.MASTER, 1, "wiki", "repl", REPLICATION_PASSWORD, "wiki_app",
+        APP_PASSWORD, "10.0.1.17", 3306, true))
+        .isInstanceOfSatisfying(MessageException.class, e -> assertThat(e.field()).isEqualTo("masterHost"));
+  }
+
+  @Test
+  void itsTextHasNoPassword() {
+    assertThat(REPLICA.toString()).contains("REPLICA", "epoch 7", "10.0.1.17:3306")
+        .doesNotContain(REPLICATION_PASSWORD, APP_PASSWORD);
+    assertThat(MASTER.toString()).doesNotContain(REPLICATION_PASSWORD, APP_PASSWORD);
+  }
+
+  @Test
+  void aRejectionNeverQuotesAPassword() {
+    String almost = "Secret0123456789'";
+    assertThatThrownBy(() -> DbCommand.fromJson(REPLICA.toJson().put("replicationPassword", almost)))
+        .hasMessageNotContaining("Secret0123456789");
+  }
+
+  private static void assertRejected(Object body, String field) {
+    assertThatThrownBy(() -> DbCommand.fromJson(body))
+        .isInstanceOfSatisfying(MessageException.class, e -> assertThat(e.field()).isEqualTo(field));
+  }
+}

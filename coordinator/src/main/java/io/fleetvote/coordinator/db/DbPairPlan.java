@@ -1,0 +1,191 @@
+package io.fleetvote.coordinator.db;
+
+import io.fleetvote.common.Tags;
+import io.fleetvote.common.msg.DbCommand;
+import io.fleetvote.common.msg.DbStatus;
+import io.fleetvote.coordinator.fleet.FleetInstance;
+import io.fleetvote.coordinator.fleet.FleetVolume;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What the leader does next for the DB pair, from what the cloud lists (the pair's instances and volumes, by their
+ * {@code fleetvote:db-slot} tags), what the DB agents report and the topology. Pure. Per slot, one step at a time,
+ * in order: launch the slot's instance (in its volume's zone, when the volume exists), create its volume (in the
+ * instance's zone), attach it, then, once MariaDB answers on both, make the master's the master and the other's its
+ * replica. A slot's live instance is never launched again and nothing is ever terminated or detached here: the
+ * plan only adds what is missing. What it cannot fix is a problem, said in a sentence.
+ */
+public final class DbPairPlan {
+
+  /** One thing to do for one slot. */
+  public sealed interface Step {
+    int slot();
+  }
+
+  /** RunInstances for the slot: its generation's client token; in {@code zone} when its volume is there. */
+  public record Launch(int slot, String clientToken, String zone) implements Step {
+  }
+
+  /** CreateVolume for the slot, in its instance's zone. */
+  public record CreateVolume(int slot, String clientToken, String zone) implements Step {
+  }
+
+  /** AttachVolume of the slot's volume to the slot's instance. */
+  public record Attach(int slot, String volumeId, String instanceId) implements Step {
+  }
+
+  /** A command to the slot's DB agent; {@code key} says what a success makes true (see {@link #key}). */
+  public record Command(int slot, String instanceId, DbCommand.Op op, String masterHost, int masterPort, String key)
+      implements Step {
+  }
+
+  /** What the plan found: the steps, the problems it cannot fix, and the pair as the API shows it. */
+  public record Outcome(List<Step> steps, List<String> problems, JsonObject pair) {
+  }
+
+  private DbPairPlan() {
+  }
+
+  /**
+   * @param deployment the deployment (in client tokens)
+   * @param instances  the deployment's instances that are not terminated (those of other groups are ignored)
+   * @param volumes    the deployment's volumes
+   * @param reports    the DB agents' current reports, by instance id
+   * @param done       the keys of the commands carried out in this leader's epoch ({@link #key})
+   */
+  public static Outcome plan(String deployment, DbPairConfig config, DbTopology topology,
+                             List<FleetInstance> instances, List<FleetVolume> volumes, Map<String, DbStatus> reports,
+                             Set<String> done) {
+    List<Step> steps = new ArrayList<>();
+    List<String> problems = new ArrayList<>();
+    JsonArray slots = new JsonArray();
+    Optional<FleetInstance>[] live = new Optional[3];
+    for (int slot = 1; slot <= 2; slot++) {
+      int s = slot;
+      List<FleetInstance> ofSlot = instances.stream().filter(i -> i.group().equals(config.name()) && i.alive()
+          && String.valueOf(s).equals(i.tags().get(Tags.DB_SLOT))).sorted(Comparator.comparing(
+              FleetInstance::launchTime, Comparator.nullsLast(Comparator.naturalOrder()))).toList();
+      List<FleetVolume> volumesOfSlot = volumes.stream().filter(v -> config.name().equals(v.tags().get(Tags.GROUP))
+          && String.valueOf(s).equals(v.tags().get(Tags.DB_SLOT)) && v.usable()).toList();
+      if (ofSlot.size() > 1) {
+        problems.add("slot " + slot + " has " + ofSlot.size() + " live instances " + ofSlot.stream()
+            .map(FleetInstance::instanceId).toList() + ": " + ofSlot.get(0).instanceId() + " (the oldest) is used");
+      }
+      if (volumesOfSlot.size() > 1) {
+        problems.add("slot " + slot + " has " + volumesOfSlot.size() + " volumes " + volumesOfSlot.stream()
+            .map(FleetVolume::volumeId).toList() + ": " + volumesOfSlot.get(0).volumeId() + " is used");
+      }
+      live[slot] = ofSlot.stream().findFirst();
+      Optional<FleetVolume> volume = volumesOfSlot.stream().findFirst();
+      JsonObject view = new JsonObject().put("slot", slot)
+          .put("role", slot == topology.masterSlot() ? "master" : "replica")
+          .put("instanceId", live[slot].map(FleetInstance::instanceId).orElse(null))
+          .put("instanceState", live[slot].map(FleetInstance::state).orElse(null))
+          .put("volumeId", volume.map(FleetVolume::volumeId).orElse(null))
+          .put("volumeState", volume.map(FleetVolume::state).orElse(null));
+      slots.add(view);
+      if (live[slot].isEmpty()) {
+        steps.add(new Launch(slot, token(deployment, config, "s", slot, topology.instanceGeneration(slot)),
+            volume.map(FleetVolume::zone).orElse(null)));
+        continue;
+      }
+      FleetInstance instance = live[slot].get();
+      if (volume.isEmpty()) {
+        if (instance.zone() == null) {
+          problems.add("slot " + slot + ": " + instance.instanceId() + " has no availability zone yet");
+        } else {
+          steps.add(new CreateVolume(slot, token(deployment, config, "v", slot, topology.volumeGeneration(slot)),
+              instance.zone()));
+        }
+        continue;
+      }
+      FleetVolume data = volume.get();
+      if (data.instanceId() == null && data.state().equals("available")) {
+        if (!data.zone().equals(instance.zone())) {
+          problems.add("slot " + slot + ": volume " + data.volumeId() + " is in " + data.zone() + ", its instance "
+              + instance.instanceId() + " in " + instance.zone() + ": it cannot be attached");
+        } else if (instance.state().equals("running")) {
+          steps.add(new Attach(slot, data.volumeId(), instance.instanceId()));
+        }
+      } else if (data.instanceId() != null && !data.instanceId().equals(instance.instanceId())) {
+        problems.add("slot " + slot + ": volume " + data.volumeId() + " is attached to " + data.instanceId()
+            + ", not to the slot's instance " + instance.instanceId());
+      }
+      DbStatus report = reports.get(instance.instanceId());
+      view.put("server", report == null ? "unheard" : report.server().name().toLowerCase(java.util.Locale.ROOT));
+    }
+    if (live[1].isPresent() && live[2].isPresent()) {
+      command(topology, live, reports, done).ifPresent(steps::add);
+    }
+    JsonObject pair = new JsonObject().put("name", config.name()).put("topology", topology.toPublicJson())
+        .put("phase", phase(steps, live, reports, topology)).put("slots", slots)
+        .put("problems", new JsonArray(problems));
+    return new Outcome(List.copyOf(steps), List.copyOf(problems), pair);
+  }
+
+  /** The key of a command's effect: the instance, the op and, for a replica, its master's address. */
+  public static String key(String instanceId, DbCommand.Op op, String masterHost, int masterPort) {
+    return instanceId + "/" + op + (op == DbCommand.Op.REPLICA ? "/" + masterHost + ":" + masterPort : "");
+  }
+
+  private static Optional<Step> command(DbTopology topology, Optional<FleetInstance>[] live,
+                                        Map<String, DbStatus> reports, Set<String> done) {
+    FleetInstance master = live[topology.masterSlot()].get();
+    FleetInstance replica = live[topology.replicaSlot()].get();
+    DbStatus masterReport = reports.get(master.instanceId());
+    if (masterReport == null || masterReport.server() != DbStatus.Server.UP) {
+      return Optional.empty();
+    }
+    String masterKey = key(master.instanceId(), DbCommand.Op.MASTER, "", 0);
+    if (!done.contains(masterKey) || masterReport.readOnly()) {
+      return Optional.of(new Command(topology.masterSlot(), master.instanceId(), DbCommand.Op.MASTER, "", 0,
+          masterKey));
+    }
+    DbStatus replicaReport = reports.get(replica.instanceId());
+    if (replicaReport == null || replicaReport.server() != DbStatus.Server.UP || master.privateIp() == null) {
+      return Optional.empty();
+    }
+    String replicaKey = key(replica.instanceId(), DbCommand.Op.REPLICA, master.privateIp(), masterReport.port());
+    if (!done.contains(replicaKey) || replicaReport.ioThread() == DbStatus.Thread.NONE) {
+      return Optional.of(new Command(topology.replicaSlot(), replica.instanceId(), DbCommand.Op.REPLICA,
+          master.privateIp(), masterReport.port(), replicaKey));
+    }
+    return Optional.empty();
+  }
+
+  private static String phase(List<Step> steps, Optional<FleetInstance>[] live, Map<String, DbStatus> reports,
+                              DbTopology topology) {
+    if (steps.stream().anyMatch(s -> s instanceof Launch)) {
+      return "launching";
+    }
+    if (steps.stream().anyMatch(s -> s instanceof CreateVolume || s instanceof Attach)) {
+      return "attaching";
+    }
+    if (steps.stream().anyMatch(s -> s instanceof Command)) {
+      return "configuring";
+    }
+    DbStatus replica = live[topology.replicaSlot()].map(i -> reports.get(i.instanceId())).orElse(null);
+    DbStatus master = live[topology.masterSlot()].map(i -> reports.get(i.instanceId())).orElse(null);
+    if (master == null || replica == null || master.server() != DbStatus.Server.UP
+        || replica.server() != DbStatus.Server.UP) {
+      return "starting";
+    }
+    return replica.ioThread() == DbStatus.Thread.YES && replica.sqlThread() == DbStatus.Thread.YES
+        ? "replicating" : "degraded";
+  }
+
+  /** {@code fvdb-<deployment>-<pair>-<s|v><slot>-g<generation>}: at most 64 characters, as EC2 allows. */
+  static String token(String deployment, DbPairConfig config, String kind, int slot, int generation) {
+    String token = "fvdb-" + deployment + "-" + config.name() + "-" + kind + slot + "-g" + generation;
+    return token.length() <= 64 ? token : token.substring(0, 40) + "-" + Integer.toHexString(token.hashCode())
+        + "-" + kind + slot + "-g" + generation;
+  }
+}

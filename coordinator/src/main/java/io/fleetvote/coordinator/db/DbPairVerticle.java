@@ -1,0 +1,292 @@
+package io.fleetvote.coordinator.db;
+
+import com.hazelcast.map.IMap;
+import io.fleetvote.common.Addresses;
+import io.fleetvote.common.Tags;
+import io.fleetvote.common.cluster.ClusterBootstrap;
+import io.fleetvote.common.msg.DbCommand;
+import io.fleetvote.common.msg.DbStatus;
+import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.coordinator.fleet.Fleet;
+import io.fleetvote.coordinator.fleet.FleetInstance;
+import io.fleetvote.coordinator.fleet.FleetVolume;
+import io.fleetvote.coordinator.fleet.LaunchOrder;
+import io.fleetvote.coordinator.fleet.RetryListener;
+import io.fleetvote.coordinator.fleet.VolumeOrder;
+import io.fleetvote.coordinator.leader.CoordinatorQuorum;
+import io.fleetvote.coordinator.leader.Leadership;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * Runs the deployment's DB pair ({@link DbPairConfig}) as the leader: every tick it reads the topology
+ * ({@link DbTopology}, the quorum-protected map; a new pair's is written there first, compare-and-set, so a minority
+ * cannot start one), lists the pair's instances and volumes, and carries out {@link DbPairPlan}'s steps: launch,
+ * create and attach volumes, and command the DB agents (master, then replica) over their attested connections.
+ * A coordinator restarted finds the same pair by its tags and launches nothing: launches and volumes carry client
+ * tokens of their slot's generation, so a step repeated by this leader or by its successor adds nothing. Each
+ * coordinator keeps the topology in its data directory as well (owner-only; it holds the pair's passwords), so that
+ * a cluster that lost its map (every coordinator restarted) keeps the same master and the same passwords. A
+ * coordinator that does not lead only shows the topology.
+ */
+public final class DbPairVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(DbPairVerticle.class);
+  private static final long COMMAND_TIMEOUT_MS = 30_000;
+
+  private final String deployment;
+  private final DbPairConfig config;
+  private final Leadership leadership;
+  private final DbVerticle reports;
+  private final Supplier<Fleet> fleetFactory;
+  private final Supplier<JsonObject> reach;
+  private final Path file;
+  private final long tickMillis;
+  private final long opTimeoutMillis;
+  private final Clock clock;
+  private final SecureRandom random = new SecureRandom();
+  /** Keys of the commands carried out in {@link #doneEpoch} ({@link DbPairPlan#key}). */
+  private final Set<String> done = new HashSet<>();
+  private final Set<Integer> busySlots = new HashSet<>();
+  /** A commanded agent's status after the command, newer than its last report until the next one. */
+  private final Map<String, DbStatus> replies = new HashMap<>();
+  private long doneEpoch = -1;
+  /** The epoch this coordinator raised the fence in; -1 before it led. */
+  private long fencedEpoch = -1;
+  private IMap<String, String> map;
+  private Fleet fleet;
+  private boolean ticking;
+  private List<String> lastProblems = List.of();
+  private volatile JsonObject shown;
+
+  public DbPairVerticle(String deployment, DbPairConfig config, Leadership leadership, DbVerticle reports,
+                        Supplier<Fleet> fleetFactory, Supplier<JsonObject> reach, Path dataDir, long tickMillis,
+                        long opTimeoutMillis, Clock clock) {
+    this.deployment = deployment;
+    this.config = config;
+    this.leadership = leadership;
+    this.reports = reports;
+    this.fleetFactory = fleetFactory;
+    this.reach = reach;
+    this.file = dataDir.resolve("db-" + config.name() + ".json");
+    this.tickMillis = tickMillis;
+    this.opTimeoutMillis = opTimeoutMillis;
+    this.clock = clock;
+  }
+
+  @Override
+  public Future<?> start() {
+    map = ClusterBootstrap.hazelcast(vertx).getMap(CoordinatorQuorum.DB_MAP);
+    fleet = fleetFactory.get();
+    reports.showPair(() -> shown);
+    vertx.setPeriodic(tickMillis, t -> tick());
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    reports.showPair(() -> null);
+    return fleet == null ? Future.succeededFuture() : fleet.close();
+  }
+
+  private void tick() {
+    if (ticking) {
+      return;
+    }
+    ticking = true;
+    boolean leader = leadership.isLeader();
+    long epoch = leadership.epoch();
+    Future<DbTopology> topology = leader ? topology(epoch) : stored().map(stored -> stored == null ? null
+        : DbTopology.fromJson(new JsonObject(stored)));
+    topology.compose(found -> {
+      if (found == null || !leader) {
+        shown = found == null ? null : new JsonObject().put("name", config.name())
+            .put("topology", found.toPublicJson()).put("leader", false);
+        return found == null ? Future.succeededFuture() : keep(found);
+      }
+      if (fencedEpoch == epoch) {
+        return act(found, epoch);
+      }
+      // This coordinator's first act as leader of this epoch: the next fence, stored before any command carries it
+      // (in memory, not by the stored fenceEpoch: a cluster started again counts its epochs from 1 again).
+      return change(found, found.fencedFor(epoch), epoch, "a new leader (epoch " + epoch + ") takes the next fence")
+          .onSuccess(x -> fencedEpoch = epoch).compose(x -> topology(epoch)).compose(fenced -> act(fenced, epoch));
+    }).onFailure(e -> LOG.warn("DB pair {}: {}", config.name(), e.getMessage()))
+        .onComplete(x -> ticking = false);
+  }
+
+  /** Lists the pair, plans and starts the steps of slots not already busy. */
+  private Future<Void> act(DbTopology topology, long epoch) {
+    if (epoch != doneEpoch) {
+      done.clear();
+      doneEpoch = epoch;
+    }
+    Future<List<FleetInstance>> instances = fleet.describe();
+    Future<List<FleetVolume>> volumes = fleet.volumes();
+    return Future.all(instances, volumes).map(x -> {
+      Map<String, DbStatus> current = reports.current();
+      replies.values().removeIf(after -> current.containsKey(after.instanceId())
+          && current.get(after.instanceId()).sentAt() >= after.sentAt());
+      current.putAll(replies);
+      DbPairPlan.Outcome outcome = DbPairPlan.plan(deployment, config, topology, instances.result(),
+          volumes.result(), current, done);
+      shown = outcome.pair().put("leader", true);
+      if (!outcome.problems().equals(lastProblems)) {
+        outcome.problems().forEach(problem -> LOG.warn("DB pair {}: {}", config.name(), problem));
+        lastProblems = outcome.problems();
+      }
+      for (DbPairPlan.Step step : outcome.steps()) {
+        if (leadership.leads(epoch) && busySlots.add(step.slot())) {
+          carryOut(step, topology, epoch).onFailure(e -> LOG.warn("DB pair {}, slot {}: {}", config.name(),
+              step.slot(), e.getMessage())).onComplete(y -> busySlots.remove(step.slot()));
+        }
+      }
+      return null;
+    });
+  }
+
+  private Future<?> carryOut(DbPairPlan.Step step, DbTopology topology, long epoch) {
+    RetryListener quiet = RetryListener.NONE;
+    Map<String, String> slotTag = Map.of(Tags.DB_SLOT, Integer.toString(step.slot()));
+    if (step instanceof DbPairPlan.Launch launch) {
+      LOG.info("DB pair {}: launching slot {}'s instance (token {}{})", config.name(), launch.slot(),
+          launch.clientToken(), launch.zone() == null ? "" : ", in " + launch.zone() + " with its volume");
+      LaunchOrder order = new LaunchOrder(config.name(), config.imageId(), config.instanceType(), 1,
+          launch.clientToken(), config.group().userData(deployment, reach.get()), "db", slotTag, launch.zone());
+      return fleet.launch(order, quiet).compose(launched -> launched.stream().anyMatch(FleetInstance::alive)
+          ? Future.succeededFuture()
+          : change(topology, topology.nextInstance(launch.slot()), epoch, "slot " + launch.slot()
+              + "'s instance of generation " + topology.instanceGeneration(launch.slot()) + " is gone"));
+    }
+    if (step instanceof DbPairPlan.CreateVolume create) {
+      LOG.info("DB pair {}: creating slot {}'s volume in {} ({} GiB, token {})", config.name(), create.slot(),
+          create.zone(), config.volumeGiB(), create.clientToken());
+      return fleet.createVolume(new VolumeOrder(config.name(), create.zone(), config.volumeGiB(),
+              config.volumeType(), create.clientToken(), slotTag), quiet)
+          .compose(volume -> volume.usable() ? Future.succeededFuture()
+              : change(topology, topology.nextVolume(create.slot()), epoch, "slot " + create.slot()
+                  + "'s volume of generation " + topology.volumeGeneration(create.slot()) + " is " + volume.state()));
+    }
+    if (step instanceof DbPairPlan.Attach attach) {
+      LOG.info("DB pair {}: attaching {} to {} as {}", config.name(), attach.volumeId(), attach.instanceId(),
+          config.device());
+      return fleet.attachVolume(attach.volumeId(), attach.instanceId(), config.device(), quiet);
+    }
+    return command((DbPairPlan.Command) step, topology, epoch);
+  }
+
+  private Future<?> command(DbPairPlan.Command step, DbTopology topology, long epoch) {
+    DbCommand command = new DbCommand(step.op(), topology.fence(), config.database(), DbPairConfig.REPLICATION_USER,
+        topology.replicationPassword(), DbPairConfig.APP_USER, topology.appPassword(), step.masterHost(),
+        step.masterPort(), config.semiSync());
+    LOG.info("DB pair {}: {} to {}", config.name(), command, step.instanceId());
+    return vertx.eventBus().request(Addresses.dbControl(step.instanceId()), command.toJson(),
+            new DeliveryOptions().setSendTimeout(COMMAND_TIMEOUT_MS))
+        .onSuccess(reply -> {
+          if (leadership.leads(epoch)) {
+            done.add(step.key());
+          }
+          status(reply.body()).ifPresent(after -> replies.put(step.instanceId(), after));
+          LOG.info("DB pair {}: {} is {} ({})", config.name(), step.instanceId(),
+              step.op() == DbCommand.Op.MASTER ? "the master" : "replicating from " + step.masterHost() + ":"
+                  + step.masterPort(), shortStatus(reply.body()));
+        });
+  }
+
+  private static String shortStatus(Object body) {
+    return status(body).map(s -> "read_only " + s.readOnly() + ", binlog " + s.gtidBinlogPos() + ", IO "
+        + s.ioThread()).orElse("a reply that is not a DB status");
+  }
+
+  private static Optional<DbStatus> status(Object body) {
+    try {
+      return Optional.of(DbStatus.fromJson(body));
+    } catch (MessageException e) {
+      LOG.warn("a DB agent's reply that is not a DB status: {}", e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  /** The stored topology; a pair without one gets one: its own file's, or a new one. Leader only. */
+  private Future<DbTopology> topology(long epoch) {
+    return stored().compose(raw -> {
+      if (raw != null) {
+        DbTopology found = DbTopology.fromJson(new JsonObject(raw));
+        return keep(found).map(found);
+      }
+      DbTopology initial = fromFile().orElseGet(() -> DbTopology.first(epoch, clock.millis(), random));
+      LOG.info("DB pair {}: no topology in the cluster; {} ({})", config.name(), Files.exists(file)
+          ? "the one kept in " + file : "a new pair", initial);
+      return vertx.executeBlocking(() -> map.putIfAbsent(config.name(), initial.toJson().encode()) == null, false)
+          .timeout(opTimeoutMillis, TimeUnit.MILLISECONDS)
+          .compose(put -> stored()).map(now -> DbTopology.fromJson(new JsonObject(now)))
+          .compose(now -> keep(now).map(now));
+    });
+  }
+
+  /** Replaces {@code prior} with {@code next} if no one changed it meanwhile, while this coordinator leads. */
+  private Future<Void> change(DbTopology prior, DbTopology next, long epoch, String why) {
+    if (!leadership.leads(epoch)) {
+      return Future.failedFuture("no longer the leader of epoch " + epoch + ": " + why + ", left to the next");
+    }
+    LOG.info("DB pair {}: {}; now {}", config.name(), why, next);
+    return vertx.executeBlocking(() -> map.replace(config.name(), prior.toJson().encode(), next.toJson().encode()),
+        false).timeout(opTimeoutMillis, TimeUnit.MILLISECONDS).compose(replaced -> replaced
+            ? keep(next) : Future.failedFuture("the topology changed meanwhile: " + why + ", planned again"));
+  }
+
+  private Future<String> stored() {
+    return Future.fromCompletionStage(map.getAsync(config.name()), vertx.getOrCreateContext())
+        .timeout(opTimeoutMillis, TimeUnit.MILLISECONDS);
+  }
+
+  private Optional<DbTopology> fromFile() {
+    if (!Files.exists(file)) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(DbTopology.fromJson(new JsonObject(Files.readString(file))));
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalStateException(file + " cannot be read as the DB pair's topology: " + e.getMessage()
+          + " (move it away to start a new pair)", e);
+    }
+  }
+
+  /** Writes the topology to this coordinator's file when it differs (owner-only, replaced atomically). */
+  private Future<Void> keep(DbTopology topology) {
+    return vertx.executeBlocking(() -> {
+      String json = topology.toJson().encodePrettily();
+      if (Files.exists(file) && Files.readString(file).equals(json)) {
+        return null;
+      }
+      Files.createDirectories(file.getParent());
+      Path next = file.resolveSibling(file.getFileName() + ".new");
+      Files.deleteIfExists(next);
+      Files.createFile(next, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      Files.writeString(next, json, StandardCharsets.UTF_8);
+      Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      return null;
+    }, false);
+  }
+}

@@ -1,0 +1,243 @@
+package io.fleetvote.coordinator;
+
+import io.fleetvote.common.Tags;
+import io.fleetvote.common.imds.InstanceMetadataClient;
+import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.sandbox.ImageCatalog;
+import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.CoordinatorClient;
+import io.fleetvote.testkit.Ec2Clients;
+import io.fleetvote.testkit.SandboxProcess;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.mysqlclient.MySQLAuthenticationPlugin;
+import io.vertx.mysqlclient.MySQLBuilder;
+import io.vertx.mysqlclient.MySQLConnectOptions;
+import io.vertx.mysqlclient.SslMode;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.services.ec2.Ec2Client;
+import software.amazon.awssdk.services.ec2.model.Filter;
+import software.amazon.awssdk.services.ec2.model.Instance;
+import software.amazon.awssdk.services.ec2.model.InstanceStateName;
+import software.amazon.awssdk.services.ec2.model.Reservation;
+import software.amazon.awssdk.services.ec2.model.Volume;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The coordinator runs a DB pair from its groups file's {@code db} section, with real MariaDB processes: from nothing
+ * it launches master and replica, each with its own EBS volume (slots 1 and 2), commands the DB agents through
+ * their attested connections, and the pair replicates with semi-sync on; a row the application account writes on
+ * the master appears on the replica, where the same account cannot write ({@code read_only}). A coordinator
+ * restarted (the cluster map gone with it; its data directory kept) adopts the same pair by tag and launches and
+ * creates nothing new. The passwords are kept owner-only in the coordinator's data directory, and are neither in
+ * the API nor in any instance's user-data.
+ */
+class DbPairIT {
+
+  private static final Duration UP = Duration.ofSeconds(240);
+
+  @TempDir
+  static Path dir;
+  static SandboxProcess sandbox;
+  static Coordinator coordinator;
+  static CoordinatorClient api;
+  static Ec2Client ec2;
+  static Vertx vertx;
+  static JsonObject gateway;
+
+  @BeforeAll
+  static void start() {
+    sandbox = SandboxProcess.start(dir.resolve("sandbox"));
+    ec2 = Ec2Clients.sync(sandbox.endpoint());
+    vertx = Vertx.vertx();
+    gateway = sandbox.agentGateway().put("port", FreePorts.pick());
+    coordinator = startCoordinator();
+  }
+
+  static Coordinator startCoordinator() {
+    JsonObject db = new JsonObject().put("imageId", ImageCatalog.imageId("fleetvote-db")).put("instanceType", "t3.small")
+        .put("volumeGiB", 1).put("database", "wiki");
+    CoordinatorOptions options = new CoordinatorOptions(new JsonObject()
+        .put("deployment", "pairit")
+        .put("httpPort", 0)
+        .put("cluster", new JsonObject().put("clusterName", "db-pair-it-" + System.nanoTime())
+            .put("port", FreePorts.pick()))
+        .put("dataDir", dir.resolve("coordinator").toString())
+        .put("gateway", gateway)
+        .put("scaling", new JsonObject().put("tickMillis", 500).put("fleetRefreshMillis", 2000)
+            .put("groups", new JsonArray()).put("db", db)
+            .put("fleet", new JsonObject().put("deployment", "pairit").put("endpoint", sandbox.endpoint().toString())
+                .put("firstRetryDelayMillis", 200).put("maxRetryDelayMillis", 2000))));
+    Coordinator started = Coordinator.start(options).await();
+    api = new CoordinatorClient(started.httpPort());
+    return started;
+  }
+
+  @AfterAll
+  static void stop() {
+    if (sandbox != null) {
+      sandbox.admin().terminateAll();
+    }
+    if (coordinator != null) {
+      coordinator.close().await();
+    }
+    if (vertx != null) {
+      vertx.close().await();
+    }
+    if (ec2 != null) {
+      ec2.close();
+    }
+    if (sandbox != null) {
+      sandbox.close();
+    }
+  }
+
+  @Test
+  void aPairLaunchedFromNothingReplicatesAndIsAdoptedAfterARestart() throws Exception {
+    JsonObject pair = Await.until("the pair replicating", UP, api::dbPair,
+        p -> p != null && "replicating".equals(p.getString("phase")));
+    assertThat(pair.getJsonArray("problems")).isEmpty();
+    assertThat(pair.getJsonObject("topology").getInteger("masterSlot")).isEqualTo(1);
+    assertThat(pair.getJsonObject("topology").containsKey("appPassword")).as("no password in the API").isFalse();
+    String master = slot(pair, 1).getString("instanceId");
+    String replica = slot(pair, 2).getString("instanceId");
+    JsonObject masterReport = report(master);
+    JsonObject replicaReport = Await.until("semi-sync on, the replica acknowledging", UP, () -> report(replica),
+        r -> r.getBoolean("semiSyncSlave") && report(master).getInteger("semiSyncClients") == 1);
+    masterReport = report(master);
+    assertThat(masterReport.getBoolean("readOnly")).isFalse();
+    assertThat(masterReport.getBoolean("semiSyncMaster")).isTrue();
+    assertThat(replicaReport.getBoolean("readOnly")).isTrue();
+    assertThat(replicaReport.getString("ioThread")).isEqualTo("yes");
+    assertThat(replicaReport.getString("sqlThread")).isEqualTo("yes");
+    assertThat(replicaReport.getLong("serverId")).isNotEqualTo(masterReport.getLong("serverId"));
+
+    // Each on its own volume of its slot, in its own zone.
+    List<Volume> volumes = volumes();
+    assertThat(volumes).hasSize(2).allSatisfy(v -> assertThat(v.stateAsString()).isEqualTo("in-use"));
+    assertThat(volumes).anySatisfy(v -> assertThat(v.attachments().get(0).instanceId()).isEqualTo(master));
+    assertThat(volumes).anySatisfy(v -> assertThat(v.attachments().get(0).instanceId()).isEqualTo(replica));
+
+    // The passwords: owner-only in the coordinator's data directory, nowhere in user-data or the log.
+    Path kept = dir.resolve("coordinator/db-db.json");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(kept))).isEqualTo("rw-------");
+    JsonObject topology = new JsonObject(Files.readString(kept));
+    String appPassword = topology.getString("appPassword");
+    String replicationPassword = topology.getString("replicationPassword");
+    for (String instance : List.of(master, replica)) {
+      InstanceMetadataClient imds = new InstanceMetadataClient(vertx,
+          URI.create(sandbox.admin().instance(instance).getString("metadataEndpoint")));
+      String userData;
+      try {
+        userData = imds.identity().await().userData();
+      } finally {
+        imds.close();
+      }
+      assertThat(userData).contains("\"db\"").doesNotContain(appPassword).doesNotContain(replicationPassword);
+    }
+
+    // The application's account writes on the master; the row reaches the replica, where the account cannot write.
+    Pool onMaster = pool(masterReport.getInteger("port"), appPassword);
+    Pool onReplica = pool(replicaReport.getInteger("port"), appPassword);
+    try {
+      onMaster.query("CREATE TABLE IF NOT EXISTS pages (id INT PRIMARY KEY, body TEXT)").execute().await();
+      onMaster.preparedQuery("INSERT INTO pages VALUES (?, ?)").execute(Tuple.of(1, "front page")).await();
+      Await.until("the row on the replica", UP, () -> rows(onReplica, "SELECT body FROM pages WHERE id = 1"),
+          rows -> rows.size() == 1 && "front page".equals(rows.get(0).getString("body")));
+      assertThatThrownBy(() -> onReplica.query("INSERT INTO pages VALUES (2, 'x')").execute().await())
+          .hasMessageContaining("read-only");
+    } finally {
+      onMaster.close().await();
+      onReplica.close().await();
+    }
+
+    // A restarted coordinator (a new cluster: the map is gone) adopts the same pair by tag, launches nothing.
+    long fenceBefore = new JsonObject(Files.readString(kept)).getLong("fence");
+    long launchesBefore = sandbox.admin().calls("RunInstances");
+    long volumesBefore = sandbox.admin().calls("CreateVolume");
+    coordinator.close().await();
+    coordinator = null;
+    coordinator = startCoordinator();
+    JsonObject adopted = Await.until("the same pair replicating again", UP, api::dbPair,
+        p -> p != null && "replicating".equals(p.getString("phase")) && p.getBoolean("leader"));
+    assertThat(slot(adopted, 1).getString("instanceId")).isEqualTo(master);
+    assertThat(slot(adopted, 2).getString("instanceId")).isEqualTo(replica);
+    assertThat(liveInstances()).extracting(Instance::instanceId).containsExactlyInAnyOrder(master, replica);
+    assertThat(volumes()).hasSize(2);
+    assertThat(sandbox.admin().calls("RunInstances")).as("RunInstances calls").isEqualTo(launchesBefore);
+    assertThat(sandbox.admin().calls("CreateVolume")).as("CreateVolume calls").isEqualTo(volumesBefore);
+    assertThat(report(master).getBoolean("readOnly")).isFalse();
+    assertThat(report(replica).getString("ioThread")).isEqualTo("yes");
+    // Leader epochs start again at 1 in the new cluster; the fence does not: the agents obeyed the new leader's.
+    long fence = new JsonObject(Files.readString(kept)).getLong("fence");
+    assertThat(fence).isEqualTo(fenceBefore + 1);
+    for (String instance : List.of(master, replica)) {
+      Path epochFile = Path.of(sandbox.admin().instance(instance).getString("dir"), "db", "epoch");
+      Await.until(instance + " obeyed fence " + fence, UP, () -> read(epochFile).equals(Long.toString(fence)));
+    }
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.readString(file).strip();
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  private static JsonObject slot(JsonObject pair, int slot) {
+    return pair.getJsonArray("slots").getJsonObject(slot - 1);
+  }
+
+  private static JsonObject report(String instanceId) {
+    return api.db().stream().filter(r -> r.getString("instanceId").equals(instanceId)).findFirst().orElseThrow();
+  }
+
+  private static List<Volume> volumes() {
+    return ec2.describeVolumes(b -> b.filters(Filter.builder().name("tag:" + Tags.DEPLOYMENT).values("pairit")
+        .build())).volumes();
+  }
+
+  private static List<Instance> liveInstances() {
+    return ec2.describeInstances(b -> b.filters(Filter.builder().name("tag:" + Tags.DEPLOYMENT).values("pairit")
+        .build())).reservations().stream().map(Reservation::instances).flatMap(List::stream)
+        .filter(i -> i.state().name() != InstanceStateName.TERMINATED).toList();
+  }
+
+  private static Pool pool(int port, String password) {
+    return MySQLBuilder.pool().with(new PoolOptions().setMaxSize(1))
+        .connectingTo(new MySQLConnectOptions().setHost("127.0.0.1").setPort(port).setUser("fleetvote_app")
+            .setPassword(password).setDatabase("wiki").setSslMode(SslMode.DISABLED)
+            .setAuthenticationPlugin(MySQLAuthenticationPlugin.MYSQL_NATIVE_PASSWORD))
+        .using(vertx).build();
+  }
+
+  private static List<Row> rows(Pool pool, String sql) {
+    List<Row> rows = new ArrayList<>();
+    try {
+      pool.query(sql).execute().await().forEach(rows::add);
+    } catch (RuntimeException e) {
+      return List.of();
+    }
+    return rows;
+  }
+}

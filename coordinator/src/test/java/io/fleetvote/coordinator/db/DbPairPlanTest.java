@@ -1,0 +1,173 @@
+package io.fleetvote.coordinator.db;
+
+import io.fleetvote.common.Tags;
+import io.fleetvote.common.msg.DbCommand;
+import io.fleetvote.common.msg.DbStatus;
+import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.coordinator.fleet.FleetInstance;
+import io.fleetvote.coordinator.fleet.FleetVolume;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The DB pair's next steps from what the cloud lists and the agents report: it only adds what is missing. */
+class DbPairPlanTest {
+
+  private static final DbPairConfig CONFIG = new DbPairConfig(new JsonObject().put("imageId", "ami-0000000000000db01"));
+  private static final DbTopology TOPOLOGY = DbTopology.first(3, 1000, new SecureRandom());
+
+  private final List<FleetInstance> instances = new ArrayList<>();
+  private final List<FleetVolume> volumes = new ArrayList<>();
+  private final Map<String, DbStatus> reports = new HashMap<>();
+  private final Set<String> done = new HashSet<>();
+
+  @Test
+  void fromNothingBothSlotsAreLaunchedWithTheirGenerationsTokens() {
+    DbPairPlan.Outcome outcome = plan();
+    assertThat(outcome.steps()).containsExactly(new DbPairPlan.Launch(1, "fvdb-prod-db-s1-g1", null),
+        new DbPairPlan.Launch(2, "fvdb-prod-db-s2-g1", null));
+    assertThat(outcome.pair().getString("phase")).isEqualTo("launching");
+    // An instance of another group, or one terminating, is not the slot's.
+    instances.add(instance("i-0000000000000aaa1", "web", 1, "running"));
+    instances.add(instance("i-0000000000000aaa2", "db", 2, "shutting-down"));
+    assertThat(plan().steps()).hasSize(2).allMatch(s -> s instanceof DbPairPlan.Launch);
+  }
+
+  @Test
+  void aVolumeIsMadeInTheInstancesZoneAttachedWhenAvailableAndALaunchFollowsAVolumesZone() {
+    instances.add(instance("i-0000000000000db01", "db", 1, "running"));
+    volumes.add(volume("vol-0000000000000db02", 2, "available", "us-east-1b", null));
+    assertThat(plan().steps()).containsExactly(new DbPairPlan.CreateVolume(1, "fvdb-prod-db-v1-g1", "us-east-1a"),
+        new DbPairPlan.Launch(2, "fvdb-prod-db-s2-g1", "us-east-1b"));
+    volumes.add(volume("vol-0000000000000db01", 1, "creating", "us-east-1a", null));
+    assertThat(plan().steps()).containsExactly(new DbPairPlan.Launch(2, "fvdb-prod-db-s2-g1", "us-east-1b"));
+    volumes.set(1, volume("vol-0000000000000db01", 1, "available", "us-east-1a", null));
+    assertThat(plan().steps()).contains(new DbPairPlan.Attach(1, "vol-0000000000000db01", "i-0000000000000db01"));
+  }
+
+  @Test
+  void whatCannotBeFixedIsAProblemAndNothingIsTerminatedOrDetached() {
+    instances.add(instance("i-0000000000000db01", "db", 1, "running"));
+    instances.add(instance("i-0000000000000db03", "db", 1, "running"));
+    instances.add(instance("i-0000000000000db02", "db", 2, "running"));
+    volumes.add(volume("vol-0000000000000db01", 1, "in-use", "us-east-1a", "i-0000000000000db09"));
+    volumes.add(volume("vol-0000000000000db02", 2, "available", "us-east-1b", null));
+    DbPairPlan.Outcome outcome = plan();
+    assertThat(outcome.steps()).isEmpty();
+    assertThat(outcome.problems()).hasSize(3);
+    assertThat(outcome.problems().get(0)).contains("2 live instances", "i-0000000000000db01 (the oldest) is used");
+    assertThat(outcome.problems()).anySatisfy(p -> assertThat(p).contains("attached to i-0000000000000db09"));
+    assertThat(outcome.problems()).anySatisfy(p -> assertThat(p).contains("cannot be attached"));
+  }
+
+  @Test
+  void theMasterIsCommandedFirstThenTheReplicaFromTheMastersAddressAndPortAndAgainWhenTheyLoseIt() {
+    pairUp();
+    DbPairPlan.Command master = (DbPairPlan.Command) plan().steps().get(0);
+    assertThat(master.op()).isEqualTo(DbCommand.Op.MASTER);
+    assertThat(master.instanceId()).isEqualTo("i-0000000000000db01");
+    assertThat(plan().pair().getString("phase")).isEqualTo("configuring");
+    done.add(master.key());
+    reports.put("i-0000000000000db01", up("i-0000000000000db01", 3307, false, DbStatus.Thread.NONE));
+    DbPairPlan.Command replica = (DbPairPlan.Command) plan().steps().get(0);
+    assertThat(replica.op()).isEqualTo(DbCommand.Op.REPLICA);
+    assertThat(replica.instanceId()).isEqualTo("i-0000000000000db02");
+    assertThat(replica.masterHost() + ":" + replica.masterPort()).isEqualTo("10.0.0.1:3307");
+    done.add(replica.key());
+    reports.put("i-0000000000000db02", up("i-0000000000000db02", 3308, true, DbStatus.Thread.YES));
+    DbPairPlan.Outcome replicating = plan();
+    assertThat(replicating.steps()).isEmpty();
+    assertThat(replicating.pair().getString("phase")).isEqualTo("replicating");
+    assertThat(replicating.pair().getJsonObject("topology").containsKey("appPassword")).isFalse();
+    // The master read-only again (restarted: read_only=ON at start): commanded again; a replica not replicating too.
+    reports.put("i-0000000000000db01", up("i-0000000000000db01", 3307, true, DbStatus.Thread.NONE));
+    assertThat(((DbPairPlan.Command) plan().steps().get(0)).op()).isEqualTo(DbCommand.Op.MASTER);
+    reports.put("i-0000000000000db01", up("i-0000000000000db01", 3307, false, DbStatus.Thread.NONE));
+    reports.put("i-0000000000000db02", up("i-0000000000000db02", 3308, true, DbStatus.Thread.NONE));
+    assertThat(((DbPairPlan.Command) plan().steps().get(0)).op()).isEqualTo(DbCommand.Op.REPLICA);
+  }
+
+  @Test
+  void nothingIsCommandedWhileTheMasterDoesNotAnswer() {
+    pairUp();
+    reports.put("i-0000000000000db01", DbStatus.unavailable("i-0000000000000db01", "prod", 1, DbStatus.Server.DOWN,
+        "gone", 3307));
+    DbPairPlan.Outcome outcome = plan();
+    assertThat(outcome.steps()).isEmpty();
+    assertThat(outcome.pair().getString("phase")).isEqualTo("starting");
+  }
+
+  @Test
+  void aTopologyRoundTripsAndABadOneIsNamed() {
+    assertThat(DbTopology.fromJson(TOPOLOGY.toJson())).isEqualTo(TOPOLOGY);
+    assertThat(TOPOLOGY.toString()).doesNotContain(TOPOLOGY.appPassword()).doesNotContain(
+        TOPOLOGY.replicationPassword());
+    assertThat(TOPOLOGY.nextInstance(2).instanceGeneration(2)).isEqualTo(2);
+    assertThat(TOPOLOGY.nextInstance(2).instanceGeneration(1)).isEqualTo(1);
+    assertThat(TOPOLOGY.fence()).isEqualTo(1);
+    assertThat(TOPOLOGY.fencedFor(1).fence()).as("a new leader, even of a lower epoch (a new cluster)").isEqualTo(2);
+    assertThat(TOPOLOGY.fencedFor(1).fenceEpoch()).isEqualTo(1);
+    assertThatThrownBy(() -> DbTopology.fromJson(TOPOLOGY.toJson().put("masterSlot", 3)))
+        .isInstanceOf(MessageException.class).hasMessageContaining("masterSlot");
+    assertThatThrownBy(() -> DbTopology.fromJson(TOPOLOGY.toJson().put("appPassword", "x'; DROP")))
+        .isInstanceOf(MessageException.class).hasMessageContaining("appPassword").hasMessageNotContaining("DROP");
+  }
+
+  @Test
+  void theDbSectionNamesEachBadField() {
+    assertThatThrownBy(() -> new DbPairConfig(new JsonObject())).hasMessageContaining("imageId");
+    assertThatThrownBy(() -> new DbPairConfig(new JsonObject().put("imageId", "ami-0000000000000db01")
+        .put("volumeGiB", 0))).hasMessageContaining("volumeGiB");
+    assertThatThrownBy(() -> new DbPairConfig(new JsonObject().put("imageId", "ami-0000000000000db01")
+        .put("database", "wiki; drop"))).hasMessageContaining("database");
+    assertThatThrownBy(() -> new DbPairConfig(new JsonObject().put("imageId", "ami-0000000000000db01")
+        .put("credentials", new JsonObject().put("source", "plaintext")))).hasMessageContaining("credentials.source");
+    assertThatThrownBy(() -> new DbPairConfig(new JsonObject().put("imageId", "ami-0000000000000db01")
+        .put("agent", new JsonObject().put("roles", "app")))).hasMessageContaining("agent.roles");
+    assertThat(CONFIG.group().agentRoles()).extracting(Enum::name).containsExactly("DB");
+    assertThat(new DbPairConfig(CONFIG.toJson()).toJson()).isEqualTo(CONFIG.toJson());
+  }
+
+  private void pairUp() {
+    instances.add(instance("i-0000000000000db01", "db", 1, "running"));
+    instances.add(instance("i-0000000000000db02", "db", 2, "running"));
+    volumes.add(volume("vol-0000000000000db01", 1, "in-use", "us-east-1a", "i-0000000000000db01"));
+    volumes.add(volume("vol-0000000000000db02", 2, "in-use", "us-east-1a", "i-0000000000000db02"));
+    reports.put("i-0000000000000db01", up("i-0000000000000db01", 3307, true, DbStatus.Thread.NONE));
+    reports.put("i-0000000000000db02", up("i-0000000000000db02", 3308, true, DbStatus.Thread.NONE));
+  }
+
+  private DbPairPlan.Outcome plan() {
+    return DbPairPlan.plan("prod", CONFIG, TOPOLOGY, instances, volumes, reports, done);
+  }
+
+  private static FleetInstance instance(String id, String group, int slot, String state) {
+    return new FleetInstance(id, group, state, Instant.ofEpochMilli(1000 + instancesMade++), null, "10.0.0.1",
+        "us-east-1a", Map.of(Tags.DB_SLOT, Integer.toString(slot)));
+  }
+
+  private static int instancesMade;
+
+  private static FleetVolume volume(String id, int slot, String state, String zone, String instanceId) {
+    return new FleetVolume(id, state, zone, 10, instanceId, instanceId == null ? null : "attached",
+        instanceId == null ? null : "/dev/sdf", Map.of(Tags.GROUP, "db", Tags.DB_SLOT, Integer.toString(slot)));
+  }
+
+  private static DbStatus up(String id, int port, boolean readOnly, DbStatus.Thread io) {
+    JsonObject json = DbStatus.unavailable(id, "prod", 1, DbStatus.Server.UP, "", port).toJson()
+        .put("readOnly", readOnly).put("ioThread", io.name().toLowerCase()).put("sqlThread", io.name().toLowerCase())
+        .put("serverId", 7);
+    return DbStatus.fromJson(json);
+  }
+}
