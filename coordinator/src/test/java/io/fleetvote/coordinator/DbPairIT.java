@@ -48,7 +48,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * their attested connections, and the pair replicates with semi-sync on; a row the application account writes on
  * the master appears on the replica, where the same account cannot write ({@code read_only}). A coordinator
  * restarted (the cluster map gone with it; its data directory kept) adopts the same pair by tag and launches and
- * creates nothing new. The passwords are kept owner-only in the coordinator's data directory, and are neither in
+ * creates nothing new. A terminated replica's volume outlives it: the next generation's instance in its slot gets the
+ * volume and runs MariaDB on the same data, replicating again. The passwords are kept owner-only in the coordinator's data directory, and are neither in
  * the API nor in any instance's user-data.
  */
 class DbPairIT {
@@ -112,7 +113,7 @@ class DbPairIT {
   }
 
   @Test
-  void aPairLaunchedFromNothingReplicatesAndIsAdoptedAfterARestart() throws Exception {
+  void aPairLaunchedFromNothingReplicatesIsAdoptedAfterARestartAndOutlivesItsReplica() throws Exception {
     JsonObject pair = Await.until("the pair replicating", UP, api::dbPair,
         p -> p != null && "replicating".equals(p.getString("phase")));
     assertThat(pair.getJsonArray("problems")).isEmpty();
@@ -193,6 +194,27 @@ class DbPairIT {
     for (String instance : List.of(master, replica)) {
       Path epochFile = Path.of(sandbox.admin().instance(instance).getString("dir"), "db", "epoch");
       Await.until(instance + " obeyed fence " + fence, UP, () -> read(epochFile).equals(Long.toString(fence)));
+    }
+
+    // A terminated replica's volume survives; its successor (the next generation) runs MariaDB on the same data.
+    String volume = slot(adopted, 2).getString("volumeId");
+    ec2.terminateInstances(b -> b.instanceIds(replica));
+
+    // The next generation's instance in slot 2, with the same volume, replicating again; the row it had is there.
+    JsonObject again = Await.until("slot 2 replicating on a new instance", UP, api::dbPair,
+        p -> p != null && "replicating".equals(p.getString("phase"))
+            && !replica.equals(slot(p, 2).getString("instanceId")));
+    String successor = slot(again, 2).getString("instanceId");
+    assertThat(slot(again, 2).getString("volumeId")).isEqualTo(volume);
+    assertThat(slot(again, 1).getString("instanceId")).isEqualTo(master);
+    assertThat(again.getJsonObject("topology").getJsonArray("instanceGenerations").getList()).containsExactly(1, 2);
+    assertThat(volumes()).hasSize(2);
+    Pool onSuccessor = pool(report(successor).getInteger("port"), appPassword);
+    try {
+      assertThat(rows(onSuccessor, "SELECT body FROM pages WHERE id = 1")).extracting(r -> r.getString("body"))
+          .containsExactly("front page");
+    } finally {
+      onSuccessor.close().await();
     }
   }
 

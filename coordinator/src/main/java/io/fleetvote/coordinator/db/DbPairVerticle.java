@@ -8,6 +8,7 @@ import io.fleetvote.common.msg.DbCommand;
 import io.fleetvote.common.msg.DbStatus;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.coordinator.fleet.Fleet;
+import io.fleetvote.coordinator.fleet.FleetException;
 import io.fleetvote.coordinator.fleet.FleetInstance;
 import io.fleetvote.coordinator.fleet.FleetVolume;
 import io.fleetvote.coordinator.fleet.LaunchOrder;
@@ -54,6 +55,7 @@ public final class DbPairVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(DbPairVerticle.class);
   private static final long COMMAND_TIMEOUT_MS = 30_000;
+  private static final String IDEMPOTENT_MISMATCH = "IdempotentParameterMismatch";
 
   private final String deployment;
   private final DbPairConfig config;
@@ -174,10 +176,13 @@ public final class DbPairVerticle extends VerticleBase {
           launch.clientToken(), launch.zone() == null ? "" : ", in " + launch.zone() + " with its volume");
       LaunchOrder order = new LaunchOrder(config.name(), config.imageId(), config.instanceType(), 1,
           launch.clientToken(), config.group().userData(deployment, reach.get()), "db", slotTag, launch.zone());
+      String gone = "slot " + launch.slot() + "'s instance of generation "
+          + topology.instanceGeneration(launch.slot()) + " is gone";
       return fleet.launch(order, quiet).compose(launched -> launched.stream().anyMatch(FleetInstance::alive)
           ? Future.succeededFuture()
-          : change(topology, topology.nextInstance(launch.slot()), epoch, "slot " + launch.slot()
-              + "'s instance of generation " + topology.instanceGeneration(launch.slot()) + " is gone"));
+          : change(topology, topology.nextInstance(launch.slot()), epoch, gone))
+          .recover(e -> e instanceof FleetException failed && IDEMPOTENT_MISMATCH.equals(failed.errorCode())
+              ? usedBefore(launch, topology, epoch, gone) : Future.failedFuture(e));
     }
     if (step instanceof DbPairPlan.CreateVolume create) {
       LOG.info("DB pair {}: creating slot {}'s volume in {} ({} GiB, token {})", config.name(), create.slot(),
@@ -194,6 +199,17 @@ public final class DbPairVerticle extends VerticleBase {
       return fleet.attachVolume(attach.volumeId(), attach.instanceId(), config.device(), quiet);
     }
     return command((DbPairPlan.Command) step, topology, epoch);
+  }
+
+  /**
+   * The generation's token was used with other parameters (user-data, zone): by an instance of this generation that
+   * is gone, unless one still alive carries it. Then the next generation; otherwise nothing (the plan sees it).
+   */
+  private Future<Void> usedBefore(DbPairPlan.Launch launch, DbTopology topology, long epoch, String gone) {
+    return fleet.describe().compose(instances -> instances.stream()
+        .anyMatch(i -> i.alive() && launch.clientToken().equals(i.clientToken()))
+        ? Future.failedFuture("an instance launched with " + launch.clientToken() + " is alive: not launched again")
+        : change(topology, topology.nextInstance(launch.slot()), epoch, gone + " (its token was used before)"));
   }
 
   private Future<?> command(DbPairPlan.Command step, DbTopology topology, long epoch) {
