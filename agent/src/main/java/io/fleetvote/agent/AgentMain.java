@@ -58,6 +58,8 @@ public final class AgentMain {
       .option("lb-serves", "GROUP", "role lb: the group whose instances this LB's HAProxy balances", "none")
       .option("lb-frontend-port", "N", "role lb: the port of HAProxy's frontend",
           Integer.toString(LbOptions.DEFAULT_FRONTEND_PORT))
+      .option("lb-db-write-port", "N", "role lb: the DB pair's write port (TCP to the master alone)", "none")
+      .option("lb-db-read-port", "N", "role lb: the DB pair's read port (TCP to the replicas)", "none")
       .option("lb-haproxy-dir", "DIR", "role lb: run HAProxy here (config, admin socket, log)", "none")
       .option("lb-socket", "PATH", "role lb: the admin socket of a HAProxy that something else runs", "none")
       .option("db-port", "N", "role db: MariaDB's port", Integer.toString(DbOptions.DEFAULT_PORT))
@@ -106,6 +108,12 @@ public final class AgentMain {
       }
       if (parsed.given("lb-haproxy-dir")) {
         lb.put("haproxyDir", parsed.string("lb-haproxy-dir"));
+      }
+      if (parsed.given("lb-db-write-port")) {
+        lb.put("dbWritePort", parsed.intValue("lb-db-write-port", 1, 65535));
+      }
+      if (parsed.given("lb-db-read-port")) {
+        lb.put("dbReadPort", parsed.intValue("lb-db-read-port", 1, 65535));
       }
       if (parsed.given("lb-socket")) {
         lb.put("socket", parsed.string("lb-socket"));

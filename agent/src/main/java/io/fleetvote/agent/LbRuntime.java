@@ -1,6 +1,7 @@
 package io.fleetvote.agent;
 
 import io.fleetvote.agent.lb.Haproxy;
+import io.fleetvote.agent.lb.DbBackends;
 import io.fleetvote.agent.lb.HaproxyClient;
 import io.fleetvote.agent.lb.HaproxyConfig;
 import io.fleetvote.agent.lb.HaproxySupervisor;
@@ -42,6 +43,8 @@ final class LbRuntime implements RoleRuntime {
   private Vertx vertx;
   private LbRegistrar registrar;
   private HaproxySupervisor supervisor;
+  /** The DB pair's backends, when this LB has DB ports. */
+  private DbBackends db;
   /** The LB verticle of the current cluster membership, which a restarted HAProxy must reach. */
   private final AtomicReference<LbVerticle> current = new AtomicReference<>();
 
@@ -63,12 +66,15 @@ final class LbRuntime implements RoleRuntime {
       Path config = dir.resolve("haproxy.cfg");
       try {
         Files.createDirectories(dir);
-        new HaproxyConfig(socket, lb.getFrontendPort())
+        HaproxyConfig rendered = new HaproxyConfig(socket, lb.getFrontendPort())
             .setBindAddress(lb.getFrontendAddress() == null ? identity.privateIp() : lb.getFrontendAddress())
             .setFrontend(lb.frontend())
             .setBackend(lb.backend())
-            .setOpenBackend(lb.openBackend())
-            .write(config);
+            .setOpenBackend(lb.openBackend());
+        if (lb.getDbWritePort() != 0) {
+          rendered.setDbPorts(lb.getDbWritePort(), lb.getDbReadPort());
+        }
+        rendered.write(config);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot write HAProxy's configuration to " + config, e);
       }
@@ -80,12 +86,21 @@ final class LbRuntime implements RoleRuntime {
     Promise<LbRegistrar> created = Promise.promise();
     vertx.runOnContext(x -> created.complete(new LbRegistrar(vertx, haproxy, lb, identity.instanceId(), clock)));
     registrar = created.future().await();
+    if (lb.getDbWritePort() != 0) {
+      Haproxy client = haproxy;
+      Promise<DbBackends> made = Promise.promise();
+      vertx.runOnContext(x -> made.complete(new DbBackends(vertx, client, identity.instanceId(), lb)));
+      db = made.future().await();
+    }
     if (supervisor != null) {
       supervisor.onStart(info -> {
         LOG.info("{}: HAProxy {} up (pid {})", identity.instanceId(), info.version(), info.pid());
         LbVerticle verticle = current.get();
         if (verticle != null) {
           verticle.haproxyStarted();
+        }
+        if (db != null) {
+          db.haproxyStarted();
         }
       });
       supervisor.start().await();
@@ -102,7 +117,7 @@ final class LbRuntime implements RoleRuntime {
     if (fleet.isEmpty()) {
       return Future.succeededFuture();
     }
-    LbVerticle lb = new LbVerticle(identity, options, registrar, clock).withBus(fleet.get());
+    LbVerticle lb = new LbVerticle(identity, options, registrar, clock).withBus(fleet.get()).withDb(db);
     return vertx.deployVerticle(lb).onSuccess(x -> current.set(lb));
   }
 

@@ -3,10 +3,12 @@ package io.fleetvote.agent;
 import io.fleetvote.agent.lb.BackendPlan.Endpoint;
 import io.fleetvote.agent.lb.BackendPlan.Member;
 import io.fleetvote.agent.lb.BackendStatus;
+import io.fleetvote.agent.lb.DbBackends;
 import io.fleetvote.agent.lb.LbRegistrar;
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.imds.InstanceIdentity;
 import io.fleetvote.common.msg.AgentHeartbeat;
+import io.fleetvote.common.msg.DbRoute;
 import io.fleetvote.common.msg.DeregisterRequest;
 import io.fleetvote.common.msg.LbAnnouncement;
 import io.fleetvote.common.msg.LbStatus;
@@ -49,6 +51,7 @@ final class LbVerticle extends VerticleBase {
   private Context context;
   private Rejections rejections;
   private AgentBus bus;
+  private DbBackends db;
 
   private record Heard(AgentHeartbeat heartbeat, long receivedAt) {
   }
@@ -58,6 +61,12 @@ final class LbVerticle extends VerticleBase {
     this.options = options;
     this.registrar = registrar;
     this.clock = clock;
+  }
+
+  /** The DB pair's backends this LB follows the leader's routes into; null when it has none. */
+  LbVerticle withDb(DbBackends backends) {
+    this.db = backends;
+    return this;
   }
 
   /** The bus to talk to the fleet on (the agent's link when it has coordinators); the local bus if never given. */
@@ -79,9 +88,21 @@ final class LbVerticle extends VerticleBase {
     LOG.info("{}: LB of group {} ({}), frontend {}:{}", identity.instanceId(), options.getLb().getServes(),
         options.getLb().backend(), identity.privateIp(), options.getLb().getFrontendPort());
     return Future.join(
+        db == null ? Future.succeededFuture() : bus.consumer(Addresses.DB_ROUTES, this::dbRoute),
         bus.consumer(Addresses.AGENT_HEARTBEATS, this::heartbeat),
         bus.consumer(Addresses.lbRegister(identity.instanceId()), this::register),
         bus.consumer(Addresses.lbDeregister(identity.instanceId()), this::deregister));
+  }
+
+  private void dbRoute(Message<Object> message) {
+    try {
+      DbRoute route = DbRoute.fromJson(message.body());
+      if (route.deployment().equals(options.getDeployment())) {
+        db.follow(route);
+      }
+    } catch (MessageException e) {
+      rejections.reject(message.address(), "invalid", "a DB route that could not be read: " + e.getMessage());
+    }
   }
 
   /** HAProxy (re)started: its dynamic servers are gone, put them back now rather than at the next period. */

@@ -73,6 +73,12 @@ public final class Addresses {
    */
   public static final String DB_STATUS = "fleetvote.db.status";
 
+  /**
+   * Publish, every tick, by the leader coordinator: {@link io.fleetvote.common.msg.DbRoute}, the DB pair's master (the
+   * LBs' write backend) and replicating replicas (their read backend). Listened to by LB agents.
+   */
+  public static final String DB_ROUTES = "fleetvote.db.routes";
+
   /** Request, local to each coordinator: its DB instances' latest reports (what {@code GET /api/db} answers). */
   public static final String DB_QUERY = "fleetvote.coordinator.db";
 

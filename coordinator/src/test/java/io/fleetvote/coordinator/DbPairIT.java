@@ -46,7 +46,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * The coordinator runs a DB pair from its groups file's {@code db} section, with real MariaDB processes: from nothing
  * it launches master and replica, each with its own EBS volume (slots 1 and 2), commands the DB agents through
  * their attested connections, and the pair replicates with semi-sync on; a row the application account writes on
- * the master appears on the replica, where the same account cannot write ({@code read_only}). A coordinator
+ * the master appears on the replica, where the same account cannot write ({@code read_only}); an LB's write port
+ * reaches the master alone and its read port the replica. A coordinator
  * restarted (the cluster map gone with it; its data directory kept) adopts the same pair by tag and launches and
  * creates nothing new. A terminated replica's volume outlives it: the next generation's instance in its slot gets the
  * volume and runs MariaDB on the same data, replicating again. The passwords are kept owner-only in the coordinator's data directory, and are neither in
@@ -55,6 +56,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class DbPairIT {
 
   private static final Duration UP = Duration.ofSeconds(240);
+  /** One LB, whose write and read ports front the pair (it serves a web group this test does not run). */
+  private static final JsonObject LB_GROUP = new JsonObject().put("name", "lb")
+      .put("imageId", ImageCatalog.imageId("fleetvote-lb")).put("min", 1).put("max", 1)
+      .put("agent", new JsonObject().put("roles", new JsonArray().add("lb")).put("gossipPeriodMs", 500)
+          .put("lb", new JsonObject().put("serves", "web").put("reconcileMs", 1000)));
 
   @TempDir
   static Path dir;
@@ -85,7 +91,7 @@ class DbPairIT {
         .put("dataDir", dir.resolve("coordinator").toString())
         .put("gateway", gateway)
         .put("scaling", new JsonObject().put("tickMillis", 500).put("fleetRefreshMillis", 2000)
-            .put("groups", new JsonArray()).put("db", db)
+            .put("groups", new JsonArray().add(LB_GROUP)).put("db", db)
             .put("fleet", new JsonObject().put("deployment", "pairit").put("endpoint", sandbox.endpoint().toString())
                 .put("firstRetryDelayMillis", 200).put("maxRetryDelayMillis", 2000))));
     Coordinator started = Coordinator.start(options).await();
@@ -171,6 +177,36 @@ class DbPairIT {
       onReplica.close().await();
     }
 
+    // Through the LB: its write port reaches the master alone, its read port the replica (read-only there).
+    String lb = liveInstances().stream().filter(i -> i.tags().stream().anyMatch(t -> t.key().equals(Tags.GROUP)
+        && t.value().equals("lb"))).findFirst().orElseThrow().instanceId();
+    Pool writes = pool(sandbox.admin().port(lb, "mysql-write"), appPassword);
+    Pool reads = pool(sandbox.admin().port(lb, "mysql-read"), appPassword);
+    try {
+      Await.until("a write through the LB's write port", UP, () -> {
+        try {
+          writes.preparedQuery("INSERT INTO pages VALUES (?, ?) ON DUPLICATE KEY UPDATE body = VALUES(body)")
+              .execute(Tuple.of(2, "through the LB")).await();
+          return true;
+        } catch (RuntimeException e) {
+          return false;
+        }
+      });
+      assertThat(rows(writes, "SELECT @@server_id AS id")).extracting(r -> r.getLong("id"))
+          .containsExactly(masterReport.getLong("serverId"));
+      Await.until("the LB's write on the replica, read through the LB's read port", UP,
+          () -> rows(reads, "SELECT body, @@server_id AS id FROM pages WHERE id = 2"),
+          rows -> rows.size() == 1 && "through the LB".equals(rows.get(0).getString("body"))
+              && rows.get(0).getLong("id").equals(report(replica).getLong("serverId")));
+      assertThatThrownBy(() -> reads.query("INSERT INTO pages VALUES (3, 'x')").execute().await())
+          .hasMessageContaining("read-only");
+      assertThat(api.dbPair().getJsonObject("route").getJsonObject("master").getString("instanceId"))
+          .isEqualTo(master);
+    } finally {
+      writes.close().await();
+      reads.close().await();
+    }
+
     // A restarted coordinator (a new cluster: the map is gone) adopts the same pair by tag, launches nothing.
     long fenceBefore = new JsonObject(Files.readString(kept)).getLong("fence");
     long launchesBefore = sandbox.admin().calls("RunInstances");
@@ -182,7 +218,7 @@ class DbPairIT {
         p -> p != null && "replicating".equals(p.getString("phase")) && p.getBoolean("leader"));
     assertThat(slot(adopted, 1).getString("instanceId")).isEqualTo(master);
     assertThat(slot(adopted, 2).getString("instanceId")).isEqualTo(replica);
-    assertThat(liveInstances()).extracting(Instance::instanceId).containsExactlyInAnyOrder(master, replica);
+    assertThat(liveInstances()).extracting(Instance::instanceId).containsExactlyInAnyOrder(master, replica, lb);
     assertThat(volumes()).hasSize(2);
     assertThat(sandbox.admin().calls("RunInstances")).as("RunInstances calls").isEqualTo(launchesBefore);
     assertThat(sandbox.admin().calls("CreateVolume")).as("CreateVolume calls").isEqualTo(volumesBefore);

@@ -39,6 +39,10 @@ public final class HaproxyConfig {
   /** Admin-socket connections at once (HAProxy's default is 10): room for a burst of registering agents. */
   public static final int DEFAULT_STATS_MAX_CONNECTIONS = 64;
   public static final Path DEFAULT_HAPROXY = Path.of("/usr/sbin/haproxy");
+  /** The DB pair's write backend: the master alone, added and removed at run time ({@link DbBackends}). */
+  public static final String DB_WRITE_BACKEND = "be_db_write";
+  /** The DB pair's read backend: the replicas that replicate. */
+  public static final String DB_READ_BACKEND = "be_db_read";
 
   /** A unix socket path must fit sun_path (108 bytes with its NUL). */
   private static final int MAX_SOCKET_PATH = 107;
@@ -55,6 +59,8 @@ public final class HaproxyConfig {
   private String healthPath = DEFAULT_HEALTH_PATH;
   private int maxConnections = DEFAULT_MAX_CONNECTIONS;
   private int statsMaxConnections = DEFAULT_STATS_MAX_CONNECTIONS;
+  private int dbWritePort;
+  private int dbReadPort;
 
   /** For an HAProxy whose admin socket is {@code adminSocket} and whose frontend listens on {@code port}. */
   public HaproxyConfig(Path adminSocket, int port) {
@@ -76,6 +82,23 @@ public final class HaproxyConfig {
     healthPath = other.healthPath;
     maxConnections = other.maxConnections;
     statsMaxConnections = other.statsMaxConnections;
+    dbWritePort = other.dbWritePort;
+    dbReadPort = other.dbReadPort;
+  }
+
+  /** TCP frontends for the DB pair on these ports: writes to {@link #DB_WRITE_BACKEND}, reads to the replicas. */
+  public HaproxyConfig setDbPorts(int writePort, int readPort) {
+    this.dbWritePort = Arguments.port("DB write port", writePort);
+    this.dbReadPort = Arguments.port("DB read port", readPort);
+    return this;
+  }
+
+  public int getDbWritePort() {
+    return dbWritePort;
+  }
+
+  public int getDbReadPort() {
+    return dbReadPort;
   }
 
   public Path getAdminSocket() {
@@ -213,6 +236,44 @@ public final class HaproxyConfig {
         "    # still accepts connections, a dead one does not",
         "    balance roundrobin",
         "    http-request disable-l7-retry unless METH_GET",
+        "") + (dbWritePort == 0 ? "" : dbSections());
+  }
+
+  /**
+   * The DB pair's TCP frontends: the write one to {@link #DB_WRITE_BACKEND}, which holds exactly one server (the
+   * master) or none, the read one to the replicas. Servers are added at run time from the leader's route. Sessions
+   * live long (pooled connections); a client that connects while there is no master is refused at once rather than
+   * held ({@code timeout queue} short), so a writer sees the outage instead of a hang.
+   */
+  private String dbSections() {
+    return String.join("\n",
+        "",
+        "# The DB pair: writes to the master alone, reads to the replicas (servers added by the agent at run time).",
+        "frontend fe_db_write",
+        "    mode tcp",
+        "    option tcplog",
+        "    bind " + bindAddress + ":" + dbWritePort,
+        "    timeout client 1h",
+        "    default_backend " + DB_WRITE_BACKEND,
+        "",
+        "backend " + DB_WRITE_BACKEND,
+        "    mode tcp",
+        "    balance first",
+        "    timeout server 1h",
+        "    timeout queue 1s",
+        "",
+        "frontend fe_db_read",
+        "    mode tcp",
+        "    option tcplog",
+        "    bind " + bindAddress + ":" + dbReadPort,
+        "    timeout client 1h",
+        "    default_backend " + DB_READ_BACKEND,
+        "",
+        "backend " + DB_READ_BACKEND,
+        "    mode tcp",
+        "    balance leastconn",
+        "    timeout server 1h",
+        "    timeout queue 1s",
         "");
   }
 

@@ -46,6 +46,8 @@ public final class LbOptions {
   private long reconcileMs = DEFAULT_RECONCILE_MS;
   private long registrationGraceMs = DEFAULT_REGISTRATION_GRACE_MS;
   private long firstCheckTimeoutMs = DEFAULT_FIRST_CHECK_TIMEOUT_MS;
+  private int dbWritePort;
+  private int dbReadPort;
 
   public LbOptions() {
   }
@@ -78,6 +80,15 @@ public final class LbOptions {
     registrationGraceMs = JsonFields.longValue(json, "registrationGraceMs", 0, 600_000, DEFAULT_REGISTRATION_GRACE_MS);
     firstCheckTimeoutMs = JsonFields.longValue(json, "firstCheckTimeoutMs", 100, 600_000,
         DEFAULT_FIRST_CHECK_TIMEOUT_MS);
+    dbWritePort = JsonFields.intValue(json, "dbWritePort", 0, 65535, 0);
+    dbReadPort = JsonFields.intValue(json, "dbReadPort", 0, 65535, 0);
+    if ((dbWritePort == 0) != (dbReadPort == 0)) {
+      throw new MessageException(dbWritePort == 0 ? "dbWritePort" : "dbReadPort", "is needed with the other: the DB "
+          + "pair's write and read frontends come together");
+    }
+    if (dbWritePort != 0 && (dbWritePort == dbReadPort || dbWritePort == frontendPort || dbReadPort == frontendPort)) {
+      throw new MessageException("dbWritePort", "the frontend, the DB write and the DB read ports must differ");
+    }
   }
 
   public JsonObject toJson() {
@@ -86,7 +97,18 @@ public final class LbOptions {
         .put("socket", socket).put("drainTimeoutMs", drainTimeoutMs).put("checkInterMs", checkInterMs)
         .put("checkDownInterMs", checkDownInterMs)
         .put("rise", rise).put("fall", fall).put("reconcileMs", reconcileMs)
-        .put("registrationGraceMs", registrationGraceMs).put("firstCheckTimeoutMs", firstCheckTimeoutMs);
+        .put("registrationGraceMs", registrationGraceMs).put("firstCheckTimeoutMs", firstCheckTimeoutMs)
+        .put("dbWritePort", dbWritePort).put("dbReadPort", dbReadPort);
+  }
+
+  /** The DB pair's write frontend (TCP, to the master alone); 0 when this LB has none. */
+  public int getDbWritePort() {
+    return dbWritePort;
+  }
+
+  /** The DB pair's read frontend (TCP, to the replicas); 0 when this LB has none. */
+  public int getDbReadPort() {
+    return dbReadPort;
   }
 
   /** The group whose app instances the backend balances. */

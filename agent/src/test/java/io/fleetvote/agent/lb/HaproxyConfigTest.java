@@ -23,6 +23,16 @@ class HaproxyConfigTest {
   }
 
   @Test
+  void withTheDbPairsPortsItIsStillOneHaproxyAcceptsWithTcpFrontendsAndEmptyBackends() throws Exception {
+    HaproxyConfig config = new HaproxyConfig(dir.resolve("admin.sock"), 18090).setDbPorts(18091, 18092);
+    HaproxyConfig.Verdict verdict = HaproxyConfig.check(config.write(dir.resolve("haproxy.cfg")));
+    assertThat(verdict.valid()).as(verdict.output()).isTrue();
+    assertThat(config.render()).contains("bind 127.0.0.1:18091", "backend " + HaproxyConfig.DB_WRITE_BACKEND,
+        "bind 127.0.0.1:18092", "backend " + HaproxyConfig.DB_READ_BACKEND, "mode tcp");
+    assertThat(new HaproxyConfig(dir.resolve("admin.sock"), 18090).render()).doesNotContain("be_db_write");
+  }
+
+  @Test
   void itHasTheAdminSocketTheRetriesAnEmptyDynamicBackendAndItsFailOpenTwin() {
     String rendered = new HaproxyConfig(Path.of("/run/fleetvote/admin.sock"), 80).setBindAddress("0.0.0.0")
         .setBackend("be_shop").setOpenBackend("fo_shop").setHealthPath("/ready").render();

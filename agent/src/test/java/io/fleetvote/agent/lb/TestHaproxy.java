@@ -32,7 +32,11 @@ final class TestHaproxy implements AutoCloseable {
   final List<Haproxy.Info> starts = new CopyOnWriteArrayList<>();
 
   TestHaproxy(Vertx vertx, Path dir, int port) throws IOException {
-    config = new HaproxyConfig(dir.resolve("admin.sock"), port);
+    this(vertx, dir, new HaproxyConfig(dir.resolve("admin.sock"), port));
+  }
+
+  TestHaproxy(Vertx vertx, Path dir, HaproxyConfig config) throws IOException {
+    this.config = config;
     configFile = config.write(dir.resolve("haproxy.cfg"));
     logFile = dir.resolve("haproxy.log");
     client = new HaproxyClient(vertx, SocketAddress.domainSocketAddress(config.getAdminSocket().toString()));
@@ -42,6 +46,14 @@ final class TestHaproxy implements AutoCloseable {
 
   static TestHaproxy started(Vertx vertx, Path dir) throws IOException, TimeoutException {
     TestHaproxy haproxy = new TestHaproxy(vertx, dir, FreePorts.pick());
+    haproxy.supervisor.start().await(20, TimeUnit.SECONDS);
+    return haproxy;
+  }
+
+  /** With the DB pair's write and read frontends too, on free ports. */
+  static TestHaproxy startedWithDb(Vertx vertx, Path dir) throws IOException, TimeoutException {
+    TestHaproxy haproxy = new TestHaproxy(vertx, dir, new HaproxyConfig(dir.resolve("admin.sock"), FreePorts.pick())
+        .setDbPorts(FreePorts.pick(), FreePorts.pick()));
     haproxy.supervisor.start().await(20, TimeUnit.SECONDS);
     return haproxy;
   }

@@ -2,6 +2,7 @@ package io.fleetvote.coordinator.db;
 
 import io.fleetvote.common.Tags;
 import io.fleetvote.common.msg.DbCommand;
+import io.fleetvote.common.msg.DbRoute;
 import io.fleetvote.common.msg.DbStatus;
 import io.fleetvote.coordinator.fleet.FleetInstance;
 import io.fleetvote.coordinator.fleet.FleetVolume;
@@ -129,6 +130,34 @@ public final class DbPairPlan {
         .put("phase", phase(steps, live, reports, topology)).put("slots", slots)
         .put("problems", new JsonArray(problems));
     return new Outcome(List.copyOf(steps), List.copyOf(problems), pair);
+  }
+
+  /**
+   * Where writes and reads go now: the master once it was commanded in this epoch and reports itself writable; the
+   * replicas that report both replication threads running. Never a read-only master, never a writable replica.
+   */
+  public static DbRoute route(String deployment, DbPairConfig config, DbTopology topology,
+                              List<FleetInstance> instances, Map<String, DbStatus> reports, Set<String> done,
+                              long now) {
+    DbRoute.Endpoint master = null;
+    List<DbRoute.Endpoint> replicas = new ArrayList<>();
+    for (FleetInstance instance : instances) {
+      DbStatus report = reports.get(instance.instanceId());
+      if (!instance.group().equals(config.name()) || !instance.alive() || instance.privateIp() == null
+          || report == null || report.server() != DbStatus.Server.UP) {
+        continue;
+      }
+      String slot = instance.tags().get(Tags.DB_SLOT);
+      DbRoute.Endpoint endpoint = new DbRoute.Endpoint(instance.instanceId(), instance.privateIp(), report.port());
+      if (String.valueOf(topology.masterSlot()).equals(slot) && !report.readOnly()
+          && done.contains(key(instance.instanceId(), DbCommand.Op.MASTER, "", 0))) {
+        master = endpoint;
+      } else if (String.valueOf(topology.replicaSlot()).equals(slot) && report.readOnly()
+          && report.ioThread() == DbStatus.Thread.YES && report.sqlThread() == DbStatus.Thread.YES) {
+        replicas.add(endpoint);
+      }
+    }
+    return new DbRoute(deployment, config.name(), topology.fence(), now, master, replicas);
   }
 
   /** The key of a command's effect: the instance, the op and, for a replica, its master's address. */

@@ -5,6 +5,7 @@ import io.fleetvote.common.Addresses;
 import io.fleetvote.common.Tags;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.msg.DbCommand;
+import io.fleetvote.common.msg.DbRoute;
 import io.fleetvote.common.msg.DbStatus;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.coordinator.fleet.Fleet;
@@ -153,7 +154,12 @@ public final class DbPairVerticle extends VerticleBase {
       current.putAll(replies);
       DbPairPlan.Outcome outcome = DbPairPlan.plan(deployment, config, topology, instances.result(),
           volumes.result(), current, done);
-      shown = outcome.pair().put("leader", true);
+      DbRoute route = DbPairPlan.route(deployment, config, topology, instances.result(), current, done,
+          clock.millis());
+      if (leadership.leads(epoch)) {
+        vertx.eventBus().publish(Addresses.DB_ROUTES, route.toJson());
+      }
+      shown = outcome.pair().put("leader", true).put("route", route.toJson());
       if (!outcome.problems().equals(lastProblems)) {
         outcome.problems().forEach(problem -> LOG.warn("DB pair {}: {}", config.name(), problem));
         lastProblems = outcome.problems();

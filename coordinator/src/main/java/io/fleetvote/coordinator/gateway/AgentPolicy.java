@@ -26,8 +26,8 @@ import java.util.regex.Pattern;
  *   ({@link Addresses#agentSecrets}), which reach no other agent;</li>
  *   <li>an app agent publishes its own votes, asks any LB agent to register or deregister itself, and hears LB
  *   announcements;</li>
- *   <li>an LB agent publishes its own announcements and backend status, hears heartbeats and answers the registration
- *   requests addressed to it;</li>
+ *   <li>an LB agent publishes its own announcements and backend status, hears heartbeats and the DB pair's routes,
+ *   and answers the registration requests addressed to it;</li>
  *   <li>a DB agent publishes its own status and receives the leader's commands to its own instance
  *   ({@link Addresses#dbControl}, which carry the pair's passwords).</li>
  * </ul>
@@ -100,7 +100,8 @@ public final class AgentPolicy {
     if (address.equals(Addresses.LB_ANNOUNCEMENTS)) {
       return role(binding, Role.APP, address);
     }
-    if (address.equals(Addresses.AGENT_HEARTBEATS) || address.equals(Addresses.lbRegister(binding.instanceId()))
+    if (address.equals(Addresses.AGENT_HEARTBEATS) || address.equals(Addresses.DB_ROUTES)
+        || address.equals(Addresses.lbRegister(binding.instanceId()))
         || address.equals(Addresses.lbDeregister(binding.instanceId()))) {
       return role(binding, Role.LB, address);
     }

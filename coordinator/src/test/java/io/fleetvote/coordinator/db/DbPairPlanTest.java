@@ -2,6 +2,7 @@ package io.fleetvote.coordinator.db;
 
 import io.fleetvote.common.Tags;
 import io.fleetvote.common.msg.DbCommand;
+import io.fleetvote.common.msg.DbRoute;
 import io.fleetvote.common.msg.DbStatus;
 import io.fleetvote.common.msg.MessageException;
 import io.fleetvote.coordinator.fleet.FleetInstance;
@@ -74,6 +75,7 @@ class DbPairPlanTest {
   @Test
   void theMasterIsCommandedFirstThenTheReplicaFromTheMastersAddressAndPortAndAgainWhenTheyLoseIt() {
     pairUp();
+    assertThat(route().master()).as("no route to a master not yet commanded").isNull();
     DbPairPlan.Command master = (DbPairPlan.Command) plan().steps().get(0);
     assertThat(master.op()).isEqualTo(DbCommand.Op.MASTER);
     assertThat(master.instanceId()).isEqualTo("i-0000000000000db01");
@@ -90,9 +92,14 @@ class DbPairPlanTest {
     assertThat(replicating.steps()).isEmpty();
     assertThat(replicating.pair().getString("phase")).isEqualTo("replicating");
     assertThat(replicating.pair().getJsonObject("topology").containsKey("appPassword")).isFalse();
+    DbRoute route = route();
+    assertThat(route.master()).isEqualTo(new DbRoute.Endpoint("i-0000000000000db01", "10.0.0.1", 3307));
+    assertThat(route.replicas()).containsExactly(new DbRoute.Endpoint("i-0000000000000db02", "10.0.0.1", 3308));
+    assertThat(route.fence()).isEqualTo(TOPOLOGY.fence());
     // The master read-only again (restarted: read_only=ON at start): commanded again; a replica not replicating too.
     reports.put("i-0000000000000db01", up("i-0000000000000db01", 3307, true, DbStatus.Thread.NONE));
     assertThat(((DbPairPlan.Command) plan().steps().get(0)).op()).isEqualTo(DbCommand.Op.MASTER);
+    assertThat(route().master()).as("no route to a read-only master").isNull();
     reports.put("i-0000000000000db01", up("i-0000000000000db01", 3307, false, DbStatus.Thread.NONE));
     reports.put("i-0000000000000db02", up("i-0000000000000db02", 3308, true, DbStatus.Thread.NONE));
     assertThat(((DbPairPlan.Command) plan().steps().get(0)).op()).isEqualTo(DbCommand.Op.REPLICA);
@@ -146,6 +153,10 @@ class DbPairPlanTest {
     volumes.add(volume("vol-0000000000000db02", 2, "in-use", "us-east-1a", "i-0000000000000db02"));
     reports.put("i-0000000000000db01", up("i-0000000000000db01", 3307, true, DbStatus.Thread.NONE));
     reports.put("i-0000000000000db02", up("i-0000000000000db02", 3308, true, DbStatus.Thread.NONE));
+  }
+
+  private DbRoute route() {
+    return DbPairPlan.route("prod", CONFIG, TOPOLOGY, instances, reports, done, 5000);
   }
 
   private DbPairPlan.Outcome plan() {

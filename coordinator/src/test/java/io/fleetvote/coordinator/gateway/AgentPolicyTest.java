@@ -96,6 +96,9 @@ class AgentPolicyTest {
     assertThat(reason(AgentPolicy.subscribe(APP, Addresses.AGENT_HEARTBEATS))).isEqualTo("role");
     assertThat(reason(AgentPolicy.subscribe(APP, Addresses.VOTES))).isEqualTo("address");
     assertThat(AgentPolicy.subscribe(BALANCER, Addresses.AGENT_HEARTBEATS)).isEmpty();
+    assertThat(AgentPolicy.subscribe(BALANCER, Addresses.DB_ROUTES)).isEmpty();
+    assertThat(reason(AgentPolicy.subscribe(APP, Addresses.DB_ROUTES))).isEqualTo("role");
+    assertThat(reason(AgentPolicy.send(BALANCER, Addresses.DB_ROUTES, new JsonObject()))).isEqualTo("address");
     assertThat(AgentPolicy.subscribe(BALANCER, Addresses.lbRegister(LB))).isEmpty();
     assertThat(reason(AgentPolicy.subscribe(BALANCER, Addresses.lbRegister(A)))).isEqualTo("address");
   }
