@@ -141,6 +141,36 @@ function renderBackends(lbs) {
       .join("");
 }
 
+function renderDb(db) {
+  const pair = db ? db.pair : null;
+  document.getElementById("db-phase").textContent = pair ? "(" + pair.phase + ")" : "";
+  if (!pair) {
+    document.getElementById("db").innerHTML = '<p class="muted">no DB pair in the groups file</p>';
+    return;
+  }
+  const reports = new Map((db.instances || []).map((r) => [r.instanceId, r]));
+  const master = pair.route && pair.route.master ? pair.route.master.instanceId : null;
+  const rows = (pair.slots || []).map((slot) => {
+    const r = reports.get(slot.instanceId);
+    const up = r && r.server === "up";
+    const replication = !up || slot.role === "master" ? "" : `IO ${esc(r.ioThread)}, SQL ${esc(r.sqlThread)}`;
+    const semi = !up ? "" : slot.role === "master"
+      ? (r.semiSyncMaster ? `on (${r.semiSyncClients} acking)` : "off") : (r.semiSyncSlave ? "on" : "off");
+    return `<tr><td>${slot.slot}</td><td>${esc(slot.role)}</td><td>${esc(slot.instanceId ?? "(none)")}</td>
+      <td>${esc(slot.volumeId ?? "")} ${esc(slot.volumeState ?? "")}</td><td>${esc(r ? r.server : "unheard")}</td>
+      <td>${up ? (r.readOnly ? "read-only" : "writable") : ""}</td><td>${up ? esc(r.gtidBinlogPos) : ""}</td>
+      <td>${up ? esc(r.gtidSlavePos) : ""}</td><td>${replication}</td>
+      <td>${up && r.lagSeconds >= 0 ? r.lagSeconds + " s" : ""}</td><td>${semi}</td></tr>`;
+  }).join("");
+  const problems = (pair.problems || []).map((p) => `<li class="warn">${esc(p)}</li>`).join("");
+  document.getElementById("db").innerHTML = `<p>writes go to <b>${esc(master ?? "no one")}</b>
+    <span class="muted">(fence ${pair.topology ? pair.topology.fence : "?"}, master slot
+    ${pair.topology ? pair.topology.masterSlot : "?"})</span></p>
+    <table id="db-servers"><thead><tr><th>slot</th><th>role</th><th>instance</th><th>volume</th><th>server</th>
+    <th>read_only</th><th>binlog GTID</th><th>applied GTID</th><th>replication</th><th>lag</th><th>semi-sync</th>
+    </tr></thead><tbody>${rows}</tbody></table>${problems ? `<ul>${problems}</ul>` : ""}`;
+}
+
 // ---------------------------------------------------------------- charts
 
 function markersPlugin() {
@@ -223,6 +253,7 @@ function applySnapshot(snapshot) {
   renderGroups(snapshot.groups);
   renderInstances(snapshot.instances);
   renderBackends(snapshot.lbs);
+  renderDb(snapshot.db);
   updateCharts(snapshot);
   performance.mark("snapshot-end");
   const measure = performance.measure("apply-snapshot", "snapshot-start", "snapshot-end");

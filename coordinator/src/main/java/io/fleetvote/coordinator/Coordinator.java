@@ -94,7 +94,7 @@ public final class Coordinator {
     List<String> ids = new ArrayList<>();
     return vertx.deployVerticle(new RegistryVerticle(options, Clock.systemUTC())).onSuccess(ids::add)
         .compose(registry -> vertx.deployVerticle(new UiVerticle(options.getDeployment(), options.getScaling() != null,
-            1000, Clock.systemUTC()))).onSuccess(ids::add)
+            1000, Clock.systemUTC(), db::view))).onSuccess(ids::add)
         .compose(ui -> vertx.deployVerticle(db))
         .onSuccess(ids::add)
         .compose(reports -> vertx.deployVerticle(api)).onSuccess(ids::add)

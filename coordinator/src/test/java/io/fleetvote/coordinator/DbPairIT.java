@@ -5,6 +5,7 @@ import io.fleetvote.common.imds.InstanceMetadataClient;
 import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.Chromium;
 import io.fleetvote.testkit.CoordinatorClient;
 import io.fleetvote.testkit.Ec2Clients;
 import io.fleetvote.testkit.SandboxProcess;
@@ -23,6 +24,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.support.ui.WebDriverWait;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.ec2.model.Filter;
 import software.amazon.awssdk.services.ec2.model.Instance;
@@ -50,8 +54,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * reaches the master alone and its read port the replica. A coordinator
  * restarted (the cluster map gone with it; its data directory kept) adopts the same pair by tag and launches and
  * creates nothing new. A terminated replica's volume outlives it: the next generation's instance in its slot gets the
- * volume and runs MariaDB on the same data, replicating again. The passwords are kept owner-only in the coordinator's data directory, and are neither in
- * the API nor in any instance's user-data.
+ * volume and runs MariaDB on the same data, replicating again. The passwords are kept owner-only in the
+ * coordinator's data directory, and are neither in the API nor in any instance's user-data.
  */
 class DbPairIT {
 
@@ -81,7 +85,8 @@ class DbPairIT {
   }
 
   static Coordinator startCoordinator() {
-    JsonObject db = new JsonObject().put("imageId", ImageCatalog.imageId("fleetvote-db")).put("instanceType", "t3.small")
+    JsonObject db = new JsonObject().put("imageId", ImageCatalog.imageId("fleetvote-db"))
+        .put("instanceType", "t3.small")
         .put("volumeGiB", 1).put("database", "wiki");
     CoordinatorOptions options = new CoordinatorOptions(new JsonObject()
         .put("deployment", "pairit")
@@ -205,6 +210,19 @@ class DbPairIT {
     } finally {
       writes.close().await();
       reads.close().await();
+    }
+
+    // The dashboard's DB view: both servers, which is writable, where writes go; no password on the page.
+    try (Chromium browser = Chromium.start(dir.resolve("chromium"))) {
+      browser.driver().get("http://127.0.0.1:" + coordinator.httpPort() + "/");
+      WebDriverWait wait = new WebDriverWait(browser.driver(), UP);
+      wait.ignoring(StaleElementReferenceException.class);
+      wait.until(d -> d.findElements(By.cssSelector("#db-servers tbody tr")).size() == 2
+          && d.findElement(By.id("db")).getText().contains("writes go to " + master));
+      String view = browser.driver().findElement(By.id("db-view")).getText();
+      assertThat(view).contains("(replicating)", "writable", "read-only", "IO yes, SQL yes", "on (1 acking)", master,
+          replica).doesNotContain(appPassword).doesNotContain(replicationPassword);
+      assertThat(browser.consoleErrors()).isEmpty();
     }
 
     // A restarted coordinator (a new cluster: the map is gone) adopts the same pair by tag, launches nothing.

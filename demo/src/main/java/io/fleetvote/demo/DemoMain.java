@@ -48,12 +48,14 @@ import java.util.function.BooleanSupplier;
 /**
  * {@code ./fleetvote demo}: the whole loop on the sandbox. A coordinator brings group {@code lb} (one HAProxy
  * instance) and group {@code web} (min 2, max 4, t3.micro instances of a quarter core, windows of seconds) up to their
- * minimum through RunInstances; web instances register themselves with the LB. Loads are shares of what the group
- * can serve, so the demo behaves the same on a slow machine and a fast one. All traffic goes through HAProxy: a light load for the whole run, and an
- * overload on top until a majority votes grow and the group grows; then the overload stops and the group shrinks
- * back to 2, its victim drained first. One status line per second (each instance's load and vote, then HAProxy's
- * servers and their states), every ledger entry as it is written (the reason of each decision), and at the end the
- * failed requests of the whole run, HAProxy's 5xx count and the time from the start of the overload to RunInstances.
+ * minimum through RunInstances, and the DB pair (master and replica, each on its own volume, replicating with
+ * semi-sync) from nothing; web instances register themselves with the LB. Loads are shares of what the group can
+ * serve, so the demo behaves the same on a slow machine and a fast one. All traffic goes through HAProxy: a light
+ * load for the whole run, and an overload on top until a majority votes grow and the group grows; then the overload
+ * stops and the group shrinks back to 2, its victim drained first. One status line per second (each instance's load
+ * and vote, the DB pair's servers, then HAProxy's servers and their states), every ledger entry as it is written
+ * (the reason of each decision), and at the end the failed requests of the whole run, HAProxy's 5xx count and the
+ * time from the start of the overload to RunInstances.
  * Ctrl-C stops everything it started.
  */
 public final class DemoMain {
@@ -170,10 +172,11 @@ public final class DemoMain {
       }, "demo-shutdown"));
       try {
         start();
-        say("the coordinator launches group lb (1 HAProxy) and group web up to its minimum (" + MIN
-            + ") through RunInstances ...");
+        say("the coordinator launches group lb (1 HAProxy), group web up to its minimum (" + MIN
+            + ") and the DB pair (2 instances, 2 volumes) through RunInstances and CreateVolume ...");
         waitUntil("the LB instance's HAProxy with group web's " + MIN + " instances ready in its backend",
             () -> lbInstance().isPresent() && readyServers() >= MIN);
+        waitUntil("the DB pair replicating, the LB's write port to its master", this::dbReady);
         startBaseLoad();
         for (int cycle = 1; cycle <= settings.cycles() && running(); cycle++) {
           waitUntil("group web at " + MIN + " instances, all voting", this::settledAtMin);
@@ -304,7 +307,12 @@ public final class DemoMain {
           .put("shrinkAfterMs", 8000);
       JsonObject lbAgent = new JsonObject().put("roles", new JsonArray().add("lb")).put("gossipPeriodMs", 1000)
           .put("lb", new JsonObject().put("serves", GROUP).put("reconcileMs", 2000));
-      return new JsonObject().put("groups", new JsonArray()
+      // The seed's database tier: a master and a replica, each on its own EBS volume (t3.nano: MariaDB and its
+      // agent run outside the instance's CPU quota, and the pair leaves the host's vCPUs to group web).
+      JsonObject db = new JsonObject().put("imageId", ImageCatalog.imageId("fleetvote-db"))
+          .put("instanceType", "t3.nano").put("volumeGiB", 1).put("database", "wiki")
+          .put("agent", new JsonObject().put("gossipPeriodMs", 1000));
+      return new JsonObject().put("db", db).put("groups", new JsonArray()
           .add(new JsonObject().put("name", LB_GROUP).put("imageId", ImageCatalog.imageId("fleetvote-lb"))
               .put("min", 1).put("max", 1).put("agent", lbAgent))
           .add(new JsonObject().put("name", GROUP)
@@ -496,6 +504,7 @@ public final class DemoMain {
             : ", failed " + second.failures()));
       }
       System.out.println(line);
+      dbLine().ifPresent(System.out::println);
       lbServers().ifPresent(backend -> {
         StringBuilder servers = new StringBuilder("          haproxy " + backend.getString("backend") + ":");
         JsonArray list = backend.getJsonArray("servers");
@@ -539,6 +548,41 @@ public final class DemoMain {
     private List<JsonObject> entries() {
       return LocalJson.get(coordinatorPort, "/api/decisions?limit=30", token)
           .map(d -> d.getJsonArray("entries").stream().map(JsonObject.class::cast).toList()).orElse(List.of());
+    }
+
+    private boolean dbReady() {
+      return LocalJson.get(coordinatorPort, "/api/db", token).map(db -> db.getJsonObject("pair"))
+          .filter(pair -> "replicating".equals(pair.getString("phase")) && pair.getJsonObject("route") != null
+              && pair.getJsonObject("route").getJsonObject("master") != null).isPresent();
+    }
+
+    /** The DB pair: its phase, and each server as its agent reports it; where the LBs send writes. */
+    private Optional<String> dbLine() {
+      return LocalJson.get(coordinatorPort, "/api/db", token).filter(db -> db.getJsonObject("pair") != null).map(db -> {
+        JsonObject pair = db.getJsonObject("pair");
+        StringBuilder text = new StringBuilder("          db " + pair.getString("phase", "?") + ":");
+        for (Object o : pair.getJsonArray("slots", new JsonArray())) {
+          JsonObject slot = (JsonObject) o;
+          String id = slot.getString("instanceId");
+          text.append(' ').append(slot.getString("role")).append(' ').append(id == null ? "(none)" : id);
+          db.getJsonArray("instances").stream().map(JsonObject.class::cast)
+              .filter(r -> r.getString("instanceId").equals(id)).findFirst().ifPresentOrElse(r -> text.append(
+                  !"up".equals(r.getString("server")) ? " " + r.getString("server")
+                  : slot.getString("role").equals("master") ? String.format(Locale.ROOT, " %s, binlog %s, semi-sync %s",
+                      r.getBoolean("readOnly") ? "read-only" : "writable", r.getString("gtidBinlogPos"),
+                      r.getBoolean("semiSyncMaster") ? "on (" + r.getInteger("semiSyncClients") + " acking)" : "off")
+                  : String.format(Locale.ROOT, " IO %s SQL %s, applied %s, lag %s", r.getString("ioThread"),
+                      r.getString("sqlThread"), r.getString("gtidSlavePos"), r.getLong("lagSeconds") < 0 ? "?"
+                          : r.getLong("lagSeconds") + " s")),
+                  () -> text.append(" ").append(slot.getString("volumeState") == null ? "no volume yet"
+                      : "volume " + slot.getString("volumeState")));
+          text.append(" |");
+        }
+        JsonObject route = pair.getJsonObject("route");
+        JsonObject master = route == null ? null : route.getJsonObject("master");
+        text.append(" LB writes to ").append(master == null ? "no one" : master.getString("instanceId"));
+        return text.toString();
+      });
     }
 
     private Optional<JsonObject> group(String name) {

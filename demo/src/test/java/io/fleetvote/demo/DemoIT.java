@@ -52,7 +52,9 @@ class DemoIT {
     assertThat(text).contains("grow (below-min): 2 instance(s) below min 2: launch 2", "[launch done",
         "coordinator stopped", "sandbox stopped", "dashboard: http://127.0.0.1:", "(log in as demo, password ");
     assertThat(text.split("keep running", 2)[1]).as("the light load while it kept running")
-        .containsPattern("light load over: sent +[1-9]\\d* +ok +\\d+ +failed +0 ").contains("haproxy be_web:", " UP ");
+        .containsPattern("light load over: sent +[1-9]\\d* +ok +\\d+ +failed +0 ").contains("haproxy be_web:", " UP ")
+        .containsPattern("db replicating: master i-\\w+ writable, binlog \\S+, semi-sync on \\(1 acking\\) \\| replica "
+            + "i-\\w+ IO yes SQL yes");
     assertThat(text).as("a clean stop").doesNotContain("Exception", "\tat ");
     assertThat(text).as("capacity enforced").doesNotContain("cannot give instances their CPU capacity");
     assertThat(LeftRunning.pidFiles(dir.resolve("demo"))).as("instances started").isPositive();

@@ -6,8 +6,8 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetServer;
-import io.vertx.core.net.NetSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -38,6 +39,7 @@ class DbBackendsTest {
   TestHaproxy haproxy;
   DbBackends backends;
   final List<NetServer> servers = new ArrayList<>();
+  NetClient client;
   final Map<String, Integer> ports = new ConcurrentHashMap<>();
   /** The most servers the write backend was seen holding at once. */
   int mostWriteServers;
@@ -46,6 +48,7 @@ class DbBackendsTest {
   void start() throws Exception {
     vertx = Vertx.vertx();
     haproxy = TestHaproxy.startedWithDb(vertx, dir);
+    client = vertx.createNetClient();
     LbOptions options = new LbOptions(new JsonObject().put("serves", "web").put("socket", "/unused")
         .put("checkInterMs", 200).put("checkDownInterMs", 100).put("rise", 1).put("fall", 2));
     backends = new DbBackends(vertx, haproxy.client, "i-000000000000000aa", options);
@@ -115,22 +118,26 @@ class DbBackendsTest {
     return haproxy.client.servers(backend).await().stream().map(ServerState::name).toList();
   }
 
-  /** The first line a connection to the port answers; empty when it is refused or closed. */
+  /**
+   * The first line a connection to the port answers; empty when it is refused or closed. The handlers are set on the
+   * event loop as the connection completes, before its first read: set from this thread, a quick answer and close
+   * could come before them and be missed.
+   */
   private String answer(int port) {
     try {
-      NetSocket socket = vertx.createNetClient().connect(port, "127.0.0.1").await();
-      Promise<String> line = Promise.promise();
-      Buffer got = Buffer.buffer();
-      socket.handler(data -> {
-        got.appendBuffer(data);
-        if (got.toString().contains("\n")) {
-          line.tryComplete(got.toString().strip());
-        }
-      });
-      socket.closeHandler(x -> line.tryComplete(""));
-      String answered = line.future().await();
-      socket.close();
-      return answered;
+      return client.connect(port, "127.0.0.1").compose(socket -> {
+        Promise<String> line = Promise.promise();
+        Buffer got = Buffer.buffer();
+        socket.handler(data -> {
+          got.appendBuffer(data);
+          if (got.toString().contains("\n")) {
+            line.tryComplete(got.toString().strip());
+            socket.close();
+          }
+        });
+        socket.closeHandler(x -> line.tryComplete(""));
+        return line.future();
+      }).timeout(10, TimeUnit.SECONDS).await();
     } catch (RuntimeException e) {
       return "";
     }

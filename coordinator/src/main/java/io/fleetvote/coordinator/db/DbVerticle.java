@@ -42,8 +42,12 @@ public final class DbVerticle extends VerticleBase {
   public Future<?> start() {
     rejections = Rejections.of(Rejections.COORDINATOR_METRIC, LOG, "DB reports of " + deployment, clock);
     return Future.join(vertx.eventBus().consumer(Addresses.DB_STATUS, this::report).completion(),
-        vertx.eventBus().localConsumer(Addresses.DB_QUERY, q -> q.reply(reports.toJson(clock.millis())
-            .put("pair", pair.get()))).completion());
+        vertx.eventBus().localConsumer(Addresses.DB_QUERY, q -> q.reply(view())).completion());
+  }
+
+  /** What {@code GET /api/db} answers and the dashboard shows: each DB instance's report, and the pair. Any thread. */
+  public JsonObject view() {
+    return reports.toJson(clock.millis()).put("pair", pair.get());
   }
 
   /** The DB agents' reports heard within the lease, by instance id. Any thread. */

@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * What the dashboard shows, batched: once a second one snapshot of the fleet (groups with their votes, every
@@ -47,6 +48,7 @@ public final class UiVerticle extends VerticleBase {
       "warm", "haproxy", "sessions", "uptimeMs", "leaving", "protected", "health", "drained");
   private static final long LB_STATUS_LEASE_MILLIS = 10_000;
 
+  private final Supplier<JsonObject> db;
   private final String deployment;
   private final boolean scales;
   private final long periodMillis;
@@ -66,6 +68,12 @@ public final class UiVerticle extends VerticleBase {
   }
 
   public UiVerticle(String deployment, boolean scales, long periodMillis, Clock clock) {
+    this(deployment, scales, periodMillis, clock, () -> null);
+  }
+
+  /** @param db the DB pair and its servers' reports, as {@code GET /api/db} answers (null: none) */
+  public UiVerticle(String deployment, boolean scales, long periodMillis, Clock clock, Supplier<JsonObject> db) {
+    this.db = db;
     this.deployment = deployment;
     this.scales = scales;
     this.periodMillis = periodMillis;
@@ -179,7 +187,7 @@ public final class UiVerticle extends VerticleBase {
     });
     JsonObject snapshot = new JsonObject().put("at", now)
         .put("instances", new JsonObject().put("columns", new JsonArray(COLUMNS)).put("rows", rows))
-        .put("groups", groups).put("lbs", lbList);
+        .put("groups", groups).put("lbs", lbList).put("db", db.get());
     if (state != null) {
       snapshot.put("coordinator", state.coordinator()).put("leadership", state.leadership().toJson());
     }
