@@ -37,8 +37,9 @@ class DemoIT {
         List.of("--cycles", "0", "--state-dir", dir.resolve("demo").toString())))
         .redirectErrorStream(true).redirectOutput(output.toFile()).start();
     try {
+      // A timeout shows the demo's last lines (its status lines say which tier it waits for).
       Await.until("the demo's groups up, the system kept running", Duration.ofSeconds(300),
-          () -> read(output).contains("keep running") || !demo.isAlive());
+          () -> tail(read(output)), text -> text.contains("keep running") || !demo.isAlive());
       assertThat(demo.isAlive()).as(read(output)).isTrue();
       // A status line (every 10 s): the light load keeps going through HAProxy while the demo stays up.
       Await.until("a status line while it keeps running", Duration.ofSeconds(60),
@@ -59,6 +60,10 @@ class DemoIT {
     assertThat(text).as("capacity enforced").doesNotContain("cannot give instances their CPU capacity");
     assertThat(LeftRunning.pidFiles(dir.resolve("demo"))).as("instances started").isPositive();
     assertThat(LeftRunning.under(dir)).as("processes left running").isEmpty();
+  }
+
+  private static String tail(String text) {
+    return text.length() <= 6000 ? text : "..." + text.substring(text.length() - 6000);
   }
 
   private static String read(Path file) {
