@@ -137,7 +137,10 @@ function renderBackends(lbs) {
       ${esc(lb.serves)}</span>${lb.failOpen ? ` <span class="warn">fails open: ${esc(lb.note)}</span>` : ""}
       <table><thead><tr><th>server</th><th>state</th><th>check</th><th>weight</th><th>sessions</th>
       <th>requests</th></tr></thead><tbody>${lb.servers.map((s) => `<tr><td>${esc(s[0])}</td><td>${esc(s[1])}</td>
-      <td>${esc(s[2])}</td><td>${s[5]}</td><td>${s[3]}</td><td>${s[4]}</td></tr>`).join("")}</tbody></table></div>`)
+      <td>${esc(s[2])}</td><td>${s[5]}</td><td>${s[3]}</td><td>${s[4]}</td></tr>`).join("")}</tbody></table>
+      ${lb.db ? `<p class="db-backends">DB writes to ${esc(lb.db.write || "no one")}, reads from
+      ${esc(lb.db.read.join(", ") || "no one")} (fence ${lb.db.fence})${lb.db.problem
+        ? ` <span class="warn">${esc(lb.db.problem)}</span>` : ""}</p>` : ""}</div>`)
       .join("");
 }
 

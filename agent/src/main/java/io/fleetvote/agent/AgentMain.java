@@ -53,6 +53,8 @@ public final class AgentMain {
           .toLowerCase(Locale.ROOT))
       .option("sensor-pid-file", "FILE", "with --sensor process or cgroup: the file whose first token is the pid to "
           + "measure", "none")
+      .option("db-client-file", "FILE", "role app: where to keep the DB pair's application account and the LBs' DB "
+          + "ports for the app (a properties file, mode 0600)", "none")
       .option("sensor-cores", "N", "with --sensor process (or cgroup, where the process has no quota): the cores "
           + "the process tree is entitled to", Double.toString(AgentOptions.DEFAULT_SENSOR_CORES))
       .option("lb-serves", "GROUP", "role lb: the group whose instances this LB's HAProxy balances", "none")
@@ -90,6 +92,9 @@ public final class AgentMain {
       }
       if (parsed.given("sensor-pid-file")) {
         overrides.put("sensorPidFile", parsed.string("sensor-pid-file"));
+      }
+      if (parsed.given("db-client-file")) {
+        overrides.put("dbClientFile", parsed.string("db-client-file"));
       }
       if (parsed.given("sensor-cores")) {
         String cores = parsed.string("sensor-cores");

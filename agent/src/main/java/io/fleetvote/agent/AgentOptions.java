@@ -74,6 +74,7 @@ public final class AgentOptions {
   private LinkOptions coordinators = LinkOptions.none();
   private Sensor sensor = DEFAULT_SENSOR;
   private String sensorPidFile;
+  private String dbClientFile;
   private double sensorCores = DEFAULT_SENSOR_CORES;
   private long sampleMs = DEFAULT_SAMPLE_MS;
   private double growAbove = DEFAULT_GROW_ABOVE;
@@ -125,6 +126,7 @@ public final class AgentOptions {
       sensor = JsonFields.enumValue(json, "sensor", Sensor.class);
     }
     sensorPidFile = JsonFields.optionalString(json, "sensorPidFile", 4096, null);
+    dbClientFile = JsonFields.optionalString(json, "dbClientFile", 4096, null);
     sensorCores = JsonFields.doubleValue(json, "sensorCores", MIN_SENSOR_CORES, MAX_SENSOR_CORES, DEFAULT_SENSOR_CORES);
     sampleMs = JsonFields.longValue(json, "sampleMs", MIN_SAMPLE_MS, MAX_SAMPLE_MS, DEFAULT_SAMPLE_MS);
     growAbove = JsonFields.doubleValue(json, "growAbove", 0, Vote.MAX_LOAD, DEFAULT_GROW_ABOVE);
@@ -191,6 +193,9 @@ public final class AgentOptions {
         .put("protectedFromScaleIn", protectedFromScaleIn);
     if (sensorPidFile != null) {
       json.put("sensorPidFile", sensorPidFile);
+    }
+    if (dbClientFile != null) {
+      json.put("dbClientFile", dbClientFile);
     }
     if (lb != null) {
       json.put("lb", lb.toJson());
@@ -343,6 +348,19 @@ public final class AgentOptions {
 
   public AgentOptions setSensorPidFile(String sensorPidFile) {
     this.sensorPidFile = sensorPidFile;
+    return this;
+  }
+
+  /**
+   * Role app: the file where the agent keeps the DB pair's application account and the LBs' DB write and read ports
+   * for its app (a properties file, mode 0600); null for an app without a database.
+   */
+  public String getDbClientFile() {
+    return dbClientFile;
+  }
+
+  public AgentOptions setDbClientFile(String dbClientFile) {
+    this.dbClientFile = dbClientFile;
     return this;
   }
 

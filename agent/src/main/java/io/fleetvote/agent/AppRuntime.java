@@ -91,6 +91,10 @@ final class AppRuntime implements RoleRuntime {
           options.getDrainTimeoutMs(), clock).withBus(fleet.get());
       deployed = deployed.compose(previous -> vertx.deployVerticle(registering))
           .onSuccess(x -> registration.set(registering));
+      if (options.getDbClientFile() != null) {
+        deployed = deployed.compose(previous -> vertx.deployVerticle(new DbClientVerticle(identity.instanceId(),
+            options, fleet.get(), clock)));
+      }
     }
     return deployed;
   }

@@ -113,7 +113,7 @@ final class LbVerticle extends VerticleBase {
   private void announce() {
     bus.publish(Addresses.LB_ANNOUNCEMENTS, new LbAnnouncement(identity.instanceId(),
         options.getDeployment(), options.getLb().getServes(), identity.privateIp(), options.getLb().getFrontendPort(),
-        clock.millis(), lease()).toJson());
+        clock.millis(), lease(), options.getLb().getDbWritePort(), options.getLb().getDbReadPort()).toJson());
   }
 
   /**
@@ -208,7 +208,8 @@ final class LbVerticle extends VerticleBase {
         s.maintenance() ? "MAINT" : s.draining() ? "DRAIN" : s.up() ? "UP" : "DOWN",
         s.checkStatus() == null ? "" : s.checkStatus(), s.sessions(), s.total(), s.weight())).toList();
     bus.publish(Addresses.LB_STATUS, new LbStatus(identity.instanceId(), options.getDeployment(),
-        options.getLb().getServes(), clock.millis(), list, status.failOpen(), status.note()).toJson());
+        options.getLb().getServes(), clock.millis(), list, status.failOpen(), status.note(),
+        db == null ? null : db.state()).toJson());
   }
 
   private void refuse(Message<Object> message, String what, MessageException e) {

@@ -8,6 +8,7 @@ import io.fleetvote.testkit.Await;
 import io.fleetvote.testkit.Chromium;
 import io.fleetvote.testkit.CoordinatorClient;
 import io.fleetvote.testkit.Ec2Clients;
+import io.fleetvote.testkit.Http;
 import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -60,11 +61,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class DbPairIT {
 
   private static final Duration UP = Duration.ofSeconds(240);
-  /** One LB, whose write and read ports front the pair (it serves a web group this test does not run). */
+  /** One LB, whose write and read ports front the pair, before group web's one app instance. */
   private static final JsonObject LB_GROUP = new JsonObject().put("name", "lb")
       .put("imageId", ImageCatalog.imageId("fleetvote-lb")).put("min", 1).put("max", 1)
       .put("agent", new JsonObject().put("roles", new JsonArray().add("lb")).put("gossipPeriodMs", 500)
           .put("lb", new JsonObject().put("serves", "web").put("reconcileMs", 1000)));
+  private static final JsonObject WEB_GROUP = new JsonObject().put("name", "web")
+      .put("imageId", ImageCatalog.imageId("fleetvote-app")).put("min", 1).put("max", 1)
+      .put("agent", new JsonObject().put("gossipPeriodMs", 500));
 
   @TempDir
   static Path dir;
@@ -96,7 +100,7 @@ class DbPairIT {
         .put("dataDir", dir.resolve("coordinator").toString())
         .put("gateway", gateway)
         .put("scaling", new JsonObject().put("tickMillis", 500).put("fleetRefreshMillis", 2000)
-            .put("groups", new JsonArray().add(LB_GROUP)).put("db", db)
+            .put("groups", new JsonArray().add(LB_GROUP).add(WEB_GROUP)).put("db", db)
             .put("fleet", new JsonObject().put("deployment", "pairit").put("endpoint", sandbox.endpoint().toString())
                 .put("firstRetryDelayMillis", 200).put("maxRetryDelayMillis", 2000))));
     Coordinator started = Coordinator.start(options).await();
@@ -185,6 +189,8 @@ class DbPairIT {
     // Through the LB: its write port reaches the master alone, its read port the replica (read-only there).
     String lb = liveInstances().stream().filter(i -> i.tags().stream().anyMatch(t -> t.key().equals(Tags.GROUP)
         && t.value().equals("lb"))).findFirst().orElseThrow().instanceId();
+    String web = liveInstances().stream().filter(i -> i.tags().stream().anyMatch(t -> t.key().equals(Tags.GROUP)
+        && t.value().equals("web"))).findFirst().orElseThrow().instanceId();
     Pool writes = pool(sandbox.admin().port(lb, "mysql-write"), appPassword);
     Pool reads = pool(sandbox.admin().port(lb, "mysql-read"), appPassword);
     try {
@@ -207,6 +213,25 @@ class DbPairIT {
           .hasMessageContaining("read-only");
       assertThat(api.dbPair().getJsonObject("route").getJsonObject("master").getString("instanceId"))
           .isEqualTo(master);
+
+      // The app does a wiki's work: a request through the LB's HTTP frontend reads and writes a page row through
+      // the LB's write port (its agent keeps the account, from the leader, and the LBs' DB ports for it).
+      Path clientFile = Path.of(sandbox.admin().instance(web).getString("dir"), "db-client.properties");
+      Await.until("the app's DB client file", UP, () -> Files.exists(clientFile));
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(clientFile))).isEqualTo("rw-------");
+      assertThat(Files.readString(clientFile)).contains("user=fleetvote_app", "database=wiki",
+          "write=" + sandbox.admin().instance(lb).getString("privateIp") + ":");
+      URI page = URI.create("http://127.0.0.1:" + sandbox.admin().port(lb, "http") + "/?write=1");
+      String reply = Await.until("a request that wrote a page row", UP, () -> Http.answer(Http.request(page))
+          .map(r -> r.status() + " " + r.body().strip()).orElse("no answer"), r -> r.startsWith("200 ")
+          && new JsonObject(r.substring(4)).getValue("db") instanceof JsonObject visit && visit.getBoolean("wrote"));
+      JsonObject written = new JsonObject(reply.substring(4)).getJsonObject("db");
+      Await.until("the request's page revision on the replica", UP,
+          () -> rows(reads, "SELECT revision FROM page WHERE id = " + written.getInteger("page")),
+          rows -> rows.size() == 1 && rows.get(0).getLong("revision") >= written.getLong("revision"));
+      JsonObject readOnly = Http.get(URI.create("http://127.0.0.1:" + sandbox.admin().port(lb, "http")
+          + "/?write=0")).json().getJsonObject("db");
+      assertThat(readOnly.getBoolean("wrote")).isFalse();
     } finally {
       writes.close().await();
       reads.close().await();
@@ -236,7 +261,7 @@ class DbPairIT {
         p -> p != null && "replicating".equals(p.getString("phase")) && p.getBoolean("leader"));
     assertThat(slot(adopted, 1).getString("instanceId")).isEqualTo(master);
     assertThat(slot(adopted, 2).getString("instanceId")).isEqualTo(replica);
-    assertThat(liveInstances()).extracting(Instance::instanceId).containsExactlyInAnyOrder(master, replica, lb);
+    assertThat(liveInstances()).extracting(Instance::instanceId).containsExactlyInAnyOrder(master, replica, lb, web);
     assertThat(volumes()).hasSize(2);
     assertThat(sandbox.admin().calls("RunInstances")).as("RunInstances calls").isEqualTo(launchesBefore);
     assertThat(sandbox.admin().calls("CreateVolume")).as("CreateVolume calls").isEqualTo(volumesBefore);

@@ -10,8 +10,10 @@ import java.lang.management.ThreadMXBean;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.sql.SQLException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
@@ -22,8 +24,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code GET /health} answers without work and without waiting behind it: the server's dispatcher thread reads
  * every request and answers health checks itself, and hands the work of {@code GET /} to the worker pool, so a
  * saturated app (a long queue of work) still answers its health check at once, as a liveness check should. On
- * SIGTERM it finishes the requests under way, then exits. Plain JDK, no framework: it starts in a fraction of a
- * second.
+ * SIGTERM it finishes the requests under way, then exits. Plain JDK and a JDBC driver, no framework: it starts in
+ * a fraction of a second.
+ * <p>
+ * With {@code --db-config} (the file its agent keeps), each {@code GET /} also reads a page row, and a share of them
+ * ({@code --db-write-share}, or the request's {@code write} parameter) writes it, through an LB's DB write port
+ * ({@link PageStore}); a failed query answers 503, as a wiki without its database would.
  */
 public final class DemoApp {
 
@@ -33,10 +39,12 @@ public final class DemoApp {
   private final String name;
   private final int defaultWorkMillis;
   private final AtomicLong served = new AtomicLong();
+  private final PageStore pages;
 
-  private DemoApp(String name, int defaultWorkMillis) {
+  private DemoApp(String name, int defaultWorkMillis, PageStore pages) {
     this.name = name;
     this.defaultWorkMillis = defaultWorkMillis;
+    this.pages = pages;
   }
 
   public static void main(String[] args) throws IOException {
@@ -45,6 +53,9 @@ public final class DemoApp {
     String name = "demo-app";
     int work = 5;
     int threads = 4;
+    String dbConfig = null;
+    double writeShare = 0.2;
+    int pageCount = 100;
     for (int i = 0; i + 1 < args.length; i += 2) {
       switch (args[i]) {
         case "--host" -> host = args[i + 1];
@@ -52,11 +63,19 @@ public final class DemoApp {
         case "--name" -> name = args[i + 1];
         case "--work-ms" -> work = Integer.parseInt(args[i + 1]);
         case "--threads" -> threads = Integer.parseInt(args[i + 1]);
+        case "--db-config" -> dbConfig = args[i + 1];
+        case "--db-write-share" -> writeShare = Double.parseDouble(args[i + 1]);
+        case "--db-pages" -> pageCount = Integer.parseInt(args[i + 1]);
         default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + " (known: --host, --port, --name, --work-ms, --threads)");
+            + " (known: --host, --port, --name, --work-ms, --threads, --db-config, --db-write-share, "
+            + "--db-pages)");
       }
     }
-    DemoApp app = new DemoApp(name, work);
+    PageStore store = dbConfig == null ? null : new PageStore(Path.of(dbConfig), writeShare, pageCount);
+    DemoApp app = new DemoApp(name, work, store);
+    if (store != null) {
+      store.follow();
+    }
     // Without TCP_NODELAY the JDK server's separate header and body writes meet the client's delayed ACK: +40 ms.
     System.setProperty("sun.net.httpserver.nodelay", "true");
     HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 512);
@@ -66,12 +85,16 @@ public final class DemoApp {
     server.createContext("/health", exchange -> app.reply(exchange, 200, "ok\n"));
     server.createContext("/", exchange -> pool.execute(() -> app.serve(exchange)));
     server.start();
-    System.err.println("demo app " + name + " listening on " + host + ":" + port + ", " + work + " ms of CPU per request");
+    System.err.println("demo app " + name + " listening on " + host + ":" + port + ", " + work
+        + " ms of CPU per request"
+        + (store == null ? "" : ", a page row read per request and written by " + Math.round(writeShare * 100)
+        + " % of them, through the LB's DB write port in " + dbConfig + " (once it is there)"));
     String stoppedLine = "demo app " + name + " stopped after %d requests";
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       server.stop(2);
       pool.shutdown();
-      System.err.println(String.format(stoppedLine, app.served.get()));
+      System.err.println(String.format(stoppedLine, app.served.get())
+          + (store == null ? "" : " (" + store.counts() + ")"));
     }, "demo-app-shutdown"));
   }
 
@@ -99,9 +122,34 @@ public final class DemoApp {
         return;
       }
     }
+    Double share = null;
+    String write = queryParameter(exchange.getRequestURI(), "write");
+    if (write != null) {
+      try {
+        share = Double.parseDouble(write);
+      } catch (NumberFormatException e) {
+        share = Double.NaN;
+      }
+      if (!(share >= 0 && share <= 1)) {
+        reply(exchange, 400, "write must be the share of requests that write, from 0 to 1\n");
+        return;
+      }
+    }
     long rounds = burn(workMillis);
+    String db = "\"none\"";
+    if (pages != null && pages.configured()) {
+      try {
+        PageStore.Visit visit = pages.visit(share);
+        db = "{\"page\":" + visit.page() + ",\"revision\":" + visit.revision() + ",\"wrote\":" + visit.wrote()
+            + "}";
+      } catch (SQLException e) {
+        reply(exchange, 503, "the database did not answer: " + e.getMessage() + "\n");
+        return;
+      }
+    }
     served.incrementAndGet();
-    reply(exchange, 200, "{\"instance\":\"" + name + "\",\"workMs\":" + workMillis + ",\"rounds\":" + rounds + "}\n");
+    reply(exchange, 200, "{\"instance\":\"" + name + "\",\"workMs\":" + workMillis + ",\"rounds\":" + rounds
+        + ",\"db\":" + db + "}\n");
   }
 
   /** Hashes until this thread has spent {@code millis} of CPU time; returns the rounds done. */

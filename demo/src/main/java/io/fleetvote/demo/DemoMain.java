@@ -205,6 +205,7 @@ public final class DemoMain {
       for (int second = 0; running(); second++) {
         if (second % 10 == 0) {
           status();
+          pageSample().ifPresent(System.out::println);
         } else {
           printNewEntries();
         }
@@ -610,6 +611,22 @@ public final class DemoMain {
     private long readyServers() {
       return lbServers().map(b -> b.getJsonArray("servers").stream().map(JsonObject.class::cast)
           .filter(s -> serverState(s).equals("UP")).count()).orElse(0L);
+    }
+
+    /** One request through HAProxy, as the light load sends them: which app served it, and its page row. */
+    private Optional<String> pageSample() {
+      try {
+        return lbInstance().flatMap(id -> get(sandbox.admin().port(id, "http"), "/?work=" + settings.workMs()))
+            .map(reply -> {
+              Object db = reply.getValue("db");
+              return "          a request through HAProxy: served by " + reply.getString("instance") + ", "
+                  + (db instanceof JsonObject page ? "page " + page.getInteger("page") + " at revision "
+                  + page.getLong("revision") + (page.getBoolean("wrote") ? " (it wrote it)" : " (read)")
+                  : "no database yet");
+            });
+      } catch (RuntimeException e) {
+        return Optional.empty();
+      }
     }
 
     /** HAProxy's frontend on the LB instance: where every request of the demo goes. */

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -25,6 +26,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * stops it without a stack trace, and nothing is left running.
  */
 class DemoIT {
+
+  private static final Pattern PAGE = Pattern.compile("a request through HAProxy: served by i-\\w+, page \\d+ at "
+      + "revision \\d+");
 
   @TempDir
   Path dir;
@@ -41,9 +45,10 @@ class DemoIT {
       Await.until("the demo's groups up, the system kept running", Duration.ofSeconds(300),
           () -> tail(read(output)), text -> text.contains("keep running") || !demo.isAlive());
       assertThat(demo.isAlive()).as(read(output)).isTrue();
-      // A status line (every 10 s): the light load keeps going through HAProxy while the demo stays up.
-      Await.until("a status line while it keeps running", Duration.ofSeconds(60),
-          () -> read(output).split("keep running", 2)[1].split("  web: ").length > 1 || !demo.isAlive());
+      // A status line (every 10 s): the light load keeps going through HAProxy while the demo stays up, and a
+      // request's page row (the app has the DB account once the pair replicates).
+      Await.until("a status line with a request's page row while it keeps running", Duration.ofSeconds(60),
+          () -> PAGE.matcher(read(output).split("keep running", 2)[1]).find() || !demo.isAlive());
       demo.destroy();
       assertThat(demo.waitFor(120, TimeUnit.SECONDS)).as("the demo stops on SIGTERM").isTrue();
     } finally {
@@ -56,6 +61,8 @@ class DemoIT {
         .containsPattern("light load over: sent +[1-9]\\d* +ok +\\d+ +failed +0 ").contains("haproxy be_web:", " UP ")
         .containsPattern("db replicating: master i-\\w+ writable, binlog \\S+, semi-sync on \\(1 acking\\) \\| replica "
             + "i-\\w+ IO yes SQL yes");
+    // The app's requests do a wiki's database work through the LB's write port: pages read and written.
+    assertThat(text.split("keep running", 2)[1]).containsPattern(PAGE).contains("  web: ");
     assertThat(text).as("a clean stop").doesNotContain("Exception", "\tat ");
     assertThat(text).as("capacity enforced").doesNotContain("cannot give instances their CPU capacity");
     assertThat(LeftRunning.pidFiles(dir.resolve("demo"))).as("instances started").isPositive();

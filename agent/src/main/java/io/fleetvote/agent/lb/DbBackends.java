@@ -1,11 +1,10 @@
 package io.fleetvote.agent.lb;
 
 import io.fleetvote.common.msg.DbRoute;
+import io.fleetvote.common.msg.LbStatus;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,14 +66,11 @@ public final class DbBackends {
   }
 
   /** What the backends were last set to (any thread): the route's master and replicas, and the last problem. */
-  public JsonObject state() {
+  public LbStatus.Db state() {
     DbRoute now = applied;
-    JsonArray reads = new JsonArray();
-    if (now != null) {
-      now.replicas().forEach(r -> reads.add(r.instanceId()));
-    }
-    return new JsonObject().put("write", now == null || now.master() == null ? null : now.master().instanceId())
-        .put("read", reads).put("fence", now == null ? null : now.fence()).put("problem", lastProblem);
+    return new LbStatus.Db(now == null || now.master() == null ? null : now.master().instanceId(),
+        now == null ? List.of() : now.replicas().stream().map(DbRoute.Endpoint::instanceId).toList(),
+        now == null ? 0 : now.fence(), lastProblem);
   }
 
   private void applyLatest() {

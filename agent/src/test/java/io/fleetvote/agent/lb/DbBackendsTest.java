@@ -83,7 +83,7 @@ class DbBackendsTest {
     // A deposed leader's route (fence 1) changes nothing.
     backends.follow(route(1, "i-0000000000000000a", "i-0000000000000000b"));
     backends.follow(route(2, "i-0000000000000000c", "i-0000000000000000b")); // in order after it on the context
-    Await.until("the route of fence 2 applied", WAIT, () -> backends.state().getLong("fence", 0L) == 2);
+    Await.until("the route of fence 2 applied", WAIT, () -> backends.state().fence() == 2);
     assertThat(names(HaproxyConfig.DB_WRITE_BACKEND)).containsExactly("i-0000000000000000c");
     vertx.cancelTimer(watcher);
     assertThat(mostWriteServers).as("servers in the write backend at once").isEqualTo(1);

@@ -15,14 +15,22 @@ import io.vertx.core.json.JsonObject;
  * @param frontendPort the port of its frontend
  * @param sentAt       when this was sent, epoch milliseconds
  * @param leaseMillis  how long the announcement counts after it is received
+ * @param dbWritePort  the port of its TCP frontend to the DB pair's master (applications write there), 0 for none
+ * @param dbReadPort   the port of its TCP frontend to the pair's replicas, 0 for none
  */
 public record LbAnnouncement(String instanceId, String deployment, String serves, String address, int frontendPort,
-                             long sentAt, long leaseMillis) {
+                             long sentAt, long leaseMillis, int dbWritePort, int dbReadPort) {
+
+  /** Without DB frontends. */
+  public LbAnnouncement(String instanceId, String deployment, String serves, String address, int frontendPort,
+                        long sentAt, long leaseMillis) {
+    this(instanceId, deployment, serves, address, frontendPort, sentAt, leaseMillis, 0, 0);
+  }
 
   public JsonObject toJson() {
     return new JsonObject().put("instanceId", instanceId).put("deployment", deployment).put("serves", serves)
         .put("address", address).put("frontendPort", frontendPort).put("sentAt", sentAt)
-        .put("leaseMillis", leaseMillis);
+        .put("leaseMillis", leaseMillis).put("dbWritePort", dbWritePort).put("dbReadPort", dbReadPort);
   }
 
   /** Reads and validates an announcement; throws {@link MessageException} naming the first bad field. */
@@ -35,6 +43,8 @@ public record LbAnnouncement(String instanceId, String deployment, String serves
         JsonFields.string(json, "address", 15, Ids.IPV4),
         JsonFields.intValue(json, "frontendPort", 1, 65535),
         JsonFields.longValue(json, "sentAt", 0, Long.MAX_VALUE),
-        JsonFields.longValue(json, "leaseMillis", 1, Vote.MAX_LEASE_MILLIS));
+        JsonFields.longValue(json, "leaseMillis", 1, Vote.MAX_LEASE_MILLIS),
+        JsonFields.intValue(json, "dbWritePort", 0, 65535, 0),
+        JsonFields.intValue(json, "dbReadPort", 0, 65535, 0));
   }
 }

@@ -20,13 +20,48 @@ import java.util.regex.Pattern;
  * @param failOpen   no server passes its health checks, and HAProxy routes to those that accept connections
  *                   (the LB fails open rather than answering 503 for want of servers)
  * @param note       what the LB says about its backend in a sentence (why it fails open); empty when all is well
+ * @param db         its DB pair's write and read backends; null for an LB without DB frontends
  */
 public record LbStatus(String instanceId, String deployment, String serves, long sentAt, List<Server> servers,
-                       boolean failOpen, String note) {
+                       boolean failOpen, String note, Db db) {
 
   public LbStatus {
     servers = List.copyOf(servers);
     note = note == null ? "" : note;
+  }
+
+  /** Without DB frontends. */
+  public LbStatus(String instanceId, String deployment, String serves, long sentAt, List<Server> servers,
+                  boolean failOpen, String note) {
+    this(instanceId, deployment, serves, sentAt, servers, failOpen, note, null);
+  }
+
+  /**
+   * The DB backends as the LB last set them from the leader's route.
+   *
+   * @param write   the one server of the write backend (the master's instance), null for none
+   * @param read    the read backend's servers (the replicas' instances)
+   * @param fence   the fence of the route they follow, 0 before the first
+   * @param problem why the last change did not apply, empty when it did
+   */
+  public record Db(String write, List<String> read, long fence, String problem) {
+
+    public Db {
+      read = List.copyOf(read);
+      problem = problem == null ? "" : problem;
+    }
+
+    public JsonObject toJson() {
+      return new JsonObject().put("write", write).put("read", new JsonArray(new ArrayList<Object>(read)))
+          .put("fence", fence).put("problem", problem);
+    }
+
+    static Db fromJson(JsonObject json) {
+      return new Db(JsonFields.optionalString(json, "write", 19, Ids.INSTANCE_ID),
+          JsonFields.strings(json, "read", MAX_SERVERS, 19, Ids.INSTANCE_ID),
+          JsonFields.longValue(json, "fence", 0, Long.MAX_VALUE, 0),
+          JsonFields.optionalString(json, "problem", MAX_NOTE_LENGTH, null));
+    }
   }
 
   /** At most this many servers in one status: a backend is one group's instances. */
@@ -58,7 +93,8 @@ public record LbStatus(String instanceId, String deployment, String serves, long
     JsonArray list = new JsonArray();
     servers.forEach(s -> list.add(s.toJson()));
     return new JsonObject().put("instanceId", instanceId).put("deployment", deployment).put("serves", serves)
-        .put("sentAt", sentAt).put("servers", list).put("failOpen", failOpen).put("note", note);
+        .put("sentAt", sentAt).put("servers", list).put("failOpen", failOpen).put("note", note)
+        .put("db", db == null ? null : db.toJson());
   }
 
   /** Reads and validates a status; throws {@link MessageException} naming the first bad field. */
@@ -90,6 +126,18 @@ public record LbStatus(String instanceId, String deployment, String serves, long
         JsonFields.longValue(json, "sentAt", 0, Long.MAX_VALUE),
         servers,
         JsonFields.booleanValue(json, "failOpen", false),
-        JsonFields.optionalString(json, "note", MAX_NOTE_LENGTH, null));
+        JsonFields.optionalString(json, "note", MAX_NOTE_LENGTH, null),
+        db(json));
+  }
+
+  private static Db db(JsonObject json) {
+    if (json.getValue("db") == null) {
+      return null;
+    }
+    try {
+      return Db.fromJson(JsonFields.object(json.getValue("db"), "db"));
+    } catch (MessageException e) {
+      throw e.within("db");
+    }
   }
 }

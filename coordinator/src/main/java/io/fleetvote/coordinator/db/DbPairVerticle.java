@@ -5,9 +5,11 @@ import io.fleetvote.common.Addresses;
 import io.fleetvote.common.Tags;
 import io.fleetvote.common.cluster.ClusterBootstrap;
 import io.fleetvote.common.msg.DbCommand;
+import io.fleetvote.common.msg.DbCredentials;
 import io.fleetvote.common.msg.DbRoute;
 import io.fleetvote.common.msg.DbStatus;
 import io.fleetvote.common.msg.MessageException;
+import io.fleetvote.common.msg.Role;
 import io.fleetvote.coordinator.fleet.Fleet;
 import io.fleetvote.coordinator.fleet.FleetException;
 import io.fleetvote.coordinator.fleet.FleetInstance;
@@ -32,9 +34,11 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -57,6 +61,9 @@ public final class DbPairVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(DbPairVerticle.class);
   private static final long COMMAND_TIMEOUT_MS = 30_000;
   private static final String IDEMPOTENT_MISMATCH = "IdempotentParameterMismatch";
+  private static final long HAND_OUT_TIMEOUT_MS = 5000;
+  private static final long HAND_OUT_RETRY_MS = 5000;
+  private static final long HANDED_OUT = Long.MAX_VALUE;
 
   private final String deployment;
   private final DbPairConfig config;
@@ -72,6 +79,8 @@ public final class DbPairVerticle extends VerticleBase {
   /** Keys of the commands carried out in {@link #doneEpoch} ({@link DbPairPlan#key}). */
   private final Set<String> done = new HashSet<>();
   private final Set<Integer> busySlots = new HashSet<>();
+  /** App instances given the application account this term ({@link #HANDED_OUT}), else when to ask again. */
+  private final Map<String, Long> handedOut = new HashMap<>();
   /** A commanded agent's status after the command, newer than its last report until the next one. */
   private final Map<String, DbStatus> replies = new HashMap<>();
   private long doneEpoch = -1;
@@ -143,6 +152,7 @@ public final class DbPairVerticle extends VerticleBase {
   private Future<Void> act(DbTopology topology, long epoch) {
     if (epoch != doneEpoch) {
       done.clear();
+      handedOut.clear();
       doneEpoch = epoch;
     }
     Future<List<FleetInstance>> instances = fleet.describe();
@@ -158,6 +168,9 @@ public final class DbPairVerticle extends VerticleBase {
           clock.millis());
       if (leadership.leads(epoch)) {
         vertx.eventBus().publish(Addresses.DB_ROUTES, route.toJson());
+        if (route.master() != null) {
+          handOut(topology, instances.result());
+        }
       }
       shown = outcome.pair().put("leader", true).put("route", route.toJson());
       if (!outcome.problems().equals(lastProblems)) {
@@ -172,6 +185,38 @@ public final class DbPairVerticle extends VerticleBase {
       }
       return null;
     });
+  }
+
+  /**
+   * The application account to each live app instance's agent that has not acknowledged it this term (over its own
+   * attested connection: {@link Addresses#agentSecrets}); one that did not answer is asked again after a while.
+   */
+  private void handOut(DbTopology topology, List<FleetInstance> instances) {
+    long now = clock.millis();
+    Set<String> apps = new HashSet<>();
+    instances.stream().filter(i -> i.alive() && Arrays.asList(i.tags().getOrDefault(Tags.ROLE, "").split(","))
+        .contains(Role.APP.name().toLowerCase(Locale.ROOT))).forEach(i -> apps.add(i.instanceId()));
+    handedOut.keySet().retainAll(apps);
+    DbCredentials credentials = new DbCredentials(deployment, config.database(), DbPairConfig.APP_USER,
+        topology.appPassword());
+    for (String id : apps) {
+      Long next = handedOut.get(id);
+      if (next != null && (next == HANDED_OUT || next > now)) {
+        continue;
+      }
+      handedOut.put(id, now + HAND_OUT_TIMEOUT_MS);
+      vertx.eventBus().request(Addresses.agentSecrets(id), credentials.toJson(),
+          new DeliveryOptions().setSendTimeout(HAND_OUT_TIMEOUT_MS)).onComplete(answer -> {
+            if (answer.succeeded()) {
+              handedOut.put(id, HANDED_OUT);
+              LOG.info("DB pair {}: {} holds the application account", config.name(), id);
+            } else if (handedOut.containsKey(id)) {
+              handedOut.put(id, clock.millis() + HAND_OUT_RETRY_MS);
+              LOG.debug("DB pair {}: {} did not take the application account: {}", config.name(), id,
+                  answer.cause().getMessage());
+            }
+          });
+    }
   }
 
   private Future<?> carryOut(DbPairPlan.Step step, DbTopology topology, long epoch) {

@@ -154,7 +154,8 @@ public final class UiVerticle extends VerticleBase {
       }
       lbList.add(new JsonObject().put("instanceId", heard.status().instanceId()).put("serves", heard.status().serves())
           .put("ageMs", now - heard.receivedAt()).put("servers", servers).put("failOpen", heard.status().failOpen())
-          .put("note", heard.status().note()));
+          .put("note", heard.status().note())
+          .put("db", heard.status().db() == null ? null : heard.status().db().toJson()));
     }
     JsonArray groups = new JsonArray();
     JsonArray rows = new JsonArray();
