@@ -27,14 +27,18 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 
 /**
  * Role {@code db}: the instance's MariaDB, on its data volume. Once a second it looks for the volume at its device
@@ -189,10 +193,17 @@ final class DbRuntime implements RoleRuntime {
     });
   }
 
-  /** {@code mariadb-install-db} into the new volume's datadir, without any system configuration. Blocking. */
+  /**
+   * {@code mariadb-install-db} into the new volume's datadir, without any system configuration. Blocking. It installs
+   * into a sibling directory renamed into place once complete, so an install cut short (a timeout, a killed agent)
+   * leaves no half datadir that would later pass for a whole one: the next attempt starts over.
+   */
   private void install(MariaDbConfig prepared) throws IOException, InterruptedException {
-    Files.createDirectories(prepared.dataDir());
-    List<String> command = List.of(options.getInstallDb(), "--no-defaults", "--datadir=" + prepared.dataDir(),
+    Path dataDir = prepared.dataDir();
+    Path staging = dataDir.resolveSibling(dataDir.getFileName() + ".installing");
+    deleteTree(staging);
+    Files.createDirectories(staging);
+    List<String> command = List.of(options.getInstallDb(), "--no-defaults", "--datadir=" + staging,
         "--user=" + System.getProperty("user.name"), "--auth-root-authentication-method=socket", "--skip-test-db");
     LOG.info("{}: a new data volume: {}", instanceId, String.join(" ", command));
     Process run = LoggedProcess.builder(command, options.dir().resolve("install-db.log")).start();
@@ -203,6 +214,27 @@ final class DbRuntime implements RoleRuntime {
     if (run.exitValue() != 0) {
       throw new IOException("mariadb-install-db exited with " + run.exitValue() + "; see "
           + options.dir().resolve("install-db.log"));
+    }
+    if (Files.isDirectory(dataDir)) {
+      try (Stream<Path> left = Files.list(dataDir)) {
+        if (left.findAny().isPresent()) {
+          throw new IOException(dataDir + " holds files but no system tables (mysql/): not a datadir this agent "
+              + "installed; left alone");
+        }
+      }
+      Files.delete(dataDir);
+    }
+    Files.move(staging, dataDir, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(path);
+      }
     }
   }
 

@@ -20,8 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Role db with a real MariaDB 10.11 (Debian's): the agent waits for its data volume at its device, makes the datadir
- * on a new volume, starts MariaDB read-only on its own port, socket and datadir, restarts it when it is killed, and
- * reports each state as a status; a volume moved to another instance starts there on the same data, with that
+ * on a new volume (an earlier install cut short does not count), starts MariaDB read-only on its own port, socket
+ * and datadir, restarts it when it is killed, and reports each state as a status; a volume moved to another instance starts there on the same data, with that
  * instance's server_id.
  */
 class DbRuntimeTest {
@@ -49,8 +49,12 @@ class DbRuntimeTest {
         s -> s.problem().contains("not attached"));
     assertThat(waiting.server()).isEqualTo(DbStatus.Server.NO_VOLUME);
 
+    // What an install cut short (a killed agent) left on the volume: never taken for a datadir, installed over.
+    Files.createDirectories(volume.resolve("mysql.installing/mysql"));
+    Files.writeString(volume.resolve("mysql.installing/ibdata1"), "half");
     TestDbRuntimes.attach(devices, volume);
     DbStatus up = awaitUp(first);
+    assertThat(volume.resolve("mysql.installing")).as("the install's staging dir, renamed into place").doesNotExist();
     long serverId = new DbOptions().serverId(FIRST);
     assertThat(up.serverId()).isEqualTo(serverId);
     assertThat(up.readOnly()).as("read_only at every start: only the coordinator clears it").isTrue();
