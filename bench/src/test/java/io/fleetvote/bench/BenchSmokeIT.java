@@ -81,6 +81,17 @@ class BenchSmokeIT {
   }
 
   @Test
+  void dbPairMeasuresWritesSemiSyncOnAndOffAndTheReplicationLag() throws Exception {
+    String text = smoke("db-pair");
+    assertThat(text).contains("acked writes/s through the LB's write port, closed loop", "semi-sync off/on",
+        "replication lag at 50 writes/s open loop", "targets (DESIGN.md)", "replication lag at the demo's write rate: "
+            + "p99 <= 1 s");
+    assertThat(text).as("every closed-loop run acknowledged writes, none failed")
+        .containsPattern("\\n1 +1 +on +[1-9]\\d* +[0-9.]+ +[0-9.]+ +[0-9.]+ +0 +\\d+  [1-9]\\d*\\n")
+        .containsPattern("\\n1 +4 +off +[1-9]\\d* +[0-9.]+ +[0-9.]+ +[0-9.]+ +0 +\\d+  none \\(semi-sync off\\)\\n");
+  }
+
+  @Test
   void overloadToLaunchGrowsAndShrinksTheDemoGroupWithoutAFailedRequest() throws Exception {
     Path state = dir.resolve("demo");
     String text = smoke("overload-to-launch", "--state-dir", state.toString());
