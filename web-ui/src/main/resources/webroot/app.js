@@ -6,7 +6,7 @@
 const HISTORY_SECONDS = 600;
 const MAX_EVENTS = 200;
 const state = { me: null, history: [], markers: [], groups: [], loadPlot: null, sizePlot: null, loadSeries: "",
-  sizeSeries: "", ledgerTimer: null };
+  sizeSeries: "", lagPlot: null, lagSeries: "", ledgerTimer: null };
 window.fleetvoteStats = { snapshots: 0, applyMs: [], lastSnapshotAt: 0, instancesShown: 0 };
 
 function esc(value) {
@@ -216,6 +216,54 @@ function plot(elementId, names, data, label, existing) {
   }, data, element);
 }
 
+/** A GTID position ("0-1-42,1-2-7") as domain -> sequence number. */
+function gtidSeqs(position) {
+  const seqs = {};
+  for (const part of (position || "").split(",")) {
+    const fields = part.trim().split("-");
+    if (fields.length === 3) seqs[fields[0]] = Number(fields[2]);
+  }
+  return seqs;
+}
+
+/** Each replica's lag: seconds behind (its own report) and transactions its master logged that it has not applied. */
+function replicaLag(db) {
+  const pair = db ? db.pair : null;
+  if (!pair || !pair.route || !pair.route.master) return {};
+  const reports = new Map((db.instances || []).map((r) => [r.instanceId, r]));
+  const master = reports.get(pair.route.master.instanceId);
+  if (!master || master.server !== "up") return {};
+  const logged = gtidSeqs(master.gtidBinlogPos);
+  const lag = {};
+  for (const slot of pair.slots || []) {
+    const r = reports.get(slot.instanceId);
+    if (slot.role !== "replica" || !r || r.server !== "up") continue;
+    const applied = gtidSeqs(r.gtidSlavePos);
+    const behind = Object.keys(logged).reduce((sum, d) => sum + Math.max(0, logged[d] - (applied[d] ?? 0)), 0);
+    lag[r.instanceId] = { seconds: r.lagSeconds >= 0 ? r.lagSeconds : null, behind };
+  }
+  return lag;
+}
+
+function plotLag(names, data, existing) {
+  const element = document.getElementById("db-lag-chart");
+  const width = Math.max(400, element.clientWidth - 10);
+  if (existing) existing.destroy();
+  const series = [{}];
+  names.forEach((name, i) => {
+    series.push({ label: name + " s behind", scale: "s", stroke: COLORS[i % COLORS.length], width: 1.5 });
+    series.push({ label: name + " transactions behind", scale: "trx", stroke: COLORS[i % COLORS.length], width: 1,
+      dash: [4, 3] });
+  });
+  return new uPlot({
+    width, height: 160, scales: { x: { time: true }, s: { range: (u, min, max) => [0, Math.max(1, max)] },
+      trx: { range: (u, min, max) => [0, Math.max(1, max)] } },
+    axes: [{}, { scale: "s", label: "seconds" },
+      { scale: "trx", side: 1, label: "transactions", grid: { show: false } }],
+    series,
+  }, data, element);
+}
+
 function updateCharts(snapshot) {
   const c = Object.fromEntries(snapshot.instances.columns.map((name, i) => [name, i]));
   const point = { t: snapshot.at / 1000, load: {}, size: {} };
@@ -223,6 +271,7 @@ function updateCharts(snapshot) {
     if (r[c.load] != null) point.load[r[c.id]] = r[c.load];
   }
   for (const g of snapshot.groups) point.size[g.name] = g.size;
+  point.lag = replicaLag(snapshot.db);
   state.history.push(point);
   while (state.history.length > HISTORY_SECONDS) state.history.shift();
 
@@ -236,6 +285,19 @@ function updateCharts(snapshot) {
     state.loadPlot = plot("load-chart", instanceNames, loadData, "load %", state.loadPlot);
   } else {
     state.loadPlot.setData(loadData);
+  }
+  const replicas = [...new Set(state.history.flatMap((p) => Object.keys(p.lag || {})))].sort();
+  const lagData = [xs];
+  for (const n of replicas) {
+    lagData.push(state.history.map((p) => (p.lag && p.lag[n] ? p.lag[n].seconds : null)));
+    lagData.push(state.history.map((p) => (p.lag && p.lag[n] ? p.lag[n].behind : null)));
+  }
+  window.fleetvoteStats.lagSeries = replicas.length;
+  if (state.lagSeries !== replicas.join(",") || !state.lagPlot) {
+    state.lagSeries = replicas.join(",");
+    state.lagPlot = plotLag(replicas, lagData, state.lagPlot);
+  } else {
+    state.lagPlot.setData(lagData);
   }
   if (state.sizeSeries !== groupNames.join(",") || !state.sizePlot) {
     state.sizeSeries = groupNames.join(",");

@@ -126,8 +126,15 @@ public final class DbPairPlan {
     if (live[1].isPresent() && live[2].isPresent()) {
       command(topology, live, reports, done).ifPresent(steps::add);
     }
+    String phase = phase(steps, live, reports, topology);
+    DbStatus masterReport = live[topology.masterSlot()].map(i -> reports.get(i.instanceId())).orElse(null);
+    if (phase.equals("replicating") && config.semiSync() && !masterReport.semiSyncMaster()) {
+      problems.add("semi-sync is off on the master " + masterReport.instanceId() + " (a commit waited past the "
+          + "semi-sync timeout for the replica): until the replica acknowledges again, an acknowledged write may not "
+          + "be on it");
+    }
     JsonObject pair = new JsonObject().put("name", config.name()).put("topology", topology.toPublicJson())
-        .put("phase", phase(steps, live, reports, topology)).put("slots", slots)
+        .put("phase", phase).put("slots", slots)
         .put("problems", new JsonArray(problems));
     return new Outcome(List.copyOf(steps), List.copyOf(problems), pair);
   }

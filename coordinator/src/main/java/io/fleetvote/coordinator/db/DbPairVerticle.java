@@ -63,7 +63,8 @@ public final class DbPairVerticle extends VerticleBase {
   private static final String IDEMPOTENT_MISMATCH = "IdempotentParameterMismatch";
   private static final long HAND_OUT_TIMEOUT_MS = 5000;
   private static final long HAND_OUT_RETRY_MS = 5000;
-  private static final long HANDED_OUT = Long.MAX_VALUE;
+  /** Again once a minute to each: an app agent that restarted holds nothing until it hears it again. */
+  private static final long HAND_OUT_AGAIN_MS = 60_000;
 
   private final String deployment;
   private final DbPairConfig config;
@@ -79,11 +80,15 @@ public final class DbPairVerticle extends VerticleBase {
   /** Keys of the commands carried out in {@link #doneEpoch} ({@link DbPairPlan#key}). */
   private final Set<String> done = new HashSet<>();
   private final Set<Integer> busySlots = new HashSet<>();
-  /** App instances given the application account this term ({@link #HANDED_OUT}), else when to ask again. */
-  private final Map<String, Long> handedOut = new HashMap<>();
+  /** When to hand each app instance the application account (again). */
+  private final Map<String, HandOut> handedOut = new HashMap<>();
   /** A commanded agent's status after the command, newer than its last report until the next one. */
   private final Map<String, DbStatus> replies = new HashMap<>();
   private long doneEpoch = -1;
+
+  /** When to hand an app instance the account next, and whether it acknowledged it once this term. */
+  private record HandOut(long due, boolean held) {
+  }
   /** The epoch this coordinator raised the fence in; -1 before it led. */
   private long fencedEpoch = -1;
   private IMap<String, String> map;
@@ -188,8 +193,9 @@ public final class DbPairVerticle extends VerticleBase {
   }
 
   /**
-   * The application account to each live app instance's agent that has not acknowledged it this term (over its own
-   * attested connection: {@link Addresses#agentSecrets}); one that did not answer is asked again after a while.
+   * The application account to each live app instance's agent (over its own attested connection:
+   * {@link Addresses#agentSecrets}) when it is due: first in this term, then once a minute; one that did not answer is
+   * asked again after a few seconds.
    */
   private void handOut(DbTopology topology, List<FleetInstance> instances) {
     long now = clock.millis();
@@ -200,18 +206,24 @@ public final class DbPairVerticle extends VerticleBase {
     DbCredentials credentials = new DbCredentials(deployment, config.database(), DbPairConfig.APP_USER,
         topology.appPassword());
     for (String id : apps) {
-      Long next = handedOut.get(id);
-      if (next != null && (next == HANDED_OUT || next > now)) {
+      HandOut last = handedOut.get(id);
+      if (last != null && last.due() > now) {
         continue;
       }
-      handedOut.put(id, now + HAND_OUT_TIMEOUT_MS);
+      handedOut.put(id, new HandOut(now + HAND_OUT_TIMEOUT_MS, last != null && last.held()));
       vertx.eventBus().request(Addresses.agentSecrets(id), credentials.toJson(),
           new DeliveryOptions().setSendTimeout(HAND_OUT_TIMEOUT_MS)).onComplete(answer -> {
+            HandOut asked = handedOut.get(id);
+            if (asked == null) {
+              return;
+            }
             if (answer.succeeded()) {
-              handedOut.put(id, HANDED_OUT);
-              LOG.info("DB pair {}: {} holds the application account", config.name(), id);
-            } else if (handedOut.containsKey(id)) {
-              handedOut.put(id, clock.millis() + HAND_OUT_RETRY_MS);
+              if (!asked.held()) {
+                LOG.info("DB pair {}: {} holds the application account", config.name(), id);
+              }
+              handedOut.put(id, new HandOut(clock.millis() + HAND_OUT_AGAIN_MS, true));
+            } else {
+              handedOut.put(id, new HandOut(clock.millis() + HAND_OUT_RETRY_MS, asked.held()));
               LOG.debug("DB pair {}: {} did not take the application account: {}", config.name(), id,
                   answer.cause().getMessage());
             }

@@ -92,6 +92,12 @@ class DbPairPlanTest {
     assertThat(replicating.steps()).isEmpty();
     assertThat(replicating.pair().getString("phase")).isEqualTo("replicating");
     assertThat(replicating.pair().getJsonObject("topology").containsKey("appPassword")).isFalse();
+    // Semi-sync fell back to async on the master (a commit outwaited its timeout): a problem, said until it is back.
+    assertThat(replicating.problems()).singleElement().asString().contains("semi-sync is off on the master "
+        + "i-0000000000000db01", "an acknowledged write may not be on it");
+    reports.put("i-0000000000000db01", DbStatus.fromJson(reports.get("i-0000000000000db01").toJson()
+        .put("semiSyncMaster", true).put("semiSyncClients", 1)));
+    assertThat(plan().problems()).isEmpty();
     DbRoute route = route();
     assertThat(route.master()).isEqualTo(new DbRoute.Endpoint("i-0000000000000db01", "10.0.0.1", 3307));
     assertThat(route.replicas()).containsExactly(new DbRoute.Endpoint("i-0000000000000db02", "10.0.0.1", 3308));
