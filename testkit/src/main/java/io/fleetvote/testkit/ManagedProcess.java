@@ -1,5 +1,6 @@
 package io.fleetvote.testkit;
 
+import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.common.process.Sessions;
 
 import java.io.IOException;
@@ -38,6 +39,7 @@ public final class ManagedProcess implements AutoCloseable {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Dfleetvote.home=" + home);
+    command.addAll(FreePorts.sliceFlags());
     command.addAll(jvmFlags);
     command.add("-cp");
     command.add(home.resolve(jar).toString());

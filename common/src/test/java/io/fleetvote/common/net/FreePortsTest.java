@@ -12,6 +12,7 @@ import java.util.HashSet;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Ports for processes to bind later: free, never twice, and never where outbound connections take theirs. */
 class FreePortsTest {
@@ -41,6 +42,15 @@ class FreePortsTest {
     assertThat(FreePorts.candidate(32_768, 60_999, 22_768 + 4536 - 1)).isEqualTo(65_535);
     assertThat(FreePorts.candidate(32_768, 60_999, 22_768 + 4536)).as("wraps around").isEqualTo(10_000);
     assertThat(FreePorts.candidate(32_768, 60_999, -1)).isEqualTo(65_535);
+  }
+
+  @Test
+  void aSliceIsKOfNAndABadOneIsNamed() {
+    assertThat(FreePorts.slice(null)).containsExactly(1, 1);
+    assertThat(FreePorts.slice("2/2")).containsExactly(2, 2);
+    for (String bad : new String[] {"3/2", "0/2", "2", "a/b", "1/2/3"}) {
+      assertThatThrownBy(() -> FreePorts.slice(bad)).hasMessageContaining("fleetvote.ports.slice must be k/n");
+    }
   }
 
   @Test
