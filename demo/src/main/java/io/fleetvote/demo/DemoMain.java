@@ -125,7 +125,14 @@ public final class DemoMain {
         p.longValue("duration", 0, 86_400),
         p.given("state-dir") ? Path.of(p.string("state-dir")) : FleetvoteHome.dir().resolve(".demo"),
         p.flag("exit-after-cycles"), p.longValue("latency-target-ms", 1, 60_000)));
-    new Demo(settings).run();
+    try {
+      new Demo(settings).run();
+    } catch (Exception e) {
+      // Everything it started is stopped by now (run's finally); a thread left running must not keep the demo alive.
+      System.out.println("the demo failed: " + e);
+      e.printStackTrace(System.out);
+      System.exit(1);
+    }
   }
 
   private static final class Demo {
@@ -505,7 +512,12 @@ public final class DemoMain {
             : ", failed " + second.failures()));
       }
       System.out.println(line);
-      dbLine().ifPresent(System.out::println);
+      try {
+        dbLine().ifPresent(System.out::println);
+      } catch (RuntimeException e) {
+        // A report the line cannot show is no reason to stop the demo: it says so and goes on.
+        System.out.println("          db: cannot show the pair's state: " + e);
+      }
       lbServers().ifPresent(backend -> {
         StringBuilder servers = new StringBuilder("          haproxy " + backend.getString("backend") + ":");
         JsonArray list = backend.getJsonArray("servers");
