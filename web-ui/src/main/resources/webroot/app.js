@@ -166,9 +166,13 @@ function renderDb(db) {
       <td>${up && r.lagSeconds >= 0 ? r.lagSeconds + " s" : ""}</td><td>${semi}</td></tr>`;
   }).join("");
   const problems = (pair.problems || []).map((p) => `<li class="warn">${esc(p)}</li>`).join("");
+  const health = pair.masterHealth;
+  const judged = health ? `<p id="db-master-health">master ${esc(health.instanceId)}:
+    <b class="${health.verdict === "alive" ? "" : "warn"}">${esc(health.verdict.replaceAll("_", " "))}</b>
+    <span class="muted">(${esc(health.reason)}; dead after ${health.of} agreeing rounds)</span></p>` : "";
   document.getElementById("db").innerHTML = `<p>writes go to <b>${esc(master ?? "no one")}</b>
     <span class="muted">(fence ${pair.topology ? pair.topology.fence : "?"}, master slot
-    ${pair.topology ? pair.topology.masterSlot : "?"})</span></p>
+    ${pair.topology ? pair.topology.masterSlot : "?"})</span></p>${judged}
     <table id="db-servers"><thead><tr><th>slot</th><th>role</th><th>instance</th><th>volume</th><th>server</th>
     <th>read_only</th><th>binlog GTID</th><th>applied GTID</th><th>replication</th><th>lag</th><th>semi-sync</th>
     </tr></thead><tbody>${rows}</tbody></table>${problems ? `<ul>${problems}</ul>` : ""}`;

@@ -144,6 +144,10 @@ class DbPairIT {
     masterReport = report(master);
     Await.until("no problem with the pair once semi-sync acknowledges", UP, () -> api.dbPair().getJsonArray("problems"),
         JsonArray::isEmpty);
+    // The leader's own probe reaches the master: the failure detector's verdict.
+    JsonObject health = Await.until("the master judged alive", UP, () -> api.dbPair().getJsonObject("masterHealth"),
+        h -> h != null && "alive".equals(h.getString("verdict")));
+    assertThat(health.getString("instanceId")).isEqualTo(master);
     assertThat(masterReport.getBoolean("readOnly")).isFalse();
     assertThat(masterReport.getBoolean("semiSyncMaster")).isTrue();
     assertThat(replicaReport.getBoolean("readOnly")).isTrue();
@@ -253,7 +257,7 @@ class DbPairIT {
           && d.findElement(By.id("db-lag-chart")).getText().contains(replica + " transactions behind"));
       String view = browser.driver().findElement(By.id("db-view")).getText();
       assertThat(view).contains("(replicating)", "writable", "read-only", "IO yes, SQL yes", "on (1 acking)", master,
-          replica).doesNotContain(appPassword).doesNotContain(replicationPassword);
+          replica, "master " + master + ": alive").doesNotContain(appPassword).doesNotContain(replicationPassword);
       assertThat(browser.consoleErrors()).isEmpty();
     }
 

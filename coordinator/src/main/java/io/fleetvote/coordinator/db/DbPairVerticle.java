@@ -62,6 +62,12 @@ public final class DbPairVerticle extends VerticleBase {
   private static final long COMMAND_TIMEOUT_MS = 30_000;
   private static final String IDEMPOTENT_MISMATCH = "IdempotentParameterMismatch";
   private static final long HAND_OUT_TIMEOUT_MS = 5000;
+  /** The master is dead after this many agreeing rounds in a row (a round per tick). */
+  private static final int CONFIRMATIONS = 3;
+  /** The replication heartbeat period the DB agents set ({@code MASTER_HEARTBEAT_PERIOD=2}). */
+  private static final long HEARTBEAT_MS = 2000;
+  /** A replica report older than this cannot vouch for the master. */
+  private static final long REPORT_FRESH_MS = 3000;
   private static final long HAND_OUT_RETRY_MS = 5000;
   /** Again once a minute to each: an app agent that restarted holds nothing until it hears it again. */
   private static final long HAND_OUT_AGAIN_MS = 60_000;
@@ -82,6 +88,14 @@ public final class DbPairVerticle extends VerticleBase {
   private final Set<Integer> busySlots = new HashSet<>();
   /** When to hand each app instance the application account (again). */
   private final Map<String, HandOut> handedOut = new HashMap<>();
+  /** Each DB instance's MariaDB port as last reported: a dead agent's report lapses, its port does not. */
+  private final Map<String, Integer> knownPorts = new HashMap<>();
+  private MasterProbe probe;
+  private MasterFailureDetector detector;
+  private String detectorFor;
+  private MasterFailureDetector.Verdict lastVerdict;
+  private boolean probing;
+  private JsonObject masterHealth;
   /** A commanded agent's status after the command, newer than its last report until the next one. */
   private final Map<String, DbStatus> replies = new HashMap<>();
   private long doneEpoch = -1;
@@ -116,6 +130,7 @@ public final class DbPairVerticle extends VerticleBase {
   public Future<?> start() {
     map = ClusterBootstrap.hazelcast(vertx).getMap(CoordinatorQuorum.DB_MAP);
     fleet = fleetFactory.get();
+    probe = new MasterProbe(vertx);
     reports.showPair(() -> shown);
     vertx.setPeriodic(tickMillis, t -> tick());
     return Future.succeededFuture();
@@ -176,8 +191,9 @@ public final class DbPairVerticle extends VerticleBase {
         if (route.master() != null) {
           handOut(topology, instances.result());
         }
+        watchMaster(topology, instances.result(), current);
       }
-      shown = outcome.pair().put("leader", true).put("route", route.toJson());
+      shown = outcome.pair().put("leader", true).put("route", route.toJson()).put("masterHealth", masterHealth);
       if (!outcome.problems().equals(lastProblems)) {
         outcome.problems().forEach(problem -> LOG.warn("DB pair {}: {}", config.name(), problem));
         lastProblems = outcome.problems();
@@ -229,6 +245,65 @@ public final class DbPairVerticle extends VerticleBase {
             }
           });
     }
+  }
+
+  /**
+   * The leader's round of evidence on the master: its own probe (connect and {@code SELECT 1}) beside the replica's
+   * latest report, into the master's {@link MasterFailureDetector} (a new one for each new master instance). Shown
+   * in the pair's view and logged when the verdict changes; nothing acts on it yet (issue 13's failover will).
+   */
+  private void watchMaster(DbTopology topology, List<FleetInstance> instances, Map<String, DbStatus> current) {
+    current.values().forEach(r -> {
+      if (r.port() > 0) {
+        knownPorts.put(r.instanceId(), r.port());
+      }
+    });
+    Optional<FleetInstance> master = slotInstance(instances, topology.masterSlot());
+    Integer port = master.map(i -> knownPorts.get(i.instanceId())).orElse(null);
+    if (master.isEmpty() || master.get().privateIp() == null || port == null) {
+      masterHealth = null;
+      return;
+    }
+    if (probing) {
+      return;
+    }
+    String id = master.get().instanceId();
+    if (!id.equals(detectorFor)) {
+      detector = new MasterFailureDetector(CONFIRMATIONS, HEARTBEAT_MS, REPORT_FRESH_MS);
+      detectorFor = id;
+      lastVerdict = null;
+    }
+    MasterFailureDetector judging = detector;
+    DbStatus replica = slotInstance(instances, topology.replicaSlot()).map(i -> current.get(i.instanceId()))
+        .orElse(null);
+    probing = true;
+    probe.probe(master.get().privateIp(), port, DbPairConfig.APP_USER, topology.appPassword()).onComplete(done -> {
+      probing = false;
+      if (judging != detector) {
+        return;
+      }
+      String problem = done.result();
+      MasterFailureDetector.Assessment assessment = judging.observe(new MasterFailureDetector.Observation(
+          clock.millis(), problem.isEmpty(), problem, replica, false));
+      if (assessment.verdict() != lastVerdict) {
+        if (assessment.verdict() == MasterFailureDetector.Verdict.ALIVE
+            || assessment.verdict() == MasterFailureDetector.Verdict.UNCONFIRMED) {
+          LOG.info("DB pair {}: master {}: {}", config.name(), id, assessment.reason());
+        } else {
+          LOG.warn("DB pair {}: master {}: {}", config.name(), id, assessment.reason());
+        }
+        lastVerdict = assessment.verdict();
+      }
+      masterHealth = new JsonObject().put("instanceId", id)
+          .put("verdict", assessment.verdict().name().toLowerCase(Locale.ROOT))
+          .put("confirmations", assessment.confirmations()).put("of", CONFIRMATIONS).put("reason", assessment.reason())
+          .put("at", clock.millis());
+    });
+  }
+
+  private static Optional<FleetInstance> slotInstance(List<FleetInstance> instances, int slot) {
+    return instances.stream().filter(i -> i.alive() && String.valueOf(slot).equals(i.tags().get(Tags.DB_SLOT)))
+        .findFirst();
   }
 
   private Future<?> carryOut(DbPairPlan.Step step, DbTopology topology, long epoch) {
