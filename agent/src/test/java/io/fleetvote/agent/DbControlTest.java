@@ -30,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * The leader's commands to DB agents, on two real MariaDB 10.11 servers: MASTER on one and REPLICA of it on the other
  * make a semi-synchronous pair that carries the app's writes to a replica that refuses them; the same commands again
- * change nothing; each refusal (a demotion, a promotion, an older epoch, a bad body, MariaDB not up) is a failed
+ * change nothing; PROMOTE makes a replica whose master died the master with all it had received, once; each refusal (a demotion, a promotion, an older epoch, a bad body, MariaDB not up) is a failed
  * request saying why, never with a password in it.
  */
 class DbControlTest {
@@ -160,6 +160,48 @@ class DbControlTest {
     awaitUp(down);
     DBS.stop(down);
     assertRefused(DOWN_ID, masterCommand(), 503, "MariaDB does not answer");
+  }
+
+  @Test
+  void aReplicaWhoseMasterDiedIsPromotedWithWhatItReceivedAndOnceOnly() throws Exception {
+    // A pair of its own: the promotion ends it.
+    String oldId = "i-0d000000000000004";
+    String newId = "i-0e000000000000005";
+    int oldPort = FreePorts.pick();
+    int newPort = FreePorts.pick();
+    DbRuntime old = agent(oldId, oldPort, true);
+    DbRuntime promoted = agent(newId, newPort, true);
+    awaitUp(old);
+    awaitUp(promoted);
+    command(oldId, masterCommand());
+    command(newId, new DbCommand(DbCommand.Op.REPLICA, EPOCH, "wiki", "repl", REPLICATION_PASSWORD, "wiki_app",
+        APP_PASSWORD, "127.0.0.1", oldPort, true).toJson());
+    app(oldPort, "CREATE TABLE page (id INT PRIMARY KEY, body TEXT); INSERT INTO page VALUES (1, 'before')");
+    String written = DBS.sql(oldPort, DbRuntime.AGENT_USER, agentPassword(dir.resolve(oldId + "/agent")),
+        "SELECT @@gtid_binlog_pos");
+    Await.until("the row received by the replica", Duration.ofSeconds(15), promoted::status,
+        s -> s.gtidIoPos().equals(written));
+    DBS.stop(old);
+
+    JsonObject promote = new DbCommand(DbCommand.Op.PROMOTE, EPOCH + 1, "wiki", "repl", REPLICATION_PASSWORD,
+        "wiki_app", APP_PASSWORD, "", 0, true).toJson();
+    DbStatus master = command(newId, promote);
+    assertThat(master.readOnly()).isFalse();
+    assertThat(master.ioThread()).as("replication reset").isEqualTo(DbStatus.Thread.NONE);
+    assertThat(master.gtidSlavePos()).as("all it received applied: nothing lost").isEqualTo(written);
+    assertThat(app(newPort, "SELECT body FROM page WHERE id = 1")).isEqualTo("before");
+    app(newPort, "INSERT INTO page VALUES (2, 'after')");
+    assertThat(DBS.sql(newPort, DbRuntime.AGENT_USER, agentPassword(dir.resolve(newId + "/agent")),
+        "SELECT fence FROM fleetvote.epochs")).as("the fence's epoch row").isEqualTo(Long.toString(EPOCH + 1));
+    assertThat(dir.resolve(newId + "/agent/epoch")).hasContent(Long.toString(EPOCH + 1));
+
+    // Again: already so, nothing written; an older fence refused; a read-only server of no master is not promoted.
+    String binlog = DBS.sql(newPort, DbRuntime.AGENT_USER, agentPassword(dir.resolve(newId + "/agent")),
+        "SELECT @@gtid_binlog_pos");
+    assertThat(command(newId, promote).gtidBinlogPos()).isEqualTo(binlog);
+    assertRefused(newId, promote.copy().put("epoch", EPOCH), 409, "is older than " + (EPOCH + 1));
+    DBS.sql(newPort, DbRuntime.AGENT_USER, agentPassword(dir.resolve(newId + "/agent")), "SET GLOBAL read_only=1");
+    assertRefused(newId, promote, 409, "replicates from nothing and is read-only");
   }
 
   /** A DB agent with its data volume attached or not, its commands heard on the test's bus. */

@@ -59,6 +59,8 @@ public final class DbControl {
   private static final String EPOCH_FILE = "epoch";
   /** A statement's bound beyond the semi-sync timeout, which a master's first write may wait for in full. */
   private static final long STATEMENT_MARGIN_MS = 5_000;
+  /** How long a promotion waits for the replica to apply what it received (MASTER_GTID_WAIT), in seconds. */
+  static final int PROMOTE_WAIT_S = 5;
   /** What a SQL literal may hold without quoting: names, passwords, hosts (as {@link DbCommand} validates them). */
   private static final Pattern LITERAL = Pattern.compile("[A-Za-z0-9_.:-]{1,253}");
   private static final int ACCESS_DENIED = 1045;
@@ -110,8 +112,11 @@ public final class DbControl {
         .compose(highest -> command.epoch() < highest
             ? Future.failedFuture(failure(REFUSED, "epoch " + command.epoch() + " is older than " + highest
             + ", already obeyed"))
-            : probe.pool().withConnection(connection -> command.op() == DbCommand.Op.MASTER
-            ? master(connection, command) : replica(connection, command)))
+            : probe.pool().withConnection(connection -> switch (command.op()) {
+              case MASTER -> master(connection, command);
+              case REPLICA -> replica(connection, command);
+              case PROMOTE -> promote(connection, command);
+            }))
         .compose(changed -> probe.status(clock.millis()).map(status -> {
           LOG.info("{}: {} {}", instanceId, command, changed ? "carried out" : "already so: nothing changed");
           return status;
@@ -182,6 +187,53 @@ public final class DbControl {
               "SET GLOBAL rpl_semi_sync_slave_enabled=" + onOff(command.semiSync()),
               "START SLAVE")).map(true));
     });
+  }
+
+  /**
+   * The replica made master (B1.3-4), whether it changed something: what it received applied within
+   * {@link #PROMOTE_WAIT_S} s (else replicating again as before, and a failure), replication reset, semi-sync master
+   * as the command says and replica off, {@code read_only} off, the fence's row in {@code fleetvote.epochs}.
+   */
+  private Future<Boolean> promote(SqlConnection connection, DbCommand command) {
+    Future<RowSet<Row>> globals = query(connection, "SELECT @@read_only AS ro");
+    Future<RowSet<Row>> slaves = globals.compose(x -> query(connection, "SHOW ALL SLAVES STATUS"));
+    return slaves.compose(x -> {
+      boolean readOnly = globals.result().iterator().next().getBoolean("ro");
+      Optional<String> master = replicatesFrom(slaves.result());
+      if (master.isEmpty()) {
+        return !readOnly ? keepEpoch(command.epoch()).map(false)
+            : refused("replicates from nothing and is read-only: there is nothing to promote");
+      }
+      return keepEpoch(command.epoch())
+          .compose(y -> execute(connection, List.of("STOP SLAVE IO_THREAD")))
+          .compose(y -> query(connection, "SHOW SLAVE STATUS"))
+          .compose(status -> {
+            String received = status.iterator().next().getString("Gtid_IO_Pos");
+            return query(connection, "SELECT MASTER_GTID_WAIT(" + gtidLiteral(received) + ", " + PROMOTE_WAIT_S
+                + ") AS applied").compose(waited -> waited.iterator().next().getInteger("applied") == 0
+                ? Future.succeededFuture()
+                : execute(connection, List.of("START SLAVE IO_THREAD")).compose(z -> Future.failedFuture(failure(
+                    FAILED, "the replica did not apply what it had received (" + received + ") within "
+                    + PROMOTE_WAIT_S + " s: not promoted, replicating again"))));
+          })
+          .compose(y -> execute(connection, List.of("STOP SLAVE", "RESET SLAVE ALL",
+              "SET GLOBAL rpl_semi_sync_slave_enabled=OFF",
+              "SET GLOBAL rpl_semi_sync_master_enabled=" + onOff(command.semiSync()),
+              "SET GLOBAL read_only=0",
+              "CREATE DATABASE IF NOT EXISTS fleetvote",
+              "CREATE TABLE IF NOT EXISTS fleetvote.epochs (fence BIGINT PRIMARY KEY, server_id INT UNSIGNED NOT NULL, "
+                  + "promoted_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))",
+              "INSERT IGNORE INTO fleetvote.epochs (fence, server_id) VALUES (" + command.epoch() + ", @@server_id)")))
+          .map(true);
+    });
+  }
+
+  /** A GTID list as an SQL literal: digits, dashes and commas only (as MariaDB reports them). */
+  private static String gtidLiteral(String gtids) {
+    if (gtids == null || !DbStatus.GTID_LIST.matcher(gtids).matches()) {
+      throw new IllegalStateException("the replica reported a GTID position that is not one: " + gtids);
+    }
+    return "'" + gtids + "'";
   }
 
   /**

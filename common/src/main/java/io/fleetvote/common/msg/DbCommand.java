@@ -19,6 +19,12 @@ import java.util.regex.Pattern;
  *   <li>{@link Op#REPLICA}: {@code read_only} on, replication from {@code masterHost:masterPort} with the replication
  *   account, {@code MASTER_USE_GTID=slave_pos}, semi-sync replica on or off. Refused on a server whose
  *   {@code read_only} is off (a writable master is never demoted by it).</li>
+ *   <li>{@link Op#PROMOTE}: the replica becomes the master (reference B1.3-4): its IO thread stopped, what it received
+ *   applied (a bounded {@code MASTER_GTID_WAIT}; longer and it fails, replicating again as before), replication
+ *   stopped and reset, semi-sync master on or off and replica off, {@code read_only} cleared, and a row of the
+ *   command's fence in {@code fleetvote.epochs}, so the new master's GTIDs move past the old one's. The leader sends it
+ *   only once the old master is fenced. Refused on a server that replicates from nothing and is read-only; a server
+ *   already promoted (writable, replicating from nothing) changes nothing.</li>
  * </ul>
  *
  * @param op                  what the server is to be
@@ -29,8 +35,8 @@ import java.util.regex.Pattern;
  * @param replicationPassword its password
  * @param appUser             the application's account (no SUPER, no READ_ONLY ADMIN: {@code read_only} fences it)
  * @param appPassword         its password
- * @param masterHost          for {@link Op#REPLICA}: the master's address (empty for {@link Op#MASTER})
- * @param masterPort          for {@link Op#REPLICA}: its MariaDB port (0 for {@link Op#MASTER})
+ * @param masterHost          for {@link Op#REPLICA}: the master's address (empty otherwise)
+ * @param masterPort          for {@link Op#REPLICA}: its MariaDB port (0 otherwise)
  * @param semiSync            semi-synchronous replication (AFTER_SYNC) on
  */
 public record DbCommand(Op op, long epoch, String database, String replicationUser, String replicationPassword,
@@ -44,11 +50,11 @@ public record DbCommand(Op op, long epoch, String database, String replicationUs
 
   /** What the server is to be. */
   public enum Op {
-    MASTER, REPLICA
+    MASTER, REPLICA, PROMOTE
   }
 
   public DbCommand {
-    if (op == Op.MASTER && (!masterHost.isEmpty() || masterPort != 0)) {
+    if (op != Op.REPLICA && (!masterHost.isEmpty() || masterPort != 0)) {
       throw new MessageException("masterHost", "is for a replica only");
     }
   }

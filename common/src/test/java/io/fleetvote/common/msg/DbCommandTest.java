@@ -35,10 +35,16 @@ class DbCommandTest {
   }
 
   @Test
-  void aMasterCommandCarriesNoMaster() {
-    assertThatThrownBy(() -> new DbCommand(DbCommand.Op.MASTER, 1, "wiki", "repl", REPLICATION_PASSWORD, "wiki_app",
-        APP_PASSWORD, "10.0.1.17", 3306, true))
-        .isInstanceOfSatisfying(MessageException.class, e -> assertThat(e.field()).isEqualTo("masterHost"));
+  void aMasterOrPromoteCommandCarriesNoMaster() {
+    for (DbCommand.Op op : new DbCommand.Op[] {DbCommand.Op.MASTER, DbCommand.Op.PROMOTE}) {
+      assertThatThrownBy(() -> new DbCommand(op, 1, "wiki", "repl", REPLICATION_PASSWORD, "wiki_app",
+          APP_PASSWORD, "10.0.1.17", 3306, true))
+          .isInstanceOfSatisfying(MessageException.class, e -> assertThat(e.field()).isEqualTo("masterHost"));
+    }
+    DbCommand promote = new DbCommand(DbCommand.Op.PROMOTE, 8, "wiki", "repl", REPLICATION_PASSWORD, "wiki_app",
+        APP_PASSWORD, "", 0, true);
+    assertThat(DbCommand.fromJson(promote.toJson().put("masterHost", "ignored"))).isEqualTo(promote);
+    assertThat(promote.toJson().getString("op")).isEqualTo("promote");
   }
 
   @Test
