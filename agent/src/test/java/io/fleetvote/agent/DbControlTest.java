@@ -9,7 +9,13 @@ import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonObject;
+import io.vertx.mysqlclient.MySQLAuthenticationPlugin;
+import io.vertx.mysqlclient.MySQLBuilder;
+import io.vertx.mysqlclient.MySQLConnectOptions;
 import io.vertx.mysqlclient.MySQLException;
+import io.vertx.mysqlclient.SslMode;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,8 +36,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * The leader's commands to DB agents, on two real MariaDB 10.11 servers: MASTER on one and REPLICA of it on the other
  * make a semi-synchronous pair that carries the app's writes to a replica that refuses them; the same commands again
- * change nothing; PROMOTE makes a replica whose master died the master with all it had received, once; each refusal (a demotion, a promotion, an older epoch, a bad body, MariaDB not up) is a failed
- * request saying why, never with a password in it.
+ * change nothing; FENCE makes a master read-only and cuts the app's connections; PROMOTE makes the replica of a
+ * fenced and stopped master the master with all it had received, once; each refusal (a demotion, a promotion by
+ * MASTER, an older epoch, a bad body, MariaDB not up) is a failed request saying why, never with a password in it.
  */
 class DbControlTest {
 
@@ -163,7 +170,7 @@ class DbControlTest {
   }
 
   @Test
-  void aReplicaWhoseMasterDiedIsPromotedWithWhatItReceivedAndOnceOnly() throws Exception {
+  void aFencedMastersReplicaIsPromotedWithWhatItReceivedAndOnceOnly() throws Exception {
     // A pair of its own: the promotion ends it.
     String oldId = "i-0d000000000000004";
     String newId = "i-0e000000000000005";
@@ -181,6 +188,23 @@ class DbControlTest {
         "SELECT @@gtid_binlog_pos");
     Await.until("the row received by the replica", Duration.ofSeconds(15), promoted::status,
         s -> s.gtidIoPos().equals(written));
+
+    // The old master fenced first: read-only, and the app's open connection killed.
+    Pool appOnOld = appPool(oldPort);
+    try {
+      appOnOld.query("SELECT 1").execute().await();
+      JsonObject fence = new DbCommand(DbCommand.Op.FENCE, EPOCH + 1, "wiki", "repl", REPLICATION_PASSWORD,
+          "wiki_app", APP_PASSWORD, "", 0, true).toJson();
+      assertThat(command(oldId, fence).readOnly()).isTrue();
+      assertThatThrownBy(() -> app(oldPort, "INSERT INTO page VALUES (3, 'fenced')"))
+          .isInstanceOfSatisfying(MySQLException.class, e -> assertThat(e.getErrorCode()).isEqualTo(1290));
+      assertThat(DBS.sql(oldPort, DbRuntime.AGENT_USER, agentPassword(dir.resolve(oldId + "/agent")),
+          "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'wiki_app'")).as("app connections")
+          .isEqualTo("0");
+      assertThat(command(oldId, fence).readOnly()).as("fenced again: nothing changes").isTrue();
+    } finally {
+      appOnOld.close().await();
+    }
     DBS.stop(old);
 
     JsonObject promote = new DbCommand(DbCommand.Op.PROMOTE, EPOCH + 1, "wiki", "repl", REPLICATION_PASSWORD,
@@ -253,6 +277,15 @@ class DbControlTest {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** A pool of one connection as the app's account, kept open (what a fence must cut). */
+  private static Pool appPool(int port) {
+    return MySQLBuilder.pool().with(new PoolOptions().setMaxSize(1))
+        .connectingTo(new MySQLConnectOptions().setHost("127.0.0.1").setPort(port).setUser("wiki_app")
+            .setPassword(APP_PASSWORD).setDatabase("wiki").setSslMode(SslMode.DISABLED)
+            .setAuthenticationPlugin(MySQLAuthenticationPlugin.MYSQL_NATIVE_PASSWORD))
+        .using(VERTX).build();
   }
 
   /** As the app's account, on its database. */

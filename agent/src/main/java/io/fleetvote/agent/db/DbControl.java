@@ -64,6 +64,8 @@ public final class DbControl {
   /** What a SQL literal may hold without quoting: names, passwords, hosts (as {@link DbCommand} validates them). */
   private static final Pattern LITERAL = Pattern.compile("[A-Za-z0-9_.:-]{1,253}");
   private static final int ACCESS_DENIED = 1045;
+  /** MariaDB's "unknown thread id": a connection that ended before its KILL. */
+  private static final int UNKNOWN_THREAD = 1094;
 
   /** A refusal: the server is not what the command may act on, or the command's epoch is old. */
   public static final int REFUSED = 409;
@@ -116,6 +118,7 @@ public final class DbControl {
               case MASTER -> master(connection, command);
               case REPLICA -> replica(connection, command);
               case PROMOTE -> promote(connection, command);
+              case FENCE -> fence(connection, command);
             }))
         .compose(changed -> probe.status(clock.millis()).map(status -> {
           LOG.info("{}: {} {}", instanceId, command, changed ? "carried out" : "already so: nothing changed");
@@ -225,6 +228,29 @@ public final class DbControl {
                   + "promoted_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))",
               "INSERT IGNORE INTO fleetvote.epochs (fence, server_id) VALUES (" + command.epoch() + ", @@server_id)")))
           .map(true);
+    });
+  }
+
+  /**
+   * The server fenced from the application's writes, whether it changed something: {@code read_only} on, then each
+   * connection of the application's account killed (one already gone is no error).
+   */
+  private Future<Boolean> fence(SqlConnection connection, DbCommand command) {
+    Future<RowSet<Row>> globals = query(connection, "SELECT @@read_only AS ro");
+    Future<RowSet<Row>> clients = globals.compose(x -> query(connection, "SELECT ID AS id FROM "
+        + "information_schema.PROCESSLIST WHERE USER = " + literal(command.appUser())));
+    return clients.compose(x -> keepEpoch(command.epoch())).compose(x -> {
+      boolean readOnly = globals.result().iterator().next().getBoolean("ro");
+      List<Long> ids = StreamSupport.stream(clients.result().spliterator(), false).map(r -> r.getLong("id")).toList();
+      if (readOnly && ids.isEmpty()) {
+        return Future.succeededFuture(false);
+      }
+      Future<?> done = readOnly ? Future.succeededFuture() : execute(connection, List.of("SET GLOBAL read_only=1"));
+      for (long id : ids) {
+        done = done.compose(y -> query(connection, "KILL CONNECTION " + id).recover(e -> e instanceof MySQLException
+            mysql && mysql.getErrorCode() == UNKNOWN_THREAD ? Future.succeededFuture() : Future.failedFuture(e)));
+      }
+      return done.map(true);
     });
   }
 

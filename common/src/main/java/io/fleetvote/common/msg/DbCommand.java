@@ -25,6 +25,9 @@ import java.util.regex.Pattern;
  *   command's fence in {@code fleetvote.epochs}, so the new master's GTIDs move past the old one's. The leader sends it
  *   only once the old master is fenced. Refused on a server that replicates from nothing and is read-only; a server
  *   already promoted (writable, replicating from nothing) changes nothing.</li>
+ *   <li>{@link Op#FENCE}: the server stops taking the application's writes: {@code read_only} on, then every
+ *   connection of the application's account killed (a transaction under way is rolled back, not committed later).
+ *   Always allowed: fencing is never unsafe; a fenced server changes nothing.</li>
  * </ul>
  *
  * @param op                  what the server is to be
@@ -50,7 +53,7 @@ public record DbCommand(Op op, long epoch, String database, String replicationUs
 
   /** What the server is to be. */
   public enum Op {
-    MASTER, REPLICA, PROMOTE
+    MASTER, REPLICA, PROMOTE, FENCE
   }
 
   public DbCommand {
