@@ -62,6 +62,13 @@ public final class DbPairPlan {
    * @param reports    the DB agents' current reports, by instance id
    * @param done       the keys of the commands carried out in this leader's epoch ({@link #key})
    */
+  /** The slot's live instances of the pair, oldest first: the first is the slot's (a problem names the others). */
+  static List<FleetInstance> ofSlot(DbPairConfig config, List<FleetInstance> instances, int slot) {
+    return instances.stream().filter(i -> i.group().equals(config.name()) && i.alive()
+        && String.valueOf(slot).equals(i.tags().get(Tags.DB_SLOT))).sorted(Comparator.comparing(
+            FleetInstance::launchTime, Comparator.nullsLast(Comparator.naturalOrder()))).toList();
+  }
+
   public static Outcome plan(String deployment, DbPairConfig config, DbTopology topology,
                              List<FleetInstance> instances, List<FleetVolume> volumes, Map<String, DbStatus> reports,
                              Set<String> done) {
@@ -71,9 +78,7 @@ public final class DbPairPlan {
     Optional<FleetInstance>[] live = new Optional[3];
     for (int slot = 1; slot <= 2; slot++) {
       int s = slot;
-      List<FleetInstance> ofSlot = instances.stream().filter(i -> i.group().equals(config.name()) && i.alive()
-          && String.valueOf(s).equals(i.tags().get(Tags.DB_SLOT))).sorted(Comparator.comparing(
-              FleetInstance::launchTime, Comparator.nullsLast(Comparator.naturalOrder()))).toList();
+      List<FleetInstance> ofSlot = ofSlot(config, instances, slot);
       List<FleetVolume> volumesOfSlot = volumes.stream().filter(v -> config.name().equals(v.tags().get(Tags.GROUP))
           && String.valueOf(s).equals(v.tags().get(Tags.DB_SLOT)) && v.usable()).toList();
       if (ofSlot.size() > 1) {

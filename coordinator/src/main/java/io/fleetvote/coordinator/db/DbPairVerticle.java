@@ -301,9 +301,8 @@ public final class DbPairVerticle extends VerticleBase {
     });
   }
 
-  private static Optional<FleetInstance> slotInstance(List<FleetInstance> instances, int slot) {
-    return instances.stream().filter(i -> i.alive() && String.valueOf(slot).equals(i.tags().get(Tags.DB_SLOT)))
-        .findFirst();
+  private Optional<FleetInstance> slotInstance(List<FleetInstance> instances, int slot) {
+    return DbPairPlan.ofSlot(config, instances, slot).stream().findFirst();
   }
 
   private Future<?> carryOut(DbPairPlan.Step step, DbTopology topology, long epoch) {
