@@ -69,6 +69,8 @@ final class DbRuntime implements RoleRuntime {
   private Vertx vertx;
   private DbProbe probe;
   private MariaDbSupervisor supervisor;
+  /** How long a FENCE by SQL may take before the agent fences by SIGKILL instead. */
+  static final long FENCE_SQL_MS = 1500;
   private MariaDbConfig config;
   /** The agent's MariaDB password, never logged or sent. */
   private String password;
@@ -288,6 +290,12 @@ final class DbRuntime implements RoleRuntime {
 
     private Future<DbStatus> carryOut(DbCommand command) {
       DbStatus now = latest.get();
+      if (command.op() == DbCommand.Op.FENCE) {
+        return now.server() != DbStatus.Server.UP
+            ? fenceByKill(command, "MariaDB is " + describe(now.server()))
+            : control.carryOut(command).timeout(FENCE_SQL_MS, TimeUnit.MILLISECONDS)
+                .recover(e -> fenceByKill(command, "the fence by SQL failed (" + e.getMessage() + ")"));
+      }
       if (now.server() == DbStatus.Server.UP) {
         return control.carryOut(command);
       }
@@ -295,6 +303,20 @@ final class DbRuntime implements RoleRuntime {
       LOG.warn("{}: {} not carried out: {}", instanceId, command, why);
       return Future.failedFuture(new ReplyException(ReplyFailure.RECIPIENT_FAILURE, DbControl.UNAVAILABLE, why));
     }
+  }
+
+  /**
+   * The fence of a MariaDB that does not answer the agent: SIGKILL to it when one runs (hung, stopped by a signal, or
+   * refusing the agent); the supervisor starts it again read-only ({@code read_only=ON} in its configuration), so
+   * either way it takes no write until the leader commands otherwise.
+   */
+  private Future<DbStatus> fenceByKill(DbCommand command, String why) {
+    MariaDbSupervisor running = supervisor;
+    boolean killed = running != null && running.kill();
+    String done = why + ": " + (killed ? "MariaDB killed (SIGKILL); it starts again read-only"
+        : "no MariaDB process runs; it starts read-only");
+    LOG.warn("{}: {}: {}", instanceId, command, done);
+    return Future.succeededFuture(down(done));
   }
 
   private static String describe(DbStatus.Server server) {

@@ -205,6 +205,17 @@ class DbControlTest {
     } finally {
       appOnOld.close().await();
     }
+    // A server that does not answer (stopped by SIGSTOP, as a hung one): fenced by SIGKILL; it starts read-only.
+    long stopped = TestDbRuntimes.mariadbPid(dir.resolve(oldId + "/agent"));
+    assertThat(new ProcessBuilder("kill", "-STOP", Long.toString(stopped)).start().waitFor()).isZero();
+    JsonObject again = new DbCommand(DbCommand.Op.FENCE, EPOCH + 1, "wiki", "repl", REPLICATION_PASSWORD,
+        "wiki_app", APP_PASSWORD, "", 0, true).toJson();
+    assertThat(command(oldId, again).problem()).contains("SIGKILL", "starts again read-only");
+    Await.until("the hung MariaDB gone", Duration.ofSeconds(10), () -> ProcessHandle.of(stopped)
+        .map(ProcessHandle::isAlive).orElse(false), alive -> !alive);
+    DbStatus restarted = Await.until("MariaDB started again", Duration.ofSeconds(60), old::status,
+        s -> s.server() == DbStatus.Server.UP && s.sentAt() > 0 && pidOr(oldId) != stopped);
+    assertThat(restarted.readOnly()).as("read-only at its start").isTrue();
     DBS.stop(old);
 
     JsonObject promote = new DbCommand(DbCommand.Op.PROMOTE, EPOCH + 1, "wiki", "repl", REPLICATION_PASSWORD,
@@ -226,6 +237,14 @@ class DbControlTest {
     assertRefused(newId, promote.copy().put("epoch", EPOCH), 409, "is older than " + (EPOCH + 1));
     DBS.sql(newPort, DbRuntime.AGENT_USER, agentPassword(dir.resolve(newId + "/agent")), "SET GLOBAL read_only=1");
     assertRefused(newId, promote, 409, "replicates from nothing and is read-only");
+  }
+
+  private static long pidOr(String instanceId) {
+    try {
+      return TestDbRuntimes.mariadbPid(dir.resolve(instanceId + "/agent"));
+    } catch (IOException | NumberFormatException e) {
+      return -1;
+    }
   }
 
   /** A DB agent with its data volume attached or not, its commands heard on the test's bus. */

@@ -95,10 +95,14 @@ public final class DbControl {
   }
 
   /**
-   * Carries out {@code command} once those before it are done: its status after, or a {@link ReplyException} whose
+   * Carries out {@code command} once those before it are done (a FENCE at once: it must not wait behind a command
+   * that waits for the old master): its status after, or a {@link ReplyException} whose
    * code is {@link #REFUSED}, {@link #UNAVAILABLE} or {@link #FAILED}, ready to fail the request with.
    */
   public Future<DbStatus> carryOut(DbCommand command) {
+    if (command.op() == DbCommand.Op.FENCE) {
+      return obey(command);
+    }
     Future<DbStatus> done = queue.transform(previous -> obey(command));
     queue = done.otherwiseEmpty();
     return done;

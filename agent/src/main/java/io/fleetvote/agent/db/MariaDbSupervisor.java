@@ -67,4 +67,13 @@ public final class MariaDbSupervisor {
   public Future<Void> stop() {
     return child.stop();
   }
+
+  /**
+   * SIGKILL to the running MariaDB, the fence of last resort for a server that does not answer (hung, stopped, or
+   * refusing the agent): this supervisor starts it again, and it starts read-only. Whether there was one to kill.
+   */
+  public boolean kill() {
+    long pid = child.pid();
+    return pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::destroyForcibly).orElse(false);
+  }
 }
