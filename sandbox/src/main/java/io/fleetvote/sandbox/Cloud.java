@@ -111,13 +111,15 @@ public final class Cloud {
     return moves.changes();
   }
 
-  public List<CloudState.StateChange> stop(List<String> ids) {
-    CloudState.Moves moves = state.stop(ids);
+  /** Stops the instances: SIGTERM to their processes, SIGKILL after each one's stop timeout, or at once if forced. */
+  public List<CloudState.StateChange> stop(List<String> ids, boolean force) {
+    CloudState.Moves moves = state.stop(ids, force);
     save();
     moves.moved().forEach(instance -> runtime.halt(instance, InstanceState.STOPPED));
     return moves.changes();
   }
 
+  /** Starts stopped instances again: booted as at launch, with the same id, ports, user-data and volumes. */
   public List<CloudState.StateChange> start(List<String> ids) {
     CloudState.Moves moves = state.start(ids);
     save();

@@ -205,8 +205,12 @@ public final class CloudState {
     return new Moves(changes, moved);
   }
 
-  /** Pending and running instances move to stopping (to halt, stopped); any going or gone refuses the whole call. */
-  public Moves stop(List<String> ids) {
+  /**
+   * Pending and running instances move to stopping (to halt, stopped); any going or gone refuses the whole call.
+   * {@code force} (EC2's Force) has their processes killed at once, and moves stopping ones again: a graceful stop
+   * under way is cut short, as on EC2, where Force is how an instance stuck in stopping is stopped.
+   */
+  public Moves stop(List<String> ids, boolean force) {
     List<Instance> targets = require(ids);
     for (Instance instance : targets) {
       if (instance.state() == InstanceState.SHUTTING_DOWN || instance.state() == InstanceState.TERMINATED) {
@@ -217,9 +221,15 @@ public final class CloudState {
     List<Instance> moved = new ArrayList<>();
     for (Instance instance : targets) {
       InstanceState previous = instance.state();
-      if (previous == InstanceState.RUNNING || previous == InstanceState.PENDING) {
-        instance.moveTo(InstanceState.STOPPING, clock.instant(), userInitiated());
-        LOG.info("instance {} stopping (was {})", instance.id(), previous.ec2Name());
+      boolean stops = previous == InstanceState.RUNNING || previous == InstanceState.PENDING;
+      if (stops || (force && previous == InstanceState.STOPPING && !instance.stopForced())) {
+        if (stops) {
+          instance.moveTo(InstanceState.STOPPING, clock.instant(), userInitiated());
+        }
+        if (force) {
+          instance.forceStop();
+        }
+        LOG.info("instance {} stopping (was {}){}", instance.id(), previous.ec2Name(), force ? ", forced" : "");
         moved.add(instance);
       }
       changes.add(new StateChange(instance.id(), previous, instance.state()));

@@ -25,7 +25,7 @@ public final class Instance {
   private final String instanceType;
   private final String availabilityZone;
   private final String privateIp;
-  private final Instant launchTime;
+  private Instant launchTime;
   private final String clientToken;
   private final String keyName;
   private final String subnetId;
@@ -39,6 +39,7 @@ public final class Instance {
   private Instant stateSince;
   private Instant runningAt;
   private String stateReason;
+  private boolean stopForced;
   private final List<RunningProcess> processes = new ArrayList<>();
   /** The boot or halt under way (or done); the next transition chains on it. Not persisted. */
   private Future<Void> activity = Future.succeededFuture();
@@ -104,6 +105,7 @@ public final class Instance {
     return "ip-" + privateIp.replace('.', '-') + ".ec2.internal";
   }
 
+  /** When the instance was launched, or last started again (EC2 moves it at each StartInstances). */
   public Instant launchTime() {
     return launchTime;
   }
@@ -168,11 +170,29 @@ public final class Instance {
     return stateReason;
   }
 
+  /**
+   * Whether the stop under way was asked with Force: its processes are killed at once (SIGKILL), a restarted sandbox
+   * finishing it included.
+   */
+  public boolean stopForced() {
+    return stopForced;
+  }
+
+  void forceStop() {
+    this.stopForced = true;
+  }
+
   void moveTo(InstanceState next, Instant at, String reason) {
     this.state = next;
     this.stateSince = at;
+    if (next == InstanceState.PENDING) {
+      this.launchTime = at;
+    }
     if (next == InstanceState.RUNNING) {
       this.runningAt = at;
+    }
+    if (next != InstanceState.STOPPING) {
+      this.stopForced = false;
     }
     if (reason != null) {
       this.stateReason = reason;
@@ -200,7 +220,8 @@ public final class Instance {
         .put("userData", userData).put("tags", new JsonObject(new LinkedHashMap<>(tags)))
         .put("ports", new JsonObject(new LinkedHashMap<>(ports))).put("bootDelayMillis", bootDelayMillis)
         .put("imdsPort", imdsPort).put("state", state.ec2Name()).put("stateSince", stateSince.toString())
-        .put("runningAt", runningAt == null ? null : runningAt.toString()).put("stateReason", stateReason);
+        .put("runningAt", runningAt == null ? null : runningAt.toString()).put("stateReason", stateReason)
+        .put("stopForced", stopForced);
     JsonArray procs = new JsonArray();
     processes.forEach(p -> procs.add(p.toJson()));
     return json.put("processes", procs);
@@ -224,6 +245,7 @@ public final class Instance {
     String running = json.getString("runningAt");
     instance.runningAt = running == null ? null : Instant.parse(running);
     instance.stateReason = json.getString("stateReason");
+    instance.stopForced = json.getBoolean("stopForced", false);
     json.getJsonArray("processes").forEach(p -> instance.processes.add(RunningProcess.fromJson((JsonObject) p)));
     return instance;
   }

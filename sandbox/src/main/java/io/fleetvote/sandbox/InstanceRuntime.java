@@ -70,20 +70,32 @@ final class InstanceRuntime {
     instance.activity(instance.activity().transform(x -> booting(instance, delayMillis)));
   }
 
-  /** Stops the instance after whatever it is doing now, then moves it to {@code end}. */
+  /**
+   * Stops the instance after whatever it is doing now, then moves it to {@code end}, unless a later call moved it on
+   * meanwhile (terminated while it was stopping: that move ends it). A forced stop kills its processes with SIGKILL.
+   */
   void halt(Instance instance, InstanceState end) {
+    InstanceState passing = instance.state();
+    boolean force = instance.stopForced();
+    if (force && !instance.activity().isComplete()) {
+      // Not after the stop under way (its processes may take minutes to heed SIGTERM) or the boot: SIGKILL now.
+      List<RunningProcess> alive = instance.processes().stream().filter(p -> !p.exited()).toList();
+      LOG.info("instance {}: forced stop: SIGKILL to {} now", instance.id(), named(alive));
+      processes.killAll(alive);
+    }
     instance.activity(instance.activity()
-        .transform(x -> stopProcessesAndMetadata(instance))
+        .transform(x -> stopProcessesAndMetadata(instance, force))
         .transform(x -> {
-          finishMove(instance, end);
+          if (instance.state() == passing) {
+            finishMove(instance, end);
+          }
           return Future.succeededFuture();
         }));
   }
 
   /** Kills these processes with SIGKILL, as a crash would. */
   Future<Void> kill(Instance instance, List<RunningProcess> alive) {
-    LOG.warn("instance {}: killing {} with SIGKILL (fault injection)", instance.id(),
-        alive.stream().map(p -> p.name() + " (pid " + p.pid() + ")").toList());
+    LOG.warn("instance {}: killing {} with SIGKILL (fault injection)", instance.id(), named(alive));
     return processes.killAll(alive).onComplete(x -> {
       alive.forEach(p -> p.markExited(clock.millis()));
       save.run();
@@ -202,11 +214,10 @@ final class InstanceRuntime {
     }
     Future<Void> delay = delayMillis > 0 ? vertx.timer(delayMillis).mapEmpty() : Future.succeededFuture();
     return delay
-        .compose(x -> !pending(instance) ? Future.succeededFuture() : metadata.open(instance.id(), instance.imdsPort())
-            .map(port -> {
-              instance.imdsPort(port);
-              return null;
-            }))
+        .compose(x -> !pending(instance) ? Future.succeededFuture() : openMetadata(instance).map(port -> {
+          instance.imdsPort(port);
+          return null;
+        }))
         .compose(x -> pending(instance) ? createGroups(instance) : Future.succeededFuture(List.<Path>of()))
         .compose(groups -> spawnFrom(instance, image.get(), 0, groups))
         .compose(x -> {
@@ -219,6 +230,22 @@ final class InstanceRuntime {
           return Future.<Void>succeededFuture();
         })
         .recover(err -> failBoot(instance, err.getMessage()));
+  }
+
+  /**
+   * The metadata endpoint of a booting instance, on the port it had if it had one. The processes it boots are told the
+   * port when they start, so a stopped instance whose port was taken meanwhile may as well get another.
+   */
+  private Future<Integer> openMetadata(Instance instance) {
+    int before = instance.imdsPort();
+    return metadata.open(instance.id(), before).recover(err -> {
+      if (before == 0) {
+        return Future.failedFuture(err);
+      }
+      LOG.warn("instance {}: cannot open its metadata endpoint on port {} again ({}): on another port",
+          instance.id(), before, err.getMessage());
+      return metadata.open(instance.id(), 0);
+    });
   }
 
   /** The instance's cgroups with its type's quota, for the processes within its capacity; none when not enforced. */
@@ -261,20 +288,21 @@ final class InstanceRuntime {
     LOG.error("instance {} failed to boot: {}", instance.id(), why);
     instance.moveTo(InstanceState.SHUTTING_DOWN, clock.instant(), "Server.InternalError: " + why);
     save.run();
-    return stopProcessesAndMetadata(instance).transform(x -> {
+    return stopProcessesAndMetadata(instance, false).transform(x -> {
       finishMove(instance, InstanceState.TERMINATED);
       return Future.succeededFuture();
     });
   }
 
-  private Future<Void> stopProcessesAndMetadata(Instance instance) {
+  /** Stops the processes (in reverse start order, or all at once with SIGKILL when forced), then the metadata. */
+  private Future<Void> stopProcessesAndMetadata(Instance instance, boolean force) {
     List<RunningProcess> running = new ArrayList<>(instance.processes().stream().filter(p -> !p.exited()).toList());
     Collections.reverse(running);
     Map<String, Long> graces = new HashMap<>();
     images.find(instance.imageId()).ifPresent(image ->
         image.processes().forEach(spec -> graces.put(spec.name(), spec.stopTimeoutMillis())));
     List<Long> grace = running.stream().map(p -> graces.getOrDefault(p.name(), 10_000L)).toList();
-    return processes.stop(running, grace)
+    return (force ? processes.killAll(running) : processes.stop(running, grace))
         .onComplete(x -> running.forEach(p -> {
           if (!processes.alive(p)) {
             p.markExited(clock.millis());
@@ -331,6 +359,10 @@ final class InstanceRuntime {
             instance.processes().add(fromFile);
           }
         })));
+  }
+
+  private static List<String> named(List<RunningProcess> processes) {
+    return processes.stream().map(p -> p.name() + " (pid " + p.pid() + ")").toList();
   }
 
   private static boolean pending(Instance instance) {

@@ -25,9 +25,7 @@ class CloudStateTest {
   private final ManualClock clock = new ManualClock(Instant.parse("2026-12-01T00:00:00Z"));
   private final Faults faults = new Faults();
   private final AtomicInteger ports = new AtomicInteger(20_000);
-  private final CloudState state = new CloudState(new SandboxOptions(0, Path.of("/nonexistent"), null, "us-east-1",
-      4, 1.0, 60_000, Path.of("/nonexistent"), "java"), ImageCatalog.builtIn(), faults, clock, 2,
-      ports::incrementAndGet);
+  private final CloudState state = newState(faults);
   private final String app = ImageCatalog.imageId("fleetvote-app");
 
   @Test
@@ -49,7 +47,7 @@ class CloudStateTest {
     assertThat(state.committedVcpus()).isEqualTo(1.0);
     assertRefused(() -> state.launch(request(MICRO, 1, null, "fp")), "InsufficientInstanceCapacity");
 
-    state.stop(List.of(four.get(0).id()));
+    state.stop(List.of(four.get(0).id()), false);
     state.finished(four.get(0), InstanceState.STOPPED);
     assertThat(state.committedVcpus()).isEqualTo(0.75);
     assertRefused(() -> state.launch(request(MEDIUM, 1, null, "fp")), "InsufficientInstanceCapacity");
@@ -73,7 +71,7 @@ class CloudStateTest {
         InstanceState.SHUTTING_DOWN));
     assertThat(one.stateReason()).startsWith("User initiated (2026-12-01 00:00:00 GMT)");
     assertThat(state.terminate(List.of(one.id())).moved()).as("terminating twice moves nothing again").isEmpty();
-    assertRefused(() -> state.stop(List.of(one.id())), "IncorrectInstanceState");
+    assertRefused(() -> state.stop(List.of(one.id()), true), "IncorrectInstanceState");
     assertRefused(() -> state.start(List.of(one.id())), "IncorrectInstanceState");
     assertRefused(() -> state.terminate(List.of("i-0123456789abcdef0")), "InvalidInstanceID.NotFound");
 
@@ -83,6 +81,48 @@ class CloudStateTest {
     clock.advanceMillis(1);
     assertThat(state.forgetExpired(clock.millis())).isTrue();
     assertThat(state.instances()).isEmpty();
+  }
+
+  @Test
+  void aForcedStopCutsAStopUnderWayShortAndSurvivesARestart() {
+    Instance one = state.launch(request(MICRO, 1, null, "fp")).launched().get(0);
+    state.finished(one, InstanceState.RUNNING);
+    assertThat(state.stop(List.of(one.id()), false).changes()).containsExactly(
+        new CloudState.StateChange(one.id(), InstanceState.RUNNING, InstanceState.STOPPING));
+    assertThat(state.stop(List.of(one.id()), false).moved()).as("stopping it again moves nothing").isEmpty();
+    assertRefused(() -> state.start(List.of(one.id())), "IncorrectInstanceState");
+
+    CloudState.Moves forced = state.stop(List.of(one.id()), true);
+    assertThat(forced.moved()).as("forced, it is halted again, at once").containsExactly(one);
+    assertThat(forced.changes()).containsExactly(
+        new CloudState.StateChange(one.id(), InstanceState.STOPPING, InstanceState.STOPPING));
+    assertThat(state.stop(List.of(one.id()), true).moved()).as("forced twice").isEmpty();
+    CloudState restored = newState(new Faults());
+    restored.restore(state.toJson());
+    assertThat(restored.find(one.id()).orElseThrow().stopForced()).as("a restarted sandbox still kills").isTrue();
+
+    state.finished(one, InstanceState.STOPPED);
+    assertThat(one.stopForced()).isFalse();
+    assertThat(state.stop(List.of(one.id()), true).changes()).containsExactly(
+        new CloudState.StateChange(one.id(), InstanceState.STOPPED, InstanceState.STOPPED));
+  }
+
+  @Test
+  void aStartedInstanceHasANewLaunchTimeAndStartingARunningOneMovesNothing() {
+    Instance one = state.launch(request(MICRO, 1, null, "fp")).launched().get(0);
+    state.finished(one, InstanceState.RUNNING);
+    state.stop(List.of(one.id()), true);
+    state.finished(one, InstanceState.STOPPED);
+    clock.advanceMillis(5_000);
+
+    assertThat(state.start(List.of(one.id())).changes()).containsExactly(
+        new CloudState.StateChange(one.id(), InstanceState.STOPPED, InstanceState.PENDING));
+    assertThat(one.launchTime()).as("as EC2 does at each start").isEqualTo(clock.instant());
+    state.finished(one, InstanceState.RUNNING);
+    CloudState.Moves again = state.start(List.of(one.id()));
+    assertThat(again.moved()).isEmpty();
+    assertThat(again.changes()).containsExactly(
+        new CloudState.StateChange(one.id(), InstanceState.RUNNING, InstanceState.RUNNING));
   }
 
   @Test
@@ -96,12 +136,15 @@ class CloudStateTest {
     state.createTags(List.of(one.id()), List.of(), Map.of("fleetvote:group", "web"));
     assertThat(one.tags()).containsEntry("fleetvote:group", "web");
 
-    CloudState restored = new CloudState(new SandboxOptions(0, Path.of("/nonexistent"), null, "us-east-1", 4, 1.0,
-        60_000, Path.of("/nonexistent"), "java"), ImageCatalog.builtIn(), new Faults(), clock, 2,
-        ports::incrementAndGet);
+    CloudState restored = newState(new Faults());
     restored.restore(state.toJson());
     assertThat(restored.toJson()).isEqualTo(state.toJson());
     assertThat(restored.launch(request(MICRO, 1, "token-2", "fp")).launched()).as("the token survives").isEmpty();
+  }
+
+  private CloudState newState(Faults faultsOfState) {
+    return new CloudState(new SandboxOptions(0, Path.of("/nonexistent"), null, "us-east-1", 4, 1.0, 60_000,
+        Path.of("/nonexistent"), "java"), ImageCatalog.builtIn(), faultsOfState, clock, 2, ports::incrementAndGet);
   }
 
   private LaunchRequest request(InstanceType type, int count, String token, String fingerprint) {

@@ -120,6 +120,20 @@ class HostileRequestsIT extends SandboxIT {
   }
 
   @Test
+  void badStopAndStartParametersAreNamed() {
+    assertError(post("Action=StopInstances"), 400, "MissingParameter");
+    assertError(post("Action=StartInstances"), 400, "MissingParameter");
+    assertError(post("Action=StartInstances&InstanceId.1=x-1"), 400, "InvalidInstanceID.Malformed");
+    assertError(post("Action=StartInstances&InstanceId.1=" + UNKNOWN), 400, "InvalidInstanceID.NotFound");
+    assertError(post("Action=StopInstances&InstanceId.1=" + UNKNOWN + "&Force=maybe"), 400, "InvalidParameterValue");
+    assertError(post("Action=StopInstances&InstanceId.1=" + UNKNOWN + "&Hibernate=true"), 400,
+        "InvalidInstanceID.NotFound");
+    assertError(post("Action=StopInstances&InstanceId.1=" + UNKNOWN + "&DryRun=true"), 400,
+        "InvalidInstanceID.NotFound");
+    assertError(post("Action=StartInstances&InstanceId.1=" + UNKNOWN + "&Force=true"), 400, "UnknownParameter");
+  }
+
+  @Test
   void badVolumeParametersAreNamedAndMakeNothing() {
     String create = "Action=CreateVolume&AvailabilityZone=us-east-1a";
     assertError(post("Action=CreateVolume&Size=8"), 400, "MissingParameter");

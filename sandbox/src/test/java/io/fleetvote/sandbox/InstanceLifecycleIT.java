@@ -130,7 +130,8 @@ class InstanceLifecycleIT extends SandboxIT {
     assertThat(app.name()).isEqualTo("fleetvote-app");
     assertThat(app.stateAsString()).isEqualTo("available");
     assertThat(ec2.describeImages(b -> b.filters(Filter.builder().name("name").values("test-*").build())).images())
-        .extracting(Image::name).containsExactlyInAnyOrder("test-sleeper", "test-stubborn", "test-orphan");
+        .extracting(Image::name)
+        .containsExactlyInAnyOrder("test-sleeper", "test-stubborn", "test-holdout", "test-orphan");
   }
 
   @Test

@@ -80,6 +80,19 @@ public final class It {
     return ProcessProbe.alive(process.getLong("pid"), process.getLong("startedAtMillis"));
   }
 
+  /**
+   * SIGKILL, by PID, to those of these process records that still live and to what they started: what a test ends
+   * with whatever happened, so that nothing it started outlives it or holds up the sandbox's close.
+   */
+  static void kill(List<JsonObject> processes) {
+    for (JsonObject process : processes) {
+      ProcessProbe.find(process.getLong("pid"), process.getLong("startedAtMillis")).ifPresent(handle -> {
+        handle.descendants().forEach(ProcessHandle::destroyForcibly);
+        handle.destroyForcibly();
+      });
+    }
+  }
+
   static String base64(String text) {
     return Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
   }

@@ -98,6 +98,31 @@ class VolumesIT extends SandboxIT {
   }
 
   @Test
+  void aVolumeStaysAttachedThroughAStopAndItsDataIsThereOnceTheInstanceStartsAgain() throws Exception {
+    String volumeId = ec2.createVolume(b -> b.availabilityZone("us-east-1a").size(1)).volumeId();
+    It.waiter(ec2).waitUntilVolumeAvailable(b -> b.volumeIds(volumeId));
+    String id = runSleeper();
+    ec2.attachVolume(b -> b.volumeId(volumeId).instanceId(id).device("/dev/sdf"));
+    attached(volumeId);
+    Files.writeString(dataDir(id, "/dev/sdf").resolve("page.txt"), "written before the stop");
+    List<JsonObject> before = It.processes(admin, id);
+    try {
+      ec2.stopInstances(b -> b.instanceIds(id).force(true));
+      It.waiter(ec2).waitUntilInstanceStopped(b -> b.instanceIds(id));
+      before.forEach(p -> assertThat(It.alive(p)).as("process %s after the stop", p).isFalse());
+      assertThat(attached(volumeId).attachments().get(0).instanceId()).isEqualTo(id);
+
+      ec2.startInstances(b -> b.instanceIds(id));
+      It.waiter(ec2).waitUntilInstanceRunning(b -> b.instanceIds(id));
+      assertThat(Files.readString(dataDir(id, "/dev/sdf").resolve("page.txt"))).isEqualTo("written before the stop");
+    } finally {
+      It.kill(before);
+      It.kill(It.processes(admin, id));
+    }
+    ec2.terminateInstances(b -> b.instanceIds(id));
+  }
+
+  @Test
   void misuseGetsEc2sErrorsAndDescribePagesAndFilters() {
     String instance = runSleeper();
     List<String> ids = new ArrayList<>();

@@ -120,7 +120,7 @@ class VolumesTest {
     assertRefused(() -> volumes.attach(volume.id(), Optional.of(pending), pending.id(), "/dev/sdf"),
         "IncorrectInstanceState");
     state.finished(pending, InstanceState.RUNNING);
-    state.stop(List.of(pending.id()));
+    state.stop(List.of(pending.id()), false);
     state.finished(pending, InstanceState.STOPPED);
     volumes.attach(volume.id(), Optional.of(pending), pending.id(), "/dev/sdf");
     volumes.settle(volume.id());

@@ -16,6 +16,8 @@ import software.amazon.awssdk.services.ec2.Ec2AsyncClientBuilder;
 import software.amazon.awssdk.services.ec2.model.CreateVolumeRequest;
 import software.amazon.awssdk.services.ec2.model.Filter;
 import software.amazon.awssdk.services.ec2.model.Instance;
+import software.amazon.awssdk.services.ec2.model.InstanceState;
+import software.amazon.awssdk.services.ec2.model.InstanceStateChange;
 import software.amazon.awssdk.services.ec2.model.InstanceStateName;
 import software.amazon.awssdk.services.ec2.model.Placement;
 import software.amazon.awssdk.services.ec2.model.Reservation;
@@ -42,15 +44,16 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
  * The {@link Fleet} on EC2 (or the sandbox) through the AWS SDK's async EC2 client over Netty.
  * <p>
  * Each call to EC2 is started on a worker thread, because the SDK may resolve credentials on the calling thread (on
- * AWS, from instance metadata), and its answer is handed back on the caller's context. Launches and terminations
- * are retried on Vert.x timers as {@link RetryPolicy} says; {@link #describe()} is not (the SDK's own attempts only):
- * its callers describe again on their next tick.
+ * AWS, from instance metadata), and its answer is handed back on the caller's context. Launches, stops, starts and
+ * terminations are retried on Vert.x timers as {@link RetryPolicy} says; {@link #describe()} is not (the SDK's own
+ * attempts only): its callers describe again on their next tick.
  */
 public final class Ec2Fleet implements Fleet {
 
@@ -180,31 +183,94 @@ public final class Ec2Fleet implements Fleet {
    */
   @Override
   public Future<Void> terminate(List<String> instanceIds, RetryListener listener) {
+    return halt("TerminateInstances", "terminate", instanceIds, listener, Set.of(InstanceStateName.TERMINATED),
+        live -> ec2.terminateInstances(b -> b.instanceIds(live)).thenApply(r -> r.terminatingInstances()));
+  }
+
+  /**
+   * {@inheritDoc}
+   * <p>
+   * Checked and sent as {@link #terminate} is; those shutting down or terminated are not sent (EC2 would refuse the
+   * whole call: IncorrectInstanceState). Stopping and stopped ones are: EC2 takes that as no change, and a forced
+   * stop cuts short a stop under way.
+   */
+  @Override
+  public Future<Void> stop(List<String> instanceIds, boolean force, RetryListener listener) {
+    return halt("StopInstances" + (force ? " (Force)" : ""), "stop", instanceIds, listener,
+        Set.of(InstanceStateName.SHUTTING_DOWN, InstanceStateName.TERMINATED),
+        live -> ec2.stopInstances(b -> b.instanceIds(live).force(force)).thenApply(r -> r.stoppingInstances()));
+  }
+
+  /**
+   * {@inheritDoc}
+   * <p>
+   * After the check against other deployments, every id is sent: one EC2 does not know, or cannot start (stopping,
+   * shutting down, terminated), fails the call with EC2's code (InvalidInstanceID.NotFound, IncorrectInstanceState).
+   */
+  @Override
+  public Future<Void> start(List<String> instanceIds, RetryListener listener) {
     if (instanceIds.isEmpty()) {
       return Future.succeededFuture();
     }
     List<String> requested = List.copyOf(new LinkedHashSet<>(instanceIds));
-    Action action = new Action("TerminateInstances " + requested, listener, true);
-    return action.call(() -> instances(filter("instance-id", requested))).compose(found -> {
-      List<String> foreign = found.stream().filter(instance -> !deployment.equals(tag(instance, Tags.DEPLOYMENT)))
-          .map(Instance::instanceId).toList();
-      if (!foreign.isEmpty()) {
-        return Future.failedFuture(new IllegalArgumentException("refusing to terminate " + foreign + ": not tagged "
-            + Tags.DEPLOYMENT + "=" + deployment));
-      }
+    Action action = new Action("StartInstances " + requested, listener, true);
+    return own(action, "start", requested).compose(found -> changeStates(action,
+        () -> ec2.startInstances(b -> b.instanceIds(requested)).thenApply(r -> r.startingInstances())));
+  }
+
+  /**
+   * The requested instances of the deployment ({@link #own}), sent in one call but for those EC2 does not know or
+   * lists in a state of {@code gone}: those are counted as gone (logged), and none left means no call at all.
+   */
+  private Future<Void> halt(String actionName, String verb, List<String> instanceIds, RetryListener listener,
+                            Set<InstanceStateName> gone,
+                            Function<List<String>, CompletableFuture<List<InstanceStateChange>>> send) {
+    if (instanceIds.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    List<String> requested = List.copyOf(new LinkedHashSet<>(instanceIds));
+    Action action = new Action(actionName + " " + requested, listener, true);
+    return own(action, verb, requested).compose(found -> {
       List<String> known = found.stream().map(Instance::instanceId).toList();
       List<String> unknown = requested.stream().filter(id -> !known.contains(id)).toList();
       List<String> live = found.stream().filter(instance -> instance.state() == null
-          || instance.state().name() != InstanceStateName.TERMINATED).map(Instance::instanceId).toList();
+          || !gone.contains(instance.state().name())).map(Instance::instanceId).toList();
       if (live.isEmpty()) {
-        LOG.info("{}: nothing to terminate (unknown to EC2, counted as gone: {})", action.name, unknown);
+        LOG.info("{}: nothing to {} (unknown to EC2, counted as gone: {})", action.name, verb, unknown);
         return Future.succeededFuture();
       }
-      return action.call(() -> ec2.terminateInstances(b -> b.instanceIds(live))).<Void>map(response -> {
-        LOG.info("{}: terminating {}; unknown to EC2, counted as gone: {}", action.name, live, unknown);
-        return null;
-      });
+      if (!unknown.isEmpty()) {
+        LOG.info("{}: unknown to EC2, counted as gone: {}", action.name, unknown);
+      }
+      return changeStates(action, () -> send.apply(live));
     });
+  }
+
+  /**
+   * The requested instances as DescribeInstances lists them (by filter: unknown ids are just not there), or a
+   * failure naming those of another deployment, before anything is sent: the fleet acts only on its own instances.
+   */
+  private Future<List<Instance>> own(Action action, String verb, List<String> requested) {
+    return action.call(() -> instances(filter("instance-id", requested))).compose(found -> {
+      List<String> foreign = found.stream().filter(instance -> !deployment.equals(tag(instance, Tags.DEPLOYMENT)))
+          .map(Instance::instanceId).toList();
+      return foreign.isEmpty() ? Future.succeededFuture(found)
+          : Future.failedFuture(new IllegalArgumentException("refusing to " + verb + " " + foreign + ": not tagged "
+              + Tags.DEPLOYMENT + "=" + deployment));
+    });
+  }
+
+  /** Sends a state change of the instances and logs each one's move as EC2 answers it. */
+  private Future<Void> changeStates(Action action, Supplier<CompletableFuture<List<InstanceStateChange>>> send) {
+    return action.call(send).<Void>map(changes -> {
+      LOG.info("{}: {}", action.name, changes.stream().map(change -> change.instanceId() + " "
+          + stateName(change.previousState()) + " -> " + stateName(change.currentState())).toList());
+      return null;
+    });
+  }
+
+  private static String stateName(InstanceState state) {
+    return state == null ? "unknown" : state.nameAsString();
   }
 
   @Override

@@ -5,9 +5,9 @@ import io.vertx.core.Future;
 import java.util.List;
 
 /**
- * The cloud as the coordinator acts on it: the instances of one deployment, launched and terminated through the EC2
- * API. {@link Ec2Fleet} is the implementation (the AWS SDK's async EC2 client, pointed at EC2 or at the sandbox).
- * Futures complete on the caller's Vert.x context.
+ * The cloud as the coordinator acts on it: the instances of one deployment, launched, stopped, started and terminated
+ * through the EC2 API. {@link Ec2Fleet} is the implementation (the AWS SDK's async EC2 client, pointed at EC2 or at
+ * the sandbox). Futures complete on the caller's Vert.x context.
  */
 public interface Fleet {
 
@@ -31,6 +31,22 @@ public interface Fleet {
    * deployment are never terminated: naming one fails the whole call.
    */
   Future<Void> terminate(List<String> instanceIds, RetryListener listener);
+
+  /**
+   * StopInstances, retried and checked like {@link #terminate}; instances already stopped, stopping or gone are not an
+   * error. {@code force} is EC2's Force: stopped at once, without a clean shutdown (what fences a server whose agent
+   * no longer answers). Completes once EC2 took the stop, the instances stopping: only a describe that lists them
+   * stopped says that they are.
+   */
+  Future<Void> stop(List<String> instanceIds, boolean force, RetryListener listener);
+
+  /**
+   * StartInstances, retried like {@link #launch}: stopped instances boot again with the same ids, addresses and
+   * volumes; pending or running ones are not an error. Instances of another deployment are never started: naming one
+   * fails the whole call, as does one that cannot start (unknown to EC2, stopping, gone: a {@link FleetException}
+   * naming EC2's code). Completes once EC2 took the start, the instances pending.
+   */
+  Future<Void> start(List<String> instanceIds, RetryListener listener);
 
   /** Every volume tagged with this deployment (all pages of DescribeVolumes), deleted ones excepted. Not retried. */
   Future<List<FleetVolume>> volumes();

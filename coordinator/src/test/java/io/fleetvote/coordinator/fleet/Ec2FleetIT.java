@@ -22,7 +22,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;
 
-/** The fleet launches, finds and terminates its deployment's instances in a real sandbox, each launch only once. */
+/**
+ * The fleet launches, finds, stops, starts and terminates its deployment's instances in a real sandbox, each launch
+ * only once, and never acts on another deployment's.
+ */
 class Ec2FleetIT extends FleetSandbox {
 
   private static final String UNKNOWN_ID = "i-0123456789abcdef0";
@@ -50,7 +53,7 @@ class Ec2FleetIT extends FleetSandbox {
         tuple("fleetvote:group", "web"),
         tuple("fleetvote:role", "app"),
         tuple("owner", "it"));
-    waitUntilRunning(launched.get(0).instanceId());
+    waiter().waitUntilInstanceRunning(b -> b.instanceIds(launched.get(0).instanceId()));
     assertThat(userData(launched.get(0).instanceId())).isEqualTo("{\"hello\":\"fleet\"}");
 
     List<String> found = ids(await(fleet.describe()));
@@ -125,6 +128,63 @@ class Ec2FleetIT extends FleetSandbox {
     assertThat(admin.instance(foreign).getString("state")).isIn("pending", "running");
   }
 
+  @Test
+  void aForcedStopLeavesTheInstanceStoppedAndNotAliveAndAStartBringsItBack() {
+    String id = ids(await(fleet.launch(order("web", 1, "fv-web-e1-d7"), RetryListener.NONE))).get(0);
+    waiter().waitUntilInstanceRunning(b -> b.instanceIds(id));
+
+    await(fleet.stop(List.of(id, UNKNOWN_ID), true, RetryListener.NONE));
+
+    waiter().waitUntilInstanceStopped(b -> b.instanceIds(id));
+    assertThat(await(fleet.describe())).filteredOn(instance -> instance.instanceId().equals(id)).singleElement()
+        .satisfies(instance -> {
+          assertThat(instance.state()).isEqualTo("stopped");
+          assertThat(instance.alive()).as("a stopped instance is no capacity").isFalse();
+        });
+    await(fleet.stop(List.of(id), true, RetryListener.NONE));
+
+    await(fleet.start(List.of(id), RetryListener.NONE));
+
+    waiter().waitUntilInstanceRunning(b -> b.instanceIds(id));
+    assertThat(await(fleet.describe())).filteredOn(instance -> instance.instanceId().equals(id))
+        .singleElement().satisfies(instance -> assertThat(instance.alive()).isTrue());
+  }
+
+  @Test
+  void aTerminatedInstanceIsNotStoppedAndCannotBeStarted() {
+    String id = ids(await(fleet.launch(order("web", 1, "fv-web-e1-d8"), RetryListener.NONE))).get(0);
+    await(fleet.terminate(List.of(id), RetryListener.NONE));
+    waiter().waitUntilInstanceTerminated(b -> b.instanceIds(id));
+    long stopCalls = admin.calls("StopInstances");
+
+    await(fleet.stop(List.of(id), true, RetryListener.NONE));
+
+    assertThat(admin.calls("StopInstances")).as("nothing left to stop").isEqualTo(stopCalls);
+    Retries retries = new Retries();
+    assertThatThrownBy(() -> await(fleet.start(List.of(id), retries)))
+        .isInstanceOfSatisfying(FleetException.class, e -> assertThat(e.errorCode())
+            .isEqualTo("IncorrectInstanceState"));
+    assertThat(retries.heard).as("no retry fixes it").isEmpty();
+  }
+
+  @Test
+  void anotherDeploymentsInstanceIsNeverStoppedNorStarted() {
+    String mine = ids(await(fleet.launch(order("web", 1, "fv-web-e1-d9"), RetryListener.NONE))).get(0);
+    String foreign = launchDirectly(Tag.builder().key("fleetvote:deployment").value("other").build(),
+        Tag.builder().key("fleetvote:group").value("web").build());
+    long stopCalls = admin.calls("StopInstances");
+    long startCalls = admin.calls("StartInstances");
+
+    assertThatThrownBy(() -> await(fleet.stop(List.of(mine, foreign), true, RetryListener.NONE)))
+        .hasMessageContaining(foreign).hasMessageContaining("not tagged fleetvote:deployment=" + DEPLOYMENT);
+    assertThatThrownBy(() -> await(fleet.start(List.of(foreign), RetryListener.NONE)))
+        .hasMessageContaining("refusing to start [" + foreign + "]");
+
+    assertThat(admin.calls("StopInstances")).isEqualTo(stopCalls);
+    assertThat(admin.calls("StartInstances")).isEqualTo(startCalls);
+    assertThat(admin.instance(mine).getString("state")).isIn("pending", "running");
+  }
+
   /** An instance launched around the fleet, with these tags; returns its id. */
   private static String launchDirectly(Tag... tags) {
     return ec2.runInstances(b -> b.imageId(SLEEPER).minCount(1).maxCount(1).tagSpecifications(
@@ -133,11 +193,9 @@ class Ec2FleetIT extends FleetSandbox {
   }
 
   /** Polls DescribeInstances every 100 ms for up to a minute (the SDK waiter's default is every 15 s). */
-  private static void waitUntilRunning(String instanceId) {
-    try (Ec2Waiter waiter = Ec2Waiter.builder().client(ec2).overrideConfiguration(b -> b.maxAttempts(600)
-        .backoffStrategyV2(BackoffStrategy.fixedDelayWithoutJitter(Duration.ofMillis(100)))).build()) {
-      waiter.waitUntilInstanceRunning(b -> b.instanceIds(instanceId));
-    }
+  private static Ec2Waiter waiter() {
+    return Ec2Waiter.builder().client(ec2).overrideConfiguration(b -> b.maxAttempts(600)
+        .backoffStrategyV2(BackoffStrategy.fixedDelayWithoutJitter(Duration.ofMillis(100)))).build();
   }
 
   /** The user-data the instance reads from its metadata endpoint (IMDSv2: a token first). */

@@ -340,14 +340,17 @@ public final class Ec2Api {
     return stateChanges("TerminateInstances", "instancesSet", cloud.terminate(ids));
   }
 
+  /** Force: SIGKILL at once rather than SIGTERM first. Hibernate: no instance is configured for it, as EC2 says. */
   private String stopInstances(QueryRequest request) {
     List<String> ids = instanceIds(request);
-    request.flag("Force");
+    boolean force = request.flag("Force");
     if (request.flag("Hibernate")) {
-      throw new Ec2Exception(400, "UnsupportedOperation", "The sandbox cannot hibernate instances.");
+      cloud.require(ids);
+      throw new Ec2Exception(400, "UnsupportedHibernationConfiguration", "The instance can't be hibernated because "
+          + "it was not configured at launch for hibernation: " + String.join(", ", ids));
     }
     dryRunCheck(request, ids);
-    return stateChanges("StopInstances", "instancesSet", cloud.stop(ids));
+    return stateChanges("StopInstances", "instancesSet", cloud.stop(ids, force));
   }
 
   private String startInstances(QueryRequest request) {
