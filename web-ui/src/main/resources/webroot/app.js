@@ -78,6 +78,8 @@ function onAction(event) {
     }
   } else if (instance) {
     act("/api/instances/" + encodeURIComponent(instance) + "/" + action);
+  } else if (action === "acknowledge-failover") {
+    act("/api/db/acknowledge");
   }
 }
 
@@ -169,13 +171,25 @@ function renderDb(db) {
   const health = pair.masterHealth;
   const judged = health ? `<p id="db-master-health">master ${esc(health.instanceId)}:
     <b class="${health.verdict === "alive" ? "" : "warn"}">${esc(health.verdict.replaceAll("_", " "))}</b>
-    <span class="muted">(${esc(health.reason)}; dead after ${health.of} agreeing rounds)</span></p>` : "";
+    <span class="muted">(${esc(health.reason)}; dead after ${health.of} agreeing rounds)</span>${health.refusal
+      ? ` <span class="warn" id="db-failover-refusal">no failover: ${esc(health.refusal)}</span>` : ""}</p>` : "";
+  const f = pair.topology ? pair.topology.failover : null;
+  const flap = pair.antiFlap;
+  const failover = f ? `<div id="db-failover"><h3>Failover ${esc(f.id)} <small class="muted">(${esc(f.phase)}:
+    ${esc(f.oldMaster)} to ${esc(f.target)}${f.lost >= 0 ? `, ${f.lost} transactions lost by GTID arithmetic` : ""}${
+    f.acknowledgedBy ? `, acknowledged by ${esc(f.acknowledgedBy)}` : ""})</small></h3>
+    <ol id="db-failover-journal">${(f.steps || []).map((st) => `<li>${time(st.at)} <b>${esc(st.name)}</b>
+      ${esc(st.text)} <span class="muted">(fence ${st.fence})</span></li>`).join("")}</ol></div>` : "";
+  const antiFlap = flap ? `<p id="db-anti-flap">automatic failover ${flap.automatic ? "on" : "off"}, at most one
+    per ${flap.windowSeconds} s: ${flap.holdsOff ? `<b class="warn">the next waits until ${time(flap.until)} unless
+    acknowledged</b>` : "none held back"}${f && !f.acknowledgedBy && (f.phase === "done" || f.phase === "failed")
+      ? ' <button type="button" data-action="acknowledge-failover">acknowledge</button>' : ""}</p>` : "";
   document.getElementById("db").innerHTML = `<p>writes go to <b>${esc(master ?? "no one")}</b>
     <span class="muted">(fence ${pair.topology ? pair.topology.fence : "?"}, master slot
     ${pair.topology ? pair.topology.masterSlot : "?"})</span></p>${judged}
     <table id="db-servers"><thead><tr><th>slot</th><th>role</th><th>instance</th><th>volume</th><th>server</th>
     <th>read_only</th><th>binlog GTID</th><th>applied GTID</th><th>replication</th><th>lag</th><th>semi-sync</th>
-    </tr></thead><tbody>${rows}</tbody></table>${problems ? `<ul>${problems}</ul>` : ""}`;
+    </tr></thead><tbody>${rows}</tbody></table>${problems ? `<ul>${problems}</ul>` : ""}${antiFlap}${failover}`;
 }
 
 // ---------------------------------------------------------------- charts

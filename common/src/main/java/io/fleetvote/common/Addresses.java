@@ -83,6 +83,12 @@ public final class Addresses {
   public static final String DB_QUERY = "fleetvote.coordinator.db";
 
   /**
+   * An operator acknowledging the DB pair's latest failover (local to each coordinator, request/reply, body
+   * {@code {"user": ...}}): the anti-flap window lifted, a failed failover let go.
+   */
+  public static final String DB_ACKNOWLEDGE = "fleetvote.coordinator.db.acknowledge";
+
+  /**
    * Publish, local to each coordinator, once a second: the dashboard's snapshot of the fleet (groups, instances,
    * HAProxy backends). Bridged to logged-in browsers (outbound only).
    */

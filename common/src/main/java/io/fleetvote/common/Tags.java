@@ -20,4 +20,10 @@ public final class Tags {
    * slot N is attached to the instance of slot N. Which slot is master is the coordinators' topology, not a tag.
    */
   public static final String DB_SLOT = "fleetvote:db-slot";
+
+  /**
+   * The generation of the slot's instance or volume it belongs to: after a failover the old master's instance and
+   * volume keep their slot tag but no longer belong to the slot, whose next generation is built anew.
+   */
+  public static final String DB_GENERATION = "fleetvote:db-generation";
 }

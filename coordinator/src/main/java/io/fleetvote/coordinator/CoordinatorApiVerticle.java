@@ -93,6 +93,7 @@ final class CoordinatorApiVerticle extends VerticleBase {
           ctx -> command(ctx, action, "instance"));
     }
     operatorRoute(router, "/api/instances/:instance/revoke", authenticated, this::revoke);
+    operatorRoute(router, "/api/db/acknowledge", authenticated, this::acknowledge);
     SockJSBridgeOptions bridge = new SockJSBridgeOptions()
         .addOutboundPermitted(new PermittedOptions().setAddressRegex("fleetvote\\.ui\\..+"));
     router.route(Authentication.BRIDGE_PATH).subRouter(SockJSHandler.create(vertx).bridge(bridge,
@@ -213,6 +214,18 @@ final class CoordinatorApiVerticle extends VerticleBase {
         .onFailure(e -> {
           ctx.response().setStatusCode(503);
           ctx.json(new JsonObject().put("error", "could not revoke " + instance + ": " + e.getMessage()));
+        });
+  }
+
+  /** An operator acknowledges the DB pair's latest failover: its anti-flap window no longer holds the next back. */
+  private void acknowledge(RoutingContext ctx) {
+    String user = Authentication.claims(ctx) == null ? "anyone" : Authentication.claims(ctx).name();
+    vertx.eventBus().<JsonObject>request(Addresses.DB_ACKNOWLEDGE, new JsonObject().put("user", user), COMMAND)
+        .onSuccess(reply -> ctx.json(reply.body()))
+        .onFailure(err -> {
+          ctx.response().setStatusCode(err instanceof ReplyException r && r.failureCode() >= 400
+              && r.failureCode() < 600 ? r.failureCode() : 503);
+          ctx.json(new JsonObject().put("error", String.valueOf(err.getMessage())));
         });
   }
 

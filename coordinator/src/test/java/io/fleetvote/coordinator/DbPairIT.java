@@ -43,7 +43,11 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -140,7 +144,8 @@ class DbPairIT {
     String replica = slot(pair, 2).getString("instanceId");
     JsonObject masterReport = report(master);
     JsonObject replicaReport = Await.until("semi-sync on, the replica acknowledging", UP, () -> report(replica),
-        r -> r.getBoolean("semiSyncSlave") && report(master).getInteger("semiSyncClients") == 1);
+        r -> r.getBoolean("semiSyncSlave") && report(master).getInteger("semiSyncClients") == 1
+            && report(master).getBoolean("semiSyncMaster"));
     masterReport = report(master);
     Await.until("no problem with the pair once semi-sync acknowledges", UP, () -> api.dbPair().getJsonArray("problems"),
         JsonArray::isEmpty);
@@ -315,6 +320,111 @@ class DbPairIT {
           .containsExactly("front page");
     } finally {
       onSuccessor.close().await();
+    }
+    failsOver(master, successor, lb, appPassword);
+  }
+
+  /**
+   * The master's machine dies (every process of its instance killed; EC2 still says running) under writes through
+   * the LB's write port: the leader finds it dead (its probe fails, the replica's IO thread agrees), empties the write
+   * backend, fences it through EC2 (StopInstances: its agent does not answer), promotes the replica and routes writes
+   * to it; every write acknowledged before is on the new master, the journal says each step, and the old slot gets a
+   * new instance and volume, replicating from the new master. A second death within the anti-flap window waits for
+   * an operator's acknowledgement, then fails over too.
+   */
+  private void failsOver(String master, String replica, String lb, String appPassword) {
+    Pool writes = pool(sandbox.admin().port(lb, "mysql-write"), appPassword);
+    List<Integer> acked = Collections.synchronizedList(new ArrayList<>());
+    AtomicInteger next = new AtomicInteger();
+    AtomicBoolean writing = new AtomicBoolean(true);
+    try {
+      writes.query("CREATE TABLE IF NOT EXISTS acked (id INT PRIMARY KEY, server INT)").execute().await();
+      // A write every 20 ms, one at a time, each acknowledged one recorded.
+      Thread writer = new Thread(() -> {
+        while (writing.get()) {
+          int id = next.incrementAndGet();
+          try {
+            writes.preparedQuery("INSERT INTO acked VALUES (?, @@server_id)").execute(Tuple.of(id)).await();
+            acked.add(id);
+          } catch (RuntimeException e) {
+            // Not acknowledged: it may or may not be there; only acknowledged writes must be.
+          }
+          LockSupport.parkNanos(20_000_000);
+        }
+      }, "acked-writer");
+      writer.start();
+      Await.until("writes acknowledged through the LB", UP, () -> acked.size() >= 20);
+      long replicaServer = report(replica).getLong("serverId");
+      sandbox.admin().kill(master);
+      JsonObject pair = Await.until("the failover done", UP, api::dbPair, p -> p != null
+          && p.getJsonObject("topology").getInteger("masterSlot") == 2
+          && p.getJsonObject("topology").getJsonObject("failover") != null
+          && "done".equals(p.getJsonObject("topology").getJsonObject("failover").getString("phase")));
+      JsonObject failover = pair.getJsonObject("topology").getJsonObject("failover");
+      assertThat(failover.getString("oldMaster")).isEqualTo(master);
+      assertThat(failover.getString("target")).isEqualTo(replica);
+      assertThat(failover.getLong("lost")).as("transactions lost by GTID arithmetic").isZero();
+      List<String> steps = failover.getJsonArray("steps").stream().map(st -> ((JsonObject) st).getString("name"))
+          .toList();
+      assertThat(steps).containsSubsequence("detected", "write-backend-emptied", "fenced", "promoted");
+      assertThat(failover.getJsonArray("steps").getJsonObject(steps.indexOf("fenced")).getString("text"))
+          .contains("StopInstances");
+      assertThat(pair.getJsonObject("antiFlap").getBoolean("holdsOff")).isTrue();
+      int before = acked.size();
+      Await.until("writes acknowledged by the new master", UP, () -> rows(writes, "SELECT @@server_id AS id"),
+          rows -> rows.size() == 1 && rows.get(0).getLong("id") == replicaServer && acked.size() > before);
+      writing.set(false);
+      writer.join();
+      Pool onNew = pool(report(replica).getInteger("port"), appPassword);
+      try {
+        List<Integer> there = rows(onNew, "SELECT id FROM acked").stream().map(r -> r.getInteger("id")).toList();
+        assertThat(there).as("every acknowledged write on the new master").containsAll(List.copyOf(acked));
+      } finally {
+        onNew.close().await();
+      }
+      // The old master's instance stopped through EC2; its volume kept, attached to it.
+      ec2.waiter().waitUntilInstanceStopped(b -> b.instanceIds(master));
+      // Each step in the coordinator's append-only journal too.
+      assertThat(read(dir.resolve("coordinator/failover-db.jsonl"))).contains(failover.getString("id"), "\"fenced\"",
+          "\"promoted\"");
+
+      // Slot 1 anew: an instance and a volume of its next generation, replicating from the new master.
+      JsonObject rebuilt = Await.until("slot 1 rebuilt, replicating from the new master", UP, api::dbPair,
+          p -> "replicating".equals(p.getString("phase")) && !master.equals(slot(p, 1).getString("instanceId")));
+      String fresh = slot(rebuilt, 1).getString("instanceId");
+      assertThat(rebuilt.getJsonObject("topology").getJsonArray("volumeGenerations").getList()).containsExactly(2, 1);
+      assertThat(volumes()).hasSize(3);
+      Pool onFresh = pool(report(fresh).getInteger("port"), appPassword);
+      try {
+        Await.until("the acknowledged writes on the rebuilt replica", UP, () -> rows(onFresh,
+            "SELECT COUNT(*) AS n FROM acked WHERE id <= " + before), r -> r.size() == 1
+            && r.get(0).getLong("n") >= acked.stream().filter(id -> id <= before).count());
+      } finally {
+        onFresh.close().await();
+      }
+
+      // The new master dies within the anti-flap window: no failover until an operator acknowledges the first.
+      Await.until("the rebuilt replica acknowledging semi-sync", UP, () -> report(replica).getInteger(
+          "semiSyncClients") == 1);
+      sandbox.admin().kill(replica);
+      JsonObject held = Await.until("the second failover held back", UP, api::dbPair, p -> p.getJsonObject(
+          "masterHealth") != null && String.valueOf(p.getJsonObject("masterHealth").getString("refusal"))
+          .contains("anti-flap"));
+      assertThat(held.getJsonObject("topology").getInteger("masterSlot")).isEqualTo(2);
+      assertThat(held.getJsonObject("topology").getJsonObject("failover").getString("id"))
+          .isEqualTo(failover.getString("id"));
+      assertThat(api.post("/api/db/acknowledge", "").status()).isEqualTo(200);
+      JsonObject second = Await.until("the second failover done", UP, api::dbPair,
+          p -> p.getJsonObject("topology").getInteger("masterSlot") == 1
+              && "done".equals(p.getJsonObject("topology").getJsonObject("failover").getString("phase")));
+      assertThat(second.getJsonObject("topology").getJsonObject("failover").getString("target")).isEqualTo(fresh);
+      assertThat(second.getJsonObject("topology").getJsonObject("failover").getLong("lost")).isZero();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    } finally {
+      writing.set(false);
+      writes.close().await();
     }
   }
 

@@ -18,8 +18,12 @@ import java.util.regex.Pattern;
  * instance of the image with its own data volume, launched or adopted by the leader coordinator.
  * <pre>
  * "db": {"imageId": "ami-...", "instanceType": "t3.small", "volumeGiB": 10, "database": "wiki",
- *        "credentials": {"source": "generate"}}
+ *        "credentials": {"source": "generate"},
+ *        "failover": {"automatic": true, "confirmations": 3, "probeMillis": 500, "antiFlapSeconds": 3600}}
  * </pre>
+ * {@code failover}: whether the leader fails the master over by itself; how many probe rounds in a row (one every
+ * {@code probeMillis}) must find it dead, its replica agreeing; and the anti-flap window, within which a second
+ * automatic failover waits for an operator to acknowledge the first.
  * {@code credentials.source} is {@code generate} (the coordinators make the passwords once and keep them in their
  * data directories and the cluster map, never in logs, user-data or tags). A bad field throws
  * {@link MessageException} naming it.
@@ -35,7 +39,9 @@ public final class DbPairConfig {
   private static final Pattern INSTANCE_TYPE = Pattern.compile("[a-z][a-z0-9-]*\\.[a-z0-9]+");
   private static final Pattern DEVICE = Pattern.compile("/dev/(sd|xvd)[f-p]");
   private static final Set<String> FIELDS = Set.of("name", "imageId", "instanceType", "volumeGiB", "volumeType",
-      "device", "database", "semiSync", "credentials", "agent");
+      "device", "database", "semiSync", "credentials", "agent", "failover");
+  private static final Set<String> FAILOVER_FIELDS = Set.of("automatic", "confirmations", "probeMillis",
+      "antiFlapSeconds");
 
   private final String name;
   private final String imageId;
@@ -46,6 +52,10 @@ public final class DbPairConfig {
   private final String database;
   private final boolean semiSync;
   private final JsonObject agent;
+  private final boolean automaticFailover;
+  private final int confirmations;
+  private final long probeMillis;
+  private final long antiFlapSeconds;
 
   public DbPairConfig(JsonObject json) {
     for (String field : json.fieldNames()) {
@@ -75,6 +85,21 @@ public final class DbPairConfig {
       throw new MessageException("credentials.source", "must be \"generate\" (the coordinators make the pair's "
           + "passwords and keep them out of logs, user-data and tags)");
     }
+    JsonObject failover = JsonFields.object(json, "failover");
+    for (String field : failover.fieldNames()) {
+      if (!FAILOVER_FIELDS.contains(field)) {
+        throw new MessageException("failover." + field, "is not a failover setting (known: "
+            + new TreeSet<>(FAILOVER_FIELDS) + ")");
+      }
+    }
+    try {
+      automaticFailover = JsonFields.booleanValue(failover, "automatic", true);
+      confirmations = JsonFields.intValue(failover, "confirmations", 1, 20, 3);
+      probeMillis = JsonFields.longValue(failover, "probeMillis", 100, 10_000, 500);
+      antiFlapSeconds = JsonFields.longValue(failover, "antiFlapSeconds", 0, 7 * 24 * 3600, 3600);
+    } catch (MessageException e) {
+      throw e.within("failover");
+    }
     agent = JsonFields.object(json, "agent").copy();
     for (String reserved : new String[] {"deployment", "group", "cluster", "roles", "db"}) {
       if (agent.containsKey(reserved)) {
@@ -94,7 +119,29 @@ public final class DbPairConfig {
     return new JsonObject().put("name", name).put("imageId", imageId).put("instanceType", instanceType)
         .put("volumeGiB", volumeGiB).put("volumeType", volumeType).put("device", device).put("database", database)
         .put("semiSync", semiSync).put("credentials", new JsonObject().put("source", "generate"))
-        .put("agent", agent.copy());
+        .put("agent", agent.copy()).put("failover", new JsonObject().put("automatic", automaticFailover)
+            .put("confirmations", confirmations).put("probeMillis", probeMillis)
+            .put("antiFlapSeconds", antiFlapSeconds));
+  }
+
+  /** Whether the leader fails a dead master over by itself (else it only says so). */
+  public boolean automaticFailover() {
+    return automaticFailover;
+  }
+
+  /** Probe rounds in a row that must find the master dead, its replica agreeing. */
+  public int confirmations() {
+    return confirmations;
+  }
+
+  /** How often the leader probes the master. */
+  public long probeMillis() {
+    return probeMillis;
+  }
+
+  /** Within this long of an automatic failover, the next waits for an operator's acknowledgement. */
+  public long antiFlapSeconds() {
+    return antiFlapSeconds;
   }
 
   public String name() {

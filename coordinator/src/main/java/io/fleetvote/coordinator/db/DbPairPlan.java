@@ -43,9 +43,13 @@ public final class DbPairPlan {
   public record Attach(int slot, String volumeId, String instanceId) implements Step {
   }
 
-  /** A command to the slot's DB agent; {@code key} says what a success makes true (see {@link #key}). */
-  public record Command(int slot, String instanceId, DbCommand.Op op, String masterHost, int masterPort, String key)
-      implements Step {
+  /**
+   * A command to the slot's DB agent; {@code key} says what a success makes true (see {@link #key}); {@code semiSync}
+   * whether it turns semi-sync on (a master's only once its replica replicates: before, its commits would wait for
+   * none and fall back to asynchronous replication after the timeout).
+   */
+  public record Command(int slot, String instanceId, DbCommand.Op op, String masterHost, int masterPort, String key,
+                        boolean semiSync) implements Step {
   }
 
   /** What the plan found: the steps, the problems it cannot fix, and the pair as the API shows it. */
@@ -62,11 +66,22 @@ public final class DbPairPlan {
    * @param reports    the DB agents' current reports, by instance id
    * @param done       the keys of the commands carried out in this leader's epoch ({@link #key})
    */
-  /** The slot's live instances of the pair, oldest first: the first is the slot's (a problem names the others). */
-  static List<FleetInstance> ofSlot(DbPairConfig config, List<FleetInstance> instances, int slot) {
+  /**
+   * The slot's live instances of the pair, of the slot's current generation, oldest first: the first is the slot's (a
+   * problem names the others).
+   */
+  static List<FleetInstance> ofSlot(DbPairConfig config, DbTopology topology, List<FleetInstance> instances,
+                                    int slot) {
     return instances.stream().filter(i -> i.group().equals(config.name()) && i.alive()
-        && String.valueOf(slot).equals(i.tags().get(Tags.DB_SLOT))).sorted(Comparator.comparing(
+        && String.valueOf(slot).equals(i.tags().get(Tags.DB_SLOT))
+        && ofGeneration(i.tags(), topology.instanceGeneration(slot))).sorted(Comparator.comparing(
             FleetInstance::launchTime, Comparator.nullsLast(Comparator.naturalOrder()))).toList();
+  }
+
+  /** Whether tags mark the generation; none marks any (instances and volumes made before generations were tagged). */
+  static boolean ofGeneration(Map<String, String> tags, int generation) {
+    String tagged = tags.get(Tags.DB_GENERATION);
+    return tagged == null || tagged.equals(Integer.toString(generation));
   }
 
   public static Outcome plan(String deployment, DbPairConfig config, DbTopology topology,
@@ -78,9 +93,10 @@ public final class DbPairPlan {
     Optional<FleetInstance>[] live = new Optional[3];
     for (int slot = 1; slot <= 2; slot++) {
       int s = slot;
-      List<FleetInstance> ofSlot = ofSlot(config, instances, slot);
+      List<FleetInstance> ofSlot = ofSlot(config, topology, instances, slot);
       List<FleetVolume> volumesOfSlot = volumes.stream().filter(v -> config.name().equals(v.tags().get(Tags.GROUP))
-          && String.valueOf(s).equals(v.tags().get(Tags.DB_SLOT)) && v.usable()).toList();
+          && String.valueOf(s).equals(v.tags().get(Tags.DB_SLOT)) && v.usable()
+          && ofGeneration(v.tags(), topology.volumeGeneration(s))).toList();
       if (ofSlot.size() > 1) {
         problems.add("slot " + slot + " has " + ofSlot.size() + " live instances " + ofSlot.stream()
             .map(FleetInstance::instanceId).toList() + ": " + ofSlot.get(0).instanceId() + " (the oldest) is used");
@@ -129,9 +145,14 @@ public final class DbPairPlan {
       view.put("server", report == null ? "unheard" : report.server().name().toLowerCase(java.util.Locale.ROOT));
     }
     if (live[1].isPresent() && live[2].isPresent()) {
-      command(topology, live, reports, done).ifPresent(steps::add);
+      command(config, topology, live, reports, done).ifPresent(steps::add);
     }
-    String phase = phase(steps, live, reports, topology);
+    if (topology.failingOver()) {
+      // The failover's own steps alone: a MASTER command now would clear the fence of the old master, a launch in its
+      // slot would start an empty master.
+      steps.clear();
+    }
+    String phase = topology.failingOver() ? "failing over" : phase(steps, live, reports, topology);
     DbStatus masterReport = live[topology.masterSlot()].map(i -> reports.get(i.instanceId())).orElse(null);
     if (phase.equals("replicating") && config.semiSync() && !masterReport.semiSyncMaster()) {
       problems.add("semi-sync is off on the master " + masterReport.instanceId() + " (a commit waited past the "
@@ -146,27 +167,28 @@ public final class DbPairPlan {
 
   /**
    * Where writes and reads go now: the master once it was commanded in this epoch and reports itself writable; the
-   * replicas that report both replication threads running. Never a read-only master, never a writable replica.
+   * replicas that report both replication threads running. Never a read-only master, never a writable replica, and
+   * no master at all while a failover is under way.
    */
   public static DbRoute route(String deployment, DbPairConfig config, DbTopology topology,
                               List<FleetInstance> instances, Map<String, DbStatus> reports, Set<String> done,
                               long now) {
     DbRoute.Endpoint master = null;
     List<DbRoute.Endpoint> replicas = new ArrayList<>();
-    for (FleetInstance instance : instances) {
-      DbStatus report = reports.get(instance.instanceId());
-      if (!instance.group().equals(config.name()) || !instance.alive() || instance.privateIp() == null
-          || report == null || report.server() != DbStatus.Server.UP) {
-        continue;
-      }
-      String slot = instance.tags().get(Tags.DB_SLOT);
-      DbRoute.Endpoint endpoint = new DbRoute.Endpoint(instance.instanceId(), instance.privateIp(), report.port());
-      if (String.valueOf(topology.masterSlot()).equals(slot) && !report.readOnly()
-          && done.contains(key(instance.instanceId(), DbCommand.Op.MASTER, "", 0))) {
-        master = endpoint;
-      } else if (String.valueOf(topology.replicaSlot()).equals(slot) && report.readOnly()
-          && report.ioThread() == DbStatus.Thread.YES && report.sqlThread() == DbStatus.Thread.YES) {
-        replicas.add(endpoint);
+    for (int slot = 1; slot <= 2; slot++) {
+      for (FleetInstance instance : ofSlot(config, topology, instances, slot).stream().limit(1).toList()) {
+        DbStatus report = reports.get(instance.instanceId());
+        if (instance.privateIp() == null || report == null || report.server() != DbStatus.Server.UP) {
+          continue;
+        }
+        DbRoute.Endpoint endpoint = new DbRoute.Endpoint(instance.instanceId(), instance.privateIp(), report.port());
+        if (slot == topology.masterSlot() && !report.readOnly() && !topology.failingOver()
+            && done.contains(key(instance.instanceId(), DbCommand.Op.MASTER, "", 0))) {
+          master = endpoint;
+        } else if (slot == topology.replicaSlot() && report.readOnly()
+            && report.ioThread() == DbStatus.Thread.YES && report.sqlThread() == DbStatus.Thread.YES) {
+          replicas.add(endpoint);
+        }
       }
     }
     return new DbRoute(deployment, config.name(), topology.fence(), now, master, replicas);
@@ -177,7 +199,12 @@ public final class DbPairPlan {
     return instanceId + "/" + op + (op == DbCommand.Op.REPLICA ? "/" + masterHost + ":" + masterPort : "");
   }
 
-  private static Optional<Step> command(DbTopology topology, Optional<FleetInstance>[] live,
+  /** The key of a master's semi-sync turned on for its replica. */
+  public static String semiSyncKey(String masterId, String replicaId) {
+    return key(masterId, DbCommand.Op.MASTER, "", 0) + "/semi-sync/" + replicaId;
+  }
+
+  private static Optional<Step> command(DbPairConfig config, DbTopology topology, Optional<FleetInstance>[] live,
                                         Map<String, DbStatus> reports, Set<String> done) {
     FleetInstance master = live[topology.masterSlot()].get();
     FleetInstance replica = live[topology.replicaSlot()].get();
@@ -186,18 +213,25 @@ public final class DbPairPlan {
       return Optional.empty();
     }
     String masterKey = key(master.instanceId(), DbCommand.Op.MASTER, "", 0);
+    DbStatus replicaReport = reports.get(replica.instanceId());
+    boolean replicating = replicaReport != null && replicaReport.server() == DbStatus.Server.UP
+        && replicaReport.ioThread() == DbStatus.Thread.YES;
     if (!done.contains(masterKey) || masterReport.readOnly()) {
       return Optional.of(new Command(topology.masterSlot(), master.instanceId(), DbCommand.Op.MASTER, "", 0,
-          masterKey));
+          masterKey, config.semiSync() && replicating));
     }
-    DbStatus replicaReport = reports.get(replica.instanceId());
     if (replicaReport == null || replicaReport.server() != DbStatus.Server.UP || master.privateIp() == null) {
       return Optional.empty();
     }
     String replicaKey = key(replica.instanceId(), DbCommand.Op.REPLICA, master.privateIp(), masterReport.port());
     if (!done.contains(replicaKey) || replicaReport.ioThread() == DbStatus.Thread.NONE) {
       return Optional.of(new Command(topology.replicaSlot(), replica.instanceId(), DbCommand.Op.REPLICA,
-          master.privateIp(), masterReport.port(), replicaKey));
+          master.privateIp(), masterReport.port(), replicaKey, config.semiSync()));
+    }
+    String semiKey = semiSyncKey(master.instanceId(), replica.instanceId());
+    if (config.semiSync() && replicating && !done.contains(semiKey)) {
+      return Optional.of(new Command(topology.masterSlot(), master.instanceId(), DbCommand.Op.MASTER, "", 0,
+          semiKey, true));
     }
     return Optional.empty();
   }

@@ -22,6 +22,9 @@ import io.fleetvote.coordinator.leader.Leadership;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,8 +65,12 @@ public final class DbPairVerticle extends VerticleBase {
   private static final long COMMAND_TIMEOUT_MS = 30_000;
   private static final String IDEMPOTENT_MISMATCH = "IdempotentParameterMismatch";
   private static final long HAND_OUT_TIMEOUT_MS = 5000;
-  /** The master is dead after this many agreeing rounds in a row (a round per tick). */
-  private static final int CONFIRMATIONS = 3;
+  /** How long the old master's agent has to fence it (it falls back to SIGKILL after 1.5 s). */
+  private static final long FENCE_TIMEOUT_MS = 4000;
+  /** A promotion waits up to 5 s for the replica to apply what it received, then a few statements. */
+  private static final long PROMOTE_TIMEOUT_MS = 15_000;
+  /** Promotions that failed before the failover stops as failed, for an operator. */
+  private static final int PROMOTE_ATTEMPTS = 5;
   /** The replication heartbeat period the DB agents set ({@code MASTER_HEARTBEAT_PERIOD=2}). */
   private static final long HEARTBEAT_MS = 2000;
   /** A replica report older than this cannot vouch for the master. */
@@ -99,6 +106,20 @@ public final class DbPairVerticle extends VerticleBase {
   /** A commanded agent's status after the command, newer than its last report until the next one. */
   private final Map<String, DbStatus> replies = new HashMap<>();
   private long doneEpoch = -1;
+  private final FailoverJournal journal;
+  /** What the last tick found, for the probe rounds between ticks. */
+  private Seen seen;
+  /** A failover step is under way. */
+  private boolean failing;
+  /** Each DB instance's latest report while it was the master: its GTID position and semi-sync, after its death. */
+  private final Map<String, DbStatus> masterReports = new HashMap<>();
+  /** The refusal last logged, so a refusal repeated every round is logged once. */
+  private String lastRefusal;
+  private boolean tickAgain;
+
+  /** The topology and the instances the last tick of a leader saw, in its epoch. */
+  private record Seen(DbTopology topology, List<FleetInstance> instances, long epoch) {
+  }
 
   /** When to hand an app instance the account next, and whether it acknowledged it once this term. */
   private record HandOut(long due, boolean held) {
@@ -121,6 +142,7 @@ public final class DbPairVerticle extends VerticleBase {
     this.fleetFactory = fleetFactory;
     this.reach = reach;
     this.file = dataDir.resolve("db-" + config.name() + ".json");
+    this.journal = new FailoverJournal(dataDir.resolve("failover-" + config.name() + ".jsonl"));
     this.tickMillis = tickMillis;
     this.opTimeoutMillis = opTimeoutMillis;
     this.clock = clock;
@@ -133,13 +155,64 @@ public final class DbPairVerticle extends VerticleBase {
     probe = new MasterProbe(vertx);
     reports.showPair(() -> shown);
     vertx.setPeriodic(tickMillis, t -> tick());
-    return Future.succeededFuture();
+    vertx.setPeriodic(config.probeMillis(), t -> probeRound());
+    return vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_ACKNOWLEDGE, this::acknowledge).completion();
+  }
+
+  /**
+   * An operator acknowledges the latest failover (any coordinator that reaches the quorum writes it, compare-and-set):
+   * the anti-flap window no longer holds the next automatic failover back, and a failed one lets the plan act again.
+   */
+  private void acknowledge(Message<JsonObject> request) {
+    String user = request.body() == null ? null : request.body().getString("user");
+    if (user == null || user.isBlank()) {
+      request.fail(400, "an acknowledgement names its operator");
+      return;
+    }
+    stored().compose(raw -> {
+      DbTopology topology = raw == null ? null : DbTopology.fromJson(new JsonObject(raw));
+      if (topology == null || topology.failover() == null) {
+        return Future.failedFuture(new ReplyException(ReplyFailure.RECIPIENT_FAILURE, 409,
+            "the DB pair " + config.name() + " has had no failover to acknowledge"));
+      }
+      Failover failover = topology.failover();
+      if (failover.phase().active()) {
+        return Future.failedFuture(new ReplyException(ReplyFailure.RECIPIENT_FAILURE, 409, "failover "
+            + failover.id() + " is under way (" + failover.phase().name().toLowerCase(Locale.ROOT) + "): acknowledge "
+            + "it once it is done"));
+      }
+      if (failover.acknowledgedBy() != null) {
+        return Future.succeededFuture(failover);
+      }
+      Failover acknowledged = failover.acknowledged(user).step(clock.millis(), "acknowledged", "acknowledged by "
+          + user + ": the anti-flap window no longer holds the next automatic failover back", topology.fence());
+      DbTopology next = topology.withFailover(acknowledged);
+      return vertx.executeBlocking(() -> map.replace(config.name(), raw, next.toJson().encode()), false)
+          .timeout(opTimeoutMillis, TimeUnit.MILLISECONDS)
+          .compose(replaced -> replaced ? keep(next).map(acknowledged)
+              : Future.failedFuture(new ReplyException(ReplyFailure.RECIPIENT_FAILURE, 409, "the topology changed "
+                  + "meanwhile: try again")));
+    }).onSuccess(failover -> {
+      LOG.info("DB pair {}: failover {} acknowledged by {}", config.name(), failover.id(), failover.acknowledgedBy());
+      request.reply(new JsonObject().put("failover", failover.id()).put("acknowledgedBy", failover.acknowledgedBy()));
+    }).onFailure(e -> request.fail(e instanceof ReplyException r ? r.failureCode() : 503, e.getMessage()));
   }
 
   @Override
   public Future<?> stop() {
     reports.showPair(() -> null);
     return fleet == null ? Future.succeededFuture() : fleet.close();
+  }
+
+  /** A tick as soon as possible (a failover's step was written: its route and its next step now, not in a second). */
+  private void tickSoon() {
+    vertx.runOnContext(x -> {
+      if (ticking) {
+        tickAgain = true;
+      } else {
+        tick();
+      }
+    });
   }
 
   private void tick() {
@@ -165,7 +238,13 @@ public final class DbPairVerticle extends VerticleBase {
       return change(found, found.fencedFor(epoch), epoch, "a new leader (epoch " + epoch + ") takes the next fence")
           .onSuccess(x -> fencedEpoch = epoch).compose(x -> topology(epoch)).compose(fenced -> act(fenced, epoch));
     }).onFailure(e -> LOG.warn("DB pair {}: {}", config.name(), e.getMessage()))
-        .onComplete(x -> ticking = false);
+        .onComplete(x -> {
+          ticking = false;
+          if (tickAgain) {
+            tickAgain = false;
+            tick();
+          }
+        });
   }
 
   /** Lists the pair, plans and starts the steps of slots not already busy. */
@@ -178,10 +257,7 @@ public final class DbPairVerticle extends VerticleBase {
     Future<List<FleetInstance>> instances = fleet.describe();
     Future<List<FleetVolume>> volumes = fleet.volumes();
     return Future.all(instances, volumes).map(x -> {
-      Map<String, DbStatus> current = reports.current();
-      replies.values().removeIf(after -> current.containsKey(after.instanceId())
-          && current.get(after.instanceId()).sentAt() >= after.sentAt());
-      current.putAll(replies);
+      Map<String, DbStatus> current = currentReports();
       DbPairPlan.Outcome outcome = DbPairPlan.plan(deployment, config, topology, instances.result(),
           volumes.result(), current, done);
       DbRoute route = DbPairPlan.route(deployment, config, topology, instances.result(), current, done,
@@ -191,9 +267,19 @@ public final class DbPairVerticle extends VerticleBase {
         if (route.master() != null) {
           handOut(topology, instances.result());
         }
-        watchMaster(topology, instances.result(), current);
+        seen = new Seen(topology, instances.result(), epoch);
+        if (topology.failingOver() && topology.failover().phase().active() && !failing) {
+          failing = true;
+          continueFailover(topology, topology.failover(), epoch, instances.result())
+              .onFailure(e -> LOG.warn("DB pair {}: failover {}: {}", config.name(), topology.failover().id(),
+                  e.getMessage()))
+              .onComplete(y -> failing = false);
+        }
+      } else {
+        seen = null;
       }
-      shown = outcome.pair().put("leader", true).put("route", route.toJson()).put("masterHealth", masterHealth);
+      shown = outcome.pair().put("leader", true).put("route", route.toJson()).put("masterHealth", masterHealth)
+          .put("antiFlap", antiFlap(topology));
       if (!outcome.problems().equals(lastProblems)) {
         outcome.problems().forEach(problem -> LOG.warn("DB pair {}: {}", config.name(), problem));
         lastProblems = outcome.problems();
@@ -247,18 +333,38 @@ public final class DbPairVerticle extends VerticleBase {
     }
   }
 
+  /** The agents' latest reports, with a commanded agent's reply where it is newer. */
+  private Map<String, DbStatus> currentReports() {
+    Map<String, DbStatus> current = reports.current();
+    replies.values().removeIf(after -> current.containsKey(after.instanceId())
+        && current.get(after.instanceId()).sentAt() >= after.sentAt());
+    current.putAll(replies);
+    return current;
+  }
+
+  /** A probe round on what the last tick saw, as the leader of its epoch. */
+  private void probeRound() {
+    Seen last = seen;
+    if (last != null && leadership.leads(last.epoch()) && !last.topology().failingOver()) {
+      watchMaster(last.topology(), last.instances(), currentReports(), last.epoch());
+    }
+  }
+
   /**
    * The leader's round of evidence on the master: its own probe (connect and {@code SELECT 1}) beside the replica's
    * latest report, into the master's {@link MasterFailureDetector} (a new one for each new master instance). Shown
-   * in the pair's view and logged when the verdict changes; nothing acts on it yet (issue 13's failover will).
+   * in the pair's view and logged when the verdict changes. A dead master is failed over ({@link #startFailover}).
    */
-  private void watchMaster(DbTopology topology, List<FleetInstance> instances, Map<String, DbStatus> current) {
+  private void watchMaster(DbTopology topology, List<FleetInstance> instances, Map<String, DbStatus> current,
+                           long epoch) {
     current.values().forEach(r -> {
       if (r.port() > 0) {
         knownPorts.put(r.instanceId(), r.port());
       }
     });
-    Optional<FleetInstance> master = slotInstance(instances, topology.masterSlot());
+    Optional<FleetInstance> master = slotInstance(topology, instances, topology.masterSlot());
+    master.map(i -> current.get(i.instanceId())).filter(r -> r.server() == DbStatus.Server.UP)
+        .ifPresent(r -> masterReports.put(r.instanceId(), r));
     Integer port = master.map(i -> knownPorts.get(i.instanceId())).orElse(null);
     if (master.isEmpty() || master.get().privateIp() == null || port == null) {
       masterHealth = null;
@@ -269,13 +375,13 @@ public final class DbPairVerticle extends VerticleBase {
     }
     String id = master.get().instanceId();
     if (!id.equals(detectorFor)) {
-      detector = new MasterFailureDetector(CONFIRMATIONS, HEARTBEAT_MS, REPORT_FRESH_MS);
+      detector = new MasterFailureDetector(config.confirmations(), HEARTBEAT_MS, REPORT_FRESH_MS);
       detectorFor = id;
       lastVerdict = null;
     }
     MasterFailureDetector judging = detector;
-    DbStatus replica = slotInstance(instances, topology.replicaSlot()).map(i -> current.get(i.instanceId()))
-        .orElse(null);
+    Optional<FleetInstance> replicaInstance = slotInstance(topology, instances, topology.replicaSlot());
+    DbStatus replica = replicaInstance.map(i -> current.get(i.instanceId())).orElse(null);
     probing = true;
     probe.probe(master.get().privateIp(), port, DbPairConfig.APP_USER, topology.appPassword()).onComplete(done -> {
       probing = false;
@@ -296,18 +402,193 @@ public final class DbPairVerticle extends VerticleBase {
       }
       masterHealth = new JsonObject().put("instanceId", id)
           .put("verdict", assessment.verdict().name().toLowerCase(Locale.ROOT))
-          .put("confirmations", assessment.confirmations()).put("of", CONFIRMATIONS).put("reason", assessment.reason())
-          .put("at", clock.millis());
+          .put("confirmations", assessment.confirmations()).put("of", config.confirmations())
+          .put("reason", assessment.reason()).put("at", clock.millis());
+      if (assessment.verdict() == MasterFailureDetector.Verdict.DEAD && replicaInstance.isPresent() && !failing
+          && leadership.leads(epoch)) {
+        failing = true;
+        startFailover(topology, epoch, master.get(), replicaInstance.get(), replica, assessment.reason())
+            .onFailure(e -> LOG.warn("DB pair {}: no failover of {}: {}", config.name(), id, e.getMessage()))
+            .onComplete(x -> failing = false);
+      }
     });
   }
 
-  private Optional<FleetInstance> slotInstance(List<FleetInstance> instances, int slot) {
-    return DbPairPlan.ofSlot(config, instances, slot).stream().findFirst();
+  /**
+   * Starts the failover of a dead master, unless something forbids it (then a refusal, logged once with the epoch):
+   * automatic failover off, the anti-flap window of the previous one not acknowledged, a replica that is not
+   * promotable, or a master that had fallen back to asynchronous replication (acknowledged writes may be missing on the
+   * replica). The failover's first step, written to the topology before anything is done, empties the write backend.
+   */
+  private Future<Void> startFailover(DbTopology topology, long epoch, FleetInstance master, FleetInstance replica,
+                                     DbStatus replicaReport, String why) {
+    long now = clock.millis();
+    DbStatus last = masterReports.get(master.instanceId());
+    String refusal = !config.automaticFailover() ? "automatic failover is off (failover.automatic)"
+        : topology.failover() != null && topology.failover().holdsOff(now, config.antiFlapSeconds() * 1000)
+        ? "failover " + topology.failover().id() + " was " + (now - topology.failover().startedAt()) / 1000
+          + " s ago, within the anti-flap window of " + config.antiFlapSeconds() + " s: waiting for an operator to "
+          + "acknowledge it"
+        : notPromotable(replica, replicaReport, now)
+        .or(() -> config.semiSync() && last != null && !last.semiSyncMaster()
+            ? Optional.of("the master's last report had semi-sync off (fallen back to asynchronous replication): "
+            + "writes it acknowledged may be missing on the replica") : Optional.empty()).orElse(null);
+    if (refusal != null) {
+      if (!refusal.equals(lastRefusal)) {
+        LOG.warn("DB pair {}: epoch {}: master {} is dead, no failover: {}", config.name(), epoch,
+            master.instanceId(), refusal);
+        lastRefusal = refusal;
+      }
+      masterHealth = masterHealth.copy().put("refusal", refusal);
+      return Future.succeededFuture();
+    }
+    lastRefusal = null;
+    Failover failover = Failover.start(Failover.Kind.AUTOMATIC, topology.fence(), now, topology.masterSlot(),
+        master.instanceId(), replica.instanceId(), last == null ? "" : last.gtidBinlogPos(), "master "
+            + master.instanceId() + " is dead: " + why)
+        .step(now, "write-backend-emptied", "no write goes to either server until the new master is routed",
+            topology.fence());
+    return change(topology, topology.withFailover(failover), epoch, "epoch " + epoch + ": failover " + failover.id()
+        + " of master " + master.instanceId() + " to " + replica.instanceId() + " begins")
+        .onSuccess(x -> tickSoon());
+  }
+
+  /** Whether the anti-flap window holds an automatic failover back now, and until when. */
+  private JsonObject antiFlap(DbTopology topology) {
+    Failover last = topology.failover();
+    long window = config.antiFlapSeconds() * 1000;
+    boolean holds = last != null && last.holdsOff(clock.millis(), window);
+    return new JsonObject().put("windowSeconds", config.antiFlapSeconds()).put("holdsOff", holds)
+        .put("until", holds ? last.startedAt() + window : null)
+        .put("automatic", config.automaticFailover());
+  }
+
+  /** Why the replica cannot become the master now, if it cannot. */
+  private static Optional<String> notPromotable(FleetInstance replica, DbStatus report, long now) {
+    if (report == null || now - report.sentAt() > REPORT_FRESH_MS) {
+      return Optional.of("the replica " + replica.instanceId() + " has not reported lately");
+    }
+    if (report.server() != DbStatus.Server.UP || !report.readOnly() || report.ioThread() == DbStatus.Thread.NONE) {
+      return Optional.of("the replica " + replica.instanceId() + " is not a replica now (MariaDB " + report.server()
+          .name().toLowerCase(Locale.ROOT) + ", read_only " + report.readOnly() + ", IO thread " + report.ioThread()
+          .name().toLowerCase(Locale.ROOT) + ")");
+    }
+    if (report.sqlThread() != DbStatus.Thread.YES || !report.lastSqlError().isEmpty()) {
+      return Optional.of("the replica " + replica.instanceId() + " does not apply what it receives (SQL thread "
+          + report.sqlThread().name().toLowerCase(Locale.ROOT) + (report.lastSqlError().isEmpty() ? ""
+          : ", " + report.lastSqlError()) + ")");
+    }
+    return Optional.empty();
+  }
+
+  /** The failover's next step, as the journal in the topology says: fence (and verify), or promote. */
+  private Future<Void> continueFailover(DbTopology topology, Failover failover, long epoch,
+                                        List<FleetInstance> instances) {
+    return failover.phase() == Failover.Phase.FENCING ? fence(topology, failover, epoch, instances)
+        : promote(topology, failover, epoch);
+  }
+
+  /**
+   * Fences the old master and verifies it: its agent sets {@code read_only} and kills the application's connections
+   * (or, when MariaDB does not answer, kills MariaDB, which starts again read-only); an agent that does not answer has
+   * its instance stopped through the EC2 API (StopInstances, Force), verified by DescribeInstances. Only a verified
+   * fence moves the failover on to the promotion; otherwise the next tick tries again.
+   */
+  private Future<Void> fence(DbTopology topology, Failover failover, long epoch, List<FleetInstance> instances) {
+    Optional<FleetInstance> old = instances.stream().filter(i -> i.instanceId().equals(failover.oldMaster()))
+        .findFirst();
+    if (old.isEmpty() || !old.get().alive()) {
+      return fenced(topology, failover, epoch, "the old master's instance is " + old.map(FleetInstance::state)
+          .orElse("gone") + " (DescribeInstances)");
+    }
+    DbCommand command = command(DbCommand.Op.FENCE, topology, "", 0, false);
+    return vertx.eventBus().request(Addresses.dbControl(failover.oldMaster()), command.toJson(),
+            new DeliveryOptions().setSendTimeout(FENCE_TIMEOUT_MS))
+        .compose(reply -> fenced(topology, failover, epoch, "fenced by its agent: " + status(reply.body())
+            .map(st -> st.server() == DbStatus.Server.UP ? "read_only " + st.readOnly()
+                + ", the application's connections killed" : st.problem()).orElse("a reply that is not a status")),
+            agentSilent -> fleet.stop(List.of(failover.oldMaster()), true, RetryListener.NONE)
+                .compose(x -> fleet.describe())
+                .compose(now -> {
+                  String state = now.stream().filter(i -> i.instanceId().equals(failover.oldMaster()))
+                      .map(FleetInstance::state).findFirst().orElse("gone");
+                  return now.stream().anyMatch(i -> i.instanceId().equals(failover.oldMaster()) && i.alive())
+                      ? Future.failedFuture("still " + state + " after StopInstances")
+                      : fenced(topology, failover, epoch, "its agent did not answer (" + agentSilent.getMessage()
+                          + "): stopped through EC2 (StopInstances, Force), now " + state);
+                })
+                .recover(e -> noted(topology, failover, epoch, "fence-failed", "the old master is not fenced yet ("
+                    + e.getMessage() + "); trying again").compose(x -> Future.failedFuture(e.getMessage()))));
+  }
+
+  private Future<Void> fenced(DbTopology topology, Failover failover, long epoch, String how) {
+    Failover next = failover.step(clock.millis(), "fenced", how, topology.fence()).inPhase(Failover.Phase.PROMOTING);
+    return change(topology, topology.withFailover(next), epoch, "failover " + failover.id() + ": " + how)
+        .onSuccess(x -> tickSoon());
+  }
+
+  /**
+   * Promotes the replica (it applies what it received first, then stops replicating and takes writes), then writes the
+   * topology with it as the master: the write backend moves to it on the same tick. A failed promotion is noted and
+   * sent again (the agent's PROMOTE is idempotent); after {@value #PROMOTE_ATTEMPTS} the failover fails, and the pair
+   * waits for an operator with no writable server.
+   */
+  private Future<Void> promote(DbTopology topology, Failover failover, long epoch) {
+    // Semi-sync off: the new master has no replica yet (its first commit would wait the timeout for none); the plan
+    // turns it on once the next replica replicates.
+    DbCommand command = command(DbCommand.Op.PROMOTE, topology, "", 0, false);
+    LOG.info("DB pair {}: failover {}: {} to {}", config.name(), failover.id(), command, failover.target());
+    return vertx.eventBus().request(Addresses.dbControl(failover.target()), command.toJson(),
+            new DeliveryOptions().setSendTimeout(PROMOTE_TIMEOUT_MS))
+        .compose(reply -> {
+          DbStatus after = status(reply.body()).orElse(null);
+          if (after == null || after.readOnly() || after.server() != DbStatus.Server.UP) {
+            return Future.failedFuture("the promoted server's reply does not show it writable");
+          }
+          long now = clock.millis();
+          String applied = after.gtidSlavePos().isEmpty() ? after.gtidBinlogPos() : after.gtidSlavePos();
+          Failover promoted = failover.promoted(applied);
+          Failover finished = promoted.step(now, "promoted", failover.target() + " is the master (applied " + applied
+              + "; the old master's last reported binlog position " + failover.oldMasterGtid() + ": " + promoted.lost()
+              + " transactions lost by GTID arithmetic); the write backend moves to it", topology.fence());
+          replies.put(failover.target(), after);
+          done.add(DbPairPlan.key(failover.target(), DbCommand.Op.MASTER, "", 0));
+          return change(topology, topology.failedOver(finished, epoch, now), epoch, "epoch " + epoch + ": failover "
+              + failover.id() + " done: " + failover.target() + " is the master, " + promoted.lost() + " lost")
+              .onSuccess(x -> tickSoon());
+        }, e -> {
+          long attempts = failover.steps().stream().filter(st -> st.name().equals("promote-failed")).count() + 1;
+          if (attempts >= PROMOTE_ATTEMPTS) {
+            Failover failed = failover.step(clock.millis(), "failed", "the promotion failed " + attempts
+                + " times (last: " + e.getMessage() + "): no server takes writes; an operator must look, then "
+                + "acknowledge", topology.fence()).inPhase(Failover.Phase.FAILED);
+            return change(topology, topology.withFailover(failed), epoch, "epoch " + epoch + ": failover "
+                + failover.id() + " failed");
+          }
+          return noted(topology, failover, epoch, "promote-failed", "the promotion of " + failover.target()
+              + " failed (" + e.getMessage() + "); sent again");
+        });
+  }
+
+  /** A step's failure in the journal, once per distinct sentence in a row. */
+  private Future<Void> noted(DbTopology topology, Failover failover, long epoch, String name, String text) {
+    Failover.Step last = failover.steps().get(failover.steps().size() - 1);
+    if (last.name().equals(name) && last.text().equals(text) && !name.equals("promote-failed")) {
+      return Future.succeededFuture();
+    }
+    return change(topology, topology.withFailover(failover.step(clock.millis(), name, text, topology.fence())), epoch,
+        "failover " + failover.id() + ": " + text);
+  }
+
+  private Optional<FleetInstance> slotInstance(DbTopology topology, List<FleetInstance> instances, int slot) {
+    return DbPairPlan.ofSlot(config, topology, instances, slot).stream().findFirst();
   }
 
   private Future<?> carryOut(DbPairPlan.Step step, DbTopology topology, long epoch) {
     RetryListener quiet = RetryListener.NONE;
-    Map<String, String> slotTag = Map.of(Tags.DB_SLOT, Integer.toString(step.slot()));
+    Map<String, String> slotTag = Map.of(Tags.DB_SLOT, Integer.toString(step.slot()), Tags.DB_GENERATION,
+        Integer.toString(step instanceof DbPairPlan.CreateVolume ? topology.volumeGeneration(step.slot())
+            : topology.instanceGeneration(step.slot())));
     if (step instanceof DbPairPlan.Launch launch) {
       LOG.info("DB pair {}: launching slot {}'s instance (token {}{})", config.name(), launch.slot(),
           launch.clientToken(), launch.zone() == null ? "" : ", in " + launch.zone() + " with its volume");
@@ -350,21 +631,29 @@ public final class DbPairVerticle extends VerticleBase {
   }
 
   private Future<?> command(DbPairPlan.Command step, DbTopology topology, long epoch) {
-    DbCommand command = new DbCommand(step.op(), topology.fence(), config.database(), DbPairConfig.REPLICATION_USER,
-        topology.replicationPassword(), DbPairConfig.APP_USER, topology.appPassword(), step.masterHost(),
-        step.masterPort(), config.semiSync());
+    DbCommand command = command(step.op(), topology, step.masterHost(), step.masterPort(), step.semiSync());
     LOG.info("DB pair {}: {} to {}", config.name(), command, step.instanceId());
     return vertx.eventBus().request(Addresses.dbControl(step.instanceId()), command.toJson(),
             new DeliveryOptions().setSendTimeout(COMMAND_TIMEOUT_MS))
         .onSuccess(reply -> {
           if (leadership.leads(epoch)) {
             done.add(step.key());
+            if (step.op() == DbCommand.Op.MASTER) {
+              done.add(DbPairPlan.key(step.instanceId(), DbCommand.Op.MASTER, "", 0));
+            }
           }
           status(reply.body()).ifPresent(after -> replies.put(step.instanceId(), after));
           LOG.info("DB pair {}: {} is {} ({})", config.name(), step.instanceId(),
               step.op() == DbCommand.Op.MASTER ? "the master" : "replicating from " + step.masterHost() + ":"
                   + step.masterPort(), shortStatus(reply.body()));
         });
+  }
+
+  private DbCommand command(DbCommand.Op op, DbTopology topology, String masterHost, int masterPort,
+                            boolean semiSync) {
+    return new DbCommand(op, topology.fence(), config.database(), DbPairConfig.REPLICATION_USER,
+        topology.replicationPassword(), DbPairConfig.APP_USER, topology.appPassword(), masterHost, masterPort,
+        semiSync);
   }
 
   private static String shortStatus(Object body) {
@@ -429,6 +718,7 @@ public final class DbPairVerticle extends VerticleBase {
   /** Writes the topology to this coordinator's file when it differs (owner-only, replaced atomically). */
   private Future<Void> keep(DbTopology topology) {
     return vertx.executeBlocking(() -> {
+      journal.follow(topology.failover());
       String json = topology.toJson().encodePrettily();
       if (Files.exists(file) && Files.readString(file).equals(json)) {
         return null;

@@ -26,9 +26,11 @@ import java.security.SecureRandom;
  * @param fenceEpoch          the leader epoch that raised it
  * @param replicationPassword the replication account's password
  * @param appPassword         the application account's password
+ * @param failover            the latest failover, under way or finished, with its journal (null before the first)
  */
 public record DbTopology(int masterSlot, long epoch, long since, int[] instanceGenerations, int[] volumeGenerations,
-                         long fence, long fenceEpoch, String replicationPassword, String appPassword) {
+                         long fence, long fenceEpoch, String replicationPassword, String appPassword,
+                         Failover failover) {
 
 
   public DbTopology {
@@ -42,7 +44,7 @@ public record DbTopology(int masterSlot, long epoch, long since, int[] instanceG
   /** A new pair: slot 1 master, first generations, new passwords. */
   public static DbTopology first(long epoch, long now, SecureRandom random) {
     return new DbTopology(1, epoch, now, new int[] {1, 1}, new int[] {1, 1}, 1, epoch, Passwords.random(random, 32),
-        Passwords.random(random, 32));
+        Passwords.random(random, 32), null);
   }
 
   public int replicaSlot() {
@@ -62,7 +64,7 @@ public record DbTopology(int masterSlot, long epoch, long since, int[] instanceG
     int[] next = instanceGenerations.clone();
     next[slot - 1]++;
     return new DbTopology(masterSlot, epoch, since, next, volumeGenerations, fence, fenceEpoch, replicationPassword,
-        appPassword);
+        appPassword, failover);
   }
 
   /** The same, with slot's volume at its next generation (its predecessor was deleted or broke). */
@@ -70,13 +72,44 @@ public record DbTopology(int masterSlot, long epoch, long since, int[] instanceG
     int[] next = volumeGenerations.clone();
     next[slot - 1]++;
     return new DbTopology(masterSlot, epoch, since, instanceGenerations, next, fence, fenceEpoch, replicationPassword,
-        appPassword);
+        appPassword, failover);
   }
 
   /** The same, fenced for the leader of {@code leaderEpoch}: the next fencing token. */
   public DbTopology fencedFor(long leaderEpoch) {
     return new DbTopology(masterSlot, epoch, since, instanceGenerations, volumeGenerations, fence + 1, leaderEpoch,
-        replicationPassword, appPassword);
+        replicationPassword, appPassword, failover);
+  }
+
+  /** The same with this failover (a step further, or a new one). */
+  public DbTopology withFailover(Failover next) {
+    return new DbTopology(masterSlot, epoch, since, instanceGenerations, volumeGenerations, fence, fenceEpoch,
+        replicationPassword, appPassword, next);
+  }
+
+  /**
+   * Whether a failover is under way, or failed and no operator acknowledged it yet: no write goes anywhere and the
+   * plan takes no step meanwhile (a failed promotion may have left the replica writable; only an operator who looked
+   * lets the plan command the old master again).
+   */
+  public boolean failingOver() {
+    return failover != null && (failover.phase().active()
+        || failover.phase() == Failover.Phase.FAILED && failover.acknowledgedBy() == null);
+  }
+
+  /**
+   * The failover done: its replica's slot is the master's since {@code now}, made so by the leader of
+   * {@code leaderEpoch}; the old master's slot gets a new instance and a new volume (the old ones, fenced, are no longer
+   * the slot's: a new replica is built from the new master).
+   */
+  public DbTopology failedOver(Failover done, long leaderEpoch, long now) {
+    int old = done.fromSlot();
+    int[] instances = instanceGenerations.clone();
+    int[] volumes = volumeGenerations.clone();
+    instances[old - 1]++;
+    volumes[old - 1]++;
+    return new DbTopology(done.toSlot(), leaderEpoch, now, instances, volumes, fence, fenceEpoch, replicationPassword,
+        appPassword, done);
   }
 
   public JsonObject toJson() {
@@ -86,7 +119,8 @@ public record DbTopology(int masterSlot, long epoch, long since, int[] instanceG
         .put("volumeGenerations", new JsonArray().add(volumeGenerations[0])
             .add(volumeGenerations[1]))
         .put("fence", fence).put("fenceEpoch", fenceEpoch)
-        .put("replicationPassword", replicationPassword).put("appPassword", appPassword);
+        .put("replicationPassword", replicationPassword).put("appPassword", appPassword)
+        .put("failover", failover == null ? null : failover.toJson());
   }
 
   /** What the dashboard and the API may show: no passwords. */
@@ -103,7 +137,15 @@ public record DbTopology(int masterSlot, long epoch, long since, int[] instanceG
         Long.MAX_VALUE), JsonFields.longValue(json, "since", 0, Long.MAX_VALUE), pair(json, "instanceGenerations"),
         pair(json, "volumeGenerations"), JsonFields.longValue(json, "fence", 1, Long.MAX_VALUE),
         JsonFields.longValue(json, "fenceEpoch", 0, Long.MAX_VALUE), DbCommand.secret(json, "replicationPassword"),
-        DbCommand.secret(json, "appPassword"));
+        DbCommand.secret(json, "appPassword"), failover(json));
+  }
+
+  private static Failover failover(JsonObject json) {
+    try {
+      return json.getValue("failover") == null ? null : Failover.fromJson(json.getValue("failover"));
+    } catch (MessageException e) {
+      throw e.within("failover");
+    }
   }
 
   private static int[] pair(JsonObject json, String field) {
@@ -119,7 +161,9 @@ public record DbTopology(int masterSlot, long epoch, long since, int[] instanceG
   public String toString() {
     return "DbTopology[master slot " + masterSlot + " since epoch " + epoch + ", instance generations "
         + instanceGenerations[0] + "/" + instanceGenerations[1] + ", volume generations " + volumeGenerations[0] + "/"
-        + volumeGenerations[1] + ", fence " + fence + " (epoch " + fenceEpoch + ")]";
+        + volumeGenerations[1] + ", fence " + fence + " (epoch " + fenceEpoch + ")"
+        + (failover == null ? "" : ", failover " + failover.id() + " " + failover.phase().name()
+        .toLowerCase(java.util.Locale.ROOT)) + "]";
   }
 
   @Override

@@ -63,6 +63,10 @@ public final class UiVerticle extends VerticleBase {
   private JsonObject latest = new JsonObject();
   private Rejections rejections;
   private boolean first = true;
+  /** The DB pair's failover whose steps were told as events, how many of them, and the last refusal told. */
+  private String failoverSeen;
+  private int failoverStepsSeen;
+  private String refusalSeen;
 
   private record Heard(LbStatus status, long receivedAt) {
   }
@@ -121,6 +125,7 @@ public final class UiVerticle extends VerticleBase {
       JsonArray events = new JsonArray();
       instanceEvents(snapshot, events);
       backendEvents(events);
+      failoverEvents(snapshot.getJsonObject("db"), events);
       if (ledger.succeeded() && ledger.result() != null) {
         ledgerEvents(ledger.result().entries(), events);
       }
@@ -224,6 +229,37 @@ public final class UiVerticle extends VerticleBase {
       }
     }
     instancesSeen = now;
+  }
+
+  /**
+   * The DB pair's failover steps and refusals as events: each step of the journal once (on a coordinator that just
+   * started, only those written after its first snapshot), each new refusal once, with the fence they were taken in.
+   */
+  private void failoverEvents(JsonObject db, JsonArray events) {
+    JsonObject pair = db == null ? null : db.getJsonObject("pair");
+    JsonObject failover = pair == null || pair.getJsonObject("topology") == null ? null
+        : pair.getJsonObject("topology").getJsonObject("failover");
+    if (failover != null) {
+      String id = failover.getString("id");
+      JsonArray steps = failover.getJsonArray("steps", new JsonArray());
+      int from = id.equals(failoverSeen) ? failoverStepsSeen : first ? steps.size() : 0;
+      for (int i = from; i < steps.size(); i++) {
+        JsonObject step = steps.getJsonObject(i);
+        events.add(new JsonObject().put("kind", "failover").put("at", step.getLong("at"))
+            .put("text", "DB failover " + id + " (fence " + step.getLong("fence") + "): " + step.getString("name")
+                + ": " + step.getString("text")));
+      }
+      failoverSeen = id;
+      failoverStepsSeen = steps.size();
+    }
+    JsonObject health = pair == null ? null : pair.getJsonObject("masterHealth");
+    String refusal = health == null ? null : health.getString("refusal");
+    if (refusal != null && !refusal.equals(refusalSeen) && !first) {
+      events.add(new JsonObject().put("kind", "failover-refused").put("text", "DB master " + health.getString(
+          "instanceId") + " is dead, no failover (fence " + pair.getJsonObject("topology").getLong("fence") + "): "
+          + refusal));
+    }
+    refusalSeen = refusal;
   }
 
   private void backendEvents(JsonArray events) {

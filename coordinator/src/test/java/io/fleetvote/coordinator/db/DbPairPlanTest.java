@@ -79,6 +79,8 @@ class DbPairPlanTest {
     DbPairPlan.Command master = (DbPairPlan.Command) plan().steps().get(0);
     assertThat(master.op()).isEqualTo(DbCommand.Op.MASTER);
     assertThat(master.instanceId()).isEqualTo("i-0000000000000db01");
+    assertThat(master.semiSync()).as("no semi-sync before a replica replicates: commits would wait for none")
+        .isFalse();
     assertThat(plan().pair().getString("phase")).isEqualTo("configuring");
     done.add(master.key());
     reports.put("i-0000000000000db01", up("i-0000000000000db01", 3307, false, DbStatus.Thread.NONE));
@@ -88,6 +90,11 @@ class DbPairPlanTest {
     assertThat(replica.masterHost() + ":" + replica.masterPort()).isEqualTo("10.0.0.1:3307");
     done.add(replica.key());
     reports.put("i-0000000000000db02", up("i-0000000000000db02", 3308, true, DbStatus.Thread.YES));
+    DbPairPlan.Command semiSync = (DbPairPlan.Command) plan().steps().get(0);
+    assertThat(semiSync.op()).isEqualTo(DbCommand.Op.MASTER);
+    assertThat(semiSync.instanceId()).isEqualTo("i-0000000000000db01");
+    assertThat(semiSync.semiSync()).as("semi-sync on once the replica replicates").isTrue();
+    done.add(semiSync.key());
     DbPairPlan.Outcome replicating = plan();
     assertThat(replicating.steps()).isEmpty();
     assertThat(replicating.pair().getString("phase")).isEqualTo("replicating");
@@ -109,6 +116,46 @@ class DbPairPlanTest {
     reports.put("i-0000000000000db01", up("i-0000000000000db01", 3307, false, DbStatus.Thread.NONE));
     reports.put("i-0000000000000db02", up("i-0000000000000db02", 3308, true, DbStatus.Thread.NONE));
     assertThat(((DbPairPlan.Command) plan().steps().get(0)).op()).isEqualTo(DbCommand.Op.REPLICA);
+  }
+
+  @Test
+  void duringAFailoverNothingIsPlannedAndNoWriteIsRoutedThenTheOldSlotIsBuiltAnewOfItsNextGeneration() {
+    instances.add(tagged(instance("i-0000000000000db01", "db", 1, "running"), 1));
+    instances.add(tagged(instance("i-0000000000000db02", "db", 2, "running"), 1));
+    volumes.add(volume("vol-0000000000000db01", 1, "in-use", "us-east-1a", "i-0000000000000db01"));
+    volumes.add(volume("vol-0000000000000db02", 2, "in-use", "us-east-1a", "i-0000000000000db02"));
+    reports.put("i-0000000000000db01", up("i-0000000000000db01", 3307, true, DbStatus.Thread.NONE));
+    reports.put("i-0000000000000db02", up("i-0000000000000db02", 3308, true, DbStatus.Thread.YES));
+    done.add(DbPairPlan.key("i-0000000000000db01", DbCommand.Op.MASTER, "", 0));
+    Failover failover = Failover.start(Failover.Kind.AUTOMATIC, 1, 2000, 1, "i-0000000000000db01",
+        "i-0000000000000db02", "0-1-10", "dead");
+    DbTopology failing = TOPOLOGY.withFailover(failover);
+    assertThat(failing.failingOver()).isTrue();
+    // The old master fenced (read-only): outside a failover the plan would command it master again; not now.
+    DbPairPlan.Outcome outcome = DbPairPlan.plan("prod", CONFIG, failing, instances, volumes, reports, done);
+    assertThat(outcome.steps()).isEmpty();
+    assertThat(outcome.pair().getString("phase")).isEqualTo("failing over");
+    reports.put("i-0000000000000db01", up("i-0000000000000db01", 3307, false, DbStatus.Thread.NONE));
+    assertThat(DbPairPlan.route("prod", CONFIG, failing, instances, reports, done, 5000).master())
+        .as("no write goes anywhere during a failover, not even to a master still writable").isNull();
+    // Promoted: slot 2 is the master's; slot 1's fenced instance and its volume are of the old generation.
+    DbTopology after = failing.failedOver(failover.inPhase(Failover.Phase.PROMOTING).promoted("0-1-10"), 4, 3000);
+    assertThat(after.failingOver()).isFalse();
+    assertThat(after.masterSlot()).isEqualTo(2);
+    assertThat(after.epoch()).isEqualTo(4);
+    assertThat(after.instanceGeneration(1)).isEqualTo(2);
+    assertThat(after.volumeGeneration(1)).isEqualTo(2);
+    assertThat(after.failover().lost()).isZero();
+    reports.put("i-0000000000000db01", up("i-0000000000000db01", 3307, true, DbStatus.Thread.NONE));
+    reports.put("i-0000000000000db02", up("i-0000000000000db02", 3308, false, DbStatus.Thread.NONE));
+    done.add(DbPairPlan.key("i-0000000000000db02", DbCommand.Op.MASTER, "", 0));
+    DbPairPlan.Outcome rebuilt = DbPairPlan.plan("prod", CONFIG, after, instances, volumes, reports, done);
+    assertThat(rebuilt.steps()).singleElement().isEqualTo(new DbPairPlan.Launch(1,
+        DbPairPlan.token("prod", CONFIG, "s", 1, 2), null));
+    DbRoute route = DbPairPlan.route("prod", CONFIG, after, instances, reports, done, 5000);
+    assertThat(route.master()).isEqualTo(new DbRoute.Endpoint("i-0000000000000db02", "10.0.0.1", 3308));
+    assertThat(route.replicas()).as("the old master is no replica of the new one").isEmpty();
+    assertThat(DbTopology.fromJson(after.toJson())).isEqualTo(after);
   }
 
   @Test
@@ -174,11 +221,19 @@ class DbPairPlanTest {
         "us-east-1a", Map.of(Tags.DB_SLOT, Integer.toString(slot)));
   }
 
+  private static FleetInstance tagged(FleetInstance instance, int generation) {
+    Map<String, String> tags = new HashMap<>(instance.tags());
+    tags.put(Tags.DB_GENERATION, Integer.toString(generation));
+    return new FleetInstance(instance.instanceId(), instance.group(), instance.state(), instance.launchTime(),
+        instance.clientToken(), instance.privateIp(), instance.zone(), tags);
+  }
+
   private static int instancesMade;
 
   private static FleetVolume volume(String id, int slot, String state, String zone, String instanceId) {
     return new FleetVolume(id, state, zone, 10, instanceId, instanceId == null ? null : "attached",
-        instanceId == null ? null : "/dev/sdf", Map.of(Tags.GROUP, "db", Tags.DB_SLOT, Integer.toString(slot)));
+        instanceId == null ? null : "/dev/sdf", Map.of(Tags.GROUP, "db", Tags.DB_SLOT, Integer.toString(slot),
+        Tags.DB_GENERATION, "1"));
   }
 
   private static DbStatus up(String id, int port, boolean readOnly, DbStatus.Thread io) {
