@@ -80,6 +80,8 @@ function onAction(event) {
     act("/api/instances/" + encodeURIComponent(instance) + "/" + action);
   } else if (action === "acknowledge-failover") {
     act("/api/db/acknowledge");
+  } else if (action === "db-maintenance") {
+    act("/api/db/maintenance", { on: button.dataset.on === "true" });
   }
 }
 
@@ -183,7 +185,13 @@ function renderDb(db) {
   const antiFlap = flap ? `<p id="db-anti-flap">automatic failover ${flap.automatic ? "on" : "off"}, at most one
     per ${flap.windowSeconds} s: ${flap.holdsOff ? `<b class="warn">the next waits until ${time(flap.until)} unless
     acknowledged</b>` : "none held back"}${f && !f.acknowledgedBy && (f.phase === "done" || f.phase === "failed")
-      ? ' <button type="button" data-action="acknowledge-failover">acknowledge</button>' : ""}</p>` : "";
+      ? ' <button type="button" data-action="acknowledge-failover">acknowledge</button>' : ""}</p>
+    <p id="db-maintenance">${pair.maintenance ? `<b class="warn">under maintenance</b> since
+      ${time(pair.maintenance.since)} by ${esc(pair.maintenance.by)}${pair.maintenance.reason
+        ? " (" + esc(pair.maintenance.reason) + ")" : ""}: the master is not judged`
+      : "not under maintenance"} <button type="button" data-action="db-maintenance"
+      data-on="${pair.maintenance ? "false" : "true"}">${pair.maintenance ? "end maintenance"
+      : "maintenance"}</button></p>` : "";
   document.getElementById("db").innerHTML = `<p>writes go to <b>${esc(master ?? "no one")}</b>
     <span class="muted">(fence ${pair.topology ? pair.topology.fence : "?"}, master slot
     ${pair.topology ? pair.topology.masterSlot : "?"})</span></p>${judged}

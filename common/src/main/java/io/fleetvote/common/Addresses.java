@@ -89,6 +89,12 @@ public final class Addresses {
   public static final String DB_ACKNOWLEDGE = "fleetvote.coordinator.db.acknowledge";
 
   /**
+   * An operator putting the DB pair under maintenance or taking it out (local to each coordinator, request/reply, body
+   * {@code {"user": ..., "on": true|false, "reason": ...}}): under maintenance the master is never judged dead.
+   */
+  public static final String DB_MAINTENANCE = "fleetvote.coordinator.db.maintenance";
+
+  /**
    * Publish, local to each coordinator, once a second: the dashboard's snapshot of the fleet (groups, instances,
    * HAProxy backends). Bridged to logged-in browsers (outbound only).
    */

@@ -93,7 +93,10 @@ final class CoordinatorApiVerticle extends VerticleBase {
           ctx -> command(ctx, action, "instance"));
     }
     operatorRoute(router, "/api/instances/:instance/revoke", authenticated, this::revoke);
-    operatorRoute(router, "/api/db/acknowledge", authenticated, this::acknowledge);
+    operatorRoute(router, "/api/db/acknowledge", authenticated, ctx -> dbAction(ctx, Addresses.DB_ACKNOWLEDGE,
+        Set.of()));
+    operatorRoute(router, "/api/db/maintenance", authenticated, ctx -> dbAction(ctx, Addresses.DB_MAINTENANCE,
+        Set.of("on", "reason")));
     SockJSBridgeOptions bridge = new SockJSBridgeOptions()
         .addOutboundPermitted(new PermittedOptions().setAddressRegex("fleetvote\\.ui\\..+"));
     router.route(Authentication.BRIDGE_PATH).subRouter(SockJSHandler.create(vertx).bridge(bridge,
@@ -217,10 +220,31 @@ final class CoordinatorApiVerticle extends VerticleBase {
         });
   }
 
-  /** An operator acknowledges the DB pair's latest failover: its anti-flap window no longer holds the next back. */
-  private void acknowledge(RoutingContext ctx) {
+  /**
+   * An operator's action on the DB pair (acknowledge its latest failover; maintenance on or off): the body's fields
+   * checked here, the rest by the pair's verticle on this coordinator.
+   */
+  private void dbAction(RoutingContext ctx, String address, Set<String> allowed) {
     String user = Authentication.claims(ctx) == null ? "anyone" : Authentication.claims(ctx).name();
-    vertx.eventBus().<JsonObject>request(Addresses.DB_ACKNOWLEDGE, new JsonObject().put("user", user), COMMAND)
+    JsonObject body;
+    try {
+      String text = ctx.body().asString();
+      body = text == null || text.isBlank() ? new JsonObject() : JsonFields.object(text, "body");
+      for (String field : body.fieldNames()) {
+        if (!allowed.contains(field)) {
+          throw new MessageException(field, "is not a field of this action" + (allowed.isEmpty() ? " (it takes none)"
+              : " (it takes " + new TreeSet<>(allowed) + ")"));
+        }
+      }
+      if (allowed.contains("on")) {
+        JsonFields.booleanValue(body, "on", true);
+        JsonFields.optionalString(body, "reason", 200, null);
+      }
+    } catch (MessageException e) {
+      badRequest(ctx, e.getMessage());
+      return;
+    }
+    vertx.eventBus().<JsonObject>request(address, body.copy().put("user", user), COMMAND)
         .onSuccess(reply -> ctx.json(reply.body()))
         .onFailure(err -> {
           ctx.response().setStatusCode(err instanceof ReplyException r && r.failureCode() >= 400

@@ -7,6 +7,8 @@ import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.common.tls.ClusterKey;
 import io.fleetvote.testkit.CoordinatorClient;
 import io.fleetvote.testkit.ManagedProcess;
+import io.fleetvote.testkit.SandboxProcess;
+import software.amazon.awssdk.services.ec2.Ec2Client;
 
 import java.io.IOException;
 import java.net.URI;
@@ -14,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 
 /** A coordinator running as its own process (the jar a user runs), for tests that kill or freeze one. */
 final class CoordinatorProcess implements AutoCloseable {
@@ -56,6 +59,36 @@ final class CoordinatorProcess implements AutoCloseable {
             "io.fleetvote.coordinator.CoordinatorMain", JvmFlags.localHazelcast(), all),
         dir.resolve(name + ".log"), URI.create("http://127.0.0.1:" + httpPort + "/health"), Duration.ofSeconds(60));
     return new CoordinatorProcess(name, httpPort, clusterPort, process);
+  }
+
+  /**
+   * Three coordinators of one new cluster on the sandbox, with the groups file and these ticks: each its own data
+   * directory under {@code dir} and its log beside it.
+   */
+  static List<CoordinatorProcess> startThree(Path dir, SandboxProcess sandbox, Path groups, String deployment,
+                                             int tickMillis, int fleetRefreshMillis) {
+    List<Integer> ports = clusterPorts(3);
+    String cluster = deployment + "-" + UUID.randomUUID();
+    List<CoordinatorProcess> started = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      List<String> args = new ArrayList<>(List.of("--deployment", deployment, "--cluster-name", cluster, "--groups",
+          groups.toString(), "--coordinators", "3", "--ec2-endpoint", sandbox.endpoint().toString(), "--tick-ms",
+          Integer.toString(tickMillis), "--fleet-refresh-ms", Integer.toString(fleetRefreshMillis)));
+      args.addAll(sandbox.agentGatewayArgs());
+      started.add(start("c" + i, dir, ports.get(i), ports, args));
+    }
+    return started;
+  }
+
+  /** Stops the coordinators, then the EC2 client and the sandbox (each that was made). */
+  static void stopAll(List<CoordinatorProcess> coordinators, Ec2Client ec2, SandboxProcess sandbox) {
+    coordinators.forEach(CoordinatorProcess::close);
+    if (ec2 != null) {
+      ec2.close();
+    }
+    if (sandbox != null) {
+      sandbox.close();
+    }
   }
 
   /** The cluster key of the coordinators of {@code dir}: made by the first, the same file for all. */

@@ -23,7 +23,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -54,26 +53,12 @@ class LeaderFailoverIT {
     Files.writeString(groups, new JsonObject().put("groups", new JsonArray().add(new JsonObject()
         .put("name", "batch").put("imageId", ImageCatalog.imageId("test-sleeper")).put("min", 2).put("max", 4)
         .put("calmTimeMs", 0))).encode());
-    List<Integer> ports = CoordinatorProcess.clusterPorts(3);
-    String cluster = "failover-" + UUID.randomUUID();
-    for (int i = 0; i < 3; i++) {
-      List<String> args = new ArrayList<>(List.of("--deployment", "it",
-          "--cluster-name", cluster, "--groups", groups.toString(), "--coordinators", "3",
-          "--ec2-endpoint", sandbox.endpoint().toString(), "--tick-ms", "200", "--fleet-refresh-ms", "1000"));
-      args.addAll(sandbox.agentGatewayArgs());
-      coordinators.add(CoordinatorProcess.start("c" + i, dir, ports.get(i), ports, args));
-    }
+    coordinators.addAll(CoordinatorProcess.startThree(dir, sandbox, groups, "it", 200, 1000));
   }
 
   @AfterEach
   void stop() {
-    coordinators.forEach(CoordinatorProcess::close);
-    if (ec2 != null) {
-      ec2.close();
-    }
-    if (sandbox != null) {
-      sandbox.close();
-    }
+    CoordinatorProcess.stopAll(coordinators, ec2, sandbox);
   }
 
   @Test

@@ -116,6 +116,8 @@ public final class DbPairVerticle extends VerticleBase {
   /** The refusal last logged, so a refusal repeated every round is logged once. */
   private String lastRefusal;
   private boolean tickAgain;
+  /** The operator's maintenance flag as last read (null: none): the master is never judged dead under it. */
+  private JsonObject maintenance;
 
   /** The topology and the instances the last tick of a leader saw, in its epoch. */
   private record Seen(DbTopology topology, List<FleetInstance> instances, long epoch) {
@@ -156,7 +158,41 @@ public final class DbPairVerticle extends VerticleBase {
     reports.showPair(() -> shown);
     vertx.setPeriodic(tickMillis, t -> tick());
     vertx.setPeriodic(config.probeMillis(), t -> probeRound());
-    return vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_ACKNOWLEDGE, this::acknowledge).completion();
+    vertx.setPeriodic(config.probeMillis(), t -> failoverRound());
+    return Future.join(vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_ACKNOWLEDGE, this::acknowledge)
+        .completion(), vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_MAINTENANCE, this::maintenance)
+        .completion());
+  }
+
+  /** Where the maintenance flag is kept: beside the topology, in the same quorum map. */
+  private String maintenanceKey() {
+    return config.name() + "/maintenance";
+  }
+
+  /**
+   * An operator puts the pair under maintenance ({@code on}, with a reason) or takes it out: any coordinator that
+   * reaches the quorum writes the flag; the leader reads it every tick, and the failure detector judges no master under
+   * it (a backup, a deliberate restart).
+   */
+  private void maintenance(Message<JsonObject> request) {
+    JsonObject body = request.body() == null ? new JsonObject() : request.body();
+    String user = body.getString("user");
+    boolean on = body.getBoolean("on", true);
+    JsonObject flag = on ? new JsonObject().put("by", user).put("since", clock.millis())
+        .put("reason", body.getString("reason", "")) : null;
+    vertx.executeBlocking(() -> {
+      if (flag == null) {
+        map.remove(maintenanceKey());
+      } else {
+        map.set(maintenanceKey(), flag.encode());
+      }
+      return null;
+    }, false).timeout(opTimeoutMillis, TimeUnit.MILLISECONDS).onSuccess(x -> {
+      maintenance = flag;
+      LOG.info("DB pair {}: maintenance {} by {}{}", config.name(), on ? "on" : "off", user,
+          on ? " (" + flag.getString("reason") + ")" : "");
+      request.reply(new JsonObject().put("maintenance", flag));
+    }).onFailure(e -> request.fail(503, "the maintenance flag could not be written (" + e.getMessage() + ")"));
   }
 
   /**
@@ -222,13 +258,21 @@ public final class DbPairVerticle extends VerticleBase {
     ticking = true;
     boolean leader = leadership.isLeader();
     long epoch = leadership.epoch();
-    Future<DbTopology> topology = leader ? topology(epoch) : stored().map(stored -> stored == null ? null
-        : DbTopology.fromJson(new JsonObject(stored)));
+    Future<DbTopology> topology = Future.fromCompletionStage(map.getAsync(maintenanceKey()),
+            vertx.getOrCreateContext()).timeout(opTimeoutMillis, TimeUnit.MILLISECONDS)
+        .onSuccess(flag -> maintenance = flag == null ? null : new JsonObject(flag))
+        .compose(x -> leader ? topology(epoch) : stored().map(stored -> stored == null ? null
+            : DbTopology.fromJson(new JsonObject(stored))));
     topology.compose(found -> {
       if (found == null || !leader) {
         shown = found == null ? null : new JsonObject().put("name", config.name())
             .put("topology", found.toPublicJson()).put("leader", false);
         return found == null ? Future.succeededFuture() : keep(found);
+      }
+      JsonObject before = shown;
+      if (before != null && before.getBoolean("leader", false)) {
+        // The topology as stored at once: the rest of the view waits for the fleet's listing, which EC2 may delay.
+        shown = before.copy().put("topology", found.toPublicJson());
       }
       if (fencedEpoch == epoch) {
         return act(found, epoch);
@@ -247,13 +291,53 @@ public final class DbPairVerticle extends VerticleBase {
         });
   }
 
-  /** Lists the pair, plans and starts the steps of slots not already busy. */
-  private Future<Void> act(DbTopology topology, long epoch) {
+  /**
+   * The next step of a failover under way, as the leader (once it raised its fence): every probe period, on the
+   * topology as stored, apart from the ticks (which list the fleet through EC2 and may wait for it: a failover whose
+   * fence needs no EC2 call goes on meanwhile), on the instances the last tick listed.
+   */
+  private void failoverRound() {
+    long epoch = leadership.epoch();
+    if (failing || !leadership.leads(epoch) || fencedEpoch != epoch) {
+      return;
+    }
+    failing = true;
+    stored().compose(raw -> {
+      DbTopology topology = raw == null ? null : DbTopology.fromJson(new JsonObject(raw));
+      if (topology == null || !topology.failingOver() || !topology.failover().phase().active()) {
+        return Future.succeededFuture();
+      }
+      forEpoch(epoch);
+      Seen last = seen;
+      return continueFailover(topology, topology.failover(), epoch, last == null ? List.of() : last.instances());
+    }).onFailure(e -> LOG.warn("DB pair {}: failover: {}", config.name(), e.getMessage()))
+        .onComplete(x -> failing = false);
+  }
+
+  /** What this coordinator carried out belongs to one epoch: a new one starts with nothing done. */
+  private void forEpoch(long epoch) {
     if (epoch != doneEpoch) {
       done.clear();
       handedOut.clear();
       doneEpoch = epoch;
     }
+  }
+
+  /**
+   * The route at once, from the instances the last tick listed (a failover's step was written: its writes must stop,
+   * or go to the new master, now, not after the next listing).
+   */
+  private void publishRoute(DbTopology topology, long epoch) {
+    Seen last = seen;
+    if (leadership.leads(epoch)) {
+      vertx.eventBus().publish(Addresses.DB_ROUTES, DbPairPlan.route(deployment, config, topology,
+          last == null ? List.of() : last.instances(), currentReports(), done, clock.millis()).toJson());
+    }
+  }
+
+  /** Lists the pair, plans and starts the steps of slots not already busy. */
+  private Future<Void> act(DbTopology topology, long epoch) {
+    forEpoch(epoch);
     Future<List<FleetInstance>> instances = fleet.describe();
     Future<List<FleetVolume>> volumes = fleet.volumes();
     return Future.all(instances, volumes).map(x -> {
@@ -268,18 +352,11 @@ public final class DbPairVerticle extends VerticleBase {
           handOut(topology, instances.result());
         }
         seen = new Seen(topology, instances.result(), epoch);
-        if (topology.failingOver() && topology.failover().phase().active() && !failing) {
-          failing = true;
-          continueFailover(topology, topology.failover(), epoch, instances.result())
-              .onFailure(e -> LOG.warn("DB pair {}: failover {}: {}", config.name(), topology.failover().id(),
-                  e.getMessage()))
-              .onComplete(y -> failing = false);
-        }
       } else {
         seen = null;
       }
       shown = outcome.pair().put("leader", true).put("route", route.toJson()).put("masterHealth", masterHealth)
-          .put("antiFlap", antiFlap(topology));
+          .put("antiFlap", antiFlap(topology)).put("maintenance", maintenance);
       if (!outcome.problems().equals(lastProblems)) {
         outcome.problems().forEach(problem -> LOG.warn("DB pair {}: {}", config.name(), problem));
         lastProblems = outcome.problems();
@@ -390,7 +467,7 @@ public final class DbPairVerticle extends VerticleBase {
       }
       String problem = done.result();
       MasterFailureDetector.Assessment assessment = judging.observe(new MasterFailureDetector.Observation(
-          clock.millis(), problem.isEmpty(), problem, replica, false));
+          clock.millis(), problem.isEmpty(), problem, replica, maintenance != null));
       if (assessment.verdict() != lastVerdict) {
         if (assessment.verdict() == MasterFailureDetector.Verdict.ALIVE
             || assessment.verdict() == MasterFailureDetector.Verdict.UNCONFIRMED) {
@@ -448,9 +525,10 @@ public final class DbPairVerticle extends VerticleBase {
             + master.instanceId() + " is dead: " + why)
         .step(now, "write-backend-emptied", "no write goes to either server until the new master is routed",
             topology.fence());
-    return change(topology, topology.withFailover(failover), epoch, "epoch " + epoch + ": failover " + failover.id()
+    DbTopology next = topology.withFailover(failover);
+    return change(topology, next, epoch, "epoch " + epoch + ": failover " + failover.id()
         + " of master " + master.instanceId() + " to " + replica.instanceId() + " begins")
-        .onSuccess(x -> tickSoon());
+        .onSuccess(x -> publishRoute(next, epoch));
   }
 
   /** Whether the anti-flap window holds an automatic failover back now, and until when. */
@@ -497,9 +575,9 @@ public final class DbPairVerticle extends VerticleBase {
   private Future<Void> fence(DbTopology topology, Failover failover, long epoch, List<FleetInstance> instances) {
     Optional<FleetInstance> old = instances.stream().filter(i -> i.instanceId().equals(failover.oldMaster()))
         .findFirst();
-    if (old.isEmpty() || !old.get().alive()) {
-      return fenced(topology, failover, epoch, "the old master's instance is " + old.map(FleetInstance::state)
-          .orElse("gone") + " (DescribeInstances)");
+    if (old.isPresent() && !old.get().alive()) {
+      return fenced(topology, failover, epoch, "the old master's instance is " + old.get().state()
+          + " (DescribeInstances)");
     }
     DbCommand command = command(DbCommand.Op.FENCE, topology, "", 0, false);
     return vertx.eventBus().request(Addresses.dbControl(failover.oldMaster()), command.toJson(),
@@ -508,6 +586,8 @@ public final class DbPairVerticle extends VerticleBase {
             .map(st -> st.server() == DbStatus.Server.UP ? "read_only " + st.readOnly()
                 + ", the application's connections killed" : st.problem()).orElse("a reply that is not a status")),
             agentSilent -> fleet.stop(List.of(failover.oldMaster()), true, RetryListener.NONE)
+                // Refused (already terminated, say): what DescribeInstances says decides.
+                .recover(e -> Future.succeededFuture())
                 .compose(x -> fleet.describe())
                 .compose(now -> {
                   String state = now.stream().filter(i -> i.instanceId().equals(failover.oldMaster()))
@@ -523,8 +603,9 @@ public final class DbPairVerticle extends VerticleBase {
 
   private Future<Void> fenced(DbTopology topology, Failover failover, long epoch, String how) {
     Failover next = failover.step(clock.millis(), "fenced", how, topology.fence()).inPhase(Failover.Phase.PROMOTING);
-    return change(topology, topology.withFailover(next), epoch, "failover " + failover.id() + ": " + how)
-        .onSuccess(x -> tickSoon());
+    DbTopology promoting = topology.withFailover(next);
+    return change(topology, promoting, epoch, "failover " + failover.id() + ": " + how)
+        .compose(x -> promote(promoting, next, epoch));
   }
 
   /**
@@ -553,9 +634,13 @@ public final class DbPairVerticle extends VerticleBase {
               + " transactions lost by GTID arithmetic); the write backend moves to it", topology.fence());
           replies.put(failover.target(), after);
           done.add(DbPairPlan.key(failover.target(), DbCommand.Op.MASTER, "", 0));
-          return change(topology, topology.failedOver(finished, epoch, now), epoch, "epoch " + epoch + ": failover "
+          DbTopology switched = topology.failedOver(finished, epoch, now);
+          return change(topology, switched, epoch, "epoch " + epoch + ": failover "
               + failover.id() + " done: " + failover.target() + " is the master, " + promoted.lost() + " lost")
-              .onSuccess(x -> tickSoon());
+              .onSuccess(x -> {
+                publishRoute(switched, epoch);
+                tickSoon();
+              });
         }, e -> {
           long attempts = failover.steps().stream().filter(st -> st.name().equals("promote-failed")).count() + 1;
           if (attempts >= PROMOTE_ATTEMPTS) {
