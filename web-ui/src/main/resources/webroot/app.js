@@ -80,6 +80,10 @@ function onAction(event) {
     act("/api/instances/" + encodeURIComponent(instance) + "/" + action);
   } else if (action === "acknowledge-failover") {
     act("/api/db/acknowledge");
+  } else if (action === "db-switchover") {
+    act("/api/db/switchover");
+  } else if (action === "db-rebuild") {
+    if (confirm("Build the replica's slot anew (a new instance and volume)?")) act("/api/db/rebuild");
   } else if (action === "db-maintenance") {
     act("/api/db/maintenance", { on: button.dataset.on === "true" });
   }
@@ -191,7 +195,11 @@ function renderDb(db) {
         ? " (" + esc(pair.maintenance.reason) + ")" : ""}: the master is not judged`
       : "not under maintenance"} <button type="button" data-action="db-maintenance"
       data-on="${pair.maintenance ? "false" : "true"}">${pair.maintenance ? "end maintenance"
-      : "maintenance"}</button></p>` : "";
+      : "maintenance"}</button> <button type="button" data-action="db-switchover">switchover</button>
+      <button type="button" data-action="db-rebuild">rebuild replica</button>${pair.switchover
+        ? ` <span class="muted" id="db-switchover">last switchover asked by ${esc(pair.switchover.by)}:
+        ${esc(pair.switchover.state)}${pair.switchover.why ? " (" + esc(pair.switchover.why) + ")" : ""}</span>`
+        : ""}</p>` : "";
   document.getElementById("db").innerHTML = `<p>writes go to <b>${esc(master ?? "no one")}</b>
     <span class="muted">(fence ${pair.topology ? pair.topology.fence : "?"}, master slot
     ${pair.topology ? pair.topology.masterSlot : "?"})</span></p>${judged}

@@ -172,22 +172,14 @@ class DbControlTest {
   @Test
   void aFencedMastersReplicaIsPromotedWithWhatItReceivedAndOnceOnly() throws Exception {
     // A pair of its own: the promotion ends it.
-    String oldId = "i-0d000000000000004";
-    String newId = "i-0e000000000000005";
-    int oldPort = FreePorts.pick();
-    int newPort = FreePorts.pick();
-    DbRuntime old = agent(oldId, oldPort, true);
-    DbRuntime promoted = agent(newId, newPort, true);
-    awaitUp(old);
-    awaitUp(promoted);
-    command(oldId, masterCommand());
-    command(newId, new DbCommand(DbCommand.Op.REPLICA, EPOCH, "wiki", "repl", REPLICATION_PASSWORD, "wiki_app",
-        APP_PASSWORD, "127.0.0.1", oldPort, true).toJson());
-    app(oldPort, "CREATE TABLE page (id INT PRIMARY KEY, body TEXT); INSERT INTO page VALUES (1, 'before')");
-    String written = DBS.sql(oldPort, DbRuntime.AGENT_USER, agentPassword(dir.resolve(oldId + "/agent")),
-        "SELECT @@gtid_binlog_pos");
-    Await.until("the row received by the replica", Duration.ofSeconds(15), promoted::status,
-        s -> s.gtidIoPos().equals(written));
+    Pair pair = pairWithARow("i-0d000000000000004", "i-0e000000000000005", "before");
+    String oldId = pair.oldId();
+    String newId = pair.newId();
+    int oldPort = pair.oldPort();
+    int newPort = pair.newPort();
+    DbRuntime old = pair.old();
+    DbRuntime promoted = pair.promoted();
+    String written = pair.written();
 
     // The old master fenced first: read-only, and the app's open connection killed.
     Pool appOnOld = appPool(oldPort);
@@ -237,6 +229,53 @@ class DbControlTest {
     assertRefused(newId, promote.copy().put("epoch", EPOCH), 409, "is older than " + (EPOCH + 1));
     DBS.sql(newPort, DbRuntime.AGENT_USER, agentPassword(dir.resolve(newId + "/agent")), "SET GLOBAL read_only=1");
     assertRefused(newId, promote, 409, "replicates from nothing and is read-only");
+  }
+
+  @Test
+  void anOldMasterFencedAndDemotedReplicatesFromTheServerPromotedInItsPlace() throws Exception {
+    Pair pair = pairWithARow("i-0d000000000000006", "i-0e000000000000007", "on the old");
+
+    // A switchover: the old master fenced, the replica promoted, the old master its replica (demoted: what it wrote
+    // itself counts as received, so it asks the new master only for what came after).
+    command(pair.oldId(), new DbCommand(DbCommand.Op.FENCE, EPOCH + 1, "wiki", "repl", REPLICATION_PASSWORD,
+        "wiki_app", APP_PASSWORD, "", 0, false).toJson());
+    command(pair.newId(), new DbCommand(DbCommand.Op.PROMOTE, EPOCH + 1, "wiki", "repl", REPLICATION_PASSWORD,
+        "wiki_app", APP_PASSWORD, "", 0, false).toJson());
+    DbStatus demoted = command(pair.oldId(), new DbCommand(DbCommand.Op.REPLICA, EPOCH + 1, "wiki", "repl",
+        REPLICATION_PASSWORD, "wiki_app", APP_PASSWORD, "127.0.0.1", pair.newPort(), false).toJson());
+    assertThat(demoted.readOnly()).isTrue();
+    app(pair.newPort(), "INSERT INTO page VALUES (2, 'on the new')");
+    Await.until("the new master's row on the old one", Duration.ofSeconds(15), pair.old()::status,
+        s -> s.ioThread() == DbStatus.Thread.YES && s.sqlThread() == DbStatus.Thread.YES && s.lastSqlError().isEmpty()
+            && "on the new".equals(app(pair.oldPort(), "SELECT body FROM page WHERE id = 2")));
+    assertThat(app(pair.oldPort(), "SELECT COUNT(*) FROM page")).as("nothing applied twice").isEqualTo("2");
+  }
+
+  /** Two agents of a pair of its own, the old master and the replica promoted in its place, and what was written. */
+  private record Pair(String oldId, DbRuntime old, int oldPort, String newId, DbRuntime promoted, int newPort,
+                      String written) {
+  }
+
+  /**
+   * A pair of its own: {@code masterId} the master, the other its replica; a page row written on the master and
+   * received by the replica (the master's binlog position after it in {@link Pair#written}).
+   */
+  private static Pair pairWithARow(String masterId, String replicaId, String body) throws IOException {
+    int masterPort = FreePorts.pick();
+    int replicaPort = FreePorts.pick();
+    DbRuntime master = agent(masterId, masterPort, true);
+    DbRuntime replica = agent(replicaId, replicaPort, true);
+    awaitUp(master);
+    awaitUp(replica);
+    command(masterId, masterCommand());
+    command(replicaId, new DbCommand(DbCommand.Op.REPLICA, EPOCH, "wiki", "repl", REPLICATION_PASSWORD, "wiki_app",
+        APP_PASSWORD, "127.0.0.1", masterPort, true).toJson());
+    app(masterPort, "CREATE TABLE page (id INT PRIMARY KEY, body TEXT); INSERT INTO page VALUES (1, '" + body + "')");
+    String written = DBS.sql(masterPort, DbRuntime.AGENT_USER, agentPassword(dir.resolve(masterId + "/agent")),
+        "SELECT @@gtid_binlog_pos");
+    Await.until("the row received by the replica", Duration.ofSeconds(15), replica::status,
+        s -> s.gtidIoPos().equals(written));
+    return new Pair(masterId, master, masterPort, replicaId, replica, replicaPort, written);
   }
 
   private static long pidOr(String instanceId) {

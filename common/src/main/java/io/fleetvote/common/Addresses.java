@@ -95,6 +95,15 @@ public final class Addresses {
   public static final String DB_MAINTENANCE = "fleetvote.coordinator.db.maintenance";
 
   /**
+   * An operator asking for a switchover of the DB pair (local to each coordinator, request/reply, body
+   * {@code {"user": ...}}): the request is written beside the topology and the leader answers it there.
+   */
+  public static final String DB_SWITCHOVER = "fleetvote.coordinator.db.switchover";
+
+  /** An operator having the DB pair's replica slot built anew (local, request/reply, body {@code {"user": ...}}). */
+  public static final String DB_REBUILD = "fleetvote.coordinator.db.rebuild";
+
+  /**
    * Publish, local to each coordinator, once a second: the dashboard's snapshot of the fleet (groups, instances,
    * HAProxy backends). Bridged to logged-in browsers (outbound only).
    */

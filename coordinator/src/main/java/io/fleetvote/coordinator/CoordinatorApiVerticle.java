@@ -97,6 +97,9 @@ final class CoordinatorApiVerticle extends VerticleBase {
         Set.of()));
     operatorRoute(router, "/api/db/maintenance", authenticated, ctx -> dbAction(ctx, Addresses.DB_MAINTENANCE,
         Set.of("on", "reason")));
+    operatorRoute(router, "/api/db/switchover", authenticated, ctx -> dbAction(ctx, Addresses.DB_SWITCHOVER,
+        Set.of()));
+    operatorRoute(router, "/api/db/rebuild", authenticated, ctx -> dbAction(ctx, Addresses.DB_REBUILD, Set.of()));
     SockJSBridgeOptions bridge = new SockJSBridgeOptions()
         .addOutboundPermitted(new PermittedOptions().setAddressRegex("fleetvote\\.ui\\..+"));
     router.route(Authentication.BRIDGE_PATH).subRouter(SockJSHandler.create(vertx).bridge(bridge,

@@ -321,26 +321,24 @@ class DbPairIT {
     } finally {
       onSuccessor.close().await();
     }
-    failsOver(master, successor, lb, appPassword);
+    switchesOver(lb, appPassword);
+    JsonObject now = api.dbPair();
+    failsOver(slot(now, now.getJsonObject("topology").getInteger("masterSlot")).getString("instanceId"),
+        slot(now, 3 - now.getJsonObject("topology").getInteger("masterSlot")).getString("instanceId"), lb,
+        appPassword);
   }
 
-  /**
-   * The master's machine dies (every process of its instance killed; EC2 still says running) under writes through
-   * the LB's write port: the leader finds it dead (its probe fails, the replica's IO thread agrees), empties the write
-   * backend, fences it through EC2 (StopInstances: its agent does not answer), promotes the replica and routes writes
-   * to it; every write acknowledged before is on the new master, the journal says each step, and the old slot gets a
-   * new instance and volume, replicating from the new master. A second death within the anti-flap window waits for
-   * an operator's acknowledgement, then fails over too.
-   */
-  private void failsOver(String master, String replica, String lb, String appPassword) {
-    Pool writes = pool(sandbox.admin().port(lb, "mysql-write"), appPassword);
-    List<Integer> acked = Collections.synchronizedList(new ArrayList<>());
-    AtomicInteger next = new AtomicInteger();
-    AtomicBoolean writing = new AtomicBoolean(true);
-    try {
-      writes.query("CREATE TABLE IF NOT EXISTS acked (id INT PRIMARY KEY, server INT)").execute().await();
-      // A write every 20 ms, one at a time, each acknowledged one recorded.
-      Thread writer = new Thread(() -> {
+  /** Writes one row every 20 ms through the LB's write port, one at a time, recording each acknowledged one. */
+  private static final class AckedWriter implements AutoCloseable {
+
+    final Pool writes;
+    final List<Integer> acked = Collections.synchronizedList(new ArrayList<>());
+    private final AtomicBoolean writing = new AtomicBoolean(true);
+    private final Thread thread;
+
+    AckedWriter(Pool writes, AtomicInteger next) {
+      this.writes = writes;
+      this.thread = new Thread(() -> {
         while (writing.get()) {
           int id = next.incrementAndGet();
           try {
@@ -352,12 +350,139 @@ class DbPairIT {
           LockSupport.parkNanos(20_000_000);
         }
       }, "acked-writer");
-      writer.start();
+      thread.start();
+    }
+
+    int count() {
+      return acked.size();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      writing.set(false);
+      thread.join();
+    }
+  }
+
+  /**
+   * A planned switchover under writes through the LB: writes blocked for a moment, the roles swap, every acknowledged
+   * write on the new master, and the old master, clean, rejoins as its replica (demoted). Then one that cannot
+   * finish (the replica's IO thread stopped: it never receives what the old master wrote last) aborts within its
+   * bound: the old master takes writes again, nothing lost.
+   */
+  private void switchesOver(String lb, String appPassword) throws Exception {
+    JsonObject before = Await.until("the pair replicating with semi-sync", UP, api::dbPair,
+        p -> "replicating".equals(p.getString("phase")) && p.getJsonArray("problems").isEmpty());
+    int masterSlot = before.getJsonObject("topology").getInteger("masterSlot");
+    String master = slot(before, masterSlot).getString("instanceId");
+    String replica = slot(before, 3 - masterSlot).getString("instanceId");
+    Pool writes = pool(sandbox.admin().port(lb, "mysql-write"), appPassword);
+    AtomicInteger next = new AtomicInteger(1_000_000);
+    try {
+      writes.query("CREATE TABLE IF NOT EXISTS acked (id INT PRIMARY KEY, server INT)").execute().await();
+      List<Integer> acked;
+      try (AckedWriter writer = new AckedWriter(writes, next)) {
+        Await.until("writes acknowledged through the LB", UP, () -> writer.count() >= 20);
+        // As an operator runs it: ./fleetvote switchover, following it to its end.
+        java.io.ByteArrayOutputStream told = new java.io.ByteArrayOutputStream();
+        try (java.io.PrintStream out = new java.io.PrintStream(told, true)) {
+          assertThat(SwitchoverMain.run(new SwitchoverMain.Options(api.base(), null, null, null), out, out))
+              .as("switchover's exit code; it said: %s", told).isZero();
+        }
+        assertThat(told.toString()).contains("write-backend-emptied", "promoted", "writes blocked for");
+        JsonObject swapped = Await.until("the switchover done", UP, api::dbPair, p -> failoverOf(p)
+            .map(f -> "switchover".equals(f.getString("kind")) && "done".equals(f.getString("phase")))
+            .orElse(false));
+        JsonObject done = failoverOf(swapped).orElseThrow();
+        assertThat(done.getString("target")).isEqualTo(replica);
+        assertThat(done.getLong("lost")).isZero();
+        assertThat(swapped.getJsonObject("topology").getInteger("masterSlot")).isEqualTo(3 - masterSlot);
+        List<String> steps = done.getJsonArray("steps").stream().map(st -> ((JsonObject) st).getString("name"))
+            .toList();
+        assertThat(steps).containsSubsequence("write-backend-emptied", "fenced", "promoted");
+        System.out.printf("switchover write block (journal: emptied -> promoted): %d ms%n",
+            done.getJsonArray("steps").getJsonObject(steps.indexOf("promoted")).getLong("at")
+                - done.getJsonArray("steps").getJsonObject(steps.indexOf("write-backend-emptied")).getLong("at"));
+        long newServer = report(replica).getLong("serverId");
+        int count = writer.count();
+        Await.until("writes acknowledged by the new master", UP, () -> rows(writes, "SELECT @@server_id AS id"),
+            rows -> rows.size() == 1 && rows.get(0).getLong("id") == newServer && writer.count() > count);
+        acked = List.copyOf(writer.acked);
+      }
+      Pool onNew = pool(report(replica).getInteger("port"), appPassword);
+      try {
+        assertThat(rows(onNew, "SELECT id FROM acked").stream().map(r -> r.getInteger("id")).toList())
+            .as("every acknowledged write on the new master").containsAll(acked);
+      } finally {
+        onNew.close().await();
+      }
+      // The old master, clean, replicates from the new one: the same instance, in the replica's role.
+      Await.until("the old master replicating from the new one", UP, api::dbPair,
+          p -> "replicating".equals(p.getString("phase"))
+              && master.equals(slot(p, masterSlot).getString("instanceId")) && p.getJsonArray("problems").isEmpty());
+
+      // A switchover that cannot finish: the replica (the old master) receives nothing more; aborted, nothing lost.
+      Path cnf = Path.of(sandbox.admin().instance(master).getString("dir"), "db", "my.cnf");
+      mariadb(cnf, "STOP SLAVE IO_THREAD");
+      try (AckedWriter writer = new AckedWriter(writes, next)) {
+        Await.until("writes acknowledged through the LB", UP, () -> writer.count() >= 5);
+        assertThat(api.post("/api/db/switchover", "").status()).isEqualTo(200);
+        JsonObject aborted = Await.until("the switchover aborted", UP, api::dbPair, p -> failoverOf(p)
+            .map(f -> "aborted".equals(f.getString("phase"))).orElse(false));
+        assertThat(aborted.getJsonObject("topology").getInteger("masterSlot")).isEqualTo(3 - masterSlot);
+        int count = writer.count();
+        Await.until("writes acknowledged by the master again", UP, () -> writer.count() > count + 3);
+        acked = List.copyOf(writer.acked);
+      } finally {
+        mariadb(cnf, "START SLAVE IO_THREAD");
+      }
+      Pool onMaster = pool(report(replica).getInteger("port"), appPassword);
+      try {
+        assertThat(rows(onMaster, "SELECT id FROM acked").stream().map(r -> r.getInteger("id")).toList())
+            .as("every acknowledged write on the master kept").containsAll(acked);
+      } finally {
+        onMaster.close().await();
+      }
+    } finally {
+      writes.close().await();
+    }
+  }
+
+  private static java.util.Optional<JsonObject> failoverOf(JsonObject pair) {
+    return java.util.Optional.ofNullable(pair.getJsonObject("topology")).map(t -> t.getJsonObject("failover"));
+  }
+
+  /** A statement as the server's operator runs it: the mariadb client on its socket, from its agent's my.cnf. */
+  private static void mariadb(Path cnf, String statement) throws IOException, InterruptedException {
+    Process client = new ProcessBuilder("mariadb", "--defaults-file=" + cnf, "--batch", "-e", statement)
+        .redirectErrorStream(true).start();
+    assertThat(client.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    assertThat(client.exitValue()).as(new String(client.getInputStream().readAllBytes())).isZero();
+  }
+
+  /**
+   * The master's machine dies (every process of its instance killed; EC2 still says running) under writes through
+   * the LB's write port: the leader finds it dead (its probe fails, the replica's IO thread agrees), empties the write
+   * backend, fences it through EC2 (StopInstances: its agent does not answer), promotes the replica and routes writes
+   * to it; every write acknowledged before is on the new master, the journal says each step, and the old slot gets a
+   * new instance and volume, replicating from the new master. A second death within the anti-flap window waits for
+   * an operator's acknowledgement, then fails over too.
+   */
+  private void failsOver(String master, String replica, String lb, String appPassword) throws Exception {
+    Pool writes = pool(sandbox.admin().port(lb, "mysql-write"), appPassword);
+    AckedWriter writer = new AckedWriter(writes, new AtomicInteger());
+    List<Integer> acked = writer.acked;
+    int toSlot = api.dbPair().getJsonArray("slots").getJsonObject(0).getString("instanceId").equals(replica) ? 1 : 2;
+    int fromSlot = 3 - toSlot;
+    try {
       Await.until("writes acknowledged through the LB", UP, () -> acked.size() >= 20);
+      // Semi-sync on and so reported: a master last seen asynchronous is not failed over (acked writes may be lost).
+      Await.until("the master reporting semi-sync on", UP, () -> report(master).getBoolean("semiSyncMaster")
+          && report(master).getInteger("semiSyncClients") == 1);
       long replicaServer = report(replica).getLong("serverId");
       sandbox.admin().kill(master);
       JsonObject pair = Await.until("the failover done", UP, api::dbPair, p -> p != null
-          && p.getJsonObject("topology").getInteger("masterSlot") == 2
+          && p.getJsonObject("topology").getInteger("masterSlot") == toSlot
           && p.getJsonObject("topology").getJsonObject("failover") != null
           && "done".equals(p.getJsonObject("topology").getJsonObject("failover").getString("phase")));
       JsonObject failover = pair.getJsonObject("topology").getJsonObject("failover");
@@ -373,8 +498,7 @@ class DbPairIT {
       int before = acked.size();
       Await.until("writes acknowledged by the new master", UP, () -> rows(writes, "SELECT @@server_id AS id"),
           rows -> rows.size() == 1 && rows.get(0).getLong("id") == replicaServer && acked.size() > before);
-      writing.set(false);
-      writer.join();
+      writer.close();
       Pool onNew = pool(report(replica).getInteger("port"), appPassword);
       try {
         List<Integer> there = rows(onNew, "SELECT id FROM acked").stream().map(r -> r.getInteger("id")).toList();
@@ -388,11 +512,13 @@ class DbPairIT {
       assertThat(read(dir.resolve("coordinator/failover-db.jsonl"))).contains(failover.getString("id"), "\"fenced\"",
           "\"promoted\"");
 
-      // Slot 1 anew: an instance and a volume of its next generation, replicating from the new master.
-      JsonObject rebuilt = Await.until("slot 1 rebuilt, replicating from the new master", UP, api::dbPair,
-          p -> "replicating".equals(p.getString("phase")) && !master.equals(slot(p, 1).getString("instanceId")));
-      String fresh = slot(rebuilt, 1).getString("instanceId");
-      assertThat(rebuilt.getJsonObject("topology").getJsonArray("volumeGenerations").getList()).containsExactly(2, 1);
+      // The old slot anew: an instance and a volume of its next generation, replicating from the new master.
+      JsonObject rebuilt = Await.until("the old master's slot rebuilt, replicating from the new master", UP,
+          api::dbPair, p -> "replicating".equals(p.getString("phase"))
+              && !master.equals(slot(p, fromSlot).getString("instanceId")));
+      String fresh = slot(rebuilt, fromSlot).getString("instanceId");
+      assertThat(rebuilt.getJsonObject("topology").getJsonArray("volumeGenerations").getInteger(fromSlot - 1))
+          .as("the old slot's volume generation").isEqualTo(2);
       assertThat(volumes()).hasSize(3);
       Pool onFresh = pool(report(fresh).getInteger("port"), appPassword);
       try {
@@ -410,20 +536,17 @@ class DbPairIT {
       JsonObject held = Await.until("the second failover held back", UP, api::dbPair, p -> p.getJsonObject(
           "masterHealth") != null && String.valueOf(p.getJsonObject("masterHealth").getString("refusal"))
           .contains("anti-flap"));
-      assertThat(held.getJsonObject("topology").getInteger("masterSlot")).isEqualTo(2);
+      assertThat(held.getJsonObject("topology").getInteger("masterSlot")).isEqualTo(toSlot);
       assertThat(held.getJsonObject("topology").getJsonObject("failover").getString("id"))
           .isEqualTo(failover.getString("id"));
       assertThat(api.post("/api/db/acknowledge", "").status()).isEqualTo(200);
       JsonObject second = Await.until("the second failover done", UP, api::dbPair,
-          p -> p.getJsonObject("topology").getInteger("masterSlot") == 1
+          p -> p.getJsonObject("topology").getInteger("masterSlot") == fromSlot
               && "done".equals(p.getJsonObject("topology").getJsonObject("failover").getString("phase")));
       assertThat(second.getJsonObject("topology").getJsonObject("failover").getString("target")).isEqualTo(fresh);
       assertThat(second.getJsonObject("topology").getJsonObject("failover").getLong("lost")).isZero();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
     } finally {
-      writing.set(false);
+      writer.close();
       writes.close().await();
     }
   }

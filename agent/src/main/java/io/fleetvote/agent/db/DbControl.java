@@ -41,7 +41,9 @@ import java.util.stream.StreamSupport;
  *   server read-only, and the next one does it all again.</li>
  *   <li>REPLICA: refused on a writable server. Else, unless it already replicates from that master with that account
  *   (both threads running, or the IO thread connecting without being refused) and semi-sync as asked:
- *   {@code STOP SLAVE}, {@code CHANGE MASTER TO ...}, semi-sync, {@code START SLAVE}. Semi-sync replica takes effect
+ *   {@code STOP SLAVE}, {@code CHANGE MASTER TO ... MASTER_USE_GTID=slave_pos, MASTER_DEMOTE_TO_SLAVE=1} (a server
+ *   that was the master, the old one after a switchover or a clean failover, counts what it wrote itself as
+ *   received: reference B2), semi-sync, {@code START SLAVE}. Semi-sync replica takes effect
  *   only when the IO thread starts, so a change of it restarts replication. Semi-sync master goes off: with
  *   {@code log_slave_updates} a replica's SQL thread would wait for an acknowledgement from replicas it does not
  *   have.</li>
@@ -189,7 +191,8 @@ public final class DbControl {
               "CHANGE MASTER TO MASTER_HOST=" + literal(command.masterHost()) + ", MASTER_PORT=" + command.masterPort()
                   + ", MASTER_USER=" + literal(command.replicationUser()) + ", MASTER_PASSWORD="
                   + literal(command.replicationPassword())
-                  + ", MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, MASTER_HEARTBEAT_PERIOD=2",
+                  + ", MASTER_USE_GTID=slave_pos, MASTER_DEMOTE_TO_SLAVE=1, MASTER_CONNECT_RETRY=1, "
+                  + "MASTER_HEARTBEAT_PERIOD=2",
               "SET GLOBAL rpl_semi_sync_master_enabled=OFF",
               "SET GLOBAL rpl_semi_sync_slave_enabled=" + onOff(command.semiSync()),
               "START SLAVE")).map(true));

@@ -78,6 +78,10 @@ public final class DbPairPlan {
             FleetInstance::launchTime, Comparator.nullsLast(Comparator.naturalOrder()))).toList();
   }
 
+  private static int slotOf(FleetInstance instance) {
+    return "2".equals(instance.tags().get(Tags.DB_SLOT)) ? 2 : 1;
+  }
+
   /** Whether tags mark the generation; none marks any (instances and volumes made before generations were tagged). */
   static boolean ofGeneration(Map<String, String> tags, int generation) {
     String tagged = tags.get(Tags.DB_GENERATION);
@@ -147,6 +151,12 @@ public final class DbPairPlan {
     if (live[1].isPresent() && live[2].isPresent()) {
       command(config, topology, live, reports, done).ifPresent(steps::add);
     }
+    instances.stream().filter(i -> i.group().equals(config.name()) && i.alive() && i.tags().containsKey(Tags.DB_SLOT)
+        && !ofSlot(config, topology, instances, slotOf(i)).contains(i)).forEach(i -> problems.add(i.instanceId()
+        + " (slot " + i.tags().get(Tags.DB_SLOT) + ", generation " + i.tags().get(Tags.DB_GENERATION) + ") is no "
+        + "longer its slot's: it is kept, out of every backend, for what it holds; terminate it when done with it"));
+    live[topology.replicaSlot()].map(i -> reports.get(i.instanceId()))
+        .filter(r -> r.server() == DbStatus.Server.UP).flatMap(r -> errant(topology, r)).ifPresent(problems::add);
     if (topology.failingOver()) {
       // The failover's own steps alone: a MASTER command now would clear the fence of the old master, a launch in its
       // slot would start an empty master.
@@ -224,6 +234,9 @@ public final class DbPairPlan {
       return Optional.empty();
     }
     String replicaKey = key(replica.instanceId(), DbCommand.Op.REPLICA, master.privateIp(), masterReport.port());
+    if (replicaReport.ioThread() == DbStatus.Thread.NONE && errant(topology, replicaReport).isPresent()) {
+      return Optional.empty();
+    }
     if (!done.contains(replicaKey) || replicaReport.ioThread() == DbStatus.Thread.NONE) {
       return Optional.of(new Command(topology.replicaSlot(), replica.instanceId(), DbCommand.Op.REPLICA,
           master.privateIp(), masterReport.port(), replicaKey, config.semiSync()));
@@ -234,6 +247,25 @@ public final class DbPairPlan {
           semiKey, true));
     }
     return Optional.empty();
+  }
+
+  /**
+   * The errant check of an old master before it rejoins (reference B2): every domain's sequence number in its
+   * {@code gtid_binlog_pos} at most the position its replica was promoted at; otherwise it holds writes the new master
+   * never had, and is quarantined: kept read-only, out of every backend, its binlog kept for reconciliation. Why, when
+   * it is errant; only for the latest failover's old master while it replicates from nothing.
+   */
+  static Optional<String> errant(DbTopology topology, DbStatus report) {
+    Failover last = topology.failover();
+    if (last == null || last.phase() != Failover.Phase.DONE || !last.oldMaster().equals(report.instanceId())
+        || report.ioThread() != DbStatus.Thread.NONE) {
+      return Optional.empty();
+    }
+    long extra = Failover.lost(report.gtidBinlogPos(), last.promotedGtid());
+    return extra == 0 ? Optional.empty() : Optional.of("the old master " + report.instanceId() + " is quarantined: "
+        + "its binlog (" + report.gtidBinlogPos() + ") holds " + extra + " transaction(s) past the position its "
+        + "replica was promoted at (" + last.promotedGtid() + "), writes the new master never had; it is kept "
+        + "read-only and out of every backend: reconcile them, then rebuild its slot (POST /api/db/rebuild)");
   }
 
   private static String phase(List<Step> steps, Optional<FleetInstance>[] live, Map<String, DbStatus> reports,

@@ -69,6 +69,13 @@ public final class DbPairVerticle extends VerticleBase {
   private static final long FENCE_TIMEOUT_MS = 4000;
   /** A promotion waits up to 5 s for the replica to apply what it received, then a few statements. */
   private static final long PROMOTE_TIMEOUT_MS = 15_000;
+  /** After StopInstances, DescribeInstances this many times this far apart for the instance to be stopped. */
+  private static final int STOPPED_CHECKS = 10;
+  private static final long STOPPED_CHECK_MS = 100;
+  /** How long after its fence a switchover waits for the replica to have received everything. */
+  private static final long SWITCHOVER_CATCH_UP_MS = 5000;
+  /** How the journal's fence step begins when the old master's agent fenced it (its instance runs on). */
+  private static final String BY_AGENT = "fenced by its agent: ";
   /** Promotions that failed before the failover stops as failed, for an operator. */
   private static final int PROMOTE_ATTEMPTS = 5;
   /** The replication heartbeat period the DB agents set ({@code MASTER_HEARTBEAT_PERIOD=2}). */
@@ -111,6 +118,10 @@ public final class DbPairVerticle extends VerticleBase {
   private Seen seen;
   /** A failover step is under way. */
   private boolean failing;
+  /** The failover this coordinator started last. */
+  private String startedFailover;
+  /** A failover round reads the topology. */
+  private boolean rounding;
   /** Each DB instance's latest report while it was the master: its GTID position and semi-sync, after its death. */
   private final Map<String, DbStatus> masterReports = new HashMap<>();
   /** The refusal last logged, so a refusal repeated every round is logged once. */
@@ -118,6 +129,8 @@ public final class DbPairVerticle extends VerticleBase {
   private boolean tickAgain;
   /** The operator's maintenance flag as last read (null: none): the master is never judged dead under it. */
   private JsonObject maintenance;
+  /** The latest switchover request and its answer, as last read (null: none). */
+  private JsonObject switchover;
 
   /** The topology and the instances the last tick of a leader saw, in its epoch. */
   private record Seen(DbTopology topology, List<FleetInstance> instances, long epoch) {
@@ -161,7 +174,67 @@ public final class DbPairVerticle extends VerticleBase {
     vertx.setPeriodic(config.probeMillis(), t -> failoverRound());
     return Future.join(vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_ACKNOWLEDGE, this::acknowledge)
         .completion(), vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_MAINTENANCE, this::maintenance)
-        .completion());
+        .completion(), vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_SWITCHOVER, this::requestSwitchover)
+        .completion(), vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_REBUILD, this::rebuild).completion());
+  }
+
+  /**
+   * An operator has the replica's slot built anew (a quarantined old master's, say): its next instance and volume
+   * generations, compare-and-set; the plan launches and creates them, and the old ones are no longer the slot's.
+   */
+  private void rebuild(Message<JsonObject> request) {
+    String user = request.body() == null ? "an operator" : request.body().getString("user", "an operator");
+    stored().compose(raw -> {
+      DbTopology topology = raw == null ? null : DbTopology.fromJson(new JsonObject(raw));
+      if (topology == null || topology.failingOver()) {
+        return Future.failedFuture(new ReplyException(ReplyFailure.RECIPIENT_FAILURE, 409, topology == null
+            ? "the DB pair " + config.name() + " does not exist yet" : "a failover is under way: no rebuild now"));
+      }
+      int slot = topology.replicaSlot();
+      DbTopology next = topology.nextInstance(slot).nextVolume(slot);
+      return vertx.executeBlocking(() -> map.replace(config.name(), raw, next.toJson().encode()), false)
+          .timeout(opTimeoutMillis, TimeUnit.MILLISECONDS)
+          .compose(replaced -> replaced ? keep(next).map(slot) : Future.failedFuture(new ReplyException(
+              ReplyFailure.RECIPIENT_FAILURE, 409, "the topology changed meanwhile: try again")));
+    }).onSuccess(slot -> {
+      LOG.info("DB pair {}: slot {} (the replica's) to be built anew, asked by {}", config.name(), slot, user);
+      request.reply(new JsonObject().put("rebuilding", slot));
+    }).onFailure(e -> request.fail(e instanceof ReplyException r ? r.failureCode() : 503, e.getMessage()));
+  }
+
+  /** Where the latest switchover request and its answer are kept: beside the topology. */
+  private String switchoverKey() {
+    return config.name() + "/switchover";
+  }
+
+  /**
+   * An operator asks for a switchover: any coordinator that reaches the quorum writes the request beside the topology;
+   * the leader takes it up on its next failover round and answers it there (started, with the failover's id, or
+   * refused, with why). A request while a failover is under way is refused at once.
+   */
+  private void requestSwitchover(Message<JsonObject> request) {
+    String user = request.body() == null ? "an operator" : request.body().getString("user", "an operator");
+    stored().compose(raw -> {
+      DbTopology topology = raw == null ? null : DbTopology.fromJson(new JsonObject(raw));
+      if (topology == null) {
+        return Future.failedFuture(new ReplyException(ReplyFailure.RECIPIENT_FAILURE, 409, "the DB pair "
+            + config.name() + " does not exist yet"));
+      }
+      if (topology.failingOver()) {
+        return Future.failedFuture(new ReplyException(ReplyFailure.RECIPIENT_FAILURE, 409, "failover "
+            + topology.failover().id() + " is " + topology.failover().phase().name().toLowerCase(Locale.ROOT)
+            + ": no switchover now"));
+      }
+      JsonObject asked = new JsonObject().put("by", user).put("at", clock.millis()).put("state", "requested");
+      return vertx.executeBlocking(() -> {
+        map.set(switchoverKey(), asked.encode());
+        return asked;
+      }, false).timeout(opTimeoutMillis, TimeUnit.MILLISECONDS);
+    }).onSuccess(asked -> {
+      switchover = asked;
+      LOG.info("DB pair {}: switchover asked by {}", config.name(), user);
+      request.reply(new JsonObject().put("switchover", asked));
+    }).onFailure(e -> request.fail(e instanceof ReplyException r ? r.failureCode() : 503, e.getMessage()));
   }
 
   /** Where the maintenance flag is kept: beside the topology, in the same quorum map. */
@@ -261,6 +334,9 @@ public final class DbPairVerticle extends VerticleBase {
     Future<DbTopology> topology = Future.fromCompletionStage(map.getAsync(maintenanceKey()),
             vertx.getOrCreateContext()).timeout(opTimeoutMillis, TimeUnit.MILLISECONDS)
         .onSuccess(flag -> maintenance = flag == null ? null : new JsonObject(flag))
+        .compose(x -> Future.fromCompletionStage(map.getAsync(switchoverKey()), vertx.getOrCreateContext())
+            .timeout(opTimeoutMillis, TimeUnit.MILLISECONDS))
+        .onSuccess(asked -> switchover = asked == null ? null : new JsonObject(asked))
         .compose(x -> leader ? topology(epoch) : stored().map(stored -> stored == null ? null
             : DbTopology.fromJson(new JsonObject(stored))));
     topology.compose(found -> {
@@ -298,20 +374,44 @@ public final class DbPairVerticle extends VerticleBase {
    */
   private void failoverRound() {
     long epoch = leadership.epoch();
-    if (failing || !leadership.leads(epoch) || fencedEpoch != epoch) {
+    if (rounding || failing || !leadership.leads(epoch) || fencedEpoch != epoch) {
       return;
     }
-    failing = true;
+    // Its own flag while it reads: were it the failover's, a probe round finding the master dead meanwhile would not
+    // start the failover (the two rounds share a period, so that would happen round after round).
+    rounding = true;
     stored().compose(raw -> {
       DbTopology topology = raw == null ? null : DbTopology.fromJson(new JsonObject(raw));
-      if (topology == null || !topology.failingOver() || !topology.failover().phase().active()) {
+      if (topology == null || failing) {
         return Future.succeededFuture();
       }
-      forEpoch(epoch);
-      Seen last = seen;
-      return continueFailover(topology, topology.failover(), epoch, last == null ? List.of() : last.instances());
+      failing = true;
+      return nextFailoverStep(topology, epoch).onComplete(x -> failing = false);
     }).onFailure(e -> LOG.warn("DB pair {}: failover: {}", config.name(), e.getMessage()))
-        .onComplete(x -> failing = false);
+        .onComplete(x -> rounding = false);
+  }
+
+  /** A switchover asked for, or the next step of a failover under way; nothing else. */
+  private Future<Void> nextFailoverStep(DbTopology topology, long epoch) {
+    forEpoch(epoch);
+    if (!topology.failingOver()) {
+      JsonObject request = switchover;
+      if (request == null || !"requested".equals(request.getString("state"))) {
+        return Future.succeededFuture();
+      }
+      Failover last = topology.failover();
+      if (last != null && last.kind() == Failover.Kind.SWITCHOVER && last.startedAt() >= request.getLong("at", 0L)) {
+        // Started for this request already (its answer was not written): answered now, never started twice.
+        return answerSwitchover(request.copy().put("state", "started").put("failover", last.id())
+            .put("answeredAt", clock.millis()));
+      }
+      return startSwitchover(topology, epoch, request);
+    }
+    if (!topology.failover().phase().active()) {
+      return Future.succeededFuture();
+    }
+    Seen last = seen;
+    return continueFailover(topology, topology.failover(), epoch, last == null ? List.of() : last.instances());
   }
 
   /** What this coordinator carried out belongs to one epoch: a new one starts with nothing done. */
@@ -356,7 +456,7 @@ public final class DbPairVerticle extends VerticleBase {
         seen = null;
       }
       shown = outcome.pair().put("leader", true).put("route", route.toJson()).put("masterHealth", masterHealth)
-          .put("antiFlap", antiFlap(topology)).put("maintenance", maintenance);
+          .put("antiFlap", antiFlap(topology)).put("maintenance", maintenance).put("switchover", switchover);
       if (!outcome.problems().equals(lastProblems)) {
         outcome.problems().forEach(problem -> LOG.warn("DB pair {}: {}", config.name(), problem));
         lastProblems = outcome.problems();
@@ -482,7 +582,7 @@ public final class DbPairVerticle extends VerticleBase {
           .put("confirmations", assessment.confirmations()).put("of", config.confirmations())
           .put("reason", assessment.reason()).put("at", clock.millis());
       if (assessment.verdict() == MasterFailureDetector.Verdict.DEAD && replicaInstance.isPresent() && !failing
-          && leadership.leads(epoch)) {
+          && leadership.leads(epoch) && !startedSince(topology)) {
         failing = true;
         startFailover(topology, epoch, master.get(), replicaInstance.get(), replica, assessment.reason())
             .onFailure(e -> LOG.warn("DB pair {}: no failover of {}: {}", config.name(), id, e.getMessage()))
@@ -528,7 +628,11 @@ public final class DbPairVerticle extends VerticleBase {
     DbTopology next = topology.withFailover(failover);
     return change(topology, next, epoch, "epoch " + epoch + ": failover " + failover.id()
         + " of master " + master.instanceId() + " to " + replica.instanceId() + " begins")
-        .onSuccess(x -> publishRoute(next, epoch));
+        .onSuccess(x -> {
+          // The probe rounds judge on the last tick's topology until the next: this master is failed over once.
+          startedFailover = failover.id();
+          publishRoute(next, epoch);
+        });
   }
 
   /** Whether the anti-flap window holds an automatic failover back now, and until when. */
@@ -539,6 +643,17 @@ public final class DbPairVerticle extends VerticleBase {
     return new JsonObject().put("windowSeconds", config.antiFlapSeconds()).put("holdsOff", holds)
         .put("until", holds ? last.startedAt() + window : null)
         .put("automatic", config.automaticFailover());
+  }
+
+  /**
+   * Whether this coordinator started a failover that {@code topology} (the last tick's) does not show yet; once one
+   * shows it, forgotten.
+   */
+  private boolean startedSince(DbTopology topology) {
+    if (startedFailover != null && topology.failover() != null && topology.failover().id().equals(startedFailover)) {
+      startedFailover = null;
+    }
+    return startedFailover != null;
   }
 
   /** Why the replica cannot become the master now, if it cannot. */
@@ -562,6 +677,10 @@ public final class DbPairVerticle extends VerticleBase {
   /** The failover's next step, as the journal in the topology says: fence (and verify), or promote. */
   private Future<Void> continueFailover(DbTopology topology, Failover failover, long epoch,
                                         List<FleetInstance> instances) {
+    if (failover.kind() == Failover.Kind.SWITCHOVER) {
+      return failover.phase() == Failover.Phase.FENCING ? switchoverFence(topology, failover, epoch)
+          : switchoverPromote(topology, failover, epoch);
+    }
     return failover.phase() == Failover.Phase.FENCING ? fence(topology, failover, epoch, instances)
         : promote(topology, failover, epoch);
   }
@@ -575,30 +694,49 @@ public final class DbPairVerticle extends VerticleBase {
   private Future<Void> fence(DbTopology topology, Failover failover, long epoch, List<FleetInstance> instances) {
     Optional<FleetInstance> old = instances.stream().filter(i -> i.instanceId().equals(failover.oldMaster()))
         .findFirst();
-    if (old.isPresent() && !old.get().alive()) {
+    if (old.isPresent() && down(old.get())) {
       return fenced(topology, failover, epoch, "the old master's instance is " + old.get().state()
           + " (DescribeInstances)");
     }
     DbCommand command = command(DbCommand.Op.FENCE, topology, "", 0, false);
     return vertx.eventBus().request(Addresses.dbControl(failover.oldMaster()), command.toJson(),
             new DeliveryOptions().setSendTimeout(FENCE_TIMEOUT_MS))
-        .compose(reply -> fenced(topology, failover, epoch, "fenced by its agent: " + status(reply.body())
+        .compose(reply -> fenced(topology, failover, epoch, BY_AGENT + status(reply.body())
             .map(st -> st.server() == DbStatus.Server.UP ? "read_only " + st.readOnly()
                 + ", the application's connections killed" : st.problem()).orElse("a reply that is not a status")),
             agentSilent -> fleet.stop(List.of(failover.oldMaster()), true, RetryListener.NONE)
                 // Refused (already terminated, say): what DescribeInstances says decides.
                 .recover(e -> Future.succeededFuture())
-                .compose(x -> fleet.describe())
+                .compose(x -> downSoon(failover.oldMaster(), STOPPED_CHECKS))
                 .compose(now -> {
                   String state = now.stream().filter(i -> i.instanceId().equals(failover.oldMaster()))
                       .map(FleetInstance::state).findFirst().orElse("gone");
-                  return now.stream().anyMatch(i -> i.instanceId().equals(failover.oldMaster()) && i.alive())
+                  return now.stream().anyMatch(i -> i.instanceId().equals(failover.oldMaster()) && !down(i))
                       ? Future.failedFuture("still " + state + " after StopInstances")
                       : fenced(topology, failover, epoch, "its agent did not answer (" + agentSilent.getMessage()
                           + "): stopped through EC2 (StopInstances, Force), now " + state);
                 })
                 .recover(e -> noted(topology, failover, epoch, "fence-failed", "the old master is not fenced yet ("
                     + e.getMessage() + "); trying again").compose(x -> Future.failedFuture(e.getMessage()))));
+  }
+
+  /**
+   * The fleet as DescribeInstances lists it once the instance is down, or after {@code checks} listings
+   * {@value #STOPPED_CHECK_MS} ms apart (a forced stop takes a moment to reach stopped): the last listing.
+   */
+  private Future<List<FleetInstance>> downSoon(String instanceId, int checks) {
+    return fleet.describe().compose(now -> checks <= 1 || now.stream().noneMatch(i -> i.instanceId().equals(instanceId)
+        && !down(i)) ? Future.succeededFuture(now)
+        : Future.<Void>future(p -> vertx.setTimer(STOPPED_CHECK_MS, t -> p.complete()))
+            .compose(x -> downSoon(instanceId, checks - 1)));
+  }
+
+  /**
+   * Whether an instance's programs cannot run any more: stopped or terminated. Not while stopping or shutting down:
+   * on EC2 such an instance may still run for a while, even after a forced stop.
+   */
+  private static boolean down(FleetInstance instance) {
+    return instance.state().equals("stopped") || instance.state().equals("terminated");
   }
 
   private Future<Void> fenced(DbTopology topology, Failover failover, long epoch, String how) {
@@ -634,7 +772,11 @@ public final class DbPairVerticle extends VerticleBase {
               + " transactions lost by GTID arithmetic); the write backend moves to it", topology.fence());
           replies.put(failover.target(), after);
           done.add(DbPairPlan.key(failover.target(), DbCommand.Op.MASTER, "", 0));
-          DbTopology switched = topology.failedOver(finished, epoch, now);
+          // An old master its agent fenced runs on: it stays its slot's, to rejoin once checked; one stopped through
+          // EC2 holds its volume: its slot is built anew.
+          boolean byAgent = failover.steps().stream().anyMatch(st -> st.name().equals("fenced")
+              && st.text().startsWith(BY_AGENT));
+          DbTopology switched = topology.failedOver(finished, epoch, now, !byAgent);
           return change(topology, switched, epoch, "epoch " + epoch + ": failover "
               + failover.id() + " done: " + failover.target() + " is the master, " + promoted.lost() + " lost")
               .onSuccess(x -> {
@@ -642,6 +784,10 @@ public final class DbPairVerticle extends VerticleBase {
                 tickSoon();
               });
         }, e -> {
+          if (failover.kind() == Failover.Kind.SWITCHOVER) {
+            return abort(topology, failover, epoch, "the promotion of " + failover.target() + " failed ("
+                + e.getMessage() + ")");
+          }
           long attempts = failover.steps().stream().filter(st -> st.name().equals("promote-failed")).count() + 1;
           if (attempts >= PROMOTE_ATTEMPTS) {
             Failover failed = failover.step(clock.millis(), "failed", "the promotion failed " + attempts
@@ -653,6 +799,103 @@ public final class DbPairVerticle extends VerticleBase {
           return noted(topology, failover, epoch, "promote-failed", "the promotion of " + failover.target()
               + " failed (" + e.getMessage() + "); sent again");
         });
+  }
+
+  /**
+   * A switchover asked for (the request beside the topology), if the pair can take one: the master writable, the
+   * replica promotable. Its first step, written before anything is done, blocks writes (the write backend emptied).
+   */
+  private Future<Void> startSwitchover(DbTopology topology, long epoch, JsonObject request) {
+    long now = clock.millis();
+    Seen last = seen;
+    Map<String, DbStatus> current = currentReports();
+    Optional<FleetInstance> master = last == null ? Optional.empty()
+        : slotInstance(topology, last.instances(), topology.masterSlot());
+    Optional<FleetInstance> replica = last == null ? Optional.empty()
+        : slotInstance(topology, last.instances(), topology.replicaSlot());
+    DbStatus masterReport = master.map(i -> current.get(i.instanceId())).orElse(null);
+    String refusal = master.isEmpty() || replica.isEmpty() ? "the pair has no master and replica now"
+        : masterReport == null || masterReport.server() != DbStatus.Server.UP || masterReport.readOnly()
+        ? "the master " + master.get().instanceId() + " does not take writes now: that is a failover's case"
+        : notPromotable(replica.get(), current.get(replica.get().instanceId()), now).orElse(null);
+    String by = request.getString("by", "an operator");
+    if (refusal != null) {
+      LOG.warn("DB pair {}: epoch {}: no switchover for {}: {}", config.name(), epoch, by, refusal);
+      return answerSwitchover(request.copy().put("state", "refused").put("why", refusal).put("answeredAt", now));
+    }
+    Failover failover = Failover.start(Failover.Kind.SWITCHOVER, topology.fence(), now, topology.masterSlot(),
+        master.get().instanceId(), replica.get().instanceId(), masterReport.gtidBinlogPos(), "switchover asked by "
+            + by + ": " + replica.get().instanceId() + " to take over from " + master.get().instanceId())
+        .step(now, "write-backend-emptied", "writes blocked: no write goes to either server until the new master is "
+            + "routed (or, on an abort, the old one again)", topology.fence());
+    DbTopology next = topology.withFailover(failover);
+    return change(topology, next, epoch, "epoch " + epoch + ": switchover " + failover.id() + " to "
+        + replica.get().instanceId() + " begins")
+        .compose(x -> answerSwitchover(request.copy().put("state", "started").put("failover", failover.id())
+            .put("answeredAt", now)))
+        .onSuccess(x -> publishRoute(next, epoch))
+        .compose(x -> switchoverFence(next, failover, epoch));
+  }
+
+  /**
+   * The switchover's fence: the old master's agent makes it read-only and kills the application's connections; its
+   * binlog position then is what the replica must have received before it is promoted. An old master that does not
+   * answer, or answers only by being killed, aborts the switchover (its last writes' position is not known).
+   */
+  private Future<Void> switchoverFence(DbTopology topology, Failover failover, long epoch) {
+    DbCommand command = command(DbCommand.Op.FENCE, topology, "", 0, false);
+    return vertx.eventBus().request(Addresses.dbControl(failover.oldMaster()), command.toJson(),
+            new DeliveryOptions().setSendTimeout(FENCE_TIMEOUT_MS))
+        .map(reply -> status(reply.body()).filter(st -> st.server() == DbStatus.Server.UP && st.readOnly()))
+        .recover(e -> Future.succeededFuture(Optional.empty()))
+        .compose(fenced -> {
+          if (fenced.isEmpty()) {
+            return abort(topology, failover, epoch, "the old master " + failover.oldMaster() + " was not fenced by "
+                + "SQL (no answer, or an answer without MariaDB up and read-only)");
+          }
+          String gtid = fenced.get().gtidBinlogPos();
+          Failover next = failover.fencedAt(gtid).step(clock.millis(), "fenced", BY_AGENT + "read_only on, the "
+              + "application's connections killed; its binlog at " + gtid, topology.fence())
+              .inPhase(Failover.Phase.PROMOTING);
+          DbTopology promoting = topology.withFailover(next);
+          return change(topology, promoting, epoch, "switchover " + failover.id() + ": the old master fenced at "
+              + gtid).compose(x -> switchoverPromote(promoting, next, epoch));
+        });
+  }
+
+  /**
+   * The switchover's promotion, once the replica reports (after the fence) having received everything up to the old
+   * master's fenced position; not within {@value #SWITCHOVER_CATCH_UP_MS} ms of the fence: aborted.
+   */
+  private Future<Void> switchoverPromote(DbTopology topology, Failover failover, long epoch) {
+    long fencedAt = failover.steps().stream().filter(st -> st.name().equals("fenced")).mapToLong(Failover.Step::at)
+        .max().orElse(failover.startedAt());
+    DbStatus replica = currentReports().get(failover.target());
+    if (replica != null && replica.sentAt() > fencedAt && replica.server() == DbStatus.Server.UP
+        && Failover.lost(failover.oldMasterGtid(), replica.gtidIoPos()) == 0) {
+      return promote(topology, failover, epoch);
+    }
+    if (clock.millis() - fencedAt > SWITCHOVER_CATCH_UP_MS) {
+      return abort(topology, failover, epoch, "the replica had not received all the old master wrote ("
+          + failover.oldMasterGtid() + ") within " + SWITCHOVER_CATCH_UP_MS + " ms of the fence (it had "
+          + (replica == null ? "nothing reported" : replica.gtidIoPos()) + ")");
+    }
+    return Future.succeededFuture();
+  }
+
+  /** A switchover given up: journaled, then the plan makes the old master writable again (it stayed the master). */
+  private Future<Void> abort(DbTopology topology, Failover failover, long epoch, String why) {
+    Failover aborted = failover.step(clock.millis(), "aborted", why + ": the old master takes writes again, nothing "
+        + "lost", topology.fence()).inPhase(Failover.Phase.ABORTED);
+    return change(topology, topology.withFailover(aborted), epoch, "epoch " + epoch + ": switchover "
+        + failover.id() + " aborted: " + why).onSuccess(x -> tickSoon());
+  }
+
+  private Future<Void> answerSwitchover(JsonObject answer) {
+    return vertx.executeBlocking(() -> {
+      map.set(switchoverKey(), answer.encode());
+      return null;
+    }, false).timeout(opTimeoutMillis, TimeUnit.MILLISECONDS).onSuccess(x -> switchover = answer).mapEmpty();
   }
 
   /** A step's failure in the journal, once per distinct sentence in a row. */
@@ -724,7 +967,12 @@ public final class DbPairVerticle extends VerticleBase {
           if (leadership.leads(epoch)) {
             done.add(step.key());
             if (step.op() == DbCommand.Op.MASTER) {
-              done.add(DbPairPlan.key(step.instanceId(), DbCommand.Op.MASTER, "", 0));
+              String masterKey = DbPairPlan.key(step.instanceId(), DbCommand.Op.MASTER, "", 0);
+              done.add(masterKey);
+              if (!step.semiSync()) {
+                // Semi-sync off now (no replica replicated): on again once one does.
+                done.removeIf(key -> key.startsWith(masterKey + "/semi-sync/"));
+              }
             }
           }
           status(reply.body()).ifPresent(after -> replies.put(step.instanceId(), after));

@@ -99,15 +99,18 @@ public record DbTopology(int masterSlot, long epoch, long since, int[] instanceG
 
   /**
    * The failover done: its replica's slot is the master's since {@code now}, made so by the leader of
-   * {@code leaderEpoch}; the old master's slot gets a new instance and a new volume (the old ones, fenced, are no longer
-   * the slot's: a new replica is built from the new master).
+   * {@code leaderEpoch}. With {@code anew}, the old master's slot gets a new instance and a new volume (the old ones,
+   * stopped, are no longer the slot's: a new replica is built from the new master); without, the old master stays
+   * the slot's instance and rejoins as the replica once its position passes the errant check ({@link DbPairPlan}).
    */
-  public DbTopology failedOver(Failover done, long leaderEpoch, long now) {
+  public DbTopology failedOver(Failover done, long leaderEpoch, long now, boolean anew) {
     int old = done.fromSlot();
     int[] instances = instanceGenerations.clone();
     int[] volumes = volumeGenerations.clone();
-    instances[old - 1]++;
-    volumes[old - 1]++;
+    if (anew) {
+      instances[old - 1]++;
+      volumes[old - 1]++;
+    }
     return new DbTopology(done.toSlot(), leaderEpoch, now, instances, volumes, fence, fenceEpoch, replicationPassword,
         appPassword, done);
   }

@@ -43,12 +43,16 @@ public record Failover(String id, Kind kind, int fromSlot, String oldMaster, Str
   /** What started a failover. */
   public enum Kind {
     /** The failure detector found the master dead. */
-    AUTOMATIC
+    AUTOMATIC,
+    /** An operator asked for the roles to swap (the master alive): a bounded write block, or an abort. */
+    SWITCHOVER
   }
 
   /** How far a failover got. */
   public enum Phase {
-    FENCING, PROMOTING, DONE, FAILED;
+    FENCING, PROMOTING, DONE, FAILED,
+    /** A switchover given up before the promotion: the old master is the master again, nothing lost. */
+    ABORTED;
 
     /** Whether a leader still has something to do for it. */
     public boolean active() {
@@ -100,6 +104,12 @@ public record Failover(String id, Kind kind, int fromSlot, String oldMaster, Str
         lost(oldMasterGtid, applied), acknowledgedBy, steps);
   }
 
+  /** The same with the old master's position as its fence left it (a switchover waits for the replica to have it). */
+  public Failover fencedAt(String gtid) {
+    return new Failover(id, kind, fromSlot, oldMaster, target, phase, startedAt, gtid, promotedGtid, lost,
+        acknowledgedBy, steps);
+  }
+
   public Failover acknowledged(String operator) {
     return new Failover(id, kind, fromSlot, oldMaster, target, phase, startedAt, oldMasterGtid, promotedGtid, lost,
         operator, steps);
@@ -111,11 +121,12 @@ public record Failover(String id, Kind kind, int fromSlot, String oldMaster, Str
   }
 
   /**
-   * Whether an automatic failover at {@code now} must wait for an operator: this one finished (or failed) less than
-   * {@code windowMillis} ago and no one acknowledged it.
+   * Whether an automatic failover at {@code now} must wait for an operator: this one, automatic, finished (or failed)
+   * less than {@code windowMillis} ago and no one acknowledged it. (A switchover is an operator's own act.)
    */
   public boolean holdsOff(long now, long windowMillis) {
-    return !phase.active() && acknowledgedBy == null && now - startedAt < windowMillis;
+    return kind == Kind.AUTOMATIC && (phase == Phase.DONE || phase == Phase.FAILED) && acknowledgedBy == null
+        && now - startedAt < windowMillis;
   }
 
   /**

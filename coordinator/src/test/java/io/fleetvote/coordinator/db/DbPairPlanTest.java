@@ -120,10 +120,7 @@ class DbPairPlanTest {
 
   @Test
   void duringAFailoverNothingIsPlannedAndNoWriteIsRoutedThenTheOldSlotIsBuiltAnewOfItsNextGeneration() {
-    instances.add(tagged(instance("i-0000000000000db01", "db", 1, "running"), 1));
-    instances.add(tagged(instance("i-0000000000000db02", "db", 2, "running"), 1));
-    volumes.add(volume("vol-0000000000000db01", 1, "in-use", "us-east-1a", "i-0000000000000db01"));
-    volumes.add(volume("vol-0000000000000db02", 2, "in-use", "us-east-1a", "i-0000000000000db02"));
+    taggedPair();
     reports.put("i-0000000000000db01", up("i-0000000000000db01", 3307, true, DbStatus.Thread.NONE));
     reports.put("i-0000000000000db02", up("i-0000000000000db02", 3308, true, DbStatus.Thread.YES));
     done.add(DbPairPlan.key("i-0000000000000db01", DbCommand.Op.MASTER, "", 0));
@@ -139,7 +136,8 @@ class DbPairPlanTest {
     assertThat(DbPairPlan.route("prod", CONFIG, failing, instances, reports, done, 5000).master())
         .as("no write goes anywhere during a failover, not even to a master still writable").isNull();
     // Promoted: slot 2 is the master's; slot 1's fenced instance and its volume are of the old generation.
-    DbTopology after = failing.failedOver(failover.inPhase(Failover.Phase.PROMOTING).promoted("0-1-10"), 4, 3000);
+    DbTopology after = failing.failedOver(failover.inPhase(Failover.Phase.PROMOTING).promoted("0-1-10"), 4, 3000,
+        true);
     assertThat(after.failingOver()).isFalse();
     assertThat(after.masterSlot()).isEqualTo(2);
     assertThat(after.epoch()).isEqualTo(4);
@@ -156,6 +154,40 @@ class DbPairPlanTest {
     assertThat(route.master()).isEqualTo(new DbRoute.Endpoint("i-0000000000000db02", "10.0.0.1", 3308));
     assertThat(route.replicas()).as("the old master is no replica of the new one").isEmpty();
     assertThat(DbTopology.fromJson(after.toJson())).isEqualTo(after);
+  }
+
+  @Test
+  void anOldMasterFencedByItsAgentRejoinsWhenCleanAndIsQuarantinedWhenItHoldsErrantWrites() {
+    taggedPair();
+    Failover failover = Failover.start(Failover.Kind.AUTOMATIC, 1, 2000, 1, "i-0000000000000db01",
+        "i-0000000000000db02", "0-1-10", "dead").inPhase(Failover.Phase.PROMOTING).promoted("0-1-10");
+    DbTopology after = TOPOLOGY.withFailover(failover).failedOver(failover, 4, 3000, false);
+    assertThat(after.instanceGeneration(1)).as("fenced by its agent: still the slot's").isEqualTo(1);
+    reports.put("i-0000000000000db02", withGtid(up("i-0000000000000db02", 3308, false, DbStatus.Thread.NONE),
+        "0-2-11"));
+    done.add(DbPairPlan.key("i-0000000000000db02", DbCommand.Op.MASTER, "", 0));
+    // Clean: all it wrote is at most the promoted position: commanded to replicate from the new master.
+    reports.put("i-0000000000000db01", withGtid(up("i-0000000000000db01", 3307, true, DbStatus.Thread.NONE),
+        "0-1-10"));
+    DbPairPlan.Outcome clean = DbPairPlan.plan("prod", CONFIG, after, instances, volumes, reports, done);
+    assertThat(clean.problems()).isEmpty();
+    DbPairPlan.Command rejoin = (DbPairPlan.Command) clean.steps().get(0);
+    assertThat(rejoin.op()).isEqualTo(DbCommand.Op.REPLICA);
+    assertThat(rejoin.instanceId()).isEqualTo("i-0000000000000db01");
+    assertThat(rejoin.masterPort()).isEqualTo(3308);
+    // Errant: a write past the promoted position (written, never acknowledged to anyone, kept after its crash).
+    reports.put("i-0000000000000db01", withGtid(up("i-0000000000000db01", 3307, true, DbStatus.Thread.NONE),
+        "0-1-11"));
+    DbPairPlan.Outcome errant = DbPairPlan.plan("prod", CONFIG, after, instances, volumes, reports, done);
+    assertThat(errant.steps()).as("quarantined: no command").isEmpty();
+    assertThat(errant.problems()).singleElement().asString().contains("quarantined", "1 transaction(s)", "0-1-11",
+        "0-1-10", "read-only");
+    assertThat(DbPairPlan.route("prod", CONFIG, after, instances, reports, done, 5000).replicas())
+        .as("out of every backend").isEmpty();
+    // Once it replicates (an operator reconciled it), no check any more: its binlog then holds the new master's too.
+    reports.put("i-0000000000000db01", withGtid(up("i-0000000000000db01", 3307, true, DbStatus.Thread.YES),
+        "0-2-50"));
+    assertThat(DbPairPlan.plan("prod", CONFIG, after, instances, volumes, reports, done).problems()).isEmpty();
   }
 
   @Test
@@ -208,6 +240,14 @@ class DbPairPlanTest {
     reports.put("i-0000000000000db02", up("i-0000000000000db02", 3308, true, DbStatus.Thread.NONE));
   }
 
+  /** Both slots' instances (of generation 1) and their volumes, attached. */
+  private void taggedPair() {
+    instances.add(tagged(instance("i-0000000000000db01", "db", 1, "running"), 1));
+    instances.add(tagged(instance("i-0000000000000db02", "db", 2, "running"), 1));
+    volumes.add(volume("vol-0000000000000db01", 1, "in-use", "us-east-1a", "i-0000000000000db01"));
+    volumes.add(volume("vol-0000000000000db02", 2, "in-use", "us-east-1a", "i-0000000000000db02"));
+  }
+
   private DbRoute route() {
     return DbPairPlan.route("prod", CONFIG, TOPOLOGY, instances, reports, done, 5000);
   }
@@ -219,6 +259,10 @@ class DbPairPlanTest {
   private static FleetInstance instance(String id, String group, int slot, String state) {
     return new FleetInstance(id, group, state, Instant.ofEpochMilli(1000 + instancesMade++), null, "10.0.0.1",
         "us-east-1a", Map.of(Tags.DB_SLOT, Integer.toString(slot)));
+  }
+
+  private static DbStatus withGtid(DbStatus status, String binlog) {
+    return DbStatus.fromJson(status.toJson().put("gtidBinlogPos", binlog));
   }
 
   private static FleetInstance tagged(FleetInstance instance, int generation) {

@@ -49,5 +49,10 @@ class FailoverTest {
     assertThat(done.acknowledged("ops").holdsOff(10_001, 3_600_000)).isFalse();
     assertThat(done.inPhase(Failover.Phase.FENCING).holdsOff(10_001, 3_600_000)).as("under way: not a window")
         .isFalse();
+    Failover switchover = Failover.start(Failover.Kind.SWITCHOVER, 1, 10_000, 1, "i-0000000000000db01",
+        "i-0000000000000db02", "", "asked").promoted("");
+    assertThat(switchover.holdsOff(10_001, 3_600_000)).as("a switchover is an operator's own act").isFalse();
+    assertThat(Failover.fromJson(switchover.inPhase(Failover.Phase.ABORTED).toJson()).phase())
+        .isEqualTo(Failover.Phase.ABORTED);
   }
 }
