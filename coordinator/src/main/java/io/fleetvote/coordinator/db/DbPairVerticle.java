@@ -348,7 +348,7 @@ public final class DbPairVerticle extends VerticleBase {
       JsonObject before = shown;
       if (before != null && before.getBoolean("leader", false)) {
         // The topology as stored at once: the rest of the view waits for the fleet's listing, which EC2 may delay.
-        shown = before.copy().put("topology", found.toPublicJson());
+        shown = before.copy().put("topology", found.toPublicJson()).put("antiFlap", antiFlap(found));
       }
       if (fencedEpoch == epoch) {
         return act(found, epoch);
