@@ -52,7 +52,9 @@ import java.util.function.BooleanSupplier;
  * semi-sync) from nothing; web instances register themselves with the LB. Loads are shares of what the group can
  * serve, so the demo behaves the same on a slow machine and a fast one. All traffic goes through HAProxy: a light
  * load for the whole run, and an overload on top until a majority votes grow and the group grows; then the overload
- * stops and the group shrinks back to 2, its victim drained first. One status line per second (each instance's load
+ * stops and the group shrinks back to 2, its victim drained first. Then the DB master's instance is killed and the
+ * coordinator fails it over (the journal's steps printed with their times from the kill). One status line per second
+ * (each instance's load
  * and vote, the DB pair's servers, then HAProxy's servers and their states), every ledger entry as it is written
  * (the reason of each decision), and at the end the failed requests of the whole run, HAProxy's 5xx count and the
  * time from the start of the overload to RunInstances.
@@ -192,6 +194,9 @@ public final class DemoMain {
           }
           overload(cycle);
           waitUntil("group web back at " + MIN + " instances", this::settledAtMin);
+        }
+        if (running()) {
+          failover();
         }
         stopBaseLoad();
         report();
@@ -561,6 +566,51 @@ public final class DemoMain {
     private List<JsonObject> entries() {
       return LocalJson.get(coordinatorPort, "/api/decisions?limit=30", token)
           .map(d -> d.getJsonArray("entries").stream().map(JsonObject.class::cast).toList()).orElse(List.of());
+    }
+
+    /**
+     * The DB master's machine dies (every process of its instance SIGKILLed; EC2 still says running): the
+     * coordinator fails over by itself; the journal's steps are printed with their times from the kill.
+     */
+    private void failover() {
+      waitUntil("the DB pair replicating with semi-sync, the master judged alive", () -> dbPair()
+          .filter(p -> "replicating".equals(p.getString("phase")) && p.getJsonObject("masterHealth") != null
+              && "alive".equals(p.getJsonObject("masterHealth").getString("verdict"))
+              && p.getJsonArray("problems", new JsonArray()).isEmpty()).isPresent());
+      if (!running()) {
+        return;
+      }
+      JsonObject pair = dbPair().orElseThrow();
+      String master = pair.getJsonObject("masterHealth").getString("instanceId");
+      say("a DB failover: the master " + master + " dies as a machine would (every process killed; try it yourself: "
+          + "curl -X POST " + sandbox.endpoint().resolve("/_sandbox/instances/" + master + "/kill") + "); the "
+          + "coordinator fences it, promotes the replica and moves the LB's write port (dashboard: Database pair)");
+      long killedAt = System.currentTimeMillis();
+      sandbox.admin().kill(master);
+      waitUntil("the failover of " + master, () -> dbPair().map(p -> p.getJsonObject("topology"))
+          .map(t -> t.getJsonObject("failover")).filter(f -> master.equals(f.getString("oldMaster"))
+              && !"fencing".equals(f.getString("phase")) && !"promoting".equals(f.getString("phase"))).isPresent());
+      JsonObject failover = dbPair().orElseThrow().getJsonObject("topology").getJsonObject("failover");
+      for (Object o : failover.getJsonArray("steps")) {
+        JsonObject step = (JsonObject) o;
+        say(String.format(Locale.ROOT, "  %+6d ms  %s: %s", step.getLong("at") - killedAt, step.getString("name"),
+            step.getString("text")));
+      }
+      say("failover " + failover.getString("id") + " " + failover.getString("phase") + ": writes go to "
+          + failover.getString("target") + "; its old slot is built anew as the replica");
+      String target = failover.getString("target");
+      waitUntil("the old master's slot rebuilt, replicating from the new master with semi-sync", () -> dbPair()
+          .filter(p -> "replicating".equals(p.getString("phase")) && p.getJsonArray("problems", new JsonArray())
+              .isEmpty() && p.getJsonObject("route") != null && p.getJsonObject("route").getJsonObject("master") != null
+              && target.equals(p.getJsonObject("route").getJsonObject("master").getString("instanceId"))
+              && p.getJsonArray("slots").stream().map(JsonObject.class::cast)
+                  .noneMatch(slot -> master.equals(slot.getString("instanceId")))).isPresent());
+      say(String.format(Locale.ROOT, "the pair is whole again %d s after the kill",
+          (System.currentTimeMillis() - killedAt) / 1000));
+    }
+
+    private Optional<JsonObject> dbPair() {
+      return LocalJson.get(coordinatorPort, "/api/db", token).map(db -> db.getJsonObject("pair"));
     }
 
     private boolean dbReady() {

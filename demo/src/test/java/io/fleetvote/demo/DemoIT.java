@@ -27,8 +27,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class DemoIT {
 
-  private static final Pattern SEMI_SYNC_ON = Pattern.compile("db replicating: master i-\\w+ writable, binlog \\S+, "
-      + "semi-sync on \\(1 acking\\) \\| replica i-\\w+ IO yes SQL yes");
+  /** The pair's status line, its slots in either order (after the scripted failover slot 2 holds the master). */
+  private static final Pattern SEMI_SYNC_ON = Pattern.compile("db replicating: (?=[^\\n]*replica i-\\w+ IO yes SQL yes)"
+      + "[^\\n]*master i-\\w+ writable, binlog \\S+, semi-sync on \\(1 acking\\)");
   private static final Pattern PAGE = Pattern.compile("a request through HAProxy: served by i-\\w+, page \\d+ at "
       + "revision \\d+");
 
@@ -56,7 +57,15 @@ class DemoIT {
       demo.destroy();
       assertThat(demo.waitFor(120, TimeUnit.SECONDS)).as("the demo stops on SIGTERM").isTrue();
     } finally {
+      // Even on a failure: SIGTERM first (the demo's own hook stops its sandbox, coordinator and instances), and what
+      // is still left after that, by pid.
+      if (demo.isAlive()) {
+        demo.destroy();
+        demo.waitFor(120, TimeUnit.SECONDS);
+      }
       demo.destroyForcibly();
+      LeftRunning.under(dir.resolve("demo")).forEach(left -> ProcessHandle.of(Long.parseLong(left.split(" ", 2)[0]))
+          .ifPresent(ProcessHandle::destroyForcibly));
     }
     String text = Files.readString(output);
     assertThat(text).contains("grow (below-min): 2 instance(s) below min 2: launch 2", "[launch done",
@@ -66,6 +75,9 @@ class DemoIT {
         .containsPattern(SEMI_SYNC_ON);
     // The app's requests do a wiki's database work through the LB's write port: pages read and written.
     assertThat(text.split("keep running", 2)[1]).containsPattern(PAGE).contains("  web: ");
+    // The scripted DB failover: the master's instance killed, the coordinator's journal printed, writes moved.
+    assertThat(text).contains("a DB failover: the master", "detected: master", "fenced: ", "promoted: ")
+        .containsPattern("failover f\\d+-\\d+ done: writes go to i-");
     assertThat(text).as("a clean stop").doesNotContain("Exception", "\tat ");
     assertThat(text).as("capacity enforced").doesNotContain("cannot give instances their CPU capacity");
     assertThat(LeftRunning.pidFiles(dir.resolve("demo"))).as("instances started").isPositive();
