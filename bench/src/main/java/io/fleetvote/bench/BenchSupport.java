@@ -3,13 +3,23 @@ package io.fleetvote.bench;
 import io.fleetvote.common.FleetvoteHome;
 import io.fleetvote.common.cli.CommandLine;
 import io.fleetvote.common.cluster.JvmFlags;
+import io.fleetvote.common.net.FreePorts;
+import io.fleetvote.load.db.PasswordFile;
+import io.fleetvote.load.db.WriterOptions;
 import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.CoordinatorClient;
 import io.fleetvote.testkit.LocalJson;
 import io.fleetvote.testkit.ManagedProcess;
+import io.fleetvote.testkit.SandboxAdmin;
 import io.fleetvote.testkit.SandboxProcess;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.mysqlclient.MySQLAuthenticationPlugin;
+import io.vertx.mysqlclient.MySQLConnectOptions;
+import io.vertx.mysqlclient.MySQLConnection;
+import io.vertx.mysqlclient.SslMode;
 
 import java.io.IOException;
 import java.net.URI;
@@ -17,24 +27,36 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * What the benchmarks share: idle instances (whose agents {@link SimulatedAgents} play), a coordinator process on
- * the sandbox, JSON over HTTP, waiting, and the summary line.
+ * the sandbox, the DB pair behind an LB ({@link #onDbPair}), JSON over HTTP, waiting, and the summary line.
  */
 final class BenchSupport {
 
   /** The image of {@link #idleImages}: an instance that only sleeps, for a benchmark that speaks for its agent. */
   static final String IDLE_IMAGE = "bench-idle";
+  /** How long the DB pair may take to launch, or a replica to be rebuilt, until it replicates with semi-sync. */
+  static final Duration DB_UP = Duration.ofSeconds(240);
+  /** {@code ./fleetvote writer}'s default: a write (its connect included) not acknowledged within this long fails. */
+  static final Duration DB_WRITE_TIMEOUT = Duration.ofSeconds(5);
 
   /** How often the benchmarks ask: the resolution of what they time. */
   private static final Duration POLL = Duration.ofMillis(2);
+  /** One LB, whose write and read ports front the DB pair (it serves a web group the DB benchmarks do not run). */
+  private static final JsonObject DB_LB_GROUP = new JsonObject().put("name", "lb")
+      .put("imageId", ImageCatalog.imageId("fleetvote-lb")).put("min", 1).put("max", 1)
+      .put("agent", new JsonObject().put("roles", new JsonArray().add("lb")).put("gossipPeriodMs", 500)
+          .put("lb", new JsonObject().put("serves", "web").put("reconcileMs", 1000)));
 
   private BenchSupport() {
   }
@@ -119,6 +141,148 @@ final class BenchSupport {
         dir.resolve(name + ".log"), URI.create("http://127.0.0.1:" + apiPort + "/health"), Duration.ofSeconds(60));
   }
 
+  /**
+   * Runs {@code benchmark} on the DB pair of the real system: a sandbox, a coordinator whose groups file has an
+   * {@code lb} group (one HAProxy instance) and a {@code db} section (master and replica, each a MariaDB on its own
+   * volume, semi-sync on as by default; {@code db} adds to it, e.g. its failover settings), once the pair replicates
+   * with semi-sync on. The sandbox, the coordinator and every instance (MariaDB and HAProxy within) are stopped at
+   * the end, also on a failure or SIGTERM ({@link SandboxProcess}, {@link ManagedProcess}); the state directory goes
+   * after a run that succeeded.
+   *
+   * @param name the benchmark's short name, in its state directory's and its cluster's names
+   */
+  static void onDbPair(String name, JsonObject db, DbBenchmark benchmark) throws Exception {
+    // Short: the lb instance's HAProxy admin socket is in it, and HAProxy takes a socket path of 97 characters at most.
+    Path dir = Files.createTempDirectory("fvbench-" + name + "-");
+    Path groups = dir.resolve("groups.json");
+    Files.writeString(groups, new JsonObject().put("groups", new JsonArray().add(DB_LB_GROUP))
+        .put("db", new JsonObject().put("imageId", ImageCatalog.imageId("fleetvote-db")).put("instanceType", "t3.small")
+            .put("volumeGiB", 2).put("database", "wiki").mergeIn(db)).encode());
+    int apiPort = FreePorts.pick();
+    Vertx vertx = Vertx.vertx();
+    try (SandboxProcess sandbox = SandboxProcess.start(dir.resolve("sandbox"));
+         ManagedProcess coordinator = coordinator(dir, sandbox, groups, "bench-" + name + "-" + System.nanoTime(),
+             FreePorts.pick(), apiPort, 500, 2000)) {
+      CoordinatorClient api = new CoordinatorClient(apiPort);
+      DbSystem.awaitSemiSyncPair(api);
+      String lb = await("the lb instance", DB_UP, () -> group(apiPort, "lb")
+          .flatMap(g -> g.getJsonArray("instances").stream().map(String.class::cast).findFirst()));
+      SandboxAdmin admin = sandbox.admin();
+      benchmark.run(new DbSystem(dir, admin, api, vertx, PasswordFile.read(dir.resolve("coordinator")
+          .resolve("db-db.json")), admin.port(lb, "mysql-write"), admin.port(lb, "mysql-read")));
+      admin.terminateAll();
+      coordinator.stop();
+    } finally {
+      vertx.close().await();
+    }
+    // The volumes hold the servers' data and binlogs (a GiB after a full db-pair run): gone after a run that
+    // succeeded; a failed run's stay, beside the logs, for a look.
+    try (Stream<Path> tree = Files.walk(dir)) {
+      tree.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+    }
+  }
+
+  /** A benchmark of the DB pair, run by {@link #onDbPair}. */
+  interface DbBenchmark {
+    void run(DbSystem system) throws Exception;
+  }
+
+  /** The pair's master and replica instances, as the coordinator's topology names them. */
+  record DbRoles(String master, String replica) {
+  }
+
+  /**
+   * The DB pair a benchmark runs on: its state directory (for files of its own; gone after a run that succeeded), the
+   * sandbox's admin API, the coordinator's, a Vert.x for the MariaDB clients, the application account's password (from
+   * the coordinator's {@code db-db.json}), and the lb instance's DB write and read ports.
+   */
+  record DbSystem(Path dir, SandboxAdmin admin, CoordinatorClient api, Vertx vertx, String password, int writePort,
+                  int readPort) {
+
+    /**
+     * Waits for the pair to replicate with semi-sync on, its writes routed to the topology's master: the master reports
+     * semi-sync on with one replica acknowledging, the replica reports semi-sync on. The master and the replica.
+     */
+    static DbRoles awaitSemiSyncPair(CoordinatorClient api) {
+      JsonObject pair = Await.until("the DB pair replicating, writes routed to its master", DB_UP,
+          () -> api.ifAnswered(c -> Optional.ofNullable(c.dbPair())).flatMap(p -> p).orElse(null),
+          p -> p != null && "replicating".equals(p.getString("phase")) && p.getJsonObject("route") != null
+              && p.getJsonObject("route").getJsonObject("master") != null
+              && slot(p, true).equals(p.getJsonObject("route").getJsonObject("master").getString("instanceId"))
+              && !p.getJsonObject("route").getJsonArray("replicas").isEmpty());
+      DbRoles roles = new DbRoles(slot(pair, true), slot(pair, false));
+      Await.until("semi-sync on, the replica acknowledging", DB_UP, () -> api.ifAnswered(CoordinatorClient::db)
+          .orElse(List.of()), reports -> report(reports, roles.master()).map(r -> r.getBoolean("semiSyncMaster")
+              && r.getInteger("semiSyncClients") == 1).orElse(false)
+          && report(reports, roles.replica()).map(r -> r.getBoolean("semiSyncSlave")).orElse(false));
+      return roles;
+    }
+
+    /** {@link #awaitSemiSyncPair(CoordinatorClient)} on this system's coordinator. */
+    DbRoles awaitSemiSyncPair() {
+      return awaitSemiSyncPair(api);
+    }
+
+    /** The instance in the master's slot of the pair's view, or in the replica's. */
+    private static String slot(JsonObject pair, boolean master) {
+      int masterSlot = pair.getJsonObject("topology").getInteger("masterSlot");
+      return pair.getJsonArray("slots").getJsonObject(master ? masterSlot - 1 : 2 - masterSlot)
+          .getString("instanceId");
+    }
+
+    /** An instance's DB report among {@code GET /api/db}'s. */
+    static Optional<JsonObject> report(List<JsonObject> reports, String instanceId) {
+      return reports.stream().filter(r -> instanceId.equals(r.getString("instanceId"))).findFirst();
+    }
+
+    /** An instance's latest DB report, as the coordinator has it. */
+    JsonObject report(String instanceId) {
+      return report(api.db(), instanceId).orElseThrow(() -> new IllegalStateException("the coordinator has no DB "
+          + "report of " + instanceId));
+    }
+
+    /** Waits for {@code port} ({@code what}) to reach the server whose {@code @@server_id} is {@code serverId}. */
+    void awaitServer(String what, int port, long serverId) {
+      Await.until(what + " reaching server_id " + serverId, DB_UP, () -> single(port, "SELECT @@server_id"),
+          id -> id.isPresent() && id.get() == serverId);
+    }
+
+    /**
+     * The one number {@code sql} answers through {@code port} on a connection of its own; empty on a failure (a refused
+     * connect too: {@code await} throws its checked exception as it is).
+     */
+    Optional<Long> single(int port, String sql) {
+      try {
+        MySQLConnection connection = MySQLConnection.connect(vertx, connectOptions(port))
+            .timeout(2, TimeUnit.SECONDS).await();
+        try {
+          return Optional.of(connection.query(sql).execute().timeout(2, TimeUnit.SECONDS).await().iterator().next()
+              .getLong(0));
+        } finally {
+          connection.close();
+        }
+      } catch (Exception e) {
+        return Optional.empty();
+      }
+    }
+
+    /** The application account on 127.0.0.1:{@code port} (the LB's, or a server's own). */
+    MySQLConnectOptions connectOptions(int port) {
+      return new MySQLConnectOptions().setHost("127.0.0.1").setPort(port).setUser("fleetvote_app")
+          .setPassword(password).setDatabase("wiki").setSslMode(SslMode.DISABLED)
+          .setAuthenticationPlugin(MySQLAuthenticationPlugin.MYSQL_NATIVE_PASSWORD).setCachePreparedStatements(true);
+    }
+
+    /**
+     * {@code ./fleetvote writer}'s options through the LB's write port: {@code rate} 0 for closed loop, a zero
+     * {@code duration} for until stopped, {@code acked} null for no file.
+     */
+    WriterOptions writer(String name, int rate, int connections, Duration duration, Duration timeout, Path acked) {
+      return new WriterOptions("127.0.0.1", writePort, "wiki", "fleetvote_app", password, WriterOptions.DEFAULT_TABLE,
+          rate, connections, duration, timeout, acked, name);
+    }
+  }
+
   /** The live votes (grow, shrink or none) group {@code name} has on the coordinator of {@code apiPort}. */
   static Optional<Integer> votesCounted(int apiPort, String name) {
     return group(apiPort, name).map(g -> {
@@ -154,9 +318,18 @@ final class BenchSupport {
       return "no runs";
     }
     int n = sorted.length;
-    long median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    long p95 = sorted[Math.max(0, (int) Math.ceil(0.95 * n) - 1)];
-    return String.format(Locale.ROOT, "median %d ms, p95 %d, min %d, max %d, spread %d (%d runs)", median, p95,
-        sorted[0], sorted[n - 1], sorted[n - 1] - sorted[0], n);
+    return String.format(Locale.ROOT, "median %d ms, p95 %d, min %d, max %d, spread %d (%d runs)", median(sorted),
+        percentile(sorted, 95), sorted[0], sorted[n - 1], sorted[n - 1] - sorted[0], n);
+  }
+
+  /** The median of sorted values: the middle one, or the mean of the two middle ones (0 for none). */
+  static long median(long[] sorted) {
+    int n = sorted.length;
+    return n == 0 ? 0 : n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  /** Nearest rank: the smallest value with at least {@code p} percent of them at or below it (0 for none). */
+  static long percentile(long[] sorted, double p) {
+    return sorted.length == 0 ? 0 : sorted[Math.max(0, (int) Math.ceil(p / 100 * sorted.length) - 1)];
   }
 }

@@ -2,25 +2,14 @@ package io.fleetvote.bench;
 
 import io.fleetvote.common.cli.CommandLine;
 import io.fleetvote.common.cli.CommandLineException;
-import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.load.db.DbWriter;
-import io.fleetvote.load.db.PasswordFile;
 import io.fleetvote.load.db.WriterOptions;
 import io.fleetvote.load.db.WriterReport;
-import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.testkit.Await;
-import io.fleetvote.testkit.CoordinatorClient;
-import io.fleetvote.testkit.ManagedProcess;
-import io.fleetvote.testkit.SandboxAdmin;
-import io.fleetvote.testkit.SandboxProcess;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.mysqlclient.MySQLAuthenticationPlugin;
-import io.vertx.mysqlclient.MySQLConnectOptions;
 import io.vertx.mysqlclient.MySQLConnection;
-import io.vertx.mysqlclient.SslMode;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 
@@ -31,7 +20,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -40,7 +28,6 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.ToDoubleFunction;
-import java.util.stream.Stream;
 
 /**
  * The DB pair's write path with the real system: a sandbox, a coordinator whose groups file has an {@code lb} group
@@ -71,12 +58,11 @@ import java.util.stream.Stream;
  * <p>
  * {@code --smoke}: 1 and 4 connections, 2 s each, one trial, then 3 s of lag at 50 writes/s (the suite runs it). The
  * sandbox, the coordinator and every instance (MariaDB and HAProxy within) are stopped at the end, also on a failure
- * or SIGTERM ({@link SandboxProcess}, {@link ManagedProcess}); the state directory goes after a run that succeeded.
+ * or SIGTERM; the state directory goes after a run that succeeded ({@link BenchSupport#onDbPair}).
  */
 public final class DbPairBench {
 
-  private static final Duration UP = Duration.ofSeconds(240);
-  private static final Duration WRITE_TIMEOUT = Duration.ofSeconds(5);
+  private static final Duration UP = BenchSupport.DB_UP;
   /** The longest the last acknowledged rows may take to show on the replica before the bench gives up. */
   private static final Duration SETTLE = Duration.ofSeconds(30);
   private static final long POLL_MS = 2;
@@ -84,11 +70,6 @@ public final class DbPairBench {
   private static final String WRITER = "bench-db-pair";
   private static final String VISIBLE = "SELECT seq FROM " + WriterOptions.DEFAULT_TABLE
       + " WHERE seq >= ? ORDER BY seq LIMIT 10000";
-  /** One LB, whose write and read ports front the pair (it serves a web group the bench does not run). */
-  private static final JsonObject LB_GROUP = new JsonObject().put("name", "lb")
-      .put("imageId", ImageCatalog.imageId("fleetvote-lb")).put("min", 1).put("max", 1)
-      .put("agent", new JsonObject().put("roles", new JsonArray().add("lb")).put("gossipPeriodMs", 500)
-          .put("lb", new JsonObject().put("serves", "web").put("reconcileMs", 1000)));
 
   private DbPairBench() {
   }
@@ -107,28 +88,7 @@ public final class DbPairBench {
         : new Settings(connections(p.string("connections")), p.intValue("seconds", 1, 3600),
             p.intValue("trials", 1, 100), p.intValue("warmup", 0, 3600), p.intValue("lag-seconds", 1, 3600),
             p.string("lag-rate").equals("half") ? 0 : p.intValue("lag-rate", 1, 1_000_000)));
-    Path dir = Files.createTempDirectory("fleetvote-bench-db-");
-    Path groups = dir.resolve("groups.json");
-    Files.writeString(groups, new JsonObject().put("groups", new JsonArray().add(LB_GROUP))
-        .put("db", new JsonObject().put("imageId", ImageCatalog.imageId("fleetvote-db")).put("instanceType", "t3.small")
-            .put("volumeGiB", 2).put("database", "wiki")).encode());
-    int apiPort = FreePorts.pick();
-    Vertx vertx = Vertx.vertx();
-    try (SandboxProcess sandbox = SandboxProcess.start(dir.resolve("sandbox"));
-         ManagedProcess coordinator = BenchSupport.coordinator(dir, sandbox, groups, "bench-db-" + System.nanoTime(),
-             FreePorts.pick(), apiPort, 500, 2000)) {
-      new Run(sandbox.admin(), new CoordinatorClient(apiPort), apiPort, dir.resolve("coordinator"), vertx, settings)
-          .run();
-      sandbox.admin().terminateAll();
-      coordinator.stop();
-    } finally {
-      vertx.close().await();
-    }
-    // The volumes hold both servers' data and binlogs (a GiB after a full run): gone after a run that succeeded; a
-    // failed run's stay, beside the logs, for a look.
-    try (Stream<Path> tree = Files.walk(dir)) {
-      tree.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-    }
+    BenchSupport.onDbPair("db", new JsonObject(), system -> new Run(system, settings).run());
   }
 
   private static List<Integer> connections(String text) {
@@ -165,24 +125,19 @@ public final class DbPairBench {
 
   private static final class Run {
 
-    private final SandboxAdmin admin;
-    private final CoordinatorClient api;
-    private final int apiPort;
-    private final Path coordinatorDir;
+    private final BenchSupport.DbSystem system;
     private final Vertx vertx;
     private final Settings settings;
-    private String password;
-    private int writePort;
-    private int readPort;
+    private final int writePort;
+    private final int readPort;
     private Path masterCnf;
 
-    Run(SandboxAdmin admin, CoordinatorClient api, int apiPort, Path coordinatorDir, Vertx vertx, Settings settings) {
-      this.admin = admin;
-      this.api = api;
-      this.apiPort = apiPort;
-      this.coordinatorDir = coordinatorDir;
-      this.vertx = vertx;
+    Run(BenchSupport.DbSystem system, Settings settings) {
+      this.system = system;
+      this.vertx = system.vertx();
       this.settings = settings;
+      this.writePort = system.writePort();
+      this.readPort = system.readPort();
     }
 
     void run() {
@@ -221,36 +176,13 @@ public final class DbPairBench {
 
     /** Waits for the pair to replicate with semi-sync, writes routed to its master; its master's and replica's ids. */
     private String[] awaitPair() {
-      JsonObject pair = Await.until("the DB pair replicating, writes routed to its master", UP,
-          () -> api.ifAnswered(c -> Optional.ofNullable(c.dbPair())).flatMap(p -> p).orElse(null),
-          p -> p != null && "replicating".equals(p.getString("phase")) && p.getJsonObject("route") != null
-              && p.getJsonObject("route").getJsonObject("master") != null
-              && !p.getJsonObject("route").getJsonArray("replicas").isEmpty());
-      int masterSlot = pair.getJsonObject("topology").getInteger("masterSlot");
-      String master = pair.getJsonArray("slots").getJsonObject(masterSlot - 1).getString("instanceId");
-      String replica = pair.getJsonArray("slots").getJsonObject(2 - masterSlot).getString("instanceId");
-      Await.until("semi-sync on, the replica acknowledging", UP, () -> api.ifAnswered(CoordinatorClient::db)
-          .orElse(List.of()), reports -> report(reports, master).map(r -> r.getBoolean("semiSyncMaster")
-              && r.getInteger("semiSyncClients") == 1).orElse(false)
-          && report(reports, replica).map(r -> r.getBoolean("semiSyncSlave")).orElse(false));
-      String lb = BenchSupport.await("the lb instance", UP, () -> BenchSupport.group(apiPort, "lb")
-          .flatMap(g -> g.getJsonArray("instances").stream().map(String.class::cast).findFirst()));
-      writePort = admin.port(lb, "mysql-write");
-      readPort = admin.port(lb, "mysql-read");
-      password = PasswordFile.read(coordinatorDir.resolve("db-db.json"));
-      masterCnf = Path.of(admin.instance(master).getString("dir"), "db", "my.cnf");
-      List<JsonObject> reports = api.db();
-      long masterId = report(reports, master).orElseThrow().getLong("serverId");
-      long replicaId = report(reports, replica).orElseThrow().getLong("serverId");
-      Await.until("the LB's write port reaching the master (server_id " + masterId + ")", UP,
-          () -> serverId(writePort), id -> id.isPresent() && id.get() == masterId);
-      Await.until("the LB's read port reaching the replica (server_id " + replicaId + ")", UP,
-          () -> serverId(readPort), id -> id.isPresent() && id.get() == replicaId);
-      return new String[] {master, replica};
-    }
-
-    private static Optional<JsonObject> report(List<JsonObject> reports, String instanceId) {
-      return reports.stream().filter(r -> instanceId.equals(r.getString("instanceId"))).findFirst();
+      BenchSupport.DbRoles roles = system.awaitSemiSyncPair();
+      masterCnf = Path.of(system.admin().instance(roles.master()).getString("dir"), "db", "my.cnf");
+      system.awaitServer("the LB's write port (the master)", writePort,
+          system.report(roles.master()).getLong("serverId"));
+      system.awaitServer("the LB's read port (the replica)", readPort,
+          system.report(roles.replica()).getLong("serverId"));
+      return new String[] {roles.master(), roles.replica()};
     }
 
     private Result measure(int trial, int connections, boolean semiSync) {
@@ -307,10 +239,10 @@ public final class DbPairBench {
       int rate = settings.lagRate() > 0 ? settings.lagRate() : Math.max(1, (int) (best / 2));
       String why = settings.lagRate() > 0 ? "a fixed rate" : "half the best closed-loop median with semi-sync on";
       long[] lags = lag(rate);
-      double p99 = percentile(lags, 99) / 1000.0;
+      double p99 = BenchSupport.percentile(lags, 99) / 1000.0;
       System.out.printf(Locale.ROOT, "%nreplication lag at %d writes/s open loop (%s, %d connections, semi-sync on) "
           + "for %d s: %d rows, p50 %.2f ms, p99 %.2f ms, max %.2f ms%n", rate, why, LAG_CONNECTIONS,
-          settings.lagSeconds(), lags.length, percentile(lags, 50) / 1000.0, p99,
+          settings.lagSeconds(), lags.length, BenchSupport.percentile(lags, 50) / 1000.0, p99,
           lags.length == 0 ? 0 : lags[lags.length - 1] / 1000.0);
       System.out.printf(Locale.ROOT, "  (from each row's acknowledgement until a read through the LB's read port "
           + "returned it, polled every %d ms)%n", POLL_MS);
@@ -339,15 +271,14 @@ public final class DbPairBench {
     /** The lag run: an open-loop writer, and reads of the replica through the LB every few ms. */
     private long[] lag(int rate) {
       ReplicationLag lag = new ReplicationLag();
-      MySQLConnection reader = MySQLConnection.connect(vertx, connectOptions(readPort)).await();
+      MySQLConnection reader = MySQLConnection.connect(vertx, system.connectOptions(readPort)).await();
       AtomicBoolean stop = new AtomicBoolean();
       Promise<Void> reads = Promise.promise();
       try {
         poll(reader, lag, stop, reads);
         SemiSync before = semiSync();
-        WriterReport report = write(new WriterOptions("127.0.0.1", writePort, "wiki", "fleetvote_app", password,
-            WriterOptions.DEFAULT_TABLE, rate, LAG_CONNECTIONS, Duration.ofSeconds(settings.lagSeconds()),
-            WRITE_TIMEOUT, null, WRITER), lag);
+        WriterReport report = write(system.writer(WRITER, rate, LAG_CONNECTIONS,
+            Duration.ofSeconds(settings.lagSeconds()), BenchSupport.DB_WRITE_TIMEOUT, null), lag);
         Await.until("every acknowledged row visible through the LB's read port (rows not seen yet)", SETTLE,
             Duration.ofMillis(POLL_MS), () -> reads.future().failed() ? -1 : lag.notSeen(), n -> n <= 0);
         if (reads.future().failed()) {
@@ -385,8 +316,7 @@ public final class DbPairBench {
     }
 
     private WriterOptions closedLoop(int connections, int seconds) {
-      return new WriterOptions("127.0.0.1", writePort, "wiki", "fleetvote_app", password, WriterOptions.DEFAULT_TABLE,
-          0, connections, Duration.ofSeconds(seconds), WRITE_TIMEOUT, null, WRITER);
+      return system.writer(WRITER, 0, connections, Duration.ofSeconds(seconds), BenchSupport.DB_WRITE_TIMEOUT, null);
     }
 
     private WriterReport write(WriterOptions options) {
@@ -451,36 +381,9 @@ public final class DbPairBench {
       }
     }
 
-    /** {@code @@server_id} through {@code port}, empty when it does not answer. */
-    private Optional<Long> serverId(int port) {
-      return single(port, "SELECT @@server_id");
-    }
-
     /** The highest row through {@code port}, empty when it does not answer. */
     private Optional<Long> maxSeq(int port) {
-      return single(port, "SELECT COALESCE(MAX(seq), 0) FROM " + WriterOptions.DEFAULT_TABLE);
-    }
-
-    /** The one number {@code sql} answers through {@code port} on a connection of its own; empty on a failure. */
-    private Optional<Long> single(int port, String sql) {
-      try {
-        MySQLConnection connection = MySQLConnection.connect(vertx, connectOptions(port))
-            .timeout(2, TimeUnit.SECONDS).await();
-        try {
-          return Optional.of(connection.query(sql).execute().timeout(2, TimeUnit.SECONDS).await().iterator().next()
-              .getLong(0));
-        } finally {
-          connection.close();
-        }
-      } catch (RuntimeException e) {
-        return Optional.empty();
-      }
-    }
-
-    private MySQLConnectOptions connectOptions(int port) {
-      return new MySQLConnectOptions().setHost("127.0.0.1").setPort(port).setUser("fleetvote_app")
-          .setPassword(password).setDatabase("wiki").setSslMode(SslMode.DISABLED)
-          .setAuthenticationPlugin(MySQLAuthenticationPlugin.MYSQL_NATIVE_PASSWORD).setCachePreparedStatements(true);
+      return system.single(port, "SELECT COALESCE(MAX(seq), 0) FROM " + WriterOptions.DEFAULT_TABLE);
     }
   }
 
@@ -498,10 +401,5 @@ public final class DbPairBench {
   private static double spread(List<WriterReport> reports) {
     double[] rates = reports.stream().mapToDouble(WriterReport::writesPerSecond).toArray();
     return rates.length == 0 ? 0 : Arrays.stream(rates).max().orElse(0) - Arrays.stream(rates).min().orElse(0);
-  }
-
-  /** Nearest rank: the smallest value with at least {@code p} percent of them at or below it (0 for none). */
-  private static long percentile(long[] sorted, double p) {
-    return sorted.length == 0 ? 0 : sorted[Math.max(0, (int) Math.ceil(p / 100 * sorted.length) - 1)];
   }
 }

@@ -15,9 +15,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Each benchmark's script in its smoke mode (tiny sizes, one cycle), so that none breaks unnoticed: it exits 0 and
- * prints its table. The two that run the whole system also say that it did what it measures: overload-to-launch's
+ * prints its table. Those that run the whole system also say that it did what it measures: overload-to-launch's
  * demo cycle grows and shrinks group web without a failed request (DemoIT runs the same demo without the cycle, and
- * checks its SIGTERM stop), load-balancing's replacement, drain and HAProxy restarts lose no request to a drain.
+ * checks its SIGTERM stop), load-balancing's replacement, drain and HAProxy restarts lose no request to a drain, and
+ * failover's killed master loses no acknowledged write.
  */
 class BenchSmokeIT {
 
@@ -89,6 +90,17 @@ class BenchSmokeIT {
     assertThat(text).as("every closed-loop run acknowledged writes, none failed")
         .containsPattern("\\n1 +1 +on +[1-9]\\d* +[0-9.]+ +[0-9.]+ +[0-9.]+ +0 +\\d+  [1-9]\\d*\\n")
         .containsPattern("\\n1 +4 +off +[1-9]\\d* +[0-9.]+ +[0-9.]+ +[0-9.]+ +0 +\\d+  none \\(semi-sync off\\)\\n");
+  }
+
+  @Test
+  void failoverKillsTheMasterUnderWritesAndLosesNoAcknowledgedWrite() throws Exception {
+    String text = smoke("failover");
+    assertThat(text).contains("kill -> first write through the LB's write port", "kill -> detected",
+        "targets (DESIGN.md)", "master killed -> first write through HAProxy succeeds: p50 <= 3 s, p95 <= 5 s",
+        "acknowledged writes lost in a failover (semi-sync): 0; measured 0 in 1 of 1 trials: met");
+    assertThat(text).as("the trial: each journal step timed, the old master fenced, writes acknowledged, none lost")
+        .containsPattern("\\n1 +\\d+ +\\d+ +\\d+ +\\d+ +-?\\d+  (agent|EC2 stop|down) +[1-9]\\d* +\\d+ +0 +-?\\d+ "
+            + "+-\\n");
   }
 
   @Test
