@@ -632,7 +632,11 @@ public final class DbPairVerticle extends VerticleBase {
           // The probe rounds judge on the last tick's topology until the next: this master is failed over once.
           startedFailover = failover.id();
           publishRoute(next, epoch);
-        });
+        })
+        // The fence at once, not at the next failover round (half a probe period sooner, in every failover).
+        .compose(x -> fence(next, failover, epoch, seen == null ? List.of() : seen.instances())
+            // Not fenced yet: the journal says why, and the failover rounds try again.
+            .recover(e -> Future.succeededFuture()));
   }
 
   /** Whether the anti-flap window holds an automatic failover back now, and until when. */
