@@ -80,7 +80,7 @@ public final class DemoMain {
   }
 
   record Settings(int cycles, long loadSeconds, double overload, double base, int workMs, long durationSeconds,
-                  Path stateDir, boolean exitAfterCycles, long latencyTargetMs) {
+                  Path stateDir, boolean exitAfterCycles, long latencyTargetMs, boolean dbFailover) {
 
     /** What the web group's instances can serve, per request's work. */
     Capacity capacity() {
@@ -120,13 +120,15 @@ public final class DemoMain {
         .option("state-dir", "DIR", "where the demo keeps the sandbox's and the coordinator's state",
             "<fleetvote home>/.demo")
         .flag("exit-after-cycles", "stop once the cycles are done (for scripts); without it the system and the "
-            + "dashboard keep running until Ctrl-C or SIGTERM");
+            + "dashboard keep running until Ctrl-C or SIGTERM")
+        .flag("no-db-failover", "after the cycles, do not kill the DB master to show its failover (its seconds of "
+            + "failing database requests would count in the run's failed requests)");
     Settings settings = cli.parseOrExit(args, p -> new Settings(p.intValue("cycles", 0, 100),
         p.longValue("load-seconds", 5, 3600), p.doubleValue("overload", 0.01, 10), p.doubleValue("base", 0, 10),
         p.intValue("work-ms", 1, 1000),
         p.longValue("duration", 0, 86_400),
         p.given("state-dir") ? Path.of(p.string("state-dir")) : FleetvoteHome.dir().resolve(".demo"),
-        p.flag("exit-after-cycles"), p.longValue("latency-target-ms", 1, 60_000)));
+        p.flag("exit-after-cycles"), p.longValue("latency-target-ms", 1, 60_000), !p.flag("no-db-failover")));
     try {
       new Demo(settings).run();
     } catch (Exception e) {
@@ -195,7 +197,7 @@ public final class DemoMain {
           overload(cycle);
           waitUntil("group web back at " + MIN + " instances", this::settledAtMin);
         }
-        if (running()) {
+        if (running() && settings.dbFailover()) {
           failover();
         }
         stopBaseLoad();
