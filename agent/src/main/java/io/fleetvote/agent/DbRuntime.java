@@ -14,6 +14,7 @@ import io.fleetvote.common.msg.DbStatus;
 import io.fleetvote.common.msg.Rejections;
 import io.fleetvote.common.process.ChildState;
 import io.fleetvote.common.process.LoggedProcess;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
@@ -45,8 +46,10 @@ import java.util.stream.Stream;
  * ({@link BlockDevices}: the same code on EC2 and in the sandbox) until it is there; then it makes the datadir when
  * the volume is new ({@code mariadb-install-db}), writes my.cnf and the init file into its own directory, starts
  * MariaDB ({@link MariaDbSupervisor}: restarted when it dies) and from then on reads its status
- * ({@link DbProbe}). The status ({@link DbStatus}) goes to the coordinators once a second, whatever state MariaDB is
- * in: no volume, starting, down, refusing the agent, or up with its replication. The leader's commands
+ * ({@link DbProbe}), twice a second. The status ({@link DbStatus}) goes to the coordinators once a second, whatever
+ * state MariaDB is in: no volume, starting, down, refusing the agent, or up with its replication; and at once when a
+ * read finds it changed (MariaDB's state, a replication thread, read-only, semi-sync): a replica whose master died says
+ * so within half a second, which is what the leader's failure detector waits for. The leader's commands
  * ({@link DbCommand} on {@link Addresses#dbControl}) are heard from the start and carried out by a {@link DbControl}
  * once MariaDB is up; until then they fail saying what MariaDB is (a reason the leader can act on, where no
  * consumer would only say "no handlers").
@@ -66,6 +69,8 @@ final class DbRuntime implements RoleRuntime {
   private final Path mounts;
   private final Clock clock;
   private final AtomicReference<DbStatus> latest = new AtomicReference<>();
+  /** Called (on the reading thread) when a read finds the status changed; the fleet verticle publishes it. */
+  private volatile Runnable changed = () -> { };
   private Vertx vertx;
   private DbProbe probe;
   private MariaDbSupervisor supervisor;
@@ -101,7 +106,7 @@ final class DbRuntime implements RoleRuntime {
         "looking for " + options.getDevice(), options.getPort()));
     vertx.runOnContext(x -> {
       tick();
-      vertx.setPeriodic(options.getStatusMs(), t -> tick());
+      vertx.setPeriodic(Math.max(1, options.getStatusMs() / 2), t -> tick());
     });
   }
 
@@ -140,11 +145,22 @@ final class DbRuntime implements RoleRuntime {
       return;
     }
     busy = true;
-    Future<DbStatus> next = supervisor == null ? prepareAndStart() : read();
-    next.onComplete(done -> {
+    Future<DbStatus> reading = supervisor == null ? prepareAndStart() : read();
+    reading.onComplete(done -> {
       busy = false;
-      latest.set(done.succeeded() ? done.result() : down(done.cause().getMessage()));
+      DbStatus next = done.succeeded() ? done.result() : down(done.cause().getMessage());
+      DbStatus before = latest.getAndSet(next);
+      if (before != null && !sameState(before, next)) {
+        changed.run();
+      }
     });
+  }
+
+  /** The same state as far as the leader's decisions go: MariaDB's, the replication threads', the roles'. */
+  static boolean sameState(DbStatus a, DbStatus b) {
+    return a.server() == b.server() && a.ioThread() == b.ioThread() && a.sqlThread() == b.sqlThread()
+        && a.readOnly() == b.readOnly() && a.semiSyncMaster() == b.semiSyncMaster()
+        && a.semiSyncSlave() == b.semiSyncSlave();
   }
 
   private Future<DbStatus> read() {
@@ -261,13 +277,20 @@ final class DbRuntime implements RoleRuntime {
       rejections = Rejections.of(Rejections.AGENT_METRIC, LOG, instanceId, clock);
       control = new DbControl(vertx, instanceId, options, new DbProbe(vertx, instanceId, deployment,
           options.getPort(), AGENT_USER, password), clock);
-      vertx.setPeriodic(options.getStatusMs(), t -> bus.publish(Addresses.DB_STATUS, latest.get().toJson()));
+      vertx.setPeriodic(options.getStatusMs(), t -> publish());
+      Context fleetContext = context;
+      changed = () -> fleetContext.runOnContext(x -> publish());
       return bus.consumer(Addresses.dbControl(instanceId), this::command);
     }
 
     @Override
     public Future<?> stop() {
+      changed = () -> { };
       return control.close();
+    }
+
+    private void publish() {
+      bus.publish(Addresses.DB_STATUS, latest.get().toJson());
     }
 
     private void command(Message<Object> message) {

@@ -243,7 +243,10 @@ public final class HaproxyConfig {
    * The DB pair's TCP frontends: the write one to {@link #DB_WRITE_BACKEND}, which holds exactly one server (the
    * master) or none, the read one to the replicas. Servers are added at run time from the leader's route. Sessions
    * live long (pooled connections); a client that connects while there is no master is refused at once rather than
-   * held ({@code timeout queue} short), so a writer sees the outage instead of a hang.
+   * held ({@code timeout queue} short), so a writer sees the outage instead of a hang. For the same reason a connect
+   * to a server that refuses it (a master just killed, until the leader empties the backend) is retried twice only,
+   * half a second apart (the turn-around is {@code timeout connect}, not the defaults' 1 s, three times): a writer
+   * held 3 s against a dead master missed the new one routed in the meantime (bench/failover's traces).
    */
   private String dbSections() {
     return String.join("\n",
@@ -259,6 +262,8 @@ public final class HaproxyConfig {
         "backend " + DB_WRITE_BACKEND,
         "    mode tcp",
         "    balance first",
+        "    timeout connect 500ms",
+        "    retries 2",
         "    timeout server 1h",
         "    timeout queue 1s",
         "",
@@ -272,6 +277,8 @@ public final class HaproxyConfig {
         "backend " + DB_READ_BACKEND,
         "    mode tcp",
         "    balance leastconn",
+        "    timeout connect 500ms",
+        "    retries 2",
         "    timeout server 1h",
         "    timeout queue 1s",
         "");

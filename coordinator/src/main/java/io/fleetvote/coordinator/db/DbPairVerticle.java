@@ -775,7 +775,11 @@ public final class DbPairVerticle extends VerticleBase {
               + "; the old master's last reported binlog position " + failover.oldMasterGtid() + ": " + promoted.lost()
               + " transactions lost by GTID arithmetic); the write backend moves to it", topology.fence());
           replies.put(failover.target(), after);
-          done.add(DbPairPlan.key(failover.target(), DbCommand.Op.MASTER, "", 0));
+          String masterKey = DbPairPlan.key(failover.target(), DbCommand.Op.MASTER, "", 0);
+          // Promoted with semi-sync off: on again once a replica replicates, also for one it had semi-sync on for in
+          // an earlier term as the master (a switchover back), whose key would say it is on.
+          done.removeIf(key -> key.startsWith(masterKey + "/semi-sync/"));
+          done.add(masterKey);
           // An old master its agent fenced runs on: it stays its slot's, to rejoin once checked; one stopped through
           // EC2 holds its volume: its slot is built anew.
           boolean byAgent = failover.steps().stream().anyMatch(st -> st.name().equals("fenced")
