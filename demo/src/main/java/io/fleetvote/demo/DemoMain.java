@@ -616,9 +616,9 @@ public final class DemoMain {
     }
 
     private boolean dbReady() {
-      return LocalJson.get(coordinatorPort, "/api/db", token).map(db -> db.getJsonObject("pair"))
-          .filter(pair -> "replicating".equals(pair.getString("phase")) && pair.getJsonObject("route") != null
-              && pair.getJsonObject("route").getJsonObject("master") != null).isPresent();
+      return dbPair().filter(pair -> "replicating".equals(pair.getString("phase"))
+          && pair.getJsonObject("route") != null && pair.getJsonObject("route").getJsonObject("master") != null)
+          .isPresent();
     }
 
     /** The DB pair: its phase, and each server as its agent reports it; where the LBs send writes. */
