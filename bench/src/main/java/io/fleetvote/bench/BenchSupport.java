@@ -6,6 +6,7 @@ import io.fleetvote.common.cluster.JvmFlags;
 import io.fleetvote.common.net.FreePorts;
 import io.fleetvote.load.db.PasswordFile;
 import io.fleetvote.load.db.WriterOptions;
+import io.fleetvote.load.db.WriterReport;
 import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.testkit.Await;
 import io.fleetvote.testkit.CoordinatorClient;
@@ -13,6 +14,7 @@ import io.fleetvote.testkit.LocalJson;
 import io.fleetvote.testkit.ManagedProcess;
 import io.fleetvote.testkit.SandboxAdmin;
 import io.fleetvote.testkit.SandboxProcess;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -20,18 +22,23 @@ import io.vertx.mysqlclient.MySQLAuthenticationPlugin;
 import io.vertx.mysqlclient.MySQLConnectOptions;
 import io.vertx.mysqlclient.MySQLConnection;
 import io.vertx.mysqlclient.SslMode;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
 
 import java.io.IOException;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
@@ -39,7 +46,8 @@ import java.util.stream.Stream;
 
 /**
  * What the benchmarks share: idle instances (whose agents {@link SimulatedAgents} play), a coordinator process on
- * the sandbox, the DB pair behind an LB ({@link #onDbPair}), JSON over HTTP, waiting, and the summary line.
+ * the sandbox, the DB pair behind an LB ({@link #onDbPair}: its servers' SQL, acknowledged writes lost; a failover's
+ * journal), JSON over HTTP, waiting, and the summary line.
  */
 final class BenchSupport {
 
@@ -50,6 +58,7 @@ final class BenchSupport {
   /** {@code ./fleetvote writer}'s default: a write (its connect included) not acknowledged within this long fails. */
   static final Duration DB_WRITE_TIMEOUT = Duration.ofSeconds(5);
 
+  private static final String KEPT = "SELECT seq FROM " + WriterOptions.DEFAULT_TABLE + " WHERE seq BETWEEN ? AND ?";
   /** How often the benchmarks ask: the resolution of what they time. */
   private static final Duration POLL = Duration.ofMillis(2);
   /** One LB, whose write and read ports front the DB pair (it serves a web group the DB benchmarks do not run). */
@@ -223,6 +232,21 @@ final class BenchSupport {
       return awaitSemiSyncPair(api);
     }
 
+    /**
+     * Waits for the pair as a trial needs it: {@link #awaitSemiSyncPair() semi-sync acknowledged}, the leader's
+     * verdict on the master alive, and the LB's write port reaching the master. The master and the replica.
+     */
+    DbRoles awaitWhole() {
+      DbRoles roles = awaitSemiSyncPair();
+      Await.until("the leader's verdict on master " + roles.master() + ": alive", DB_UP,
+          () -> api.ifAnswered(c -> Optional.ofNullable(c.dbPair())).flatMap(p -> p)
+              .map(p -> p.getJsonObject("masterHealth")).orElse(null),
+          health -> health != null && roles.master().equals(health.getString("instanceId"))
+              && "alive".equals(health.getString("verdict")));
+      awaitServer("the LB's write port (the master)", writePort, report(roles.master()).getLong("serverId"));
+      return roles;
+    }
+
     /** The instance in the master's slot of the pair's view, or in the replica's. */
     private static String slot(JsonObject pair, boolean master) {
       int masterSlot = pair.getJsonObject("topology").getInteger("masterSlot");
@@ -266,6 +290,62 @@ final class BenchSupport {
       }
     }
 
+    /**
+     * How many of {@code acked} the server on 127.0.0.1:{@code port} (a server's own port, not the LB's) does not
+     * have: acknowledged writes lost, if it is the master.
+     */
+    long lost(int port, Set<Long> acked) {
+      if (acked.isEmpty()) {
+        return 0;
+      }
+      Set<Long> kept = new HashSet<>();
+      MySQLConnection connection = MySQLConnection.connect(vertx, connectOptions(port))
+          .timeout(10, TimeUnit.SECONDS).await();
+      try {
+        for (Row row : connection.preparedQuery(KEPT).execute(Tuple.of(acked.stream().mapToLong(Long::longValue)
+            .min().orElseThrow(), acked.stream().mapToLong(Long::longValue).max().orElseThrow()))
+            .timeout(10, TimeUnit.SECONDS).await()) {
+          kept.add(row.getLong(0));
+        }
+      } finally {
+        connection.close();
+      }
+      return acked.stream().filter(seq -> !kept.contains(seq)).count();
+    }
+
+    /**
+     * {@code sql} on an instance's MariaDB as its operator runs it: the mariadb client on the server's socket (from the
+     * my.cnf its agent wrote in the instance's directory), as the OS account MariaDB was installed for; the answer's
+     * lines (tab-separated fields, no column names).
+     */
+    List<String> sql(String instanceId, String sql) {
+      Path cnf = Path.of(admin.instance(instanceId).getString("dir"), "db", "my.cnf");
+      try {
+        Path output = Files.createTempFile("fleetvote-bench-db-sql-", ".out");
+        try {
+          Process client = new ProcessBuilder("mariadb", "--defaults-file=" + cnf, "--batch",
+              "--skip-column-names", "-e", sql).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+          if (!client.waitFor(10, TimeUnit.SECONDS)) {
+            client.destroyForcibly();
+            throw new IllegalStateException("the mariadb client did not finish within 10 s: " + sql);
+          }
+          List<String> lines = Files.readAllLines(output, StandardCharsets.UTF_8);
+          if (client.exitValue() != 0) {
+            throw new IllegalStateException("the mariadb client exited with " + client.exitValue() + " on "
+                + instanceId + " (" + cnf + "): " + String.join(" ", lines));
+          }
+          return lines;
+        } finally {
+          Files.deleteIfExists(output);
+        }
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot run the mariadb client: " + e.getMessage(), e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted running the mariadb client", e);
+      }
+    }
+
     /** The application account on 127.0.0.1:{@code port} (the LB's, or a server's own). */
     MySQLConnectOptions connectOptions(int port) {
       return new MySQLConnectOptions().setHost("127.0.0.1").setPort(port).setUser("fleetvote_app")
@@ -280,6 +360,31 @@ final class BenchSupport {
     WriterOptions writer(String name, int rate, int connections, Duration duration, Duration timeout, Path acked) {
       return new WriterOptions("127.0.0.1", writePort, "wiki", "fleetvote_app", password, WriterOptions.DEFAULT_TABLE,
           rate, connections, duration, timeout, acked, name);
+    }
+  }
+
+  /** The pair's latest failover or switchover, as its view ({@code GET /api/db}'s {@code pair}) shows it. */
+  static Optional<JsonObject> failover(JsonObject pair) {
+    return Optional.ofNullable(pair).map(p -> p.getJsonObject("topology")).map(t -> t.getJsonObject("failover"));
+  }
+
+  /** Milliseconds from {@code t0Millis} to the journal's first step named {@code name} (-1 when none is). */
+  static long step(JsonObject failover, String name, long t0Millis) {
+    JsonArray steps = failover.getJsonArray("steps");
+    return steps.stream().map(JsonObject.class::cast).filter(s -> name.equals(s.getString("name"))).findFirst()
+        .map(s -> s.getLong("at") - t0Millis).orElse(-1L);
+  }
+
+  /** A failover's journal, a line a step: its time less {@code t0Millis}, its name and its sentence. */
+  static List<String> journal(JsonObject failover, long t0Millis) {
+    return failover.getJsonArray("steps").stream().map(JsonObject.class::cast).map(st -> String.format(Locale.ROOT,
+        "%+6d  %s: %s", st.getLong("at") - t0Millis, st.getString("name"), st.getString("text"))).toList();
+  }
+
+  /** Throws the writer's failure (its table not prepared, say), if it failed. */
+  static void notFailed(Future<WriterReport> writing) {
+    if (writing.failed()) {
+      throw new IllegalStateException("the writer failed: " + writing.cause().getMessage(), writing.cause());
     }
   }
 

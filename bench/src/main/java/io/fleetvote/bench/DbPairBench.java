@@ -13,10 +13,6 @@ import io.vertx.mysqlclient.MySQLConnection;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -130,7 +126,7 @@ public final class DbPairBench {
     private final Settings settings;
     private final int writePort;
     private final int readPort;
-    private Path masterCnf;
+    private String master;
 
     Run(BenchSupport.DbSystem system, Settings settings) {
       this.system = system;
@@ -177,7 +173,7 @@ public final class DbPairBench {
     /** Waits for the pair to replicate with semi-sync, writes routed to its master; its master's and replica's ids. */
     private String[] awaitPair() {
       BenchSupport.DbRoles roles = system.awaitSemiSyncPair();
-      masterCnf = Path.of(system.admin().instance(roles.master()).getString("dir"), "db", "my.cnf");
+      master = roles.master();
       system.awaitServer("the LB's write port (the master)", writePort,
           system.report(roles.master()).getLong("serverId"));
       system.awaitServer("the LB's read port (the replica)", readPort,
@@ -328,13 +324,13 @@ public final class DbPairBench {
     }
 
     private void setSemiSync(boolean on) {
-      master("SET GLOBAL rpl_semi_sync_master_enabled=" + (on ? "ON" : "OFF"));
+      system.sql(master, "SET GLOBAL rpl_semi_sync_master_enabled=" + (on ? "ON" : "OFF"));
     }
 
     private SemiSync semiSync() {
       Map<String, String> values = new HashMap<>();
-      for (String line : master("SELECT 'ENABLED', @@rpl_semi_sync_master_enabled UNION ALL SELECT VARIABLE_NAME, "
-          + "VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN "
+      for (String line : system.sql(master, "SELECT 'ENABLED', @@rpl_semi_sync_master_enabled UNION ALL SELECT "
+          + "VARIABLE_NAME, VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN "
           + "('RPL_SEMI_SYNC_MASTER_STATUS', 'RPL_SEMI_SYNC_MASTER_YES_TX', 'RPL_SEMI_SYNC_MASTER_NO_TX')")) {
         String[] fields = line.split("\t");
         if (fields.length == 2) {
@@ -347,37 +343,6 @@ public final class DbPairBench {
             Long.parseLong(values.get("RPL_SEMI_SYNC_MASTER_NO_TX")));
       } catch (RuntimeException e) {
         throw new IllegalStateException("the master's semi-sync status is not as expected: " + values, e);
-      }
-    }
-
-    /**
-     * {@code sql} on the master as its operator runs it: the mariadb client on the master's socket (from the my.cnf
-     * its agent wrote), as the OS account MariaDB was installed for; the answer's lines.
-     */
-    private List<String> master(String sql) {
-      try {
-        Path output = Files.createTempFile("fleetvote-bench-db-sql-", ".out");
-        try {
-          Process client = new ProcessBuilder("mariadb", "--defaults-file=" + masterCnf, "--batch",
-              "--skip-column-names", "-e", sql).redirectErrorStream(true).redirectOutput(output.toFile()).start();
-          if (!client.waitFor(10, TimeUnit.SECONDS)) {
-            client.destroyForcibly();
-            throw new IllegalStateException("the mariadb client did not finish within 10 s: " + sql);
-          }
-          List<String> lines = Files.readAllLines(output, StandardCharsets.UTF_8);
-          if (client.exitValue() != 0) {
-            throw new IllegalStateException("the mariadb client exited with " + client.exitValue() + " on the "
-                + "master (" + masterCnf + "): " + String.join(" ", lines));
-          }
-          return lines;
-        } finally {
-          Files.deleteIfExists(output);
-        }
-      } catch (IOException e) {
-        throw new IllegalStateException("cannot run the mariadb client: " + e.getMessage(), e);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted running the mariadb client", e);
       }
     }
 

@@ -1,33 +1,23 @@
 package io.fleetvote.bench;
 
 import io.fleetvote.common.cli.CommandLine;
-import io.fleetvote.load.db.AckedWrite;
 import io.fleetvote.load.db.DbWriter;
-import io.fleetvote.load.db.WriterOptions;
 import io.fleetvote.load.db.WriterReport;
 import io.fleetvote.testkit.Await;
 import io.fleetvote.testkit.CoordinatorClient;
 import io.vertx.core.Future;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.mysqlclient.MySQLConnection;
-import io.vertx.sqlclient.Row;
-import io.vertx.sqlclient.Tuple;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * The DB pair's master killed under a steady write load, with the real system ({@link BenchSupport#onDbPair}: a
@@ -69,7 +59,6 @@ public final class FailoverBench {
   private static final int CONFIRMATIONS = 3;
   private static final int PROBE_MILLIS = 500;
   private static final String WRITER = "bench-failover";
-  private static final String KEPT = "SELECT seq FROM " + WriterOptions.DEFAULT_TABLE + " WHERE seq BETWEEN ? AND ?";
 
   private FailoverBench() {
   }
@@ -101,38 +90,6 @@ public final class FailoverBench {
    */
   private record Trial(int number, long detected, long fenced, long promoted, long firstWrite, String fencedBy,
                        long acked, long failed, long lost, long gtidLost, double rebuiltSeconds, List<String> journal) {
-  }
-
-  /** A run's acknowledged writes, in the order they came (on the writer's event loop), for the bench's thread. */
-  private static final class Acks implements DbWriter.Listener {
-
-    private final List<Long> seqs = new ArrayList<>();
-    private final List<Long> times = new ArrayList<>();
-
-    @Override
-    public synchronized void acked(long seq, long ackedAtNanos) {
-      seqs.add(seq);
-      times.add(ackedAtNanos);
-    }
-
-    /** When the first write acknowledged after {@code nanos} was; empty while there is none. */
-    synchronized Optional<Long> firstAfter(long nanos) {
-      return times.stream().filter(t -> t > nanos).findFirst();
-    }
-
-    /** From the first acknowledgement to the last, in nanoseconds (0 while there is none). */
-    synchronized long span() {
-      return times.isEmpty() ? 0 : times.get(times.size() - 1) - times.get(0);
-    }
-
-    /** The last acknowledgement's time (0 while there is none). */
-    synchronized long last() {
-      return times.isEmpty() ? 0 : times.get(times.size() - 1);
-    }
-
-    synchronized Set<Long> seqs() {
-      return new HashSet<>(seqs);
-    }
   }
 
   private static final class Run {
@@ -178,26 +135,13 @@ public final class FailoverBench {
       summary(trials);
     }
 
-    /** Waits for the pair as a trial needs it: semi-sync acknowledged, writes routed to the master, alive. */
-    private BenchSupport.DbRoles ready() {
-      BenchSupport.DbRoles roles = system.awaitSemiSyncPair();
-      Await.until("the leader's verdict on master " + roles.master() + ": alive", BenchSupport.DB_UP,
-          () -> api.ifAnswered(c -> Optional.ofNullable(c.dbPair())).flatMap(p -> p)
-              .map(p -> p.getJsonObject("masterHealth")).orElse(null),
-          health -> health != null && roles.master().equals(health.getString("instanceId"))
-              && "alive".equals(health.getString("verdict")));
-      system.awaitServer("the LB's write port (the master)", system.writePort(),
-          system.report(roles.master()).getLong("serverId"));
-      return roles;
-    }
-
-    /** Trial {@code number}; with {@code rebuild}, once the pair is {@link #ready()} again (the next trial's). */
+    /** Trial {@code number}; with {@code rebuild}, once the pair is whole again (the next trial's). */
     private Trial trial(int number, boolean rebuild) throws IOException {
-      BenchSupport.DbRoles roles = ready();
-      String previous = failover(api.dbPair()).map(f -> f.getString("id")).orElse("");
+      BenchSupport.DbRoles roles = system.awaitWhole();
+      String previous = BenchSupport.failover(api.dbPair()).map(f -> f.getString("id")).orElse("");
       JsonObject target = system.report(roles.replica());
       Path ackedFile = system.dir().resolve("acked-" + number + ".txt");
-      Acks acks = new Acks();
+      AckedWrites acks = new AckedWrites();
       DbWriter writer = new DbWriter(system.vertx(), system.writer(WRITER, settings.rate(), settings.connections(),
           Duration.ZERO, BenchSupport.DB_WRITE_TIMEOUT, ackedFile), line -> { }).listener(acks);
       Future<WriterReport> writing = writer.run();
@@ -209,13 +153,13 @@ public final class FailoverBench {
       try {
         Await.until(BEFORE_KILL_SECONDS + " s of writes acknowledged through the LB's write port", BenchSupport.DB_UP,
             () -> writing.failed() || acks.span() >= TimeUnit.SECONDS.toNanos(BEFORE_KILL_SECONDS));
-        notFailed(writing);
+        BenchSupport.notFailed(writing);
         t0 = System.nanoTime();
         t0Millis = System.currentTimeMillis();
         system.admin().kill(roles.master());
         long killed = System.nanoTime();
         failover = Await.until("the failover of " + roles.master() + " done", RECOVERY,
-            () -> api.ifAnswered(c -> failover(c.dbPair())).flatMap(f -> f).orElse(null),
+            () -> api.ifAnswered(c -> BenchSupport.failover(c.dbPair())).flatMap(f -> f).orElse(null),
             f -> f != null && !f.getString("id").equals(previous) && !Set.of("fencing", "promoting")
                 .contains(f.getString("phase")));
         doneSeen = System.nanoTime();
@@ -227,63 +171,23 @@ public final class FailoverBench {
             () -> acks.firstAfter(killed));
         Await.until(AFTER_SECONDS + " s of writes acknowledged after the first past the kill", RECOVERY,
             () -> writing.failed() || acks.last() - firstWrite >= TimeUnit.SECONDS.toNanos(AFTER_SECONDS));
-        notFailed(writing);
+        BenchSupport.notFailed(writing);
         system.awaitServer("the LB's write port (the new master)", system.writePort(), target.getLong("serverId"));
       } finally {
         writer.stop();
       }
       WriterReport report = writing.await();
-      Set<Long> acked = ackedSeqs(ackedFile);
-      if (!acked.equals(acks.seqs())) {
-        throw new IllegalStateException("trial " + number + ": the acked file " + ackedFile + " holds " + acked.size()
-            + " writes, the writer's listener saw " + acks.seqs().size());
-      }
-      Set<Long> kept = kept(target.getInteger("port"), acked);
-      long lost = acked.stream().filter(seq -> !kept.contains(seq)).count();
+      Set<Long> acked = acks.sameAsFile(ackedFile);
+      long lost = system.lost(target.getInteger("port"), acked);
       double rebuilt = -1;
       if (rebuild) {
-        ready();
+        system.awaitWhole();
         rebuilt = (System.nanoTime() - doneSeen) / 1e9;
       }
-      return new Trial(number, step(failover, "detected", t0Millis), step(failover, "fenced", t0Millis),
-          step(failover, "promoted", t0Millis), TimeUnit.NANOSECONDS.toMillis(firstWrite - t0),
-          fencedBy(failover), acked.size(), report.failed(), lost, failover.getLong("lost"), rebuilt,
-          failover.getJsonArray("steps").stream().map(JsonObject.class::cast).map(st -> String.format(Locale.ROOT,
-              "%+6d  %s: %s", st.getLong("at") - t0Millis, st.getString("name"), st.getString("text"))).toList());
-    }
-
-    /** Throws the writer's failure (its table not prepared, say), if it failed. */
-    private static void notFailed(Future<WriterReport> writing) {
-      if (writing.failed()) {
-        throw new IllegalStateException("the writer failed: " + writing.cause().getMessage(), writing.cause());
-      }
-    }
-
-    /** The sequence numbers of the writer's acked file, as a checker reads it ({@link AckedWrite#parse}). */
-    private static Set<Long> ackedSeqs(Path file) throws IOException {
-      try (Stream<String> lines = Files.lines(file)) {
-        return lines.filter(l -> !l.isBlank()).map(l -> AckedWrite.parse(l).seq()).collect(Collectors.toSet());
-      }
-    }
-
-    /** Which of {@code acked} the server on 127.0.0.1:{@code port} (the new master, not through the LB) has. */
-    private Set<Long> kept(int port, Set<Long> acked) {
-      Set<Long> kept = new HashSet<>();
-      if (acked.isEmpty()) {
-        return kept;
-      }
-      MySQLConnection connection = MySQLConnection.connect(system.vertx(), system.connectOptions(port))
-          .timeout(10, TimeUnit.SECONDS).await();
-      try {
-        for (Row row : connection.preparedQuery(KEPT).execute(Tuple.of(acked.stream().mapToLong(Long::longValue)
-            .min().orElseThrow(), acked.stream().mapToLong(Long::longValue).max().orElseThrow()))
-            .timeout(10, TimeUnit.SECONDS).await()) {
-          kept.add(row.getLong(0));
-        }
-      } finally {
-        connection.close();
-      }
-      return kept;
+      return new Trial(number, BenchSupport.step(failover, "detected", t0Millis),
+          BenchSupport.step(failover, "fenced", t0Millis), BenchSupport.step(failover, "promoted", t0Millis),
+          TimeUnit.NANOSECONDS.toMillis(firstWrite - t0), fencedBy(failover), acked.size(), report.failed(), lost,
+          failover.getLong("lost"), rebuilt, BenchSupport.journal(failover, t0Millis));
     }
 
     private void summary(List<Trial> trials) {
@@ -323,18 +227,6 @@ public final class FailoverBench {
             .collect(Collectors.joining(", ")));
       }
     }
-  }
-
-  /** The pair's latest failover, as its view shows it. */
-  private static Optional<JsonObject> failover(JsonObject pair) {
-    return Optional.ofNullable(pair).map(p -> p.getJsonObject("topology")).map(t -> t.getJsonObject("failover"));
-  }
-
-  /** Milliseconds from {@code t0Millis} to the journal's first step named {@code name} (-1 when none is). */
-  private static long step(JsonObject failover, String name, long t0Millis) {
-    JsonArray steps = failover.getJsonArray("steps");
-    return steps.stream().map(JsonObject.class::cast).filter(s -> name.equals(s.getString("name"))).findFirst()
-        .map(s -> s.getLong("at") - t0Millis).orElse(-1L);
   }
 
   /** How the journal says the old master was fenced: by its agent, through EC2 (StopInstances), or found down. */

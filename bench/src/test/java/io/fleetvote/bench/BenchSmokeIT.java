@@ -18,7 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * prints its table. Those that run the whole system also say that it did what it measures: overload-to-launch's
  * demo cycle grows and shrinks group web without a failed request (DemoIT runs the same demo without the cycle, and
  * checks its SIGTERM stop), load-balancing's replacement, drain and HAProxy restarts lose no request to a drain, and
- * failover's killed master loses no acknowledged write.
+ * failover's killed master loses no acknowledged write, and switchover's switchover is done and its abort aborted,
+ * neither losing one.
  */
 class BenchSmokeIT {
 
@@ -101,6 +102,21 @@ class BenchSmokeIT {
     assertThat(text).as("the trial: each journal step timed, the old master fenced, writes acknowledged, none lost")
         .containsPattern("\\n1 +\\d+ +\\d+ +\\d+ +\\d+ +-?\\d+  (agent|EC2 stop|down) +[1-9]\\d* +\\d+ +0 +-?\\d+ "
             + "+-\\n");
+  }
+
+  @Test
+  void switchoverBlocksWritesBrieflyAbortsWhenTheReplicaCannotCatchUpAndLosesNoAcknowledgedWrite() throws Exception {
+    String text = smoke("switchover");
+    assertThat(text).contains("switchover write block as the writer saw it", "switchover write block by the journal",
+        "aborted switchover (the replica's IO thread stopped), request -> writes resume on the old master",
+        "targets", "planned switchover write block <= 2 s p95");
+    assertThat(text).as("one switchover done and one aborted, each journal step timed, writes back, none lost")
+        .containsPattern("\\n1 +switchover +done +\\d+ +\\d+ +\\d+ +\\d+ +\\d+ +-?\\d+ +\\d+ +[1-9]\\d* +0 "
+            + "+[0-9.]+\\n")
+        .containsPattern("\\n2 +abort +aborted +\\d+ +\\d+ +\\d+ +\\d+ +\\d+ +-?\\d+ +\\d+ +[1-9]\\d* +0 "
+            + "+[0-9.]+\\n")
+        .containsPattern("acknowledged writes lost in all \\(the acked file on the final master i-[0-9a-f]+\\): 0 of "
+            + "[1-9]\\d*;");
   }
 
   @Test
