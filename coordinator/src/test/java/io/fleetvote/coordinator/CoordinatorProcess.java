@@ -61,21 +61,33 @@ final class CoordinatorProcess implements AutoCloseable {
     return new CoordinatorProcess(name, httpPort, clusterPort, process);
   }
 
-  /**
-   * Three coordinators of one new cluster on the sandbox, with the groups file and these ticks: each its own data
-   * directory under {@code dir} and its log beside it.
-   */
+  /** Three coordinators of one new cluster on the sandbox ({@link #startCluster}). */
   static List<CoordinatorProcess> startThree(Path dir, SandboxProcess sandbox, Path groups, String deployment,
                                              int tickMillis, int fleetRefreshMillis) {
-    List<Integer> ports = clusterPorts(3);
+    return startCluster(3, dir, sandbox, groups, deployment, tickMillis, fleetRefreshMillis);
+  }
+
+  /**
+   * {@code count} coordinators of one new cluster on the sandbox, with the groups file and these ticks: each its own
+   * data directory under {@code dir} and its log beside it (one alone is a quorum of itself).
+   */
+  static List<CoordinatorProcess> startCluster(int count, Path dir, SandboxProcess sandbox, Path groups,
+                                               String deployment, int tickMillis, int fleetRefreshMillis) {
+    List<Integer> ports = clusterPorts(count);
     String cluster = deployment + "-" + UUID.randomUUID();
     List<CoordinatorProcess> started = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < count; i++) {
       List<String> args = new ArrayList<>(List.of("--deployment", deployment, "--cluster-name", cluster, "--groups",
-          groups.toString(), "--coordinators", "3", "--ec2-endpoint", sandbox.endpoint().toString(), "--tick-ms",
-          Integer.toString(tickMillis), "--fleet-refresh-ms", Integer.toString(fleetRefreshMillis)));
+          groups.toString(), "--coordinators", Integer.toString(count), "--ec2-endpoint",
+          sandbox.endpoint().toString(), "--tick-ms", Integer.toString(tickMillis), "--fleet-refresh-ms",
+          Integer.toString(fleetRefreshMillis)));
       args.addAll(sandbox.agentGatewayArgs());
-      started.add(start("c" + i, dir, ports.get(i), ports, args));
+      try {
+        started.add(start("c" + i, dir, ports.get(i), ports, args));
+      } catch (RuntimeException e) {
+        started.forEach(CoordinatorProcess::close);
+        throw e;
+      }
     }
     return started;
   }

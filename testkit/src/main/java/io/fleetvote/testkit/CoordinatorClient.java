@@ -160,12 +160,12 @@ public final class CoordinatorClient {
   }
 
   /**
-   * The answer of a query, or empty when the coordinator gave none or not a 200: for polls of a coordinator that may
-   * be starting, dead or frozen ({@code ifAnswered(CoordinatorClient::leader)}).
+   * The answer of a query, or empty when the coordinator gave none or not a 200, or answered nothing (no DB pair yet):
+   * for polls of a coordinator that may be starting, dead or frozen ({@code ifAnswered(CoordinatorClient::leader)}).
    */
   public <T> Optional<T> ifAnswered(Function<CoordinatorClient, T> query) {
     try {
-      return Optional.of(query.apply(this));
+      return Optional.ofNullable(query.apply(this));
     } catch (UncheckedIOException | HttpReply.Unexpected e) {
       return Optional.empty();
     }

@@ -1,0 +1,266 @@
+package io.fleetvote.coordinator;
+
+import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.CoordinatorClient;
+import io.fleetvote.testkit.HttpReply;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static io.fleetvote.coordinator.DbPairs.awaitPair;
+import static io.fleetvote.coordinator.DbPairs.dbPair;
+import static io.fleetvote.coordinator.DbPairs.failover;
+import static io.fleetvote.coordinator.DbPairs.masterOf;
+import static io.fleetvote.coordinator.DbPairs.replicaOf;
+import static io.fleetvote.coordinator.DbPairs.signal;
+import static io.fleetvote.coordinator.DbPairs.sql;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The old master back after a failover, with one coordinator process and real MariaDB processes: its mariadbd hangs
+ * (SIGSTOP) while its DB agent lives, so the failover's fence is its agent's (MariaDB killed, started again read-only;
+ * the instance is not stopped through EC2) and the old master stays its slot's. Then (reference B2):
+ * <ul>
+ *   <li>clean, it rejoins as the new master's replica: replicating from it with semi-sync acknowledged, the new
+ *   master's writes on it;</li>
+ *   <li>holding a transaction the new master never had, it is quarantined: read-only, replicating from nothing, out of
+ *   every backend, a problem naming its binlog's extra transaction, while the new master takes writes; an operator's
+ *   rebuild gives its slot a new instance that replicates.</li>
+ * </ul>
+ * One writable server at every look, in both.
+ */
+class DbRejoinIT {
+
+  private static final Duration UP = Duration.ofSeconds(180);
+
+  /** The mariadbd processes this test stopped (SIGSTOP): thawed at the end if still alive, so that they can stop. */
+  final List<Long> hung = new ArrayList<>();
+  /** The writable servers at each look that found more than one. */
+  final List<List<String>> twoWriters = new ArrayList<>();
+  @TempDir
+  Path dir;
+  /** The sandbox and one coordinator process running the pair. */
+  DbPairs db;
+  CoordinatorProcess leader;
+  /** The pair's master and replica at the start, each with a first row in {@code rejoin.marks}. */
+  String master;
+  String replica;
+
+  @BeforeEach
+  void start() throws IOException {
+    db = DbPairs.start(dir, 1, "dbrj");
+    leader = db.leader(UP);
+    JsonObject pair = awaitPair(leader, UP);
+    master = masterOf(pair);
+    replica = replicaOf(pair);
+    sql(db.cnf(master), "CREATE DATABASE rejoin; CREATE TABLE rejoin.marks (mark VARCHAR(40) PRIMARY KEY); "
+        + "INSERT INTO rejoin.marks VALUES ('before')");
+    Await.until("the master's first row on the replica", UP, () -> marks(replica), m -> m.contains("before"));
+  }
+
+  @AfterEach
+  void stop() {
+    hung.stream().filter(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
+        .forEach(pid -> signal("CONT", pid));
+    if (db != null) {
+      db.close();
+    }
+  }
+
+  @Test
+  void aCleanOldMasterFencedByItsAgentRejoinsAsTheNewMastersReplica() throws IOException {
+    JsonObject done = fencedByItsAgentAndFailedOver();
+    assertThat(done.getLong("lost")).as("transactions lost").isZero();
+
+    long failedOver = System.nanoTime();
+    JsonObject rejoined = Await.until("the old master the new one's replica", UP, this::watched,
+        p -> "replicating".equals(p.getString("phase")) && replica.equals(masterOf(p)) && master.equals(replicaOf(p)));
+    System.out.printf("old master %s replicating from %s %d ms after the failover%n", master, replica,
+        Duration.ofNanos(System.nanoTime() - failedOver).toMillis());
+    assertThat(rejoined.getJsonArray("problems")).as("problems").isEmpty();
+    assertThat(replicaOf(awaitPair(leader, UP))).as("the replica acknowledging semi-sync").isEqualTo(master);
+    JsonObject route = dbPair(leader).getJsonObject("route");
+    assertThat(route.getJsonObject("master").getString("instanceId")).isEqualTo(replica);
+    assertThat(route.getJsonArray("replicas").stream().map(r -> ((JsonObject) r).getString("instanceId")))
+        .as("the read backend").containsExactly(master);
+    Map<String, String> replication = firstRow(sql(db.cnf(master), "SHOW SLAVE STATUS"));
+    assertThat(replication).as("the old master's replication").containsEntry("Slave_IO_Running", "Yes")
+        .containsEntry("Slave_SQL_Running", "Yes").containsEntry("Using_Gtid", "Slave_Pos")
+        .containsEntry("Master_Host", route.getJsonObject("master").getString("host"))
+        .containsEntry("Master_Port", Integer.toString(route.getJsonObject("master").getInteger("port")));
+
+    sql(db.cnf(replica), "INSERT INTO rejoin.marks VALUES ('after')");
+    Await.until("the new master's write on the old master", UP, () -> marks(master), m -> m.contains("after"));
+    assertThat(writable()).as("the writable server").containsExactly(replica);
+    assertThat(twoWriters).as("looks that found two writable servers").isEmpty();
+  }
+
+  @Test
+  void anOldMasterHoldingAnErrantTransactionIsQuarantinedUntilItsSlotIsBuiltAnew() throws IOException {
+    // The errant transaction, before the old master could rejoin whatever the timing: the fence's SIGKILL has its
+    // agent start mariadbd again, which runs its init file before it serves anyone (its agent included). A binlogged
+    // write appended there is in its binlog, under its own server_id, before its agent can report the server up, let
+    // alone be told to replicate. (Written as root on its socket after the fence instead, it races the agent's report
+    // and the leader's REPLICA, a second or so after the restart.)
+    Path init = db.instanceDir(master).resolve("db/init.sql");
+    String agentsInit = Files.readString(init);
+    Files.writeString(init, agentsInit + "SET sql_log_bin=1;\nINSERT INTO rejoin.marks VALUES ('errant');\n");
+    String serverId = single(sql(db.cnf(master), "SELECT @@server_id"));
+
+    JsonObject done = fencedByItsAgentAndFailedOver();
+    JsonObject quarantined = Await.until("the old master quarantined", UP, this::watched,
+        p -> quarantine(p, master).isPresent());
+    Files.writeString(init, agentsInit);
+    String binlog = single(sql(db.cnf(master), "SELECT @@gtid_binlog_pos"));
+    String promoted = done.getString("promotedGtid");
+    assertThat(promoted).as("the promoted position: the old master's writes").startsWith("0-" + serverId + "-");
+    assertThat(binlog).as("one transaction of its own past the promoted position")
+        .isEqualTo("0-" + serverId + "-" + (Long.parseLong(promoted.substring(promoted.lastIndexOf('-') + 1)) + 1));
+    assertThat(quarantine(quarantined, master).orElseThrow()).contains(binlog, promoted, "1 transaction(s)",
+        "POST /api/db/rebuild");
+    assertThat(marks(master)).contains("errant");
+    assertThat(marks(replica)).doesNotContain("errant");
+
+    // It stays so, tick after tick: read-only, replicating from nothing, in no backend; the new master takes writes.
+    long seen = System.currentTimeMillis();
+    JsonObject later = Await.until("the leader's ticks 3 s on", UP, this::watched,
+        p -> p.getJsonObject("route") != null && p.getJsonObject("route").getLong("sentAt") > seen + 3000);
+    assertThat(quarantine(later, master)).as("still quarantined").isPresent();
+    assertThat(replicaOf(later)).as("still its slot's").isEqualTo(master);
+    JsonObject route = later.getJsonObject("route");
+    assertThat(route.getJsonObject("master").getString("instanceId")).isEqualTo(replica);
+    assertThat(route.getJsonArray("replicas")).as("the read backend").isEmpty();
+    JsonObject report = report(master);
+    assertThat(report.getString("server")).isEqualTo("up");
+    assertThat(report.getBoolean("readOnly")).as("read-only").isTrue();
+    assertThat(report.getString("ioThread")).as("replicating from nothing").isEqualTo("none");
+    assertThat(single(sql(db.cnf(master), "SELECT @@read_only"))).isEqualTo("1");
+    sql(db.cnf(replica), "INSERT INTO rejoin.marks VALUES ('during')");
+    assertThat(marks(replica)).contains("during");
+    assertThat(writable()).as("the writable server").containsExactly(replica);
+
+    // Its slot built anew: a new instance on a new volume replicates from the new master; the old one is kept aside.
+    HttpReply rebuild = leader.api.post("/api/db/rebuild", "{}");
+    assertThat(rebuild.status()).as(rebuild.body()).isEqualTo(200);
+    assertThat(rebuild.json().getInteger("rebuilding")).isEqualTo(done.getInteger("fromSlot"));
+    Await.until("a new instance in the old master's slot, replicating", UP, this::watched,
+        p -> "replicating".equals(p.getString("phase")) && replica.equals(masterOf(p)) && replicaOf(p) != null
+            && !master.equals(replicaOf(p)));
+    JsonObject rebuilt = awaitPair(leader, UP);
+    String fresh = replicaOf(rebuilt);
+    assertThat(rebuilt.getJsonObject("route").getJsonArray("replicas").stream()
+        .map(r -> ((JsonObject) r).getString("instanceId"))).as("the read backend").containsExactly(fresh);
+    assertThat(rebuilt.getJsonArray("problems").stream().map(String.class::cast))
+        .anyMatch(p -> p.startsWith(master + " ") && p.contains("no longer its slot's"));
+    Await.until("the new master's writes on the new replica", UP, () -> marks(fresh),
+        m -> m.containsAll(List.of("before", "during")));
+    assertThat(marks(fresh)).doesNotContain("errant");
+    assertThat(instanceState(master)).as("the quarantined instance, kept").isEqualTo("running");
+    assertThat(twoWriters).as("looks that found two writable servers").isEmpty();
+  }
+
+  /**
+   * The master's mariadbd hung (SIGSTOP, its agent alive) until the failover to the replica is done: the failover's
+   * done journal, its fence by the agent checked (mariadbd killed, not the instance stopped through EC2).
+   */
+  private JsonObject fencedByItsAgentAndFailedOver() throws IOException {
+    long mariadbd = db.mariadbdPid(master);
+    signal("STOP", mariadbd);
+    hung.add(mariadbd);
+    long stopped = System.currentTimeMillis();
+    JsonObject failedOver = Await.until("the hung master failed over", UP, this::watched,
+        p -> failover(p).map(f -> master.equals(f.getString("oldMaster")) && "done".equals(f.getString("phase")))
+            .orElse(false));
+    System.out.printf("master %s hung -> failed over to %s; its journal, in ms since the hang: %s%n", master, replica,
+        failover(failedOver).orElseThrow().getJsonArray("steps").stream().map(JsonObject.class::cast)
+            .map(st -> st.getString("name") + " +" + (st.getLong("at") - stopped)).toList());
+    // Killed by the fence while stopped; were it not, it would be thawed after the test (stop()).
+    Await.until("the hung mariadbd gone", Duration.ofSeconds(10),
+        () -> !ProcessHandle.of(mariadbd).map(ProcessHandle::isAlive).orElse(false));
+    JsonObject done = failover(failedOver).orElseThrow();
+    assertThat(done.getString("target")).isEqualTo(replica);
+    assertThat(failedOver.getJsonObject("topology").getInteger("masterSlot")).isEqualTo(done.getInteger("fromSlot")
+        == 1 ? 2 : 1);
+    String fenced = done.getJsonArray("steps").stream().map(JsonObject.class::cast)
+        .filter(s -> "fenced".equals(s.getString("name"))).map(s -> s.getString("text")).findFirst().orElseThrow();
+    assertThat(fenced).as("the fence").startsWith("fenced by its agent").contains("SIGKILL")
+        .doesNotContain("StopInstances");
+    assertThat(instanceState(master)).as("the old master's instance").isEqualTo("running");
+    assertThat(replicaOf(failedOver)).as("the old master, its slot's still").isEqualTo(master);
+    return done;
+  }
+
+  /** The pair as the leader shows it; the DB reports looked at beside it for two writable servers. */
+  private JsonObject watched() {
+    List<String> writable = writable();
+    if (writable.size() > 1) {
+      twoWriters.add(writable);
+    }
+    return dbPair(leader);
+  }
+
+  /** The servers up and writable, as their agents last reported. */
+  private List<String> writable() {
+    return leader.api.ifAnswered(CoordinatorClient::db).orElse(List.of()).stream()
+        .filter(r -> "up".equals(r.getString("server")) && !r.getBoolean("readOnly"))
+        .map(r -> r.getString("instanceId")).toList();
+  }
+
+  private JsonObject report(String instanceId) {
+    return leader.api.db().stream().filter(r -> instanceId.equals(r.getString("instanceId"))).findFirst()
+        .orElseThrow(() -> new AssertionError("no report of " + instanceId));
+  }
+
+  private static Optional<String> quarantine(JsonObject pair, String instanceId) {
+    return Optional.ofNullable(pair.getJsonArray("problems")).stream().flatMap(JsonArray::stream)
+        .map(String.class::cast).filter(p -> p.startsWith("the old master " + instanceId + " is quarantined"))
+        .findFirst();
+  }
+
+  private String instanceState(String instanceId) {
+    return db.ec2.describeInstances(b -> b.instanceIds(instanceId)).reservations().get(0).instances().get(0).state()
+        .nameAsString();
+  }
+
+  /** The rows of {@code rejoin.marks} on the instance's MariaDB; none before the table is there. */
+  private List<String> marks(String instanceId) {
+    Path cnf = db.cnf(instanceId);
+    String tables = sql(cnf, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'rejoin' "
+        + "AND TABLE_NAME = 'marks'");
+    return single(tables).equals("0") ? List.of()
+        : sql(cnf, "SELECT mark FROM rejoin.marks ORDER BY mark").lines().skip(1).toList();
+  }
+
+  /** The one value a query printed. */
+  private static String single(String out) {
+    List<String> lines = out.lines().toList();
+    assertThat(lines).as("a header and one value: " + out).hasSize(2);
+    return lines.get(1);
+  }
+
+  /** The first row a query printed, by column. */
+  private static Map<String, String> firstRow(String out) {
+    List<String> lines = out.lines().toList();
+    assertThat(lines).as("a header and a row: " + out).hasSizeGreaterThanOrEqualTo(2);
+    String[] names = lines.get(0).split("\t", -1);
+    String[] values = lines.get(1).split("\t", -1);
+    Map<String, String> row = new HashMap<>();
+    for (int i = 0; i < names.length && i < values.length; i++) {
+      row.put(names[i], values[i]);
+    }
+    return row;
+  }
+}
