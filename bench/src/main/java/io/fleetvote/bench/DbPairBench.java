@@ -71,6 +71,11 @@ public final class DbPairBench {
   }
 
   public static void main(String[] args) throws Exception {
+    BenchSupport.onDbPair("db", new JsonObject(), benchmark(args));
+  }
+
+  /** The benchmark as {@code args} say, parsed (a bad one exits, naming it) before anything starts. */
+  static BenchSupport.DbBenchmark benchmark(String[] args) {
     CommandLine cli = BenchSupport.withSmoke(new CommandLine("bench db-pair",
         "Acked writes/s and ack latency through the LB's write port, semi-sync on and off; replication lag.")
         .option("connections", "N[,N...]", "the closed-loop runs' connection counts", "1,4,16")
@@ -84,7 +89,7 @@ public final class DbPairBench {
         : new Settings(connections(p.string("connections")), p.intValue("seconds", 1, 3600),
             p.intValue("trials", 1, 100), p.intValue("warmup", 0, 3600), p.intValue("lag-seconds", 1, 3600),
             p.string("lag-rate").equals("half") ? 0 : p.intValue("lag-rate", 1, 1_000_000)));
-    BenchSupport.onDbPair("db", new JsonObject(), system -> new Run(system, settings).run());
+    return system -> new Run(system, settings).run();
   }
 
   private static List<Integer> connections(String text) {

@@ -64,12 +64,21 @@ public final class FailoverBench {
   }
 
   public static void main(String[] args) throws Exception {
+    BenchSupport.onDbPair("failover", db(), benchmark(args));
+  }
+
+  /** The benchmark as {@code args} say, parsed (a bad one exits, naming it) before anything starts. */
+  static BenchSupport.DbBenchmark benchmark(String[] args) {
     Settings settings = commandLine().parseOrExit(args, p -> new Settings(BenchSupport.count(p, "trials", 1, 100, 1),
         p.intValue("rate", 1, 10_000), p.intValue("connections", 1, 256)));
+    return system -> new Run(system, settings).run();
+  }
+
+  /** The DB pair's settings it runs on: automatic failover, no anti-flap window, so that trial follows trial. */
+  static JsonObject db() {
     JsonObject failover = new JsonObject().put("automatic", true).put("confirmations", CONFIRMATIONS)
         .put("probeMillis", PROBE_MILLIS).put("antiFlapSeconds", 0);
-    BenchSupport.onDbPair("failover", new JsonObject().put("failover", failover),
-        system -> new Run(system, settings).run());
+    return new JsonObject().put("failover", failover);
   }
 
   private static CommandLine commandLine() {

@@ -64,10 +64,15 @@ public final class SwitchoverBench {
   }
 
   public static void main(String[] args) throws Exception {
+    BenchSupport.onDbPair("switchover", new JsonObject(), benchmark(args));
+  }
+
+  /** The benchmark as {@code args} say, parsed (a bad one exits, naming it) before anything starts. */
+  static BenchSupport.DbBenchmark benchmark(String[] args) {
     Settings settings = commandLine().parseOrExit(args, p -> new Settings(BenchSupport.count(p, "switchovers", 1, 100,
         1), BenchSupport.count(p, "aborts", 0, 100, 1), p.intValue("rate", 1, 10_000),
         p.intValue("connections", 1, 256)));
-    BenchSupport.onDbPair("switchover", new JsonObject(), system -> new Run(system, settings).run());
+    return system -> new Run(system, settings).run();
   }
 
   private static CommandLine commandLine() {

@@ -15,7 +15,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Each benchmark's script in its smoke mode (tiny sizes, one cycle), so that none breaks unnoticed: it exits 0 and
- * prints its table. Those that run the whole system also say that it did what it measures: overload-to-launch's
+ * prints its table; the three on the DB pair (db-pair, switchover, failover) in one run of {@code bench/db-smoke}, on
+ * one pair. Those that run the whole system also say that it did what it measures: overload-to-launch's
  * demo cycle grows and shrinks group web without a failed request (DemoIT runs the same demo without the cycle, and
  * checks its SIGTERM stop), load-balancing's replacement, drain and HAProxy restarts lose no request to a drain, and
  * failover's killed master loses no acknowledged write, and switchover's switchover is done and its abort aborted,
@@ -83,40 +84,39 @@ class BenchSmokeIT {
   }
 
   @Test
-  void dbPairMeasuresWritesSemiSyncOnAndOffAndTheReplicationLag() throws Exception {
-    String text = smoke("db-pair");
-    assertThat(text).contains("acked writes/s through the LB's write port, closed loop", "semi-sync off/on",
+  void theDbBenchmarksOnOnePairMeasureWritesSwitchOverAndFailOverLosingNoAcknowledgedWrite() throws Exception {
+    String text = smoke("db-smoke");
+    assertThat(text).contains("\n== bench db-pair --smoke\n", "\n== bench switchover --smoke\n",
+        "\n== bench failover --smoke\n");
+    String dbPair = text.substring(text.indexOf("== bench db-pair"), text.indexOf("== bench switchover"));
+    String switchover = text.substring(text.indexOf("== bench switchover"), text.indexOf("== bench failover"));
+    String failover = text.substring(text.indexOf("== bench failover"));
+
+    assertThat(dbPair).contains("acked writes/s through the LB's write port, closed loop", "semi-sync off/on",
         "replication lag at 50 writes/s open loop", "targets (DESIGN.md)", "replication lag at the demo's write rate: "
             + "p99 <= 1 s");
-    assertThat(text).as("every closed-loop run acknowledged writes, none failed")
+    assertThat(dbPair).as("every closed-loop run acknowledged writes, none failed")
         .containsPattern("\\n1 +1 +on +[1-9]\\d* +[0-9.]+ +[0-9.]+ +[0-9.]+ +0 +\\d+  [1-9]\\d*\\n")
         .containsPattern("\\n1 +4 +off +[1-9]\\d* +[0-9.]+ +[0-9.]+ +[0-9.]+ +0 +\\d+  none \\(semi-sync off\\)\\n");
-  }
 
-  @Test
-  void failoverKillsTheMasterUnderWritesAndLosesNoAcknowledgedWrite() throws Exception {
-    String text = smoke("failover");
-    assertThat(text).contains("kill -> first write through the LB's write port", "kill -> detected",
-        "targets (DESIGN.md)", "master killed -> first write through HAProxy succeeds: p50 <= 3 s, p95 <= 5 s",
-        "acknowledged writes lost in a failover (semi-sync): 0; measured 0 in 1 of 1 trials: met");
-    assertThat(text).as("the trial: each journal step timed, the old master fenced, writes acknowledged, none lost")
-        .containsPattern("\\n1 +\\d+ +\\d+ +\\d+ +\\d+ +-?\\d+  (agent|EC2 stop|down) +[1-9]\\d* +\\d+ +0 +-?\\d+ "
-            + "+-\\n");
-  }
-
-  @Test
-  void switchoverBlocksWritesBrieflyAbortsWhenTheReplicaCannotCatchUpAndLosesNoAcknowledgedWrite() throws Exception {
-    String text = smoke("switchover");
-    assertThat(text).contains("switchover write block as the writer saw it", "switchover write block by the journal",
+    assertThat(switchover).contains("switchover write block as the writer saw it",
+        "switchover write block by the journal",
         "aborted switchover (the replica's IO thread stopped), request -> writes resume on the old master",
         "targets", "planned switchover write block <= 2 s p95");
-    assertThat(text).as("one switchover done and one aborted, each journal step timed, writes back, none lost")
+    assertThat(switchover).as("one switchover done and one aborted, each journal step timed, writes back, none lost")
         .containsPattern("\\n1 +switchover +done +\\d+ +\\d+ +\\d+ +\\d+ +\\d+ +-?\\d+ +\\d+ +[1-9]\\d* +0 "
             + "+[0-9.]+\\n")
         .containsPattern("\\n2 +abort +aborted +\\d+ +\\d+ +\\d+ +\\d+ +\\d+ +-?\\d+ +\\d+ +[1-9]\\d* +0 "
             + "+[0-9.]+\\n")
         .containsPattern("acknowledged writes lost in all \\(the acked file on the final master i-[0-9a-f]+\\): 0 of "
             + "[1-9]\\d*;");
+
+    assertThat(failover).contains("kill -> first write through the LB's write port", "kill -> detected",
+        "targets (DESIGN.md)", "master killed -> first write through HAProxy succeeds: p50 <= 3 s, p95 <= 5 s",
+        "acknowledged writes lost in a failover (semi-sync): 0; measured 0 in 1 of 1 trials: met");
+    assertThat(failover).as("the trial: each journal step timed, the old master fenced, writes acknowledged, none lost")
+        .containsPattern("\\n1 +\\d+ +\\d+ +\\d+ +\\d+ +-?\\d+  (agent|EC2 stop|down) +[1-9]\\d* +\\d+ +0 +-?\\d+ "
+            + "+-\\n");
   }
 
   @Test

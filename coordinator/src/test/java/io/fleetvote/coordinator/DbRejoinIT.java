@@ -32,7 +32,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The old master back after a failover, with one coordinator process and real MariaDB processes: its mariadbd hangs
  * (SIGSTOP) while its DB agent lives, so the failover's fence is its agent's (MariaDB killed, started again read-only;
- * the instance is not stopped through EC2) and the old master stays its slot's. Then (reference B2):
+ * the instance is not stopped through EC2) and the old master stays its slot's. Then (reference B2), on one pair, the
+ * first master failing over to the second and then the second back to the first:
  * <ul>
  *   <li>clean, it rejoins as the new master's replica: replicating from it with semi-sync acknowledged, the new
  *   master's writes on it;</li>
@@ -81,125 +82,137 @@ class DbRejoinIT {
   }
 
   @Test
-  void aCleanOldMasterFencedByItsAgentRejoinsAsTheNewMastersReplica() throws IOException {
-    JsonObject done = fencedByItsAgentAndFailedOver();
+  void aCleanOldMasterRejoinsAsTheNewMastersReplicaAndOneHoldingAnErrantTransactionIsQuarantinedUntilRebuilt()
+      throws IOException {
+    // The pair's first master fails over clean and rejoins; the second, holding an errant transaction, is quarantined.
+    cleanRejoin(master, replica);
+    errantQuarantine(replica, master);
+    assertThat(twoWriters).as("looks that found two writable servers").isEmpty();
+  }
+
+  /** {@code oldMaster}, clean, hangs: failed over to {@code newMaster}, it rejoins as its replica. */
+  private void cleanRejoin(String oldMaster, String newMaster) throws IOException {
+    JsonObject done = fencedByItsAgentAndFailedOver(oldMaster, newMaster);
     assertThat(done.getLong("lost")).as("transactions lost").isZero();
 
     long failedOver = System.nanoTime();
     JsonObject rejoined = Await.until("the old master the new one's replica", UP, this::watched,
-        p -> "replicating".equals(p.getString("phase")) && replica.equals(masterOf(p)) && master.equals(replicaOf(p)));
-    System.out.printf("old master %s replicating from %s %d ms after the failover%n", master, replica,
+        p -> "replicating".equals(p.getString("phase")) && newMaster.equals(masterOf(p))
+            && oldMaster.equals(replicaOf(p)));
+    System.out.printf("old master %s replicating from %s %d ms after the failover%n", oldMaster, newMaster,
         Duration.ofNanos(System.nanoTime() - failedOver).toMillis());
     assertThat(rejoined.getJsonArray("problems")).as("problems").isEmpty();
-    assertThat(replicaOf(awaitPair(leader, UP))).as("the replica acknowledging semi-sync").isEqualTo(master);
+    assertThat(replicaOf(awaitPair(leader, UP))).as("the replica acknowledging semi-sync").isEqualTo(oldMaster);
     JsonObject route = dbPair(leader).getJsonObject("route");
-    assertThat(route.getJsonObject("master").getString("instanceId")).isEqualTo(replica);
+    assertThat(route.getJsonObject("master").getString("instanceId")).isEqualTo(newMaster);
     assertThat(route.getJsonArray("replicas").stream().map(r -> ((JsonObject) r).getString("instanceId")))
-        .as("the read backend").containsExactly(master);
-    Map<String, String> replication = firstRow(sql(db.cnf(master), "SHOW SLAVE STATUS"));
+        .as("the read backend").containsExactly(oldMaster);
+    Map<String, String> replication = firstRow(sql(db.cnf(oldMaster), "SHOW SLAVE STATUS"));
     assertThat(replication).as("the old master's replication").containsEntry("Slave_IO_Running", "Yes")
         .containsEntry("Slave_SQL_Running", "Yes").containsEntry("Using_Gtid", "Slave_Pos")
         .containsEntry("Master_Host", route.getJsonObject("master").getString("host"))
         .containsEntry("Master_Port", Integer.toString(route.getJsonObject("master").getInteger("port")));
 
-    sql(db.cnf(replica), "INSERT INTO rejoin.marks VALUES ('after')");
-    Await.until("the new master's write on the old master", UP, () -> marks(master), m -> m.contains("after"));
-    assertThat(writable()).as("the writable server").containsExactly(replica);
-    assertThat(twoWriters).as("looks that found two writable servers").isEmpty();
+    sql(db.cnf(newMaster), "INSERT INTO rejoin.marks VALUES ('after')");
+    Await.until("the new master's write on the old master", UP, () -> marks(oldMaster), m -> m.contains("after"));
+    assertThat(writable()).as("the writable server").containsExactly(newMaster);
   }
 
-  @Test
-  void anOldMasterHoldingAnErrantTransactionIsQuarantinedUntilItsSlotIsBuiltAnew() throws IOException {
+  /**
+   * {@code oldMaster}, holding a transaction {@code newMaster} never had, hangs: failed over, it is quarantined
+   * until an operator's rebuild gives its slot a new instance.
+   */
+  private void errantQuarantine(String oldMaster, String newMaster) throws IOException {
     // The errant transaction, before the old master could rejoin whatever the timing: the fence's SIGKILL has its
     // agent start mariadbd again, which runs its init file before it serves anyone (its agent included). A binlogged
     // write appended there is in its binlog, under its own server_id, before its agent can report the server up, let
     // alone be told to replicate. (Written as root on its socket after the fence instead, it races the agent's report
     // and the leader's REPLICA, a second or so after the restart.)
-    Path init = db.instanceDir(master).resolve("db/init.sql");
+    Path init = db.instanceDir(oldMaster).resolve("db/init.sql");
     String agentsInit = Files.readString(init);
     Files.writeString(init, agentsInit + "SET sql_log_bin=1;\nINSERT INTO rejoin.marks VALUES ('errant');\n");
-    String serverId = single(sql(db.cnf(master), "SELECT @@server_id"));
+    String serverId = single(sql(db.cnf(oldMaster), "SELECT @@server_id"));
 
-    JsonObject done = fencedByItsAgentAndFailedOver();
+    JsonObject done = fencedByItsAgentAndFailedOver(oldMaster, newMaster);
     JsonObject quarantined = Await.until("the old master quarantined", UP, this::watched,
-        p -> quarantine(p, master).isPresent());
+        p -> quarantine(p, oldMaster).isPresent());
     Files.writeString(init, agentsInit);
-    String binlog = single(sql(db.cnf(master), "SELECT @@gtid_binlog_pos"));
+    String binlog = single(sql(db.cnf(oldMaster), "SELECT @@gtid_binlog_pos"));
     String promoted = done.getString("promotedGtid");
     assertThat(promoted).as("the promoted position: the old master's writes").startsWith("0-" + serverId + "-");
     assertThat(binlog).as("one transaction of its own past the promoted position")
         .isEqualTo("0-" + serverId + "-" + (Long.parseLong(promoted.substring(promoted.lastIndexOf('-') + 1)) + 1));
-    assertThat(quarantine(quarantined, master).orElseThrow()).contains(binlog, promoted, "1 transaction(s)",
+    assertThat(quarantine(quarantined, oldMaster).orElseThrow()).contains(binlog, promoted, "1 transaction(s)",
         "POST /api/db/rebuild");
-    assertThat(marks(master)).contains("errant");
-    assertThat(marks(replica)).doesNotContain("errant");
+    assertThat(marks(oldMaster)).contains("errant");
+    assertThat(marks(newMaster)).doesNotContain("errant");
 
     // It stays so, tick after tick: read-only, replicating from nothing, in no backend; the new master takes writes.
     long seen = System.currentTimeMillis();
     JsonObject later = Await.until("the leader's ticks 3 s on", UP, this::watched,
         p -> p.getJsonObject("route") != null && p.getJsonObject("route").getLong("sentAt") > seen + 3000);
-    assertThat(quarantine(later, master)).as("still quarantined").isPresent();
-    assertThat(replicaOf(later)).as("still its slot's").isEqualTo(master);
+    assertThat(quarantine(later, oldMaster)).as("still quarantined").isPresent();
+    assertThat(replicaOf(later)).as("still its slot's").isEqualTo(oldMaster);
     JsonObject route = later.getJsonObject("route");
-    assertThat(route.getJsonObject("master").getString("instanceId")).isEqualTo(replica);
+    assertThat(route.getJsonObject("master").getString("instanceId")).isEqualTo(newMaster);
     assertThat(route.getJsonArray("replicas")).as("the read backend").isEmpty();
-    JsonObject report = report(master);
+    JsonObject report = report(oldMaster);
     assertThat(report.getString("server")).isEqualTo("up");
     assertThat(report.getBoolean("readOnly")).as("read-only").isTrue();
     assertThat(report.getString("ioThread")).as("replicating from nothing").isEqualTo("none");
-    assertThat(single(sql(db.cnf(master), "SELECT @@read_only"))).isEqualTo("1");
-    sql(db.cnf(replica), "INSERT INTO rejoin.marks VALUES ('during')");
-    assertThat(marks(replica)).contains("during");
-    assertThat(writable()).as("the writable server").containsExactly(replica);
+    assertThat(single(sql(db.cnf(oldMaster), "SELECT @@read_only"))).isEqualTo("1");
+    sql(db.cnf(newMaster), "INSERT INTO rejoin.marks VALUES ('during')");
+    assertThat(marks(newMaster)).contains("during");
+    assertThat(writable()).as("the writable server").containsExactly(newMaster);
 
     // Its slot built anew: a new instance on a new volume replicates from the new master; the old one is kept aside.
     HttpReply rebuild = leader.api.post("/api/db/rebuild", "{}");
     assertThat(rebuild.status()).as(rebuild.body()).isEqualTo(200);
     assertThat(rebuild.json().getInteger("rebuilding")).isEqualTo(done.getInteger("fromSlot"));
     Await.until("a new instance in the old master's slot, replicating", UP, this::watched,
-        p -> "replicating".equals(p.getString("phase")) && replica.equals(masterOf(p)) && replicaOf(p) != null
-            && !master.equals(replicaOf(p)));
+        p -> "replicating".equals(p.getString("phase")) && newMaster.equals(masterOf(p)) && replicaOf(p) != null
+            && !oldMaster.equals(replicaOf(p)));
     JsonObject rebuilt = awaitPair(leader, UP);
     String fresh = replicaOf(rebuilt);
     assertThat(rebuilt.getJsonObject("route").getJsonArray("replicas").stream()
         .map(r -> ((JsonObject) r).getString("instanceId"))).as("the read backend").containsExactly(fresh);
     assertThat(rebuilt.getJsonArray("problems").stream().map(String.class::cast))
-        .anyMatch(p -> p.startsWith(master + " ") && p.contains("no longer its slot's"));
+        .anyMatch(p -> p.startsWith(oldMaster + " ") && p.contains("no longer its slot's"));
     Await.until("the new master's writes on the new replica", UP, () -> marks(fresh),
-        m -> m.containsAll(List.of("before", "during")));
+        m -> m.containsAll(List.of("before", "after", "during")));
     assertThat(marks(fresh)).doesNotContain("errant");
-    assertThat(instanceState(master)).as("the quarantined instance, kept").isEqualTo("running");
-    assertThat(twoWriters).as("looks that found two writable servers").isEmpty();
+    assertThat(instanceState(oldMaster)).as("the quarantined instance, kept").isEqualTo("running");
   }
 
   /**
-   * The master's mariadbd hung (SIGSTOP, its agent alive) until the failover to the replica is done: the failover's
-   * done journal, its fence by the agent checked (mariadbd killed, not the instance stopped through EC2).
+   * {@code oldMaster}'s mariadbd hung (SIGSTOP, its agent alive) until the failover to {@code newMaster} is done:
+   * the failover's done journal, its fence by the agent checked (mariadbd killed, not the instance stopped through
+   * EC2).
    */
-  private JsonObject fencedByItsAgentAndFailedOver() throws IOException {
-    long mariadbd = db.mariadbdPid(master);
+  private JsonObject fencedByItsAgentAndFailedOver(String oldMaster, String newMaster) throws IOException {
+    long mariadbd = db.mariadbdPid(oldMaster);
     signal("STOP", mariadbd);
     hung.add(mariadbd);
     long stopped = System.currentTimeMillis();
     JsonObject failedOver = Await.until("the hung master failed over", UP, this::watched,
-        p -> failover(p).map(f -> master.equals(f.getString("oldMaster")) && "done".equals(f.getString("phase")))
+        p -> failover(p).map(f -> oldMaster.equals(f.getString("oldMaster")) && "done".equals(f.getString("phase")))
             .orElse(false));
-    System.out.printf("master %s hung -> failed over to %s; its journal, in ms since the hang: %s%n", master, replica,
-        failover(failedOver).orElseThrow().getJsonArray("steps").stream().map(JsonObject.class::cast)
+    System.out.printf("master %s hung -> failed over to %s; its journal, in ms since the hang: %s%n", oldMaster,
+        newMaster, failover(failedOver).orElseThrow().getJsonArray("steps").stream().map(JsonObject.class::cast)
             .map(st -> st.getString("name") + " +" + (st.getLong("at") - stopped)).toList());
     // Killed by the fence while stopped; were it not, it would be thawed after the test (stop()).
     Await.until("the hung mariadbd gone", Duration.ofSeconds(10),
         () -> !ProcessHandle.of(mariadbd).map(ProcessHandle::isAlive).orElse(false));
     JsonObject done = failover(failedOver).orElseThrow();
-    assertThat(done.getString("target")).isEqualTo(replica);
+    assertThat(done.getString("target")).isEqualTo(newMaster);
     assertThat(failedOver.getJsonObject("topology").getInteger("masterSlot")).isEqualTo(done.getInteger("fromSlot")
         == 1 ? 2 : 1);
     String fenced = done.getJsonArray("steps").stream().map(JsonObject.class::cast)
         .filter(s -> "fenced".equals(s.getString("name"))).map(s -> s.getString("text")).findFirst().orElseThrow();
     assertThat(fenced).as("the fence").startsWith("fenced by its agent").contains("SIGKILL")
         .doesNotContain("StopInstances");
-    assertThat(instanceState(master)).as("the old master's instance").isEqualTo("running");
-    assertThat(replicaOf(failedOver)).as("the old master, its slot's still").isEqualTo(master);
+    assertThat(instanceState(oldMaster)).as("the old master's instance").isEqualTo("running");
+    assertThat(replicaOf(failedOver)).as("the old master, its slot's still").isEqualTo(oldMaster);
     return done;
   }
 
