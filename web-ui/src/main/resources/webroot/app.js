@@ -197,7 +197,8 @@ function renderDb(db) {
       data-on="${pair.maintenance ? "false" : "true"}">${pair.maintenance ? "end maintenance"
       : "maintenance"}</button> <button type="button" data-action="db-switchover">switchover</button>
       <button type="button" data-action="db-rebuild">rebuild replica</button>${pair.switchover
-        ? ` <span class="muted" id="db-switchover">last switchover asked by ${esc(pair.switchover.by)}:
+        ? ` <span class="muted" id="db-switchover">last ${pair.switchover.kind === "failover" ? "forced failover"
+          : "switchover"} asked by ${esc(pair.switchover.by)}:
         ${esc(pair.switchover.state)}${pair.switchover.why ? " (" + esc(pair.switchover.why) + ")" : ""}</span>`
         : ""}</p>` : "";
   document.getElementById("db").innerHTML = `<p>writes go to <b>${esc(master ?? "no one")}</b>

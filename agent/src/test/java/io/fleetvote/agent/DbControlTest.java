@@ -1,5 +1,6 @@
 package io.fleetvote.agent;
 
+import io.fleetvote.agent.db.DbControl;
 import io.fleetvote.common.Addresses;
 import io.fleetvote.common.msg.DbCommand;
 import io.fleetvote.common.msg.DbStatus;
@@ -235,14 +236,27 @@ class DbControlTest {
   void anOldMasterFencedAndDemotedReplicatesFromTheServerPromotedInItsPlace() throws Exception {
     Pair pair = pairWithARow("i-0d000000000000006", "i-0e000000000000007", "on the old");
 
-    // A switchover: the old master fenced, the replica promoted, the old master its replica (demoted: what it wrote
-    // itself counts as received, so it asks the new master only for what came after).
-    command(pair.oldId(), new DbCommand(DbCommand.Op.FENCE, EPOCH + 1, "wiki", "repl", REPLICATION_PASSWORD,
-        "wiki_app", APP_PASSWORD, "", 0, false).toJson());
-    command(pair.newId(), new DbCommand(DbCommand.Op.PROMOTE, EPOCH + 1, "wiki", "repl", REPLICATION_PASSWORD,
-        "wiki_app", APP_PASSWORD, "", 0, false).toJson());
-    DbStatus demoted = command(pair.oldId(), new DbCommand(DbCommand.Op.REPLICA, EPOCH + 1, "wiki", "repl",
-        REPLICATION_PASSWORD, "wiki_app", APP_PASSWORD, "127.0.0.1", pair.newPort(), false).toJson());
+    // A switchover: the old master fenced, the replica promoted once it applied the fenced position, the old master
+    // its replica (demoted: what it wrote itself counts as received, so it asks the new master only for what came
+    // after). A position the replica cannot have (past the old master's) first: refused after the bound, unchanged.
+    String fenced = command(pair.oldId(), new DbCommand(DbCommand.Op.FENCE, EPOCH + 1, "wiki", "repl",
+        REPLICATION_PASSWORD, "wiki_app", APP_PASSWORD, "", 0, false).toJson()).gtidBinlogPos();
+    assertThat(fenced).isEqualTo(pair.written());
+    String[] last = fenced.split("-");
+    String beyond = last[0] + "-" + last[1] + "-" + (Long.parseLong(last[2]) + 1);
+    assertRefused(pair.newId(), promoteOnce(beyond), 500, "had not applied " + beyond + " within "
+        + DbControl.PROMOTE_WAIT_S + " s (received " + fenced + ", applied " + fenced + "): not promoted");
+    DbStatus unchanged = pair.promoted().status();
+    assertThat(unchanged.readOnly()).as("still read-only").isTrue();
+    assertThat(unchanged.ioThread()).as("still replicating").isEqualTo(DbStatus.Thread.YES);
+    assertThat(command(pair.newId(), promoteOnce(fenced)).readOnly()).as("promoted").isFalse();
+    // Its rejoin checked against the promoted position: a position before its last transaction says it holds one
+    // the new master never had (refused, it replicates from nothing); the promoted one itself lets it replicate.
+    String before = last[0] + "-" + last[1] + "-" + (Long.parseLong(last[2]) - 1);
+    assertRefused(pair.oldId(), rejoin(pair.newPort(), before), 409, "holds 1 transaction(s) in its binlog ("
+        + fenced + ") past " + before + ", the position the new master was promoted at: errant");
+    assertThat(pair.old().status().ioThread()).as("replicating from nothing still").isEqualTo(DbStatus.Thread.NONE);
+    DbStatus demoted = command(pair.oldId(), rejoin(pair.newPort(), fenced));
     assertThat(demoted.readOnly()).isTrue();
     app(pair.newPort(), "INSERT INTO page VALUES (2, 'on the new')");
     Await.until("the new master's row on the old one", Duration.ofSeconds(15), pair.old()::status,
@@ -296,6 +310,18 @@ class DbControlTest {
         devices);
     runtime.deploy(VERTX, Optional.of(AgentBus.local(VERTX))).await();
     return runtime;
+  }
+
+  /** An old master's REPLICA after a switchover: its binlog not past {@code gtid}. */
+  private static JsonObject rejoin(int masterPort, String gtid) {
+    return new DbCommand(DbCommand.Op.REPLICA, EPOCH + 1, "wiki", "repl", REPLICATION_PASSWORD, "wiki_app",
+        APP_PASSWORD, "127.0.0.1", masterPort, false, gtid).toJson();
+  }
+
+  /** A switchover's PROMOTE: {@code gtid} applied first. */
+  private static JsonObject promoteOnce(String gtid) {
+    return new DbCommand(DbCommand.Op.PROMOTE, EPOCH + 1, "wiki", "repl", REPLICATION_PASSWORD, "wiki_app",
+        APP_PASSWORD, "", 0, false, gtid).toJson();
   }
 
   private static JsonObject masterCommand() {

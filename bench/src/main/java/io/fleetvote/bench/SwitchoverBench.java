@@ -1,5 +1,6 @@
 package io.fleetvote.bench;
 
+import io.fleetvote.agent.db.DbControl;
 import io.fleetvote.common.cli.CommandLine;
 import io.fleetvote.load.db.DbWriter;
 import io.fleetvote.load.db.WriterReport;
@@ -35,8 +36,8 @@ import java.util.stream.Collectors;
  *   from the new master, and the old master rejoins as its replica (the pair whole again);</li>
  *   <li>abort trials (3 by default): the replica's IO thread stopped first ({@code STOP SLAVE IO_THREAD} by the
  *   mariadb client on its socket), so that it never receives what the master writes after (the master goes on alone
- *   once semi-sync times out); the switchover must end {@code aborted} (the replica had not received the fenced
- *   position within the 5 s catch-up bound), the old master takes writes again; then the IO thread started again and
+ *   once semi-sync times out); the switchover must end {@code aborted} (the replica had not applied the fenced
+ *   position within the 5 s its agent waits for it before a promotion), the old master takes writes again; then the IO thread started again and
  *   the pair whole again.</li>
  * </ol>
  * The write block is measured twice: as the writer saw it, the longest gap between two consecutive acknowledged
@@ -57,8 +58,6 @@ public final class SwitchoverBench {
   private static final int BEFORE_SECONDS = 2;
   private static final int AFTER_SECONDS = 2;
   private static final String WRITER = "bench-switchover";
-  /** DbPairVerticle's catch-up bound: a replica that has not received the fenced position by then aborts it. */
-  private static final int CATCH_UP_SECONDS = 5;
 
   private SwitchoverBench() {
   }
@@ -287,8 +286,8 @@ public final class SwitchoverBench {
           summary(switchovers, Trial::emptied));
       System.out.printf(Locale.ROOT, "  emptied -> fenced (the old master read-only, its connections killed): %s%n",
           summary(switchovers, t -> t.fenced() - t.emptied()));
-      System.out.printf(Locale.ROOT, "  fenced -> promoted (a replica report after the fence with the fenced position, "
-          + "the promotion): %s%n", summary(switchovers, t -> t.ended() - t.fenced()));
+      System.out.printf(Locale.ROOT, "  fenced -> promoted (the replica applies the fenced position, its agent "
+          + "promotes it): %s%n", summary(switchovers, t -> t.ended() - t.fenced()));
       System.out.printf(Locale.ROOT, "  promoted -> writes resume (the route to the LB, HAProxy, the writer's next "
           + "write): %s%n", summary(switchovers, t -> t.resumed() - t.ended()));
       System.out.printf(Locale.ROOT, "request -> writes resume: %s%n", summary(switchovers, Trial::resumed));
@@ -298,7 +297,8 @@ public final class SwitchoverBench {
           + "on the old master: %s%n", summary(aborts, Trial::resumed));
       System.out.printf(Locale.ROOT, "  its write block by the journal (write-backend-emptied -> aborted): %s%n",
           summary(aborts, Trial::journalBlock));
-      System.out.printf(Locale.ROOT, "  fenced -> aborted (the %d s catch-up bound): %s%n", CATCH_UP_SECONDS,
+      System.out.printf(Locale.ROOT, "  fenced -> aborted (the %d s the DB agent waits for the fenced position): %s%n",
+          DbControl.PROMOTE_WAIT_S,
           summary(aborts, t -> t.ended() - t.fenced()));
       System.out.printf(Locale.ROOT, "  its write gap as the writer saw it: %s%n", summary(aborts, Trial::gap));
       long lostTrials = trials.stream().filter(t -> t.lost() > 0).count();

@@ -100,6 +100,13 @@ public final class Addresses {
    */
   public static final String DB_SWITCHOVER = "fleetvote.coordinator.db.switchover";
 
+  /**
+   * An operator forcing the failover of a dead master that automatic failover refuses (local to each coordinator,
+   * request/reply, body {@code {"user": ..., "reason": ...}}): written beside the topology like a switchover's
+   * request, in its place; the leader answers it there.
+   */
+  public static final String DB_FAILOVER = "fleetvote.coordinator.db.failover";
+
   /** An operator having the DB pair's replica slot built anew (local, request/reply, body {@code {"user": ...}}). */
   public static final String DB_REBUILD = "fleetvote.coordinator.db.rebuild";
 

@@ -99,6 +99,8 @@ final class CoordinatorApiVerticle extends VerticleBase {
         Set.of("on", "reason")));
     operatorRoute(router, "/api/db/switchover", authenticated, ctx -> dbAction(ctx, Addresses.DB_SWITCHOVER,
         Set.of()));
+    operatorRoute(router, "/api/db/failover", authenticated, ctx -> dbAction(ctx, Addresses.DB_FAILOVER,
+        Set.of("reason")));
     operatorRoute(router, "/api/db/rebuild", authenticated, ctx -> dbAction(ctx, Addresses.DB_REBUILD, Set.of()));
     SockJSBridgeOptions bridge = new SockJSBridgeOptions()
         .addOutboundPermitted(new PermittedOptions().setAddressRegex("fleetvote\\.ui\\..+"));
@@ -241,6 +243,8 @@ final class CoordinatorApiVerticle extends VerticleBase {
       }
       if (allowed.contains("on")) {
         JsonFields.booleanValue(body, "on", true);
+      }
+      if (allowed.contains("reason")) {
         JsonFields.optionalString(body, "reason", 200, null);
       }
     } catch (MessageException e) {

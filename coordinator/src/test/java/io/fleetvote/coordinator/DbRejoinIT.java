@@ -23,6 +23,7 @@ import java.util.Optional;
 import static io.fleetvote.coordinator.DbPairs.awaitPair;
 import static io.fleetvote.coordinator.DbPairs.dbPair;
 import static io.fleetvote.coordinator.DbPairs.failover;
+import static io.fleetvote.coordinator.DbPairs.health;
 import static io.fleetvote.coordinator.DbPairs.masterOf;
 import static io.fleetvote.coordinator.DbPairs.replicaOf;
 import static io.fleetvote.coordinator.DbPairs.signal;
@@ -82,12 +83,67 @@ class DbRejoinIT {
   }
 
   @Test
-  void aCleanOldMasterRejoinsAsTheNewMastersReplicaAndOneHoldingAnErrantTransactionIsQuarantinedUntilRebuilt()
+  void aCleanOldMasterRejoinsOneHoldingAnErrantTransactionIsQuarantinedAndAnOperatorForcesARefusedFailover()
       throws IOException {
-    // The pair's first master fails over clean and rejoins; the second, holding an errant transaction, is quarantined.
+    // The pair's first master fails over clean and rejoins; the second, holding an errant transaction, is quarantined;
+    // the first, master again, dies with semi-sync off: refused, then forced.
     cleanRejoin(master, replica);
-    errantQuarantine(replica, master);
+    String fresh = errantQuarantine(replica, master);
+    forcedFailover(master, fresh);
     assertThat(twoWriters).as("looks that found two writable servers").isEmpty();
+  }
+
+  /**
+   * {@code oldMaster}, semi-sync off (an operator's SET GLOBAL), its instance killed: automatic failover refuses, as
+   * acknowledged writes may be missing on the replica, and says how to force it. A forced failover needs a reason and
+   * a master found dead (one asked while it answers is refused); then it fences and promotes like an automatic one.
+   */
+  private void forcedFailover(String oldMaster, String newMaster) throws IOException {
+    HttpReply noReason = leader.api.post("/api/db/failover", "{}");
+    assertThat(noReason.status()).as(noReason.body()).isEqualTo(400);
+    assertThat(noReason.body()).contains("reason");
+    long asked = System.currentTimeMillis();
+    assertThat(leader.api.post("/api/db/failover", "{\"reason\": \"a drill\"}").status()).isEqualTo(200);
+    JsonObject refused = Await.until("the forced failover of a live master answered", UP, this::watched,
+        p -> p.getJsonObject("switchover") != null && p.getJsonObject("switchover").getLong("at") >= asked
+            && !"requested".equals(p.getJsonObject("switchover").getString("state")));
+    assertThat(refused.getJsonObject("switchover").getString("state")).isEqualTo("refused");
+    assertThat(refused.getJsonObject("switchover").getString("why")).contains("is not found dead (alive",
+        "POST /api/db/switchover");
+    assertThat(failover(refused).orElseThrow().getString("kind")).as("the latest failover: still the last one")
+        .isEqualTo("automatic");
+
+    sql(db.cnf(oldMaster), "SET GLOBAL rpl_semi_sync_master_enabled=OFF");
+    Await.until("the master reporting semi-sync off", UP, () -> report(oldMaster),
+        r -> !r.getBoolean("semiSyncMaster"));
+    db.admin.kill(oldMaster);
+    JsonObject held = Await.until("automatic failover refused for the dead master", UP, () -> health(leader),
+        h -> "dead".equals(h.getString("verdict")) && h.getString("refusal") != null);
+    assertThat(held.getString("refusal")).contains("semi-sync off", "POST /api/db/failover");
+    assertThat(failover(dbPair(leader)).orElseThrow().getString("kind")).as("no failover started")
+        .isEqualTo("automatic");
+    // Its last report, writable, expires first: the writable servers at each look are live ones.
+    Await.until("the dead master's report gone", UP, () -> leader.api.db(),
+        reports -> reports.stream().noneMatch(r -> oldMaster.equals(r.getString("instanceId"))));
+
+    long forcedAt = System.currentTimeMillis();
+    HttpReply forced = leader.api.post("/api/db/failover", "{\"reason\": \"the master is gone, its replica is all we "
+        + "have\"}");
+    assertThat(forced.status()).as(forced.body()).isEqualTo(200);
+    JsonObject done = Await.until("the forced failover done", UP, this::watched,
+        p -> failover(p).map(f -> "forced".equals(f.getString("kind")) && "done".equals(f.getString("phase")))
+            .orElse(false));
+    JsonObject journal = failover(done).orElseThrow();
+    assertThat(journal.getString("target")).isEqualTo(newMaster);
+    assertThat(journal.getJsonArray("steps").getJsonObject(0).getString("text"))
+        .contains("failover forced by", "the master is gone, its replica is all we have", "semi-sync off");
+    assertThat(journal.getJsonArray("steps").stream().map(st -> ((JsonObject) st).getString("name")))
+        .containsSubsequence("detected", "write-backend-emptied", "fenced", "promoted");
+    assertThat(done.getJsonObject("switchover").getString("state")).isEqualTo("started");
+    assertThat(done.getJsonObject("switchover").getString("failover")).isEqualTo(journal.getString("id"));
+    assertThat(done.getJsonObject("switchover").getLong("at")).isGreaterThanOrEqualTo(forcedAt);
+    assertThat(done.getJsonObject("route").getJsonObject("master").getString("instanceId")).isEqualTo(newMaster);
+    Await.until("the new master writable", UP, this::writable, w -> w.equals(List.of(newMaster)));
   }
 
   /** {@code oldMaster}, clean, hangs: failed over to {@code newMaster}, it rejoins as its replica. */
@@ -120,9 +176,9 @@ class DbRejoinIT {
 
   /**
    * {@code oldMaster}, holding a transaction {@code newMaster} never had, hangs: failed over, it is quarantined
-   * until an operator's rebuild gives its slot a new instance.
+   * until an operator's rebuild gives its slot a new instance, which this returns.
    */
-  private void errantQuarantine(String oldMaster, String newMaster) throws IOException {
+  private String errantQuarantine(String oldMaster, String newMaster) throws IOException {
     // The errant transaction, before the old master could rejoin whatever the timing: the fence's SIGKILL has its
     // agent start mariadbd again, which runs its init file before it serves anyone (its agent included). A binlogged
     // write appended there is in its binlog, under its own server_id, before its agent can report the server up, let
@@ -182,6 +238,7 @@ class DbRejoinIT {
         m -> m.containsAll(List.of("before", "after", "during")));
     assertThat(marks(fresh)).doesNotContain("errant");
     assertThat(instanceState(oldMaster)).as("the quarantined instance, kept").isEqualTo("running");
+    return fresh;
   }
 
   /**

@@ -3,6 +3,7 @@ package io.fleetvote.agent.db;
 import io.fleetvote.common.LogSafe;
 import io.fleetvote.common.msg.DbCommand;
 import io.fleetvote.common.msg.DbStatus;
+import io.fleetvote.common.msg.Gtids;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.ReplyException;
@@ -62,7 +63,7 @@ public final class DbControl {
   /** A statement's bound beyond the semi-sync timeout, which a master's first write may wait for in full. */
   private static final long STATEMENT_MARGIN_MS = 5_000;
   /** How long a promotion waits for the replica to apply what it received (MASTER_GTID_WAIT), in seconds. */
-  static final int PROMOTE_WAIT_S = 5;
+  public static final int PROMOTE_WAIT_S = 5;
   /** What a SQL literal may hold without quoting: names, passwords, hosts (as {@link DbCommand} validates them). */
   private static final Pattern LITERAL = Pattern.compile("[A-Za-z0-9_.:-]{1,253}");
   private static final int ACCESS_DENIED = 1045;
@@ -186,7 +187,9 @@ public final class DbControl {
       boolean semiSyncOn = "ON".equalsIgnoreCase(semiSync.result().iterator().next().getString(1));
       boolean already = replicating(command, slaves.result(), now.getBoolean("semi"), semiSyncOn)
           && !now.getBoolean("master_semi");
-      return keepEpoch(command.epoch()).compose(y -> already ? Future.succeededFuture(false)
+      Future<Void> checked = already || command.gtid().isEmpty() || replicatesFrom(slaves.result()).isPresent()
+          ? Future.succeededFuture() : notPast(connection, command.gtid());
+      return checked.compose(z -> keepEpoch(command.epoch())).compose(y -> already ? Future.succeededFuture(false)
           : execute(connection, List.of("STOP SLAVE",
               "CHANGE MASTER TO MASTER_HOST=" + literal(command.masterHost()) + ", MASTER_PORT=" + command.masterPort()
                   + ", MASTER_USER=" + literal(command.replicationUser()) + ", MASTER_PASSWORD="
@@ -196,6 +199,21 @@ public final class DbControl {
               "SET GLOBAL rpl_semi_sync_master_enabled=OFF",
               "SET GLOBAL rpl_semi_sync_slave_enabled=" + onOff(command.semiSync()),
               "START SLAVE")).map(true));
+    });
+  }
+
+  /**
+   * The errant check of a server about to replicate from nothing (reference B2): its binlog holds no transaction past
+   * {@code gtid}, the position the new master was promoted at; else refused, naming how many it holds past it. The
+   * leader checks the same on the server's report before it sends the command; this closes the moment between.
+   */
+  private Future<Void> notPast(SqlConnection connection, String gtid) {
+    return query(connection, "SELECT @@gtid_binlog_pos AS pos").compose(rows -> {
+      String binlog = rows.iterator().next().getString("pos");
+      long past = Gtids.past(binlog, gtid);
+      return past == 0 ? Future.succeededFuture() : refused("holds " + past + " transaction(s) in its binlog ("
+          + binlog + ") past " + gtid + ", the position the new master was promoted at: errant, it does not "
+          + "replicate");
     });
   }
 
@@ -215,6 +233,7 @@ public final class DbControl {
             : refused("replicates from nothing and is read-only: there is nothing to promote");
       }
       return keepEpoch(command.epoch())
+          .compose(y -> command.gtid().isEmpty() ? Future.succeededFuture() : applied(connection, command.gtid()))
           .compose(y -> execute(connection, List.of("STOP SLAVE IO_THREAD")))
           .compose(y -> query(connection, "SHOW SLAVE STATUS"))
           .compose(status -> {
@@ -236,6 +255,24 @@ public final class DbControl {
               "INSERT IGNORE INTO fleetvote.epochs (fence, server_id) VALUES (" + command.epoch() + ", @@server_id)")))
           .map(true);
     });
+  }
+
+  /**
+   * {@code gtid} applied within {@link #PROMOTE_WAIT_S} s, before anything changes: a switchover's fenced position,
+   * which the replica receives from the old master (fenced, still its master) and applies. Not within it, a failure
+   * naming what it had received and applied; the replica replicates on as before.
+   */
+  private Future<Void> applied(SqlConnection connection, String gtid) {
+    return query(connection, "SELECT MASTER_GTID_WAIT(" + gtidLiteral(gtid) + ", " + PROMOTE_WAIT_S + ") AS applied")
+        .compose(waited -> waited.iterator().next().getInteger("applied") == 0 ? Future.succeededFuture()
+            : query(connection, "SHOW SLAVE STATUS").compose(status -> query(connection,
+                "SELECT @@gtid_slave_pos AS pos").compose(slavePos -> {
+                  String received = status.iterator().hasNext() ? status.iterator().next().getString("Gtid_IO_Pos")
+                      : "nothing";
+                  return Future.failedFuture(failure(FAILED, "had not applied " + gtid + " within " + PROMOTE_WAIT_S
+                      + " s (received " + received + ", applied " + slavePos.iterator().next().getString("pos")
+                      + "): not promoted, replicating on"));
+                })));
   }
 
   /**

@@ -3,6 +3,7 @@ package io.fleetvote.common.msg;
 import io.vertx.core.json.JsonObject;
 
 import java.util.Locale;
+import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
@@ -18,11 +19,16 @@ import java.util.regex.Pattern;
  *   replica master is a promotion, not this command.</li>
  *   <li>{@link Op#REPLICA}: {@code read_only} on, replication from {@code masterHost:masterPort} with the replication
  *   account, {@code MASTER_USE_GTID=slave_pos}, semi-sync replica on or off. Refused on a server whose
- *   {@code read_only} is off (a writable master is never demoted by it).</li>
- *   <li>{@link Op#PROMOTE}: the replica becomes the master (reference B1.3-4): its IO thread stopped, what it received
- *   applied (a bounded {@code MASTER_GTID_WAIT}; longer and it fails, replicating again as before), replication
- *   stopped and reset, semi-sync master on or off and replica off, {@code read_only} cleared, and a row of the
- *   command's fence in {@code fleetvote.epochs}, so the new master's GTIDs move past the old one's. The leader sends it
+ *   {@code read_only} is off (a writable master is never demoted by it), and, when {@code gtid} names a position (an
+ *   old master's rejoin: the position its replica was promoted at), on a server that replicates from nothing and
+ *   whose binlog holds a transaction past it: an errant one, which the new master never had.</li>
+ *   <li>{@link Op#PROMOTE}: the replica becomes the master (reference B1.3-4): first, when {@code gtid} names a
+ *   position (a switchover's: the old master's binlog position once fenced), that position applied within a bound
+ *   ({@code MASTER_GTID_WAIT}; not within it, the command fails and nothing changed: the switchover aborts); then its
+ *   IO thread stopped, what it received applied (a bounded {@code MASTER_GTID_WAIT}; longer and it fails, replicating
+ *   again as before), replication stopped and reset, semi-sync master on or off and replica off, {@code read_only}
+ *   cleared, and a row of the command's fence in {@code fleetvote.epochs}, so the new master's GTIDs move past the
+ *   old one's. The leader sends it
  *   only once the old master is fenced. Refused on a server that replicates from nothing and is read-only; a server
  *   already promoted (writable, replicating from nothing) changes nothing.</li>
  *   <li>{@link Op#FENCE}: the server stops taking the application's writes: {@code read_only} on, then every
@@ -41,9 +47,14 @@ import java.util.regex.Pattern;
  * @param masterHost          for {@link Op#REPLICA}: the master's address (empty otherwise)
  * @param masterPort          for {@link Op#REPLICA}: its MariaDB port (0 otherwise)
  * @param semiSync            semi-synchronous replication (AFTER_SYNC) on
+ * @param gtid                for {@link Op#PROMOTE}: the GTID position it must have applied before it takes writes
+ *                            (empty: none, a failover's promotion of what the replica received); for
+ *                            {@link Op#REPLICA}: the position its binlog must not be past when it starts replicating
+ *                            (empty: not checked); empty otherwise
  */
 public record DbCommand(Op op, long epoch, String database, String replicationUser, String replicationPassword,
-                        String appUser, String appPassword, String masterHost, int masterPort, boolean semiSync) {
+                        String appUser, String appPassword, String masterHost, int masterPort, boolean semiSync,
+                        String gtid) {
 
   /** A database or account name: letters, digits and underscores, so that it needs no quoting in SQL. */
   public static final Pattern NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,31}");
@@ -60,13 +71,26 @@ public record DbCommand(Op op, long epoch, String database, String replicationUs
     if (op != Op.REPLICA && (!masterHost.isEmpty() || masterPort != 0)) {
       throw new MessageException("masterHost", "is for a replica only");
     }
+    if (op != Op.PROMOTE && op != Op.REPLICA && !gtid.isEmpty()) {
+      throw new MessageException("gtid", "is for a promotion or a replica only");
+    }
+    if (!DbStatus.GTID_LIST.matcher(gtid).matches()) {
+      throw new MessageException("gtid", "must be a GTID position (domain-server-sequence, a comma between domains)");
+    }
+  }
+
+  /** A command without a position to wait for. */
+  public DbCommand(Op op, long epoch, String database, String replicationUser, String replicationPassword,
+                   String appUser, String appPassword, String masterHost, int masterPort, boolean semiSync) {
+    this(op, epoch, database, replicationUser, replicationPassword, appUser, appPassword, masterHost, masterPort,
+        semiSync, "");
   }
 
   public JsonObject toJson() {
     return new JsonObject().put("op", op.name().toLowerCase(Locale.ROOT)).put("epoch", epoch).put("database", database)
         .put("replicationUser", replicationUser).put("replicationPassword", replicationPassword)
         .put("appUser", appUser).put("appPassword", appPassword).put("masterHost", masterHost)
-        .put("masterPort", masterPort).put("semiSync", semiSync);
+        .put("masterPort", masterPort).put("semiSync", semiSync).put("gtid", gtid);
   }
 
   /** Reads and validates a command; throws {@link MessageException} naming the first bad field (never its value). */
@@ -80,7 +104,9 @@ public record DbCommand(Op op, long epoch, String database, String replicationUs
         JsonFields.string(json, "appUser", 32, NAME), secret(json, "appPassword"),
         replica ? JsonFields.string(json, "masterHost", 253, HOST) : "",
         replica ? JsonFields.intValue(json, "masterPort", 1, 65_535) : 0,
-        JsonFields.booleanValue(json, "semiSync", true));
+        JsonFields.booleanValue(json, "semiSync", true),
+        op == Op.PROMOTE || replica ? Objects.requireNonNullElse(JsonFields.optionalString(json, "gtid",
+            DbStatus.MAX_GTID_LENGTH, DbStatus.GTID_LIST), "") : "");
   }
 
   /** A password field as {@link #PASSWORD} allows; a bad one is named, its value never shown. */
@@ -96,6 +122,7 @@ public record DbCommand(Op op, long epoch, String database, String replicationUs
   public String toString() {
     return "DbCommand[" + op + ", epoch " + epoch + ", database " + database + ", users " + replicationUser + "/"
         + appUser + (op == Op.REPLICA ? ", master " + masterHost + ":" + masterPort : "") + ", semi-sync "
-        + semiSync + "]";
+        + semiSync + (gtid.isEmpty() ? "" : op == Op.REPLICA ? ", its binlog not past " + gtid
+        : ", once " + gtid + " is applied") + "]";
   }
 }

@@ -71,7 +71,7 @@ public record DbStatus(String instanceId, String deployment, long sentAt, Server
   /** A GTID list: {@code domain-server-seq}, comma-separated; empty when none. */
   public static final Pattern GTID_LIST = Pattern.compile("|\\d{1,10}-\\d{1,10}-\\d{1,20}(,\\d{1,10}-\\d{1,10}-\\d{1,20}){0,31}");
   public static final int MAX_TEXT_LENGTH = 200;
-  private static final int MAX_GTID_LENGTH = 1500;
+  public static final int MAX_GTID_LENGTH = 1500;
 
   public DbStatus {
     problem = problem == null ? "" : problem;

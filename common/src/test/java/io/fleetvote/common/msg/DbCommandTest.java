@@ -1,5 +1,6 @@
 package io.fleetvote.common.msg;
 
+import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -45,6 +46,28 @@ class DbCommandTest {
         APP_PASSWORD, "", 0, true);
     assertThat(DbCommand.fromJson(promote.toJson().put("masterHost", "ignored"))).isEqualTo(promote);
     assertThat(promote.toJson().getString("op")).isEqualTo("promote");
+  }
+
+  @Test
+  void aPromotionCarriesThePositionItAppliesFirstAReplicaTheOneItMustNotBePastAndNoOtherCommandOne() {
+    DbCommand promote = new DbCommand(DbCommand.Op.PROMOTE, 8, "wiki", "repl", REPLICATION_PASSWORD, "wiki_app",
+        APP_PASSWORD, "", 0, true, "0-12-345,1-12-7");
+    assertThat(DbCommand.fromJson(promote.toJson())).isEqualTo(promote);
+    assertThat(promote.toString()).contains("once 0-12-345,1-12-7 is applied");
+    JsonObject plain = promote.toJson();
+    plain.remove("gtid");
+    assertThat(DbCommand.fromJson(plain).gtid()).as("absent: none").isEmpty();
+    assertRejected(promote.toJson().put("gtid", "0-12-345; DROP TABLE x"), "gtid");
+    assertRejected(promote.toJson().put("gtid", 12), "gtid");
+    DbCommand rejoin = new DbCommand(DbCommand.Op.REPLICA, 1, "wiki", "repl", REPLICATION_PASSWORD, "wiki_app",
+        APP_PASSWORD, "10.0.1.17", 3306, true, "0-1-2");
+    assertThat(DbCommand.fromJson(rejoin.toJson())).isEqualTo(rejoin);
+    assertThat(rejoin.toString()).contains("its binlog not past 0-1-2");
+    assertThatThrownBy(() -> new DbCommand(DbCommand.Op.FENCE, 1, "wiki", "repl", REPLICATION_PASSWORD, "wiki_app",
+        APP_PASSWORD, "", 0, true, "0-1-2"))
+        .isInstanceOfSatisfying(MessageException.class, e -> assertThat(e.field()).isEqualTo("gtid"));
+    assertThat(DbCommand.fromJson(MASTER.toJson().put("gtid", "0-1-2")).gtid()).as("not read for a master")
+        .isEmpty();
   }
 
   @Test

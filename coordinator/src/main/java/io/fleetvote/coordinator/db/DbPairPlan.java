@@ -4,6 +4,7 @@ import io.fleetvote.common.Tags;
 import io.fleetvote.common.msg.DbCommand;
 import io.fleetvote.common.msg.DbRoute;
 import io.fleetvote.common.msg.DbStatus;
+import io.fleetvote.common.msg.Gtids;
 import io.fleetvote.coordinator.fleet.FleetInstance;
 import io.fleetvote.coordinator.fleet.FleetVolume;
 import io.vertx.core.json.JsonArray;
@@ -256,16 +257,26 @@ public final class DbPairPlan {
    * it is errant; only for the latest failover's old master while it replicates from nothing.
    */
   static Optional<String> errant(DbTopology topology, DbStatus report) {
-    Failover last = topology.failover();
-    if (last == null || last.phase() != Failover.Phase.DONE || !last.oldMaster().equals(report.instanceId())
-        || report.ioThread() != DbStatus.Thread.NONE) {
+    String promoted = rejoinPosition(topology, report.instanceId());
+    if (promoted.isEmpty() || report.ioThread() != DbStatus.Thread.NONE) {
       return Optional.empty();
     }
-    long extra = Failover.lost(report.gtidBinlogPos(), last.promotedGtid());
+    long extra = Gtids.past(report.gtidBinlogPos(), promoted);
     return extra == 0 ? Optional.empty() : Optional.of("the old master " + report.instanceId() + " is quarantined: "
         + "its binlog (" + report.gtidBinlogPos() + ") holds " + extra + " transaction(s) past the position its "
-        + "replica was promoted at (" + last.promotedGtid() + "), writes the new master never had; it is kept "
+        + "replica was promoted at (" + promoted + "), writes the new master never had; it is kept "
         + "read-only and out of every backend: reconcile them, then rebuild its slot (POST /api/db/rebuild)");
+  }
+
+  /**
+   * The position a server's binlog must not be past when it starts replicating: for the latest failover's old master,
+   * the position its replica was promoted at; empty (nothing to check) for any other server, and before a failover is
+   * done.
+   */
+  static String rejoinPosition(DbTopology topology, String instanceId) {
+    Failover last = topology.failover();
+    return last != null && last.phase() == Failover.Phase.DONE && last.oldMaster().equals(instanceId)
+        ? last.promotedGtid() : "";
   }
 
   private static String phase(List<Step> steps, Optional<FleetInstance>[] live, Map<String, DbStatus> reports,

@@ -72,10 +72,13 @@ public final class DbPairVerticle extends VerticleBase {
   /** After StopInstances, DescribeInstances this many times this far apart for the instance to be stopped. */
   private static final int STOPPED_CHECKS = 10;
   private static final long STOPPED_CHECK_MS = 100;
-  /** How long after its fence a switchover waits for the replica to have received everything. */
-  private static final long SWITCHOVER_CATCH_UP_MS = 5000;
   /** How the journal's fence step begins when the old master's agent fenced it (its instance runs on). */
   private static final String BY_AGENT = "fenced by its agent: ";
+  /** The kinds of an operator's request beside the topology. */
+  private static final String SWITCHOVER = "switchover";
+  private static final String FORCED = "failover";
+  /** What a refused automatic failover adds: the operator's way past the refusal. */
+  private static final String FORCE_HINT = "; an operator can force it (POST /api/db/failover with a reason)";
   /** Promotions that failed before the failover stops as failed, for an operator. */
   private static final int PROMOTE_ATTEMPTS = 5;
   /** The replication heartbeat period the DB agents set ({@code MASTER_HEARTBEAT_PERIOD=2}). */
@@ -174,8 +177,10 @@ public final class DbPairVerticle extends VerticleBase {
     vertx.setPeriodic(config.probeMillis(), t -> failoverRound());
     return Future.join(vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_ACKNOWLEDGE, this::acknowledge)
         .completion(), vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_MAINTENANCE, this::maintenance)
-        .completion(), vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_SWITCHOVER, this::requestSwitchover)
-        .completion(), vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_REBUILD, this::rebuild).completion());
+        .completion(), vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_SWITCHOVER,
+            m -> operatorRequest(m, SWITCHOVER)).completion(),
+        vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_FAILOVER, m -> operatorRequest(m, FORCED))
+            .completion(), vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_REBUILD, this::rebuild).completion());
   }
 
   /**
@@ -202,18 +207,27 @@ public final class DbPairVerticle extends VerticleBase {
     }).onFailure(e -> request.fail(e instanceof ReplyException r ? r.failureCode() : 503, e.getMessage()));
   }
 
-  /** Where the latest switchover request and its answer are kept: beside the topology. */
+  /**
+   * Where the latest operator request (a switchover, or a forced failover) and its answer are kept: beside the
+   * topology, one at a time.
+   */
   private String switchoverKey() {
     return config.name() + "/switchover";
   }
 
   /**
-   * An operator asks for a switchover: any coordinator that reaches the quorum writes the request beside the topology;
-   * the leader takes it up on its next failover round and answers it there (started, with the failover's id, or
+   * An operator asks for a switchover, or forces the failover of a dead master ({@code kind}, with a reason): any
+   * coordinator that reaches the quorum writes the request beside the topology, in the place of the one before; the
+   * leader takes it up on its next failover or probe round and answers it there (started, with the failover's id, or
    * refused, with why). A request while a failover is under way is refused at once.
    */
-  private void requestSwitchover(Message<JsonObject> request) {
+  private void operatorRequest(Message<JsonObject> request, String kind) {
     String user = request.body() == null ? "an operator" : request.body().getString("user", "an operator");
+    String reason = request.body() == null ? null : request.body().getString("reason");
+    if (kind.equals(FORCED) && (reason == null || reason.isBlank())) {
+      request.fail(400, "reason: a forced failover says why (it may lose writes the master acknowledged)");
+      return;
+    }
     stored().compose(raw -> {
       DbTopology topology = raw == null ? null : DbTopology.fromJson(new JsonObject(raw));
       if (topology == null) {
@@ -223,17 +237,22 @@ public final class DbPairVerticle extends VerticleBase {
       if (topology.failingOver()) {
         return Future.failedFuture(new ReplyException(ReplyFailure.RECIPIENT_FAILURE, 409, "failover "
             + topology.failover().id() + " is " + topology.failover().phase().name().toLowerCase(Locale.ROOT)
-            + ": no switchover now"));
+            + ": no " + (kind.equals(FORCED) ? "forced failover" : "switchover") + " now"));
       }
-      JsonObject asked = new JsonObject().put("by", user).put("at", clock.millis()).put("state", "requested");
+      JsonObject asked = new JsonObject().put("kind", kind).put("by", user).put("at", clock.millis())
+          .put("state", "requested");
+      if (reason != null) {
+        asked.put("reason", reason);
+      }
       return vertx.executeBlocking(() -> {
         map.set(switchoverKey(), asked.encode());
         return asked;
       }, false).timeout(opTimeoutMillis, TimeUnit.MILLISECONDS);
     }).onSuccess(asked -> {
       switchover = asked;
-      LOG.info("DB pair {}: switchover asked by {}", config.name(), user);
-      request.reply(new JsonObject().put("switchover", asked));
+      LOG.info("DB pair {}: {} asked by {}{}", config.name(), kind.equals(FORCED) ? "a forced failover" : "switchover",
+          user, reason == null ? "" : " (" + reason + ")");
+      request.reply(new JsonObject().put(kind.equals(FORCED) ? "failover" : "switchover", asked));
     }).onFailure(e -> request.fail(e instanceof ReplyException r ? r.failureCode() : 503, e.getMessage()));
   }
 
@@ -396,7 +415,8 @@ public final class DbPairVerticle extends VerticleBase {
     forEpoch(epoch);
     if (!topology.failingOver()) {
       JsonObject request = switchover;
-      if (request == null || !"requested".equals(request.getString("state"))) {
+      if (request == null || !"requested".equals(request.getString("state"))
+          || !SWITCHOVER.equals(request.getString("kind", SWITCHOVER))) {
         return Future.succeededFuture();
       }
       Failover last = topology.failover();
@@ -581,14 +601,47 @@ public final class DbPairVerticle extends VerticleBase {
           .put("verdict", assessment.verdict().name().toLowerCase(Locale.ROOT))
           .put("confirmations", assessment.confirmations()).put("of", config.confirmations())
           .put("reason", assessment.reason()).put("at", clock.millis());
-      if (assessment.verdict() == MasterFailureDetector.Verdict.DEAD && replicaInstance.isPresent() && !failing
-          && leadership.leads(epoch) && !startedSince(topology)) {
+      JsonObject forced = switchover != null && FORCED.equals(switchover.getString("kind"))
+          && "requested".equals(switchover.getString("state")) ? switchover : null;
+      if (forced != null && !failing && leadership.leads(epoch) && !startedSince(topology)) {
         failing = true;
-        startFailover(topology, epoch, master.get(), replicaInstance.get(), replica, assessment.reason())
+        forceFailover(topology, epoch, master.get(), replicaInstance.orElse(null), replica, assessment, forced)
+            .onFailure(e -> LOG.warn("DB pair {}: no forced failover of {}: {}", config.name(), id, e.getMessage()))
+            .onComplete(x -> failing = false);
+      } else if (assessment.verdict() == MasterFailureDetector.Verdict.DEAD && replicaInstance.isPresent()
+          && !failing && leadership.leads(epoch) && !startedSince(topology)) {
+        failing = true;
+        startFailover(topology, epoch, master.get(), replicaInstance.get(), replica, assessment.reason(), null)
             .onFailure(e -> LOG.warn("DB pair {}: no failover of {}: {}", config.name(), id, e.getMessage()))
             .onComplete(x -> failing = false);
       }
     });
+  }
+
+  /**
+   * An operator's forced failover, on a probe round: started when the detector finds the master dead (automatic
+   * failover's own refusals aside: off, the anti-flap window, semi-sync off in the master's last report); refused
+   * when it does not, or when the replica is not promotable. Answered once started for this request already.
+   */
+  private Future<Void> forceFailover(DbTopology topology, long epoch, FleetInstance master, FleetInstance replica,
+                                     DbStatus replicaReport, MasterFailureDetector.Assessment assessment,
+                                     JsonObject request) {
+    long now = clock.millis();
+    Failover last = topology.failover();
+    if (last != null && last.kind() == Failover.Kind.FORCED && last.startedAt() >= request.getLong("at", 0L)) {
+      return answerSwitchover(request.copy().put("state", "started").put("failover", last.id())
+          .put("answeredAt", now));
+    }
+    if (assessment.verdict() != MasterFailureDetector.Verdict.DEAD || replica == null) {
+      String why = replica == null ? "the pair has no replica to promote" : "the master " + master.instanceId()
+          + " is not found dead (" + assessment.verdict().name().toLowerCase(Locale.ROOT) + ": "
+          + assessment.reason() + "): a forced failover is for a dead master; a live one is switched over "
+          + "(POST /api/db/switchover)";
+      LOG.warn("DB pair {}: epoch {}: no forced failover for {}: {}", config.name(), epoch, request.getString("by"),
+          why);
+      return answerSwitchover(request.copy().put("state", "refused").put("why", why).put("answeredAt", now));
+    }
+    return startFailover(topology, epoch, master, replica, replicaReport, assessment.reason(), request);
   }
 
   /**
@@ -598,18 +651,22 @@ public final class DbPairVerticle extends VerticleBase {
    * replica). The failover's first step, written to the topology before anything is done, empties the write backend.
    */
   private Future<Void> startFailover(DbTopology topology, long epoch, FleetInstance master, FleetInstance replica,
-                                     DbStatus replicaReport, String why) {
+                                     DbStatus replicaReport, String why, JsonObject forced) {
     long now = clock.millis();
     DbStatus last = masterReports.get(master.instanceId());
-    String refusal = !config.automaticFailover() ? "automatic failover is off (failover.automatic)"
+    String refusal = forced != null ? notPromotable(replica, replicaReport, now).orElse(null)
+        : !config.automaticFailover() ? "automatic failover is off (failover.automatic)" + FORCE_HINT
         : topology.failover() != null && topology.failover().holdsOff(now, config.antiFlapSeconds() * 1000)
         ? "failover " + topology.failover().id() + " was " + (now - topology.failover().startedAt()) / 1000
           + " s ago, within the anti-flap window of " + config.antiFlapSeconds() + " s: waiting for an operator to "
-          + "acknowledge it"
+          + "acknowledge it" + FORCE_HINT
         : notPromotable(replica, replicaReport, now)
         .or(() -> config.semiSync() && last != null && !last.semiSyncMaster()
             ? Optional.of("the master's last report had semi-sync off (fallen back to asynchronous replication): "
-            + "writes it acknowledged may be missing on the replica") : Optional.empty()).orElse(null);
+            + "writes it acknowledged may be missing on the replica" + FORCE_HINT) : Optional.empty()).orElse(null);
+    if (refusal != null && forced != null) {
+      return answerSwitchover(forced.copy().put("state", "refused").put("why", refusal).put("answeredAt", now));
+    }
     if (refusal != null) {
       if (!refusal.equals(lastRefusal)) {
         LOG.warn("DB pair {}: epoch {}: master {} is dead, no failover: {}", config.name(), epoch,
@@ -620,14 +677,20 @@ public final class DbPairVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     lastRefusal = null;
-    Failover failover = Failover.start(Failover.Kind.AUTOMATIC, topology.fence(), now, topology.masterSlot(),
-        master.instanceId(), replica.instanceId(), last == null ? "" : last.gtidBinlogPos(), "master "
-            + master.instanceId() + " is dead: " + why)
+    String detected = "master " + master.instanceId() + " is dead: " + why;
+    Failover failover = Failover.start(forced == null ? Failover.Kind.AUTOMATIC : Failover.Kind.FORCED,
+        topology.fence(), now, topology.masterSlot(), master.instanceId(), replica.instanceId(),
+        last == null ? "" : last.gtidBinlogPos(), forced == null ? detected : "failover forced by "
+            + forced.getString("by") + " (" + forced.getString("reason") + "): " + detected
+            + (last != null && !last.semiSyncMaster() ? "; its last report had semi-sync off: writes it acknowledged "
+            + "may be missing on the replica" : ""))
         .step(now, "write-backend-emptied", "no write goes to either server until the new master is routed",
             topology.fence());
     DbTopology next = topology.withFailover(failover);
-    return change(topology, next, epoch, "epoch " + epoch + ": failover " + failover.id()
-        + " of master " + master.instanceId() + " to " + replica.instanceId() + " begins")
+    return change(topology, next, epoch, "epoch " + epoch + ": " + (forced == null ? "" : "forced ") + "failover "
+        + failover.id() + " of master " + master.instanceId() + " to " + replica.instanceId() + " begins")
+        .compose(x -> forced == null ? Future.succeededFuture() : answerSwitchover(forced.copy()
+            .put("state", "started").put("failover", failover.id()).put("answeredAt", now)))
         .onSuccess(x -> {
           // The probe rounds judge on the last tick's topology until the next: this master is failed over once.
           startedFailover = failover.id();
@@ -681,9 +744,8 @@ public final class DbPairVerticle extends VerticleBase {
   /** The failover's next step, as the journal in the topology says: fence (and verify), or promote. */
   private Future<Void> continueFailover(DbTopology topology, Failover failover, long epoch,
                                         List<FleetInstance> instances) {
-    if (failover.kind() == Failover.Kind.SWITCHOVER) {
-      return failover.phase() == Failover.Phase.FENCING ? switchoverFence(topology, failover, epoch)
-          : switchoverPromote(topology, failover, epoch);
+    if (failover.kind() == Failover.Kind.SWITCHOVER && failover.phase() == Failover.Phase.FENCING) {
+      return switchoverFence(topology, failover, epoch);
     }
     return failover.phase() == Failover.Phase.FENCING ? fence(topology, failover, epoch, instances)
         : promote(topology, failover, epoch);
@@ -702,7 +764,7 @@ public final class DbPairVerticle extends VerticleBase {
       return fenced(topology, failover, epoch, "the old master's instance is " + old.get().state()
           + " (DescribeInstances)");
     }
-    DbCommand command = command(DbCommand.Op.FENCE, topology, "", 0, false);
+    DbCommand command = command(DbCommand.Op.FENCE, topology, "", 0, false, "");
     return vertx.eventBus().request(Addresses.dbControl(failover.oldMaster()), command.toJson(),
             new DeliveryOptions().setSendTimeout(FENCE_TIMEOUT_MS))
         .compose(reply -> fenced(topology, failover, epoch, BY_AGENT + status(reply.body())
@@ -754,12 +816,17 @@ public final class DbPairVerticle extends VerticleBase {
    * Promotes the replica (it applies what it received first, then stops replicating and takes writes), then writes the
    * topology with it as the master: the write backend moves to it on the same tick. A failed promotion is noted and
    * sent again (the agent's PROMOTE is idempotent); after {@value #PROMOTE_ATTEMPTS} the failover fails, and the pair
-   * waits for an operator with no writable server.
+   * waits for an operator with no writable server. A switchover's replica first applies the old master's fenced
+   * position, within its agent's bound (5 s); a switchover whose promotion its agent refused, or could not be sent,
+   * is aborted (nothing changed on the replica); one that timed out is sent again like a failover's.
    */
   private Future<Void> promote(DbTopology topology, Failover failover, long epoch) {
     // Semi-sync off: the new master has no replica yet (its first commit would wait the timeout for none); the plan
     // turns it on once the next replica replicates.
-    DbCommand command = command(DbCommand.Op.PROMOTE, topology, "", 0, false);
+    // A switchover's replica applies the old master's fenced position first (its agent waits a bounded time for it),
+    // so that it is promoted the moment it has everything, not at its next report.
+    DbCommand command = command(DbCommand.Op.PROMOTE, topology, "", 0, false,
+        failover.kind() == Failover.Kind.SWITCHOVER ? failover.oldMasterGtid() : "");
     LOG.info("DB pair {}: failover {}: {} to {}", config.name(), failover.id(), command, failover.target());
     return vertx.eventBus().request(Addresses.dbControl(failover.target()), command.toJson(),
             new DeliveryOptions().setSendTimeout(PROMOTE_TIMEOUT_MS))
@@ -792,7 +859,10 @@ public final class DbPairVerticle extends VerticleBase {
                 tickSoon();
               });
         }, e -> {
-          if (failover.kind() == Failover.Kind.SWITCHOVER) {
+          // A promotion that timed out may still happen: a switchover is not aborted then (the old master made
+          // writable again beside a late promotion would be two writable masters), its promotion is sent again.
+          boolean unknown = e instanceof ReplyException reply && reply.failureType() == ReplyFailure.TIMEOUT;
+          if (failover.kind() == Failover.Kind.SWITCHOVER && !unknown) {
             return abort(topology, failover, epoch, "the promotion of " + failover.target() + " failed ("
                 + e.getMessage() + ")");
           }
@@ -851,7 +921,7 @@ public final class DbPairVerticle extends VerticleBase {
    * answer, or answers only by being killed, aborts the switchover (its last writes' position is not known).
    */
   private Future<Void> switchoverFence(DbTopology topology, Failover failover, long epoch) {
-    DbCommand command = command(DbCommand.Op.FENCE, topology, "", 0, false);
+    DbCommand command = command(DbCommand.Op.FENCE, topology, "", 0, false, "");
     return vertx.eventBus().request(Addresses.dbControl(failover.oldMaster()), command.toJson(),
             new DeliveryOptions().setSendTimeout(FENCE_TIMEOUT_MS))
         .map(reply -> status(reply.body()).filter(st -> st.server() == DbStatus.Server.UP && st.readOnly()))
@@ -867,28 +937,8 @@ public final class DbPairVerticle extends VerticleBase {
               .inPhase(Failover.Phase.PROMOTING);
           DbTopology promoting = topology.withFailover(next);
           return change(topology, promoting, epoch, "switchover " + failover.id() + ": the old master fenced at "
-              + gtid).compose(x -> switchoverPromote(promoting, next, epoch));
+              + gtid).compose(x -> promote(promoting, next, epoch));
         });
-  }
-
-  /**
-   * The switchover's promotion, once the replica reports (after the fence) having received everything up to the old
-   * master's fenced position; not within {@value #SWITCHOVER_CATCH_UP_MS} ms of the fence: aborted.
-   */
-  private Future<Void> switchoverPromote(DbTopology topology, Failover failover, long epoch) {
-    long fencedAt = failover.steps().stream().filter(st -> st.name().equals("fenced")).mapToLong(Failover.Step::at)
-        .max().orElse(failover.startedAt());
-    DbStatus replica = currentReports().get(failover.target());
-    if (replica != null && replica.sentAt() > fencedAt && replica.server() == DbStatus.Server.UP
-        && Failover.lost(failover.oldMasterGtid(), replica.gtidIoPos()) == 0) {
-      return promote(topology, failover, epoch);
-    }
-    if (clock.millis() - fencedAt > SWITCHOVER_CATCH_UP_MS) {
-      return abort(topology, failover, epoch, "the replica had not received all the old master wrote ("
-          + failover.oldMasterGtid() + ") within " + SWITCHOVER_CATCH_UP_MS + " ms of the fence (it had "
-          + (replica == null ? "nothing reported" : replica.gtidIoPos()) + ")");
-    }
-    return Future.succeededFuture();
   }
 
   /** A switchover given up: journaled, then the plan makes the old master writable again (it stayed the master). */
@@ -967,7 +1017,9 @@ public final class DbPairVerticle extends VerticleBase {
   }
 
   private Future<?> command(DbPairPlan.Command step, DbTopology topology, long epoch) {
-    DbCommand command = command(step.op(), topology, step.masterHost(), step.masterPort(), step.semiSync());
+    // An old master's rejoin carries the position its replica was promoted at: its agent checks it holds nothing past.
+    DbCommand command = command(step.op(), topology, step.masterHost(), step.masterPort(), step.semiSync(),
+        step.op() == DbCommand.Op.REPLICA ? DbPairPlan.rejoinPosition(topology, step.instanceId()) : "");
     LOG.info("DB pair {}: {} to {}", config.name(), command, step.instanceId());
     return vertx.eventBus().request(Addresses.dbControl(step.instanceId()), command.toJson(),
             new DeliveryOptions().setSendTimeout(COMMAND_TIMEOUT_MS))
@@ -991,10 +1043,10 @@ public final class DbPairVerticle extends VerticleBase {
   }
 
   private DbCommand command(DbCommand.Op op, DbTopology topology, String masterHost, int masterPort,
-                            boolean semiSync) {
+                            boolean semiSync, String gtid) {
     return new DbCommand(op, topology.fence(), config.database(), DbPairConfig.REPLICATION_USER,
         topology.replicationPassword(), DbPairConfig.APP_USER, topology.appPassword(), masterHost, masterPort,
-        semiSync);
+        semiSync, gtid);
   }
 
   private static String shortStatus(Object body) {

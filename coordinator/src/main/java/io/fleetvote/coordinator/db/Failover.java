@@ -1,6 +1,6 @@
 package io.fleetvote.coordinator.db;
 
-import io.fleetvote.common.msg.DbStatus;
+import io.fleetvote.common.msg.Gtids;
 import io.fleetvote.common.msg.JsonFields;
 import io.fleetvote.common.msg.MessageException;
 import io.vertx.core.json.JsonArray;
@@ -9,8 +9,6 @@ import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * The pair's latest failover and its journal, kept in the DB topology (the quorum-protected map, compare-and-set), so
@@ -45,7 +43,13 @@ public record Failover(String id, Kind kind, int fromSlot, String oldMaster, Str
     /** The failure detector found the master dead. */
     AUTOMATIC,
     /** An operator asked for the roles to swap (the master alive): a bounded write block, or an abort. */
-    SWITCHOVER
+    SWITCHOVER,
+    /**
+     * An operator forced the failover of a master the failure detector found dead, which automatic failover would not
+     * do (off, held off by the anti-flap window, or the master last seen with semi-sync off): fenced and promoted like
+     * an automatic one.
+     */
+    FORCED
   }
 
   /** How far a failover got. */
@@ -101,7 +105,7 @@ public record Failover(String id, Kind kind, int fromSlot, String oldMaster, Str
   /** Promoted with what the new master had applied; the loss counted against the old master's last position. */
   public Failover promoted(String applied) {
     return new Failover(id, kind, fromSlot, oldMaster, target, Phase.DONE, startedAt, oldMasterGtid, applied,
-        lost(oldMasterGtid, applied), acknowledgedBy, steps);
+        Gtids.past(oldMasterGtid, applied), acknowledgedBy, steps);
   }
 
   /** The same with the old master's position as its fence left it (a switchover waits for the replica to have it). */
@@ -122,38 +126,12 @@ public record Failover(String id, Kind kind, int fromSlot, String oldMaster, Str
 
   /**
    * Whether an automatic failover at {@code now} must wait for an operator: this one, automatic, finished (or failed)
-   * less than {@code windowMillis} ago and no one acknowledged it. (A switchover is an operator's own act.)
+   * less than {@code windowMillis} ago and no one acknowledged it. (A switchover or a forced failover is an operator's
+   * own act.)
    */
   public boolean holdsOff(long now, long windowMillis) {
     return kind == Kind.AUTOMATIC && (phase == Phase.DONE || phase == Phase.FAILED) && acknowledgedBy == null
         && now - startedAt < windowMillis;
-  }
-
-  /**
-   * Transactions in {@code master} that {@code applied} does not have: per replication domain, the master's sequence
-   * number less the applied one (none when the applied one is ahead). Both are GTID lists as MariaDB writes them
-   * ({@code domain-server-seq,...}); an empty one has nothing.
-   */
-  public static long lost(String master, String applied) {
-    Map<Long, Long> had = sequences(master);
-    Map<Long, Long> got = sequences(applied);
-    return had.entrySet().stream().mapToLong(e -> Math.max(0, e.getValue() - got.getOrDefault(e.getKey(), 0L))).sum();
-  }
-
-  /** Each domain's sequence number in a GTID list; throws {@link MessageException} for one that is not a list. */
-  static Map<Long, Long> sequences(String gtids) {
-    Map<Long, Long> out = new TreeMap<>();
-    if (gtids == null || gtids.isEmpty()) {
-      return out;
-    }
-    if (!DbStatus.GTID_LIST.matcher(gtids).matches()) {
-      throw new MessageException("gtid", "is not a GTID list: " + gtids);
-    }
-    for (String gtid : gtids.split(",")) {
-      String[] parts = gtid.trim().split("-");
-      out.merge(Long.parseLong(parts[0]), Long.parseLong(parts[2]), Math::max);
-    }
-    return out;
   }
 
   public JsonObject toJson() {
@@ -184,7 +162,7 @@ public record Failover(String id, Kind kind, int fromSlot, String oldMaster, Str
   private static String gtid(JsonObject json, String field) {
     String value = JsonFields.string(json, field, 4000, null);
     try {
-      sequences(value);
+      Gtids.sequences(value);
     } catch (MessageException e) {
       throw new MessageException(field, "is not a GTID list");
     }

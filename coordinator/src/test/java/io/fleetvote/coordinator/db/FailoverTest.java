@@ -6,19 +6,8 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** A failover's journal, its loss arithmetic and its anti-flap window. */
+/** A failover's journal and its anti-flap window (its loss arithmetic: GtidsTest). */
 class FailoverTest {
-
-  @Test
-  void lostTransactionsAreTheMastersSequencesPastWhatWasAppliedPerDomain() {
-    assertThat(Failover.lost("0-1-100", "0-1-100")).isZero();
-    assertThat(Failover.lost("0-1-100", "0-1-97")).isEqualTo(3);
-    assertThat(Failover.lost("0-1-100,1-1-5", "0-1-100")).as("a domain the replica never saw").isEqualTo(5);
-    assertThat(Failover.lost("0-1-100", "0-2-101")).as("ahead (its own epoch row)").isZero();
-    assertThat(Failover.lost("", "0-2-1")).as("a master never heard").isZero();
-    assertThatThrownBy(() -> Failover.lost("0-1-x", "")).isInstanceOf(MessageException.class)
-        .hasMessageContaining("GTID");
-  }
 
   @Test
   void theJournalGrowsStepByStepAndRoundTrips() {
