@@ -206,7 +206,17 @@ function renderDb(db) {
     ${pair.topology ? pair.topology.masterSlot : "?"})</span></p>${judged}
     <table id="db-servers"><thead><tr><th>slot</th><th>role</th><th>instance</th><th>volume</th><th>server</th>
     <th>read_only</th><th>binlog GTID</th><th>applied GTID</th><th>replication</th><th>lag</th><th>semi-sync</th>
-    </tr></thead><tbody>${rows}</tbody></table>${problems ? `<ul>${problems}</ul>` : ""}${antiFlap}${failover}`;
+    </tr></thead><tbody>${rows}</tbody></table>${problems ? `<ul>${problems}</ul>` : ""}${antiFlap}${failover}${
+      earlier(pair.history || [], f)}`;
+}
+
+// The failovers before the latest, as this coordinator's journal has them: one line each, newest first.
+function earlier(history, latest) {
+  const before = history.filter((h) => !latest || h.id !== latest.id);
+  return before.length === 0 ? "" : `<details id="db-failover-history"><summary>${before.length} earlier
+    failover(s)</summary><ul>${before.map((h) => `<li>${time(h.startedAt)} <b>${esc(h.id)}</b> ${esc(h.kind ?? "")}
+    ${esc(h.oldMaster ?? "?")} to ${esc(h.target ?? "?")}: ${esc(h.phase ?? "?")} <span class="muted">(last step
+    ${esc(h.lastStep)} at ${time(h.lastAt)})</span></li>`).join("")}</ul></details>`;
 }
 
 // ---------------------------------------------------------------- charts

@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -43,7 +44,8 @@ class DbFailoverIT {
 
   private static final Duration UP = Duration.ofSeconds(240);
 
-  @TempDir
+  /** Kept after a failure: the coordinators' and the instances' logs are in it. */
+  @TempDir(cleanup = CleanupMode.ON_SUCCESS)
   Path dir;
   /** The sandbox and three coordinator processes running the pair, one of them the leader at a time. */
   DbPairs db;

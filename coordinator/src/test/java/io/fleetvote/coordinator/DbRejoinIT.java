@@ -8,6 +8,7 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -52,7 +53,8 @@ class DbRejoinIT {
   final List<Long> hung = new ArrayList<>();
   /** The writable servers at each look that found more than one. */
   final List<List<String>> twoWriters = new ArrayList<>();
-  @TempDir
+  /** Kept after a failure: the coordinators' and the instances' logs are in it. */
+  @TempDir(cleanup = CleanupMode.ON_SUCCESS)
   Path dir;
   /** The sandbox and one coordinator process running the pair. */
   DbPairs db;
@@ -142,8 +144,19 @@ class DbRejoinIT {
     assertThat(done.getJsonObject("switchover").getString("state")).isEqualTo("started");
     assertThat(done.getJsonObject("switchover").getString("failover")).isEqualTo(journal.getString("id"));
     assertThat(done.getJsonObject("switchover").getLong("at")).isGreaterThanOrEqualTo(forcedAt);
-    assertThat(done.getJsonObject("route").getJsonObject("master").getString("instanceId")).isEqualTo(newMaster);
+    Await.until("the write backend on the new master", UP, this::watched, p -> p.getJsonObject("route") != null
+        && p.getJsonObject("route").getJsonObject("master") != null
+        && newMaster.equals(p.getJsonObject("route").getJsonObject("master").getString("instanceId")));
     Await.until("the new master writable", UP, this::writable, w -> w.equals(List.of(newMaster)));
+
+    // The pair's view lists this coordinator's failovers, newest first: the forced one, then the two automatic ones.
+    JsonArray history = Await.until("the forced failover in the history", UP, () -> dbPair(leader)
+        .getJsonArray("history"), h -> h != null && !h.isEmpty() && journal.getString("id")
+        .equals(h.getJsonObject(0).getString("id")) && "done".equals(h.getJsonObject(0).getString("phase")));
+    assertThat(history.stream().map(h -> ((JsonObject) h).getString("kind")))
+        .containsExactly("forced", "automatic", "automatic");
+    assertThat(history.getJsonObject(0).getString("oldMaster")).isEqualTo(oldMaster);
+    assertThat(history.getJsonObject(0).getString("target")).isEqualTo(newMaster);
   }
 
   /** {@code oldMaster}, clean, hangs: failed over to {@code newMaster}, it rejoins as its replica. */

@@ -74,6 +74,8 @@ public final class DbPairVerticle extends VerticleBase {
   private static final long STOPPED_CHECK_MS = 100;
   /** How the journal's fence step begins when the old master's agent fenced it (its instance runs on). */
   private static final String BY_AGENT = "fenced by its agent: ";
+  /** How many of the latest failovers the pair's view lists (this coordinator's journal has them all). */
+  private static final int HISTORY = 10;
   /** The kinds of an operator's request beside the topology. */
   private static final String SWITCHOVER = "switchover";
   private static final String FORCED = "failover";
@@ -361,7 +363,7 @@ public final class DbPairVerticle extends VerticleBase {
     topology.compose(found -> {
       if (found == null || !leader) {
         shown = found == null ? null : new JsonObject().put("name", config.name())
-            .put("topology", found.toPublicJson()).put("leader", false);
+            .put("topology", found.toPublicJson()).put("leader", false).put("history", journal.history(HISTORY));
         return found == null ? Future.succeededFuture() : keep(found);
       }
       JsonObject before = shown;
@@ -476,7 +478,8 @@ public final class DbPairVerticle extends VerticleBase {
         seen = null;
       }
       shown = outcome.pair().put("leader", true).put("route", route.toJson()).put("masterHealth", masterHealth)
-          .put("antiFlap", antiFlap(topology)).put("maintenance", maintenance).put("switchover", switchover);
+          .put("antiFlap", antiFlap(topology)).put("maintenance", maintenance).put("switchover", switchover)
+          .put("history", journal.history(HISTORY));
       if (!outcome.problems().equals(lastProblems)) {
         outcome.problems().forEach(problem -> LOG.warn("DB pair {}: {}", config.name(), problem));
         lastProblems = outcome.problems();
