@@ -167,8 +167,8 @@ public final class DbPairPlan {
     DbStatus masterReport = live[topology.masterSlot()].map(i -> reports.get(i.instanceId())).orElse(null);
     if (phase.equals("replicating") && config.semiSync() && !masterReport.semiSyncMaster()) {
       problems.add("semi-sync is off on the master " + masterReport.instanceId() + " (a commit waited past the "
-          + "semi-sync timeout for the replica): until the replica acknowledges again, an acknowledged write may not "
-          + "be on it");
+          + "semi-sync timeout for the replica, or someone turned it off): until the replica acknowledges again, an "
+          + "acknowledged write may not be on it, and a failover of this master waits for an operator");
     }
     JsonObject pair = new JsonObject().put("name", config.name()).put("topology", topology.toPublicJson())
         .put("phase", phase).put("slots", slots)

@@ -82,11 +82,15 @@ public record Failover(String id, Kind kind, int fromSlot, String oldMaster, Str
     steps = List.copyOf(steps);
   }
 
-  /** A new failover, in {@link Phase#FENCING}, its first step the detector's verdict. */
+  /**
+   * A new failover, in {@link Phase#FENCING}, its first step why it began: {@code detected} (the detector's verdict,
+   * forced or not), {@code requested} for a switchover (an operator's request, the master alive).
+   */
   public static Failover start(Kind kind, long fence, long now, int fromSlot, String oldMaster, String target,
                                String oldMasterGtid, String why) {
     return new Failover("f" + fence + "-" + now, kind, fromSlot, oldMaster, target, Phase.FENCING, now,
-        oldMasterGtid == null ? "" : oldMasterGtid, "", -1, null, List.of(new Step(now, "detected", why, fence)));
+        oldMasterGtid == null ? "" : oldMasterGtid, "", -1, null, List.of(new Step(now,
+        kind == Kind.SWITCHOVER ? "requested" : "detected", why, fence)));
   }
 
   /** The same with one more step in its journal. */

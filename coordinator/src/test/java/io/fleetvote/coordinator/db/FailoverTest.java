@@ -41,6 +41,7 @@ class FailoverTest {
     Failover switchover = Failover.start(Failover.Kind.SWITCHOVER, 1, 10_000, 1, "i-0000000000000db01",
         "i-0000000000000db02", "", "asked").promoted("");
     assertThat(switchover.holdsOff(10_001, 3_600_000)).as("a switchover is an operator's own act").isFalse();
+    assertThat(switchover.steps().get(0).name()).as("its first step").isEqualTo("requested");
     assertThat(Failover.fromJson(switchover.inPhase(Failover.Phase.ABORTED).toJson()).phase())
         .isEqualTo(Failover.Phase.ABORTED);
   }
