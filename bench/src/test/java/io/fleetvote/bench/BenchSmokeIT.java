@@ -61,12 +61,12 @@ class BenchSmokeIT {
   }
 
   @Test
-  void linkFailoverMovesEveryAgentOfAKilledAndAFrozenCoordinator() throws Exception {
-    // The first trial takes the coordinator holding most of the 5 agents, the second the one that took them all.
+  void linkFailoverMovesEveryAgentOfAFrozenCoordinator() throws Exception {
+    // Its one trial (a freeze; LinkFailoverIT kills one too) takes the coordinator holding most of the 5 agents.
     assertThat(smoke("link-failover"))
-        .containsPattern("\\n1 +SIGKILL +127\\.0\\.0\\.1:\\d+ +[1-5] +\\d+ +\\d+ +\\d+ +\\d\\n")
-        .containsPattern("\\n2 +SIGSTOP +127\\.0\\.0\\.1:\\d+ +5 +\\d+ +\\d+ +\\d+ +\\d\\n")
-        .contains("slowest agent on the other coordinator", "group's vote count short on the survivor");
+        .containsPattern("\\n1 +SIGSTOP +127\\.0\\.0\\.1:\\d+ +[1-5] +\\d+ +\\d+ +\\d+ +\\d\\n")
+        .contains("SIGSTOP (1 trials, 5 agents)", "slowest agent on the other coordinator",
+            "group's vote count short on the survivor");
   }
 
   @Test
