@@ -623,8 +623,9 @@ public final class DbPairVerticle extends VerticleBase {
 
   /**
    * An operator's forced failover, on a probe round: started when the detector finds the master dead (automatic
-   * failover's own refusals aside: off, the anti-flap window, semi-sync off in the master's last report); refused
-   * when it does not, or when the replica is not promotable. Answered once started for this request already.
+   * failover's own refusals aside: off, the anti-flap window, semi-sync off in the master's last report); left
+   * waiting while the master is suspect (confirmations still to come); refused otherwise, or when the replica is not
+   * promotable. Answered once started for this request already.
    */
   private Future<Void> forceFailover(DbTopology topology, long epoch, FleetInstance master, FleetInstance replica,
                                      DbStatus replicaReport, MasterFailureDetector.Assessment assessment,
@@ -634,6 +635,10 @@ public final class DbPairVerticle extends VerticleBase {
     if (last != null && last.kind() == Failover.Kind.FORCED && last.startedAt() >= request.getLong("at", 0L)) {
       return answerSwitchover(request.copy().put("state", "started").put("failover", last.id())
           .put("answeredAt", now));
+    }
+    if (assessment.verdict() == MasterFailureDetector.Verdict.SUSPECT && replica != null) {
+      // Dead but for the confirmations still to come: the request waits for them (or for the master to answer).
+      return Future.succeededFuture();
     }
     if (assessment.verdict() != MasterFailureDetector.Verdict.DEAD || replica == null) {
       String why = replica == null ? "the pair has no replica to promote" : "the master " + master.instanceId()
