@@ -134,8 +134,8 @@ public final class DbPairVerticle extends VerticleBase {
   private boolean tickAgain;
   /** The operator's maintenance flag as last read (null: none): the master is never judged dead under it. */
   private JsonObject maintenance;
-  /** The latest switchover request and its answer, as last read (null: none). */
-  private JsonObject switchover;
+  /** The latest operator request (a switchover or a forced failover) and its answer, as last read (null: none). */
+  private JsonObject request;
 
   /** The topology and the instances the last tick of a leader saw, in its epoch. */
   private record Seen(DbTopology topology, List<FleetInstance> instances, long epoch) {
@@ -182,7 +182,8 @@ public final class DbPairVerticle extends VerticleBase {
         .completion(), vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_SWITCHOVER,
             m -> operatorRequest(m, SWITCHOVER)).completion(),
         vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_FAILOVER, m -> operatorRequest(m, FORCED))
-            .completion(), vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_REBUILD, this::rebuild).completion());
+            .completion(),
+        vertx.eventBus().<JsonObject>localConsumer(Addresses.DB_REBUILD, this::rebuild).completion());
   }
 
   /**
@@ -251,7 +252,7 @@ public final class DbPairVerticle extends VerticleBase {
         return asked;
       }, false).timeout(opTimeoutMillis, TimeUnit.MILLISECONDS);
     }).onSuccess(asked -> {
-      switchover = asked;
+      this.request = asked;
       LOG.info("DB pair {}: {} asked by {}{}", config.name(), kind.equals(FORCED) ? "a forced failover" : "switchover",
           user, reason == null ? "" : " (" + reason + ")");
       request.reply(new JsonObject().put(kind.equals(FORCED) ? "failover" : "switchover", asked));
@@ -357,7 +358,7 @@ public final class DbPairVerticle extends VerticleBase {
         .onSuccess(flag -> maintenance = flag == null ? null : new JsonObject(flag))
         .compose(x -> Future.fromCompletionStage(map.getAsync(switchoverKey()), vertx.getOrCreateContext())
             .timeout(opTimeoutMillis, TimeUnit.MILLISECONDS))
-        .onSuccess(asked -> switchover = asked == null ? null : new JsonObject(asked))
+        .onSuccess(asked -> request = asked == null ? null : new JsonObject(asked))
         .compose(x -> leader ? topology(epoch) : stored().map(stored -> stored == null ? null
             : DbTopology.fromJson(new JsonObject(stored))));
     topology.compose(found -> {
@@ -416,18 +417,18 @@ public final class DbPairVerticle extends VerticleBase {
   private Future<Void> nextFailoverStep(DbTopology topology, long epoch) {
     forEpoch(epoch);
     if (!topology.failingOver()) {
-      JsonObject request = switchover;
-      if (request == null || !"requested".equals(request.getString("state"))
-          || !SWITCHOVER.equals(request.getString("kind", SWITCHOVER))) {
+      JsonObject asked = request;
+      if (asked == null || !"requested".equals(asked.getString("state"))
+          || !SWITCHOVER.equals(asked.getString("kind", SWITCHOVER))) {
         return Future.succeededFuture();
       }
       Failover last = topology.failover();
-      if (last != null && last.kind() == Failover.Kind.SWITCHOVER && last.startedAt() >= request.getLong("at", 0L)) {
+      if (last != null && last.kind() == Failover.Kind.SWITCHOVER && last.startedAt() >= asked.getLong("at", 0L)) {
         // Started for this request already (its answer was not written): answered now, never started twice.
-        return answerSwitchover(request.copy().put("state", "started").put("failover", last.id())
+        return answerRequest(asked.copy().put("state", "started").put("failover", last.id())
             .put("answeredAt", clock.millis()));
       }
-      return startSwitchover(topology, epoch, request);
+      return startSwitchover(topology, epoch, asked);
     }
     if (!topology.failover().phase().active()) {
       return Future.succeededFuture();
@@ -478,7 +479,7 @@ public final class DbPairVerticle extends VerticleBase {
         seen = null;
       }
       shown = outcome.pair().put("leader", true).put("route", route.toJson()).put("masterHealth", masterHealth)
-          .put("antiFlap", antiFlap(topology)).put("maintenance", maintenance).put("switchover", switchover)
+          .put("antiFlap", antiFlap(topology)).put("maintenance", maintenance).put("switchover", request)
           .put("history", journal.history(HISTORY));
       if (!outcome.problems().equals(lastProblems)) {
         outcome.problems().forEach(problem -> LOG.warn("DB pair {}: {}", config.name(), problem));
@@ -604,8 +605,8 @@ public final class DbPairVerticle extends VerticleBase {
           .put("verdict", assessment.verdict().name().toLowerCase(Locale.ROOT))
           .put("confirmations", assessment.confirmations()).put("of", config.confirmations())
           .put("reason", assessment.reason()).put("at", clock.millis());
-      JsonObject forced = switchover != null && FORCED.equals(switchover.getString("kind"))
-          && "requested".equals(switchover.getString("state")) ? switchover : null;
+      JsonObject forced = request != null && FORCED.equals(request.getString("kind"))
+          && "requested".equals(request.getString("state")) ? request : null;
       if (forced != null && !failing && leadership.leads(epoch) && !startedSince(topology)) {
         failing = true;
         forceFailover(topology, epoch, master.get(), replicaInstance.orElse(null), replica, assessment, forced)
@@ -633,7 +634,7 @@ public final class DbPairVerticle extends VerticleBase {
     long now = clock.millis();
     Failover last = topology.failover();
     if (last != null && last.kind() == Failover.Kind.FORCED && last.startedAt() >= request.getLong("at", 0L)) {
-      return answerSwitchover(request.copy().put("state", "started").put("failover", last.id())
+      return answerRequest(request.copy().put("state", "started").put("failover", last.id())
           .put("answeredAt", now));
     }
     if (assessment.verdict() == MasterFailureDetector.Verdict.SUSPECT && replica != null) {
@@ -647,7 +648,7 @@ public final class DbPairVerticle extends VerticleBase {
           + "(POST /api/db/switchover)";
       LOG.warn("DB pair {}: epoch {}: no forced failover for {}: {}", config.name(), epoch, request.getString("by"),
           why);
-      return answerSwitchover(request.copy().put("state", "refused").put("why", why).put("answeredAt", now));
+      return answerRequest(request.copy().put("state", "refused").put("why", why).put("answeredAt", now));
     }
     return startFailover(topology, epoch, master, replica, replicaReport, assessment.reason(), request);
   }
@@ -673,7 +674,7 @@ public final class DbPairVerticle extends VerticleBase {
             ? Optional.of("the master's last report had semi-sync off (fallen back to asynchronous replication): "
             + "writes it acknowledged may be missing on the replica" + FORCE_HINT) : Optional.empty()).orElse(null);
     if (refusal != null && forced != null) {
-      return answerSwitchover(forced.copy().put("state", "refused").put("why", refusal).put("answeredAt", now));
+      return answerRequest(forced.copy().put("state", "refused").put("why", refusal).put("answeredAt", now));
     }
     if (refusal != null) {
       if (!refusal.equals(lastRefusal)) {
@@ -697,7 +698,7 @@ public final class DbPairVerticle extends VerticleBase {
     DbTopology next = topology.withFailover(failover);
     return change(topology, next, epoch, "epoch " + epoch + ": " + (forced == null ? "" : "forced ") + "failover "
         + failover.id() + " of master " + master.instanceId() + " to " + replica.instanceId() + " begins")
-        .compose(x -> forced == null ? Future.succeededFuture() : answerSwitchover(forced.copy()
+        .compose(x -> forced == null ? Future.succeededFuture() : answerRequest(forced.copy()
             .put("state", "started").put("failover", failover.id()).put("answeredAt", now)))
         .onSuccess(x -> {
           // The probe rounds judge on the last tick's topology until the next: this master is failed over once.
@@ -907,7 +908,7 @@ public final class DbPairVerticle extends VerticleBase {
     String by = request.getString("by", "an operator");
     if (refusal != null) {
       LOG.warn("DB pair {}: epoch {}: no switchover for {}: {}", config.name(), epoch, by, refusal);
-      return answerSwitchover(request.copy().put("state", "refused").put("why", refusal).put("answeredAt", now));
+      return answerRequest(request.copy().put("state", "refused").put("why", refusal).put("answeredAt", now));
     }
     Failover failover = Failover.start(Failover.Kind.SWITCHOVER, topology.fence(), now, topology.masterSlot(),
         master.get().instanceId(), replica.get().instanceId(), masterReport.gtidBinlogPos(), "switchover asked by "
@@ -917,7 +918,7 @@ public final class DbPairVerticle extends VerticleBase {
     DbTopology next = topology.withFailover(failover);
     return change(topology, next, epoch, "epoch " + epoch + ": switchover " + failover.id() + " to "
         + replica.get().instanceId() + " begins")
-        .compose(x -> answerSwitchover(request.copy().put("state", "started").put("failover", failover.id())
+        .compose(x -> answerRequest(request.copy().put("state", "started").put("failover", failover.id())
             .put("answeredAt", now)))
         .onSuccess(x -> publishRoute(next, epoch))
         .compose(x -> switchoverFence(next, failover, epoch));
@@ -957,11 +958,11 @@ public final class DbPairVerticle extends VerticleBase {
         + failover.id() + " aborted: " + why).onSuccess(x -> tickSoon());
   }
 
-  private Future<Void> answerSwitchover(JsonObject answer) {
+  private Future<Void> answerRequest(JsonObject answer) {
     return vertx.executeBlocking(() -> {
       map.set(switchoverKey(), answer.encode());
       return null;
-    }, false).timeout(opTimeoutMillis, TimeUnit.MILLISECONDS).onSuccess(x -> switchover = answer).mapEmpty();
+    }, false).timeout(opTimeoutMillis, TimeUnit.MILLISECONDS).onSuccess(x -> request = answer).mapEmpty();
   }
 
   /** A step's failure in the journal, once per distinct sentence in a row. */
