@@ -75,6 +75,22 @@ final class BenchSupport {
     return cli.flag("smoke", "tiny sizes, one cycle: shows that the benchmark runs, measures nothing");
   }
 
+  /** A benchmark's body, as {@link #runAndExit} runs it. */
+  interface Body {
+    void run() throws Exception;
+  }
+
+  /** Runs {@code body}, then exits the JVM: 0 when it returned, 1 with its stack trace when it threw. */
+  static void runAndExit(Body body) {
+    try {
+      body.run();
+    } catch (Exception e) {
+      e.printStackTrace();
+      System.exit(1);
+    }
+    System.exit(0);
+  }
+
   /** Option {@code name} as a count within {@code min..max}, or {@code smoke} under {@code --smoke}. */
   static int count(CommandLine.Parsed parsed, String name, int min, int max, int smoke) {
     return parsed.flag("smoke") ? smoke : parsed.intValue(name, min, max);

@@ -62,13 +62,7 @@ public final class LinkFailoverBench {
     Settings settings = cli.parseOrExit(args, p -> new Settings(BenchSupport.count(p, "agents", 1, 500, 5),
         // The smoke: one freeze, the harder case (only the lease's silence tells); LinkFailoverIT has both.
         BenchSupport.count(p, "kills", 0, 100, 0), BenchSupport.count(p, "freezes", 0, 100, 1)));
-    try {
-      run(settings);
-    } catch (Exception e) {
-      e.printStackTrace();
-      System.exit(1);
-    }
-    System.exit(0);
+    BenchSupport.runAndExit(() -> run(settings));
   }
 
   private static void run(Settings settings) throws Exception {

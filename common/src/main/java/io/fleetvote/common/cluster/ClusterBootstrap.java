@@ -32,6 +32,9 @@ public final class ClusterBootstrap {
 
   private static final Logger LOG = LoggerFactory.getLogger(ClusterBootstrap.class);
 
+  /** Hazelcast's output threads (its default: 3); see {@link #hazelcastConfig}. */
+  static final int IO_OUTPUT_THREADS = 8;
+
   private ClusterBootstrap() {
   }
 
@@ -49,6 +52,12 @@ public final class ClusterBootstrap {
     config.setProperty("hazelcast.merge.first.run.delay.seconds", Integer.toString(options.getMergeDelaySeconds()));
     config.setProperty("hazelcast.merge.next.run.delay.seconds", Integer.toString(options.getMergeDelaySeconds()));
     config.setProperty("hazelcast.shutdownhook.enabled", "false");
+    // A member that froze with its sockets open (SIGSTOP, a stuck JVM) accepts a reconnection it never answers, and
+    // Hazelcast 5.3's output thread that owns such a half-open connection spins on it (a core) and serves none of its
+    // other connections until the member thaws. More output threads, each connection staying on its own, make it
+    // unlikely that the survivors' connections to each other share that thread (./fleetvote bench cluster-freeze).
+    config.setProperty("hazelcast.io.output.thread.count", Integer.toString(IO_OUTPUT_THREADS));
+    config.setProperty("hazelcast.io.balancer.interval.seconds", "-1");
 
     NetworkConfig network = config.getNetworkConfig();
     network.setPort(options.getPort()).setPortAutoIncrement(options.isPortAutoIncrement());
