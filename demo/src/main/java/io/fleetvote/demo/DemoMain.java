@@ -197,6 +197,11 @@ public final class DemoMain {
           overload(cycle);
           waitUntil("group web back at " + MIN + " instances", this::settledAtMin);
         }
+        if (!cycles.isEmpty()) {
+          // Before the failover, whose seconds of failing database requests the whole run's count includes.
+          say(String.format(Locale.ROOT, "requests of the overloads through HAProxy: %d sent, %d failed", sent,
+              failed));
+        }
         if (running() && settings.dbFailover()) {
           failover();
         }

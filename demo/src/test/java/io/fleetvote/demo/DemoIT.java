@@ -20,10 +20,10 @@ import java.util.regex.Pattern;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The README's demo command, without its overload cycle (BenchSmokeIT runs one, through
- * {@code bench/overload-to-launch --smoke}, the same demo ended after its cycle): the coordinator brings the groups
- * to their minimum behind HAProxy, the demo then keeps running with its light load and the dashboard until SIGTERM
- * stops it without a stack trace, and nothing is left running.
+ * The README's demo command with one overload cycle of 10 s (what {@code bench/overload-to-launch} cycles): the
+ * coordinator brings the groups to their minimum behind HAProxy, the overload grows group web by its votes and its
+ * end shrinks it back without a failed request, the scripted DB failover moves the writes, the demo then keeps running
+ * with its light load and the dashboard until SIGTERM stops it without a stack trace, and nothing is left running.
  */
 class DemoIT {
 
@@ -41,7 +41,7 @@ class DemoIT {
     Path output = dir.resolve("demo.out");
     Process demo = new ProcessBuilder(ManagedProcess.java(FleetvoteHome.dir(),
         "demo/target/fleetvote-demo.jar", "io.fleetvote.demo.DemoMain", JvmFlags.LOCAL,
-        List.of("--cycles", "0", "--state-dir", dir.resolve("demo").toString())))
+        List.of("--cycles", "1", "--load-seconds", "10", "--state-dir", dir.resolve("demo").toString())))
         .redirectErrorStream(true).redirectOutput(output.toFile()).start();
     try {
       // A timeout shows the demo's last lines (its status lines say which tier it waits for).
@@ -75,6 +75,11 @@ class DemoIT {
         .containsPattern(SEMI_SYNC_ON);
     // The app's requests do a wiki's database work through the LB's write port: pages read and written.
     assertThat(text.split("keep running", 2)[1]).containsPattern(PAGE).contains("  web: ");
+    // The overload cycle: a grow by the votes, RunInstances timed, the latency back under its target, a shrink.
+    assertThat(text).contains("grow (votes): ", "voted grow", "shrink (votes): ", "voted shrink", "the least busy",
+        "sustained overload -> RunInstances", "overload -> p90 latency back under", "[terminate done")
+        .doesNotContain("overload 1: no grow").containsPattern("overload 1: +\\d+ ms")
+        .containsPattern("requests of the overloads through HAProxy: [1-9]\\d* sent, 0 failed");
     // The scripted DB failover: the master's instance killed, the coordinator's journal printed, writes moved.
     assertThat(text).contains("a DB failover: the master", "detected: master", "fenced: ", "promoted: ")
         .containsPattern("failover f\\d+-\\d+ done: writes go to i-");
