@@ -11,7 +11,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -86,7 +89,7 @@ class DbRejoinIT {
 
   @Test
   void aCleanOldMasterRejoinsOneHoldingAnErrantTransactionIsQuarantinedAndAnOperatorForcesARefusedFailover()
-      throws IOException {
+      throws IOException, InterruptedException {
     // The pair's first master fails over clean and rejoins; the second, holding an errant transaction, is quarantined;
     // the first, master again, dies with semi-sync off: refused, then forced.
     cleanRejoin(master, replica);
@@ -100,7 +103,7 @@ class DbRejoinIT {
    * acknowledged writes may be missing on the replica, and says how to force it. A forced failover needs a reason and
    * a master found dead (one asked while it answers is refused); then it fences and promotes like an automatic one.
    */
-  private void forcedFailover(String oldMaster, String newMaster) throws IOException {
+  private void forcedFailover(String oldMaster, String newMaster) throws IOException, InterruptedException {
     HttpReply noReason = leader.api.post("/api/db/failover", "{}");
     assertThat(noReason.status()).as(noReason.body()).isEqualTo(400);
     assertThat(noReason.body()).contains("reason");
@@ -129,9 +132,15 @@ class DbRejoinIT {
         reports -> reports.stream().noneMatch(r -> oldMaster.equals(r.getString("instanceId"))));
 
     long forcedAt = System.currentTimeMillis();
-    HttpReply forced = leader.api.post("/api/db/failover", "{\"reason\": \"the master is gone, its replica is all we "
-        + "have\"}");
-    assertThat(forced.status()).as(forced.body()).isEqualTo(200);
+    // As an operator runs it: ./fleetvote failover --reason TEXT, following the failover to its end.
+    ByteArrayOutputStream told = new ByteArrayOutputStream();
+    try (PrintStream out = new PrintStream(told, true, StandardCharsets.UTF_8)) {
+      assertThat(FailoverMain.run(new SwitchoverMain.Options(leader.api.base(), null, null, null),
+          "the master is gone, its replica is all we have", out, out))
+          .as("failover's exit code; it said: %s", told.toString(StandardCharsets.UTF_8)).isZero();
+    }
+    assertThat(told.toString(StandardCharsets.UTF_8)).contains("failover asked; following it", "fenced", "promoted")
+        .containsPattern("failover f\\d+-\\d+ done in \\d+ ms: " + newMaster + " is the master");
     JsonObject done = Await.until("the forced failover done", UP, this::watched,
         p -> failover(p).map(f -> "forced".equals(f.getString("kind")) && "done".equals(f.getString("phase")))
             .orElse(false));

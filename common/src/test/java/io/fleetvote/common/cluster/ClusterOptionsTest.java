@@ -36,7 +36,10 @@ class ClusterOptionsTest {
     assertThat(config.getNetworkConfig().getInterfaces().getInterfaces()).containsExactly("127.0.0.1");
     assertThat(config.getProperty("hazelcast.phone.home.enabled")).isEqualTo("false");
     assertThat(config.getProperty("hazelcast.socket.bind.any")).isEqualTo("false");
-    assertThat(config.getProperty("hazelcast.max.no.heartbeat.seconds")).isEqualTo("5");
+    assertThat(config.getProperty("hazelcast.max.no.heartbeat.seconds")).isEqualTo("8");
+    // A frozen member's half-open connection starves the output thread it is on: more threads, none moved.
+    assertThat(config.getProperty("hazelcast.io.output.thread.count")).isEqualTo("8");
+    assertThat(config.getProperty("hazelcast.io.balancer.interval.seconds")).isEqualTo("-1");
     assertThat(config.getProperty("hazelcast.merge.first.run.delay.seconds")).isEqualTo("5");
     assertThat(config.getClusterName()).isEqualTo("c1");
     assertThat(config.getMultiMapConfigs()).containsKey("__vertx.subs");
