@@ -67,9 +67,9 @@ public final class ClusterFreezeBench {
 
   private static void run(Settings settings) throws Exception {
     Path dir = Files.createTempDirectory("fleetvote-bench-cluster-freeze-");
-    System.out.printf("3 members, %d busy loop(s) on %d cores; logs in %s%n%n%-9s %-6s %-9s %-22s %s%n",
+    System.out.printf("3 members, %d busy loop(s) on %d cores; logs in %s%n%n%-9s %-6s %-9s %-26s %s%n",
         settings.busy(), Runtime.getRuntime().availableProcessors(), dir, "timeout", "trial", "outcome",
-        "members the survivors", "survivors' CPU (% of a core) in the last 12 s");
+        "members each survivor sees", "survivors' CPU (% of a core) in the last 12 s");
     List<String> summary = new ArrayList<>();
     for (int timeout : settings.timeouts()) {
       int splits = 0;
@@ -77,8 +77,8 @@ public final class ClusterFreezeBench {
         Trial trial = trial(dir.resolve("t" + timeout + "-" + t), timeout, settings.busy());
         boolean together = trial.seen().stream().allMatch(n -> n == 2);
         splits += together ? 0 : 1;
-        System.out.printf(Locale.ROOT, "%-9s %-6d %-9s %-22s %s%n", timeout + " s", t, together ? "together" : "split",
-            "see " + trial.seen(), trial.cpuPercent());
+        System.out.printf(Locale.ROOT, "%-9s %-6d %-9s %-26s %s%n", timeout + " s", t, together ? "together" : "split",
+            trial.seen(), trial.cpuPercent());
       }
       summary.add(String.format(Locale.ROOT, "heartbeat timeout %d s: %d split(s) in %d trial(s)", timeout, splits,
           settings.trials()));
