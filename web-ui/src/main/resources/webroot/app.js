@@ -82,6 +82,10 @@ function onAction(event) {
     act("/api/db/acknowledge");
   } else if (action === "db-switchover") {
     act("/api/db/switchover");
+  } else if (action === "db-force-failover") {
+    // Past automatic failover's refusal (e.g. semi-sync off: acknowledged writes may be missing on the replica).
+    const reason = prompt("Force the failover of the dead master? The reason (kept in the journal and the ledger):");
+    if (reason && reason.trim()) act("/api/db/failover", { reason: reason.trim() });
   } else if (action === "db-rebuild") {
     if (confirm("Build the replica's slot anew (a new instance and volume)?")) act("/api/db/rebuild");
   } else if (action === "db-maintenance") {
@@ -178,7 +182,8 @@ function renderDb(db) {
   const judged = health ? `<p id="db-master-health">master ${esc(health.instanceId)}:
     <b class="${health.verdict === "alive" ? "" : "warn"}">${esc(health.verdict.replaceAll("_", " "))}</b>
     <span class="muted">(${esc(health.reason)}; dead after ${health.of} agreeing rounds)</span>${health.refusal
-      ? ` <span class="warn" id="db-failover-refusal">no failover: ${esc(health.refusal)}</span>` : ""}</p>` : "";
+      ? ` <span class="warn" id="db-failover-refusal">no failover: ${esc(health.refusal)}</span>${health.verdict === "dead"
+        ? ' <button type="button" data-action="db-force-failover">force failover</button>' : ""}` : ""}</p>` : "";
   const f = pair.topology ? pair.topology.failover : null;
   const flap = pair.antiFlap;
   const failover = f ? `<div id="db-failover"><h3>Failover ${esc(f.id)} <small class="muted">(${esc(f.phase)}:

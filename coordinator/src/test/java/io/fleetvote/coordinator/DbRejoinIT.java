@@ -1,6 +1,7 @@
 package io.fleetvote.coordinator;
 
 import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.Chromium;
 import io.fleetvote.testkit.CoordinatorClient;
 import io.fleetvote.testkit.HttpReply;
 import io.vertx.core.json.JsonArray;
@@ -10,6 +11,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.Alert;
+import org.openqa.selenium.By;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -108,7 +114,14 @@ class DbRejoinIT {
     assertThat(noReason.status()).as(noReason.body()).isEqualTo(400);
     assertThat(noReason.body()).contains("reason");
     long asked = System.currentTimeMillis();
-    assertThat(leader.api.post("/api/db/failover", "{\"reason\": \"a drill\"}").status()).isEqualTo(200);
+    // As an operator runs it: ./fleetvote failover --reason TEXT, which follows the request to the leader's answer.
+    ByteArrayOutputStream drill = new ByteArrayOutputStream();
+    try (PrintStream out = new PrintStream(drill, true, StandardCharsets.UTF_8)) {
+      assertThat(FailoverMain.run(new SwitchoverMain.Options(leader.api.base(), null, null, null), "a drill", out,
+          out)).as("failover's exit code; it said: %s", drill.toString(StandardCharsets.UTF_8)).isEqualTo(1);
+    }
+    assertThat(drill.toString(StandardCharsets.UTF_8)).contains("failover asked; following it",
+        "failover refused by the leader: ", "is not found dead (alive");
     JsonObject refused = Await.until("the forced failover of a live master answered", UP, this::watched,
         p -> p.getJsonObject("switchover") != null && p.getJsonObject("switchover").getLong("at") >= asked
             && !"requested".equals(p.getJsonObject("switchover").getString("state")));
@@ -132,15 +145,21 @@ class DbRejoinIT {
         reports -> reports.stream().noneMatch(r -> oldMaster.equals(r.getString("instanceId"))));
 
     long forcedAt = System.currentTimeMillis();
-    // As an operator runs it: ./fleetvote failover --reason TEXT, following the failover to its end.
-    ByteArrayOutputStream told = new ByteArrayOutputStream();
-    try (PrintStream out = new PrintStream(told, true, StandardCharsets.UTF_8)) {
-      assertThat(FailoverMain.run(new SwitchoverMain.Options(leader.api.base(), null, null, null),
-          "the master is gone, its replica is all we have", out, out))
-          .as("failover's exit code; it said: %s", told.toString(StandardCharsets.UTF_8)).isZero();
+    // On the dashboard: the refusal, and beside it the button that forces the failover once a reason is given.
+    try (Chromium browser = Chromium.start(dir.resolve("chromium"))) {
+      browser.driver().get(leader.api.base().resolve("/").toString());
+      WebDriverWait wait = new WebDriverWait(browser.driver(), UP);
+      wait.ignoring(StaleElementReferenceException.class);
+      wait.until(d -> d.findElement(By.id("db-master-health")).getText().contains("semi-sync off")
+          && !d.findElements(By.cssSelector("button[data-action=db-force-failover]")).isEmpty());
+      browser.driver().findElement(By.cssSelector("button[data-action=db-force-failover]")).click();
+      Alert reason = wait.until(ExpectedConditions.alertIsPresent());
+      reason.sendKeys("the master is gone, its replica is all we have");
+      reason.accept();
+      Await.until("the forced failover asked from the dashboard", UP, this::watched,
+          p -> p.getJsonObject("switchover") != null && p.getJsonObject("switchover").getLong("at") >= forcedAt);
+      assertThat(browser.consoleErrors()).isEmpty();
     }
-    assertThat(told.toString(StandardCharsets.UTF_8)).contains("failover asked; following it", "fenced", "promoted")
-        .containsPattern("failover f\\d+-\\d+ done in \\d+ ms: " + newMaster + " is the master");
     JsonObject done = Await.until("the forced failover done", UP, this::watched,
         p -> failover(p).map(f -> "forced".equals(f.getString("kind")) && "done".equals(f.getString("phase")))
             .orElse(false));
