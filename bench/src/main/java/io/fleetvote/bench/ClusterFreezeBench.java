@@ -101,6 +101,9 @@ public final class ClusterFreezeBench {
     List<Process> processes = new ArrayList<>();
     AtomicBoolean spinning = new AtomicBoolean(true);
     List<Thread> loops = new ArrayList<>();
+    // SIGTERM runs no finally block: the members (a frozen one too) are stopped by this hook then.
+    Thread stopMembers = new Thread(() -> stop(processes));
+    Runtime.getRuntime().addShutdownHook(stopMembers);
     try {
       for (int i = 0; i < 3; i++) {
         processes.add(new ProcessBuilder(ManagedProcess.java(FleetvoteHome.dir(), "bench/target/fleetvote-bench.jar",
@@ -145,10 +148,20 @@ public final class ClusterFreezeBench {
       for (Thread loop : loops) {
         loop.join();
       }
-      for (Process process : processes) {
+      stop(processes);
+      Runtime.getRuntime().removeShutdownHook(stopMembers);
+    }
+  }
+
+  /** Thaws and kills each member, and waits for it to be gone. */
+  private static void stop(List<Process> processes) {
+    for (Process process : List.copyOf(processes)) {
+      try {
         signal(process.pid(), "CONT");
         process.destroyForcibly();
         process.waitFor(30, TimeUnit.SECONDS);
+      } catch (IOException | InterruptedException e) {
+        process.destroyForcibly();
       }
     }
   }
