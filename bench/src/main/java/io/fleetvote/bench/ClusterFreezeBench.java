@@ -120,12 +120,8 @@ public final class ClusterFreezeBench {
       }
       for (int b = 0; b < busy; b++) {
         Thread loop = new Thread(() -> {
-          long x = 0;
           while (spinning.get()) {
-            x++;
-          }
-          if (x == 42) {
-            System.out.print("");
+            // A core's worth of CPU until the trial ends (the flag is read on every turn).
           }
         }, "busy-" + b);
         loop.setDaemon(true);

@@ -118,7 +118,7 @@ class BenchSmokeIT {
   }
 
   @Test
-  void overloadToLaunchStartsTheDemoCycledAndStopping() throws Exception {
+  void overloadToLaunchStartsTheDemoWithItsBenchmarkOptions() throws Exception {
     // Its cycle is the demo's, which DemoIT runs (one overload, with the scripted failover after it): here, only that
     // the script starts the demo with the options that make it a benchmark.
     Path home = FleetvoteHome.dir();
