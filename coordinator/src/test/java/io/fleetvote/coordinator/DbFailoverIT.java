@@ -2,6 +2,7 @@ package io.fleetvote.coordinator;
 
 import io.fleetvote.testkit.Await;
 import io.fleetvote.testkit.CoordinatorClient;
+import io.fleetvote.testkit.NetworkCut;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -32,7 +33,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The DB pair's failover with three coordinator processes and real MariaDB processes:
  * <ul>
  *   <li>no failover under transient faults, each five times: the master stalled for 2 s (SIGSTOP, SIGCONT: the
- *   leader's probe fails, the replica's IO thread still runs), the replica's SQL thread stopped;</li>
+ *   leader's probe fails, the replica's IO thread still runs), the replica's SQL thread stopped, the coordinators
+ *   alone cut off from the master (a {@link NetworkCut}: the kernel drops their packets to its port);</li>
  *   <li>under an operator's maintenance flag a master whose instance died is not judged, and fails over once the flag
  *   is off;</li>
  *   <li>the leader frozen in the middle of a failover (its fence cannot be verified: EC2 throttles every call): a
@@ -86,6 +88,26 @@ class DbFailoverIT {
       sql(replicaCnf, "STOP SLAVE SQL_THREAD");
       LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(2));
       sql(replicaCnf, "START SLAVE SQL_THREAD");
+    }
+    // The coordinators alone cut off from the master for 3 s, five times: the kernel drops their packets to its port
+    // (their probes time out), the replica still replicates from it: judged cut off, never dead; no failover.
+    int masterPort = leader.api.db().stream().filter(r -> master.equals(r.getString("instanceId"))).findFirst()
+        .orElseThrow().getInteger("port");
+    try (NetworkCut cut = NetworkCut.create("dbfo")) {
+      db.coordinators.forEach(c -> cut.join(c.pid()));
+      for (int i = 0; i < 5; i++) {
+        cut.cut(masterPort);
+        long from = System.currentTimeMillis();
+        JsonObject judged = Await.until("the master judged cut off " + (i + 1), UP, () -> health(leader),
+            h -> h.getLong("at", 0L) > from + 3000 || "dead".equals(h.getString("verdict")));
+        assertThat(judged.getString("verdict")).as("judged with the coordinators cut off")
+            .isEqualTo("unreachable_by_leader");
+        assertThat(judged.getString("reason")).contains("cut off from the coordinators, not dead");
+        cut.heal();
+        long healed = System.currentTimeMillis();
+        Await.until("the master judged alive after cut " + (i + 1), UP, () -> health(leader),
+            h -> h.getLong("at", 0L) > healed && "alive".equals(h.getString("verdict")));
+      }
     }
     JsonObject calm = Await.until("the pair replicating after the faults", UP, () -> dbPair(leader),
         p -> "replicating".equals(p.getString("phase")));
