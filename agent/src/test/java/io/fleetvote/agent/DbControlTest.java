@@ -245,7 +245,7 @@ class DbControlTest {
     String[] last = fenced.split("-");
     String beyond = last[0] + "-" + last[1] + "-" + (Long.parseLong(last[2]) + 1);
     assertRefused(pair.newId(), promoteOnce(beyond), 500, "had not applied " + beyond + " within "
-        + DbControl.PROMOTE_WAIT_S + " s (received " + fenced + ", applied " + fenced + "): not promoted");
+        + DbCommand.DEFAULT_APPLY_WAIT_S + " s (received " + fenced + ", applied " + fenced + "): not promoted");
     DbStatus unchanged = pair.promoted().status();
     assertThat(unchanged.readOnly()).as("still read-only").isTrue();
     assertThat(unchanged.ioThread()).as("still replicating").isEqualTo(DbStatus.Thread.YES);

@@ -1,6 +1,6 @@
 package io.fleetvote.bench;
 
-import io.fleetvote.agent.db.DbControl;
+import io.fleetvote.common.msg.DbCommand;
 import io.fleetvote.common.cli.CommandLine;
 import io.fleetvote.load.db.DbWriter;
 import io.fleetvote.load.db.WriterReport;
@@ -298,7 +298,7 @@ public final class SwitchoverBench {
       System.out.printf(Locale.ROOT, "  its write block by the journal (write-backend-emptied -> aborted): %s%n",
           summary(aborts, Trial::journalBlock));
       System.out.printf(Locale.ROOT, "  fenced -> aborted (the %d s the DB agent waits for the fenced position): %s%n",
-          DbControl.PROMOTE_WAIT_S,
+          DbCommand.DEFAULT_APPLY_WAIT_S,
           summary(aborts, t -> t.ended() - t.fenced()));
       System.out.printf(Locale.ROOT, "  its write gap as the writer saw it: %s%n", summary(aborts, Trial::gap));
       long lostTrials = trials.stream().filter(t -> t.lost() > 0).count();

@@ -2,6 +2,7 @@ package io.fleetvote.coordinator;
 
 import io.fleetvote.testkit.Await;
 import io.fleetvote.testkit.CoordinatorClient;
+import io.fleetvote.testkit.HttpReply;
 import io.fleetvote.testkit.NetworkCut;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
@@ -36,7 +37,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  *   leader's probe fails, the replica's IO thread still runs), the replica's SQL thread stopped, the coordinators
  *   alone cut off from the master (a {@link NetworkCut}: the kernel drops their packets to its port);</li>
  *   <li>under an operator's maintenance flag a master whose instance died is not judged, and fails over once the flag
- *   is off;</li>
+ *   is off; but a backup's read lock on the replica keeps it from applying the master's last transaction, so the
+ *   promotion fails five times and the failover stops there, no server writable, until an operator acknowledges it:
+ *   the next failover promotes the replica with that transaction;</li>
  *   <li>the leader frozen in the middle of a failover (its fence cannot be verified: EC2 throttles every call): a
  *   standby takes over, raises the fence and finishes the same failover from the journal; the old leader, thawed, is
  *   a follower and changes nothing: one writable master throughout.</li>
@@ -54,7 +57,7 @@ class DbFailoverIT {
 
   @BeforeEach
   void start() throws IOException {
-    db = DbPairs.start(dir, 3, "dbfo");
+    db = DbPairs.start(dir, 3, "dbfo", new JsonObject().put("applyWaitSeconds", 1));
   }
 
   @AfterEach
@@ -121,18 +124,57 @@ class DbFailoverIT {
         .as("maintenance set through a standby").isEqualTo(200);
     Await.until("the leader sees the maintenance flag", UP, () -> dbPair(leader),
         p -> p.getJsonObject("maintenance") != null);
-    db.admin.kill(master);
-    long killed = System.currentTimeMillis();
-    JsonObject held = Await.until("the dead master under maintenance judged for 4 s", UP, () -> health(leader),
-        h -> "maintenance".equals(h.getString("verdict")) && h.getLong("at", 0L) > killed + 4000);
-    assertThat(held.getString("instanceId")).isEqualTo(master);
-    assertThat(dbPair(leader).getJsonObject("topology").getValue("failover")).as("no failover under maintenance")
-        .isNull();
-    assertThat(leader.api.post("/api/db/maintenance", "{\"on\": false}").status()).isEqualTo(200);
-    JsonObject first = Await.until("the failover once maintenance ended", UP, () -> dbPair(leader),
-        p -> failover(p).map(f -> "done".equals(f.getString("phase"))).orElse(false));
+    // A backup on the replica holds its tables (FLUSH TABLES WITH READ LOCK) when the master's last transaction comes:
+    // received and acknowledged, not applied. The failover's promotion cannot apply it within its bound (1 s here):
+    // it fails, is sent again, and after five tries the failover fails with no writable server, until an operator
+    // acknowledges it; then a new failover promotes the replica with everything it received.
+    String failedId;
+    try (DbPairs.Held backup = DbPairs.readLock(replicaCnf)) {
+      sql(db.cnf(master), "CREATE DATABASE held_back");
+      db.admin.kill(master);
+      long killed = System.currentTimeMillis();
+      JsonObject held = Await.until("the dead master under maintenance judged for 4 s", UP, () -> health(leader),
+          h -> "maintenance".equals(h.getString("verdict")) && h.getLong("at", 0L) > killed + 4000);
+      assertThat(held.getString("instanceId")).isEqualTo(master);
+      assertThat(dbPair(leader).getJsonObject("topology").getValue("failover")).as("no failover under maintenance")
+          .isNull();
+      assertThat(leader.api.post("/api/db/maintenance", "{\"on\": false}").status()).isEqualTo(200);
+
+      JsonObject failed = Await.until("the failover failed, its promotion never applying", UP, () -> dbPair(leader),
+          p -> failover(p).map(f -> "failed".equals(f.getString("phase"))).orElse(false));
+      JsonObject journal = failover(failed).orElseThrow();
+      failedId = journal.getString("id");
+      List<JsonObject> steps = journal.getJsonArray("steps").stream().map(JsonObject.class::cast).toList();
+      assertThat(steps).extracting(st -> st.getString("name")).containsSubsequence("detected", "fenced",
+          "promote-failed", "promote-failed", "promote-failed", "promote-failed", "failed");
+      assertThat(steps.stream().filter(st -> "promote-failed".equals(st.getString("name"))).findFirst().orElseThrow()
+          .getString("text")).contains("the replica did not apply what it had received", "within 1 s",
+          "not promoted, replicating again");
+      assertThat(steps.get(steps.size() - 1).getString("text")).contains("the promotion failed 5 times",
+          "no server takes writes", "acknowledge");
+      assertThat(sql(replicaCnf, "SELECT @@read_only").lines().skip(1).toList()).as("the replica still read-only")
+          .containsExactly("1");
+      // It stays so, no new failover, tick after tick, until someone looks.
+      long seen = System.currentTimeMillis();
+      JsonObject later = Await.until("the leader's ticks 2 s on", UP, () -> dbPair(leader),
+          p -> p.getJsonObject("route") != null && p.getJsonObject("route").getLong("sentAt", 0L) > seen + 2000);
+      assertThat(failover(later).orElseThrow().getString("id")).isEqualTo(failedId);
+      assertThat(failover(later).orElseThrow().getString("phase")).isEqualTo("failed");
+      assertThat(later.getJsonObject("route").getValue("master")).as("no write backend").isNull();
+    }
+    // The backup done, an operator acknowledges: the next failover promotes the replica, nothing it received lost.
+    HttpReply acknowledged = leader.api.post("/api/db/acknowledge", "{}");
+    assertThat(acknowledged.status()).as(acknowledged.body()).isEqualTo(200);
+    JsonObject first = Await.until("the failover after the acknowledgement", UP, () -> dbPair(leader),
+        p -> failover(p).map(f -> !failedId.equals(f.getString("id")) && "done".equals(f.getString("phase")))
+            .orElse(false));
+    assertThat(failover(first).orElseThrow().getString("oldMaster")).as("the same dead master, no empty one launched "
+        + "in its slot").isEqualTo(master);
     assertThat(failover(first).orElseThrow().getString("target")).isEqualTo(replica);
+    assertThat(failover(first).orElseThrow().getLong("lost")).isZero();
     assertThat(first.getJsonObject("topology").getInteger("masterSlot")).isEqualTo(2);
+    assertThat(sql(replicaCnf, "SHOW DATABASES LIKE 'held_back'")).as("the transaction it held, applied")
+        .contains("held_back");
 
     // The old slot rebuilt; then the leader freezes in the middle of the next failover: EC2 throttles every call, so
     // the fence (StopInstances) cannot be had and the failover waits in its fencing phase.

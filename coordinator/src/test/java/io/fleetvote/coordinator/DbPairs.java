@@ -10,10 +10,13 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -42,10 +45,15 @@ final class DbPairs implements AutoCloseable {
    * group), in {@code dir}, with no anti-flap window: a failover needs no operator's acknowledgement before the next.
    */
   static DbPairs start(Path dir, int count, String deployment) throws IOException {
+    return start(dir, count, deployment, new JsonObject());
+  }
+
+  /** The same, with these failover settings besides (the anti-flap window stays 0 unless they set it). */
+  static DbPairs start(Path dir, int count, String deployment, JsonObject failover) throws IOException {
     Path groups = dir.resolve("groups.json");
     Files.writeString(groups, new JsonObject().put("groups", new JsonArray())
         .put("db", new JsonObject().put("imageId", ImageCatalog.imageId("fleetvote-db")).put("volumeGiB", 1)
-            .put("failover", new JsonObject().put("antiFlapSeconds", 0))).encode());
+            .put("failover", new JsonObject().put("antiFlapSeconds", 0).mergeIn(failover))).encode());
     SandboxProcess sandbox = SandboxProcess.start(dir.resolve("sandbox"));
     Ec2Client ec2 = null;
     try {
@@ -131,6 +139,51 @@ final class DbPairs implements AutoCloseable {
    */
   static String sql(Path cnf, String statements) {
     return run(List.of("mariadb", "--defaults-file=" + cnf, "--batch", "-e", statements));
+  }
+
+  /**
+   * A session holding {@code FLUSH TABLES WITH READ LOCK} on the server, as a backup tool takes it: on a replica, its
+   * SQL thread applies nothing meanwhile (its IO thread still receives and acknowledges). Closed, the lock is released
+   * and the session ends.
+   */
+  static Held readLock(Path cnf) throws IOException {
+    Process session = new ProcessBuilder("mariadb", "--defaults-file=" + cnf, "--batch", "--unbuffered")
+        .redirectErrorStream(true).start();
+    try {
+      Writer in = session.outputWriter();
+      in.write("FLUSH TABLES WITH READ LOCK;\nSELECT 'held';\n");
+      in.flush();
+      BufferedReader out = session.inputReader();
+      List<String> said = new ArrayList<>();
+      for (String line = out.readLine(); !"held".equals(line); line = out.readLine()) {
+        if (line == null) {
+          throw new IllegalStateException("the read lock was not taken: " + said);
+        }
+        said.add(line);
+      }
+      return () -> {
+        try {
+          in.write("UNLOCK TABLES;\n");
+          in.close();
+          session.waitFor(10, TimeUnit.SECONDS);
+        } catch (IOException e) {
+          throw new IllegalStateException("the read lock's session: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } finally {
+          session.destroyForcibly();
+        }
+      };
+    } catch (IOException | RuntimeException e) {
+      session.destroyForcibly();
+      throw e;
+    }
+  }
+
+  /** Something held until closed. */
+  interface Held extends AutoCloseable {
+    @Override
+    void close();
   }
 
   static void signal(String signal, long pid) {

@@ -62,8 +62,6 @@ public final class DbControl {
   private static final String EPOCH_FILE = "epoch";
   /** A statement's bound beyond the semi-sync timeout, which a master's first write may wait for in full. */
   private static final long STATEMENT_MARGIN_MS = 5_000;
-  /** How long a promotion waits for the replica to apply what it received (MASTER_GTID_WAIT), in seconds. */
-  public static final int PROMOTE_WAIT_S = 5;
   /** What a SQL literal may hold without quoting: names, passwords, hosts (as {@link DbCommand} validates them). */
   private static final Pattern LITERAL = Pattern.compile("[A-Za-z0-9_.:-]{1,253}");
   private static final int ACCESS_DENIED = 1045;
@@ -219,7 +217,7 @@ public final class DbControl {
 
   /**
    * The replica made master (B1.3-4), whether it changed something: what it received applied within
-   * {@link #PROMOTE_WAIT_S} s (else replicating again as before, and a failure), replication reset, semi-sync master
+   * the command's {@code applyWaitSeconds} (else replicating again as before, and a failure), replication reset, semi-sync master
    * as the command says and replica off, {@code read_only} off, the fence's row in {@code fleetvote.epochs}.
    */
   private Future<Boolean> promote(SqlConnection connection, DbCommand command) {
@@ -233,17 +231,17 @@ public final class DbControl {
             : refused("replicates from nothing and is read-only: there is nothing to promote");
       }
       return keepEpoch(command.epoch())
-          .compose(y -> command.gtid().isEmpty() ? Future.succeededFuture() : applied(connection, command.gtid()))
+          .compose(y -> command.gtid().isEmpty() ? Future.succeededFuture()
+              : applied(connection, command.gtid(), command.applyWaitSeconds()))
           .compose(y -> execute(connection, List.of("STOP SLAVE IO_THREAD")))
           .compose(y -> query(connection, "SHOW SLAVE STATUS"))
           .compose(status -> {
             String received = status.iterator().next().getString("Gtid_IO_Pos");
-            return query(connection, "SELECT MASTER_GTID_WAIT(" + gtidLiteral(received) + ", " + PROMOTE_WAIT_S
-                + ") AS applied").compose(waited -> waited.iterator().next().getInteger("applied") == 0
+            return gtidWait(connection, received, command.applyWaitSeconds()).compose(waited -> waited.iterator().next().getInteger("applied") == 0
                 ? Future.succeededFuture()
                 : execute(connection, List.of("START SLAVE IO_THREAD")).compose(z -> Future.failedFuture(failure(
                     FAILED, "the replica did not apply what it had received (" + received + ") within "
-                    + PROMOTE_WAIT_S + " s: not promoted, replicating again"))));
+                    + command.applyWaitSeconds() + " s: not promoted, replicating again"))));
           })
           .compose(y -> execute(connection, List.of("STOP SLAVE", "RESET SLAVE ALL",
               "SET GLOBAL rpl_semi_sync_slave_enabled=OFF",
@@ -258,18 +256,18 @@ public final class DbControl {
   }
 
   /**
-   * {@code gtid} applied within {@link #PROMOTE_WAIT_S} s, before anything changes: a switchover's fenced position,
+   * {@code gtid} applied within {@code waitSeconds}, before anything changes: a switchover's fenced position,
    * which the replica receives from the old master (fenced, still its master) and applies. Not within it, a failure
    * naming what it had received and applied; the replica replicates on as before.
    */
-  private Future<Void> applied(SqlConnection connection, String gtid) {
-    return query(connection, "SELECT MASTER_GTID_WAIT(" + gtidLiteral(gtid) + ", " + PROMOTE_WAIT_S + ") AS applied")
+  private Future<Void> applied(SqlConnection connection, String gtid, int waitSeconds) {
+    return gtidWait(connection, gtid, waitSeconds)
         .compose(waited -> waited.iterator().next().getInteger("applied") == 0 ? Future.succeededFuture()
             : query(connection, "SHOW SLAVE STATUS").compose(status -> query(connection,
                 "SELECT @@gtid_slave_pos AS pos").compose(slavePos -> {
                   String received = status.iterator().hasNext() ? status.iterator().next().getString("Gtid_IO_Pos")
                       : "nothing";
-                  return Future.failedFuture(failure(FAILED, "had not applied " + gtid + " within " + PROMOTE_WAIT_S
+                  return Future.failedFuture(failure(FAILED, "had not applied " + gtid + " within " + waitSeconds
                       + " s (received " + received + ", applied " + slavePos.iterator().next().getString("pos")
                       + "): not promoted, replicating on"));
                 })));
@@ -349,6 +347,12 @@ public final class DbControl {
 
   private Future<RowSet<Row>> query(SqlConnection connection, String statement) {
     return connection.query(statement).execute().timeout(statementTimeoutMs, TimeUnit.MILLISECONDS);
+  }
+
+  /** {@code MASTER_GTID_WAIT(gtid, seconds) AS applied}: bounded by its own wait, then the statements' margin. */
+  private Future<RowSet<Row>> gtidWait(SqlConnection connection, String gtid, int seconds) {
+    return connection.query("SELECT MASTER_GTID_WAIT(" + gtidLiteral(gtid) + ", " + seconds + ") AS applied").execute()
+        .timeout(TimeUnit.SECONDS.toMillis(seconds) + statementTimeoutMs, TimeUnit.MILLISECONDS);
   }
 
   private Future<Void> execute(SqlConnection connection, List<String> statements) {

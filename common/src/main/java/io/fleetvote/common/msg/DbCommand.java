@@ -51,10 +51,16 @@ import java.util.regex.Pattern;
  *                            (empty: none, a failover's promotion of what the replica received); for
  *                            {@link Op#REPLICA}: the position its binlog must not be past when it starts replicating
  *                            (empty: not checked); empty otherwise
+ * @param applyWaitSeconds    for {@link Op#PROMOTE}: each bounded {@code MASTER_GTID_WAIT}'s bound, in seconds
+ *                            (1 to {@value #MAX_APPLY_WAIT_S}; {@value #DEFAULT_APPLY_WAIT_S} when a command has none)
  */
 public record DbCommand(Op op, long epoch, String database, String replicationUser, String replicationPassword,
                         String appUser, String appPassword, String masterHost, int masterPort, boolean semiSync,
-                        String gtid) {
+                        String gtid, int applyWaitSeconds) {
+
+  /** How long a promotion waits for the replica to apply a position, by default, in seconds. */
+  public static final int DEFAULT_APPLY_WAIT_S = 5;
+  public static final int MAX_APPLY_WAIT_S = 300;
 
   /** A database or account name: letters, digits and underscores, so that it needs no quoting in SQL. */
   public static final Pattern NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,31}");
@@ -77,6 +83,17 @@ public record DbCommand(Op op, long epoch, String database, String replicationUs
     if (!DbStatus.GTID_LIST.matcher(gtid).matches()) {
       throw new MessageException("gtid", "must be a GTID position (domain-server-sequence, a comma between domains)");
     }
+    if (applyWaitSeconds < 1 || applyWaitSeconds > MAX_APPLY_WAIT_S) {
+      throw new MessageException("applyWaitSeconds", "must be 1 to " + MAX_APPLY_WAIT_S);
+    }
+  }
+
+  /** A command with the default apply bound. */
+  public DbCommand(Op op, long epoch, String database, String replicationUser, String replicationPassword,
+                   String appUser, String appPassword, String masterHost, int masterPort, boolean semiSync,
+                   String gtid) {
+    this(op, epoch, database, replicationUser, replicationPassword, appUser, appPassword, masterHost, masterPort,
+        semiSync, gtid, DEFAULT_APPLY_WAIT_S);
   }
 
   /** A command without a position to wait for. */
@@ -90,7 +107,8 @@ public record DbCommand(Op op, long epoch, String database, String replicationUs
     return new JsonObject().put("op", op.name().toLowerCase(Locale.ROOT)).put("epoch", epoch).put("database", database)
         .put("replicationUser", replicationUser).put("replicationPassword", replicationPassword)
         .put("appUser", appUser).put("appPassword", appPassword).put("masterHost", masterHost)
-        .put("masterPort", masterPort).put("semiSync", semiSync).put("gtid", gtid);
+        .put("masterPort", masterPort).put("semiSync", semiSync).put("gtid", gtid)
+        .put("applyWaitSeconds", applyWaitSeconds);
   }
 
   /** Reads and validates a command; throws {@link MessageException} naming the first bad field (never its value). */
@@ -106,7 +124,8 @@ public record DbCommand(Op op, long epoch, String database, String replicationUs
         replica ? JsonFields.intValue(json, "masterPort", 1, 65_535) : 0,
         JsonFields.booleanValue(json, "semiSync", true),
         op == Op.PROMOTE || replica ? Objects.requireNonNullElse(JsonFields.optionalString(json, "gtid",
-            DbStatus.MAX_GTID_LENGTH, DbStatus.GTID_LIST), "") : "");
+            DbStatus.MAX_GTID_LENGTH, DbStatus.GTID_LIST), "") : "",
+        JsonFields.intValue(json, "applyWaitSeconds", 1, MAX_APPLY_WAIT_S, DEFAULT_APPLY_WAIT_S));
   }
 
   /** A password field as {@link #PASSWORD} allows; a bad one is named, its value never shown. */
@@ -123,6 +142,7 @@ public record DbCommand(Op op, long epoch, String database, String replicationUs
     return "DbCommand[" + op + ", epoch " + epoch + ", database " + database + ", users " + replicationUser + "/"
         + appUser + (op == Op.REPLICA ? ", master " + masterHost + ":" + masterPort : "") + ", semi-sync "
         + semiSync + (gtid.isEmpty() ? "" : op == Op.REPLICA ? ", its binlog not past " + gtid
-        : ", once " + gtid + " is applied") + "]";
+        : ", once " + gtid + " is applied") + (op == Op.PROMOTE ? ", applying within " + applyWaitSeconds + " s"
+        : "") + "]";
   }
 }

@@ -106,10 +106,15 @@ public record DbStatus(String instanceId, String deployment, long sentAt, Server
         .put("semiSyncClients", semiSyncClients).put("lastSqlError", lastSqlError);
   }
 
-  /** Reads and validates a report; throws {@link MessageException} naming the first bad field. */
+  /**
+   * Reads and validates a report; throws {@link MessageException} naming the first bad field, also for positions no
+   * MariaDB reports: a GTID list {@link Gtids#sequences} refuses, or a replica whose IO thread runs having applied
+   * ({@code gtidSlavePos}) past what it received ({@code gtidIoPos}) in a domain both list (its agent reads the
+   * applied position first, so a report of a sound replica never shows it).
+   */
   public static DbStatus fromJson(Object body) {
     JsonObject json = JsonFields.object(body, "db status");
-    return new DbStatus(
+    DbStatus status = new DbStatus(
         JsonFields.string(json, "instanceId", 19, Ids.INSTANCE_ID),
         JsonFields.string(json, "deployment", 63, Ids.NAME),
         JsonFields.longValue(json, "sentAt", 0, Long.MAX_VALUE),
@@ -129,6 +134,11 @@ public record DbStatus(String instanceId, String deployment, long sentAt, Server
         JsonFields.booleanValue(json, "semiSyncSlave", false),
         JsonFields.intValue(json, "semiSyncClients", 0, 1_000_000, 0),
         text(json, "lastSqlError"));
+    if (status.ioThread() == Thread.YES && Gtids.pastInShared(status.gtidSlavePos(), status.gtidIoPos()) > 0) {
+      throw new MessageException("gtidSlavePos", "is past gtidIoPos (applied " + status.gtidSlavePos()
+          + ", received " + status.gtidIoPos() + "): a replica cannot have applied what it has not received");
+    }
+    return status;
   }
 
   private static String text(JsonObject json, String field) {
@@ -136,6 +146,12 @@ public record DbStatus(String instanceId, String deployment, long sentAt, Server
   }
 
   private static String gtid(JsonObject json, String field) {
-    return Objects.requireNonNullElse(JsonFields.optionalString(json, field, MAX_GTID_LENGTH, GTID_LIST), "");
+    String gtids = Objects.requireNonNullElse(JsonFields.optionalString(json, field, MAX_GTID_LENGTH, GTID_LIST), "");
+    try {
+      Gtids.sequences(gtids);
+    } catch (MessageException e) {
+      throw new MessageException(field, e.problem());
+    }
+    return gtids;
   }
 }

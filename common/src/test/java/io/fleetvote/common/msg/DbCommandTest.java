@@ -71,6 +71,23 @@ class DbCommandTest {
   }
 
   @Test
+  void aPromotionsApplyBoundIsCarriedDefaultsToFiveSecondsAndIsBounded() {
+    DbCommand promote = new DbCommand(DbCommand.Op.PROMOTE, 8, "wiki", "repl", REPLICATION_PASSWORD, "wiki_app",
+        APP_PASSWORD, "", 0, true, "", 2);
+    assertThat(DbCommand.fromJson(promote.toJson())).isEqualTo(promote);
+    assertThat(promote.toString()).contains("applying within 2 s");
+    JsonObject older = promote.toJson();
+    older.remove("applyWaitSeconds");
+    assertThat(DbCommand.fromJson(older).applyWaitSeconds()).as("a command without one").isEqualTo(5);
+    assertRejected(promote.toJson().put("applyWaitSeconds", 0), "applyWaitSeconds");
+    assertRejected(promote.toJson().put("applyWaitSeconds", 301), "applyWaitSeconds");
+    assertRejected(promote.toJson().put("applyWaitSeconds", "5"), "applyWaitSeconds");
+    assertThatThrownBy(() -> new DbCommand(DbCommand.Op.PROMOTE, 8, "wiki", "repl", REPLICATION_PASSWORD, "wiki_app",
+        APP_PASSWORD, "", 0, true, "", 0))
+        .isInstanceOfSatisfying(MessageException.class, e -> assertThat(e.field()).isEqualTo("applyWaitSeconds"));
+  }
+
+  @Test
   void itsTextHasNoPassword() {
     assertThat(REPLICA.toString()).contains("REPLICA", "epoch 7", "10.0.1.17:3306")
         .doesNotContain(REPLICATION_PASSWORD, APP_PASSWORD);

@@ -38,6 +38,23 @@ class DbStatusTest {
     assertThatThrownBy(() -> DbStatus.fromJson("not json")).isInstanceOf(MessageException.class);
   }
 
+  @Test
+  void positionsNoMariaDbReportsAreRejectedNamingTheField() {
+    JsonObject good = REPLICA.toJson();
+    assertThatThrownBy(() -> DbStatus.fromJson(good.copy().put("gtidSlavePos", "0-1-120")))
+        .isInstanceOfSatisfying(MessageException.class, e -> assertThat(e.field()).isEqualTo("gtidSlavePos"))
+        .hasMessageContaining("applied 0-1-120, received 0-1-114");
+    assertThat(DbStatus.fromJson(good.copy().put("gtidSlavePos", "0-1-120").put("ioThread", "no")).gtidSlavePos())
+        .as("its IO thread stopped: an operator may have set the applied position").isEqualTo("0-1-120");
+    assertThat(DbStatus.fromJson(good.copy().put("gtidSlavePos", "0-1-110,5-3-9")).gtidSlavePos())
+        .as("behind, and a domain it does not receive").isEqualTo("0-1-110,5-3-9");
+    assertBad(good.copy().put("gtidBinlogPos", "0-2-3,0-1-7"), "gtidBinlogPos");
+    assertBad(good.copy().put("gtidIoPos", "0-4294967296-1"), "gtidIoPos");
+    assertBad(good.copy().put("gtidIoPos", "0-1-99999999999999999999"), "gtidIoPos");
+    assertThatThrownBy(() -> DbStatus.fromJson(good.copy().put("gtidBinlogPos", "7-2-3,7-1-7")))
+        .hasMessageContaining("lists domain 7 twice");
+  }
+
   private static JsonObject withoutDeployment(JsonObject json) {
     JsonObject copy = json.copy();
     copy.remove("deployment");

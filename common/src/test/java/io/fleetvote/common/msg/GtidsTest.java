@@ -16,5 +16,9 @@ class GtidsTest {
     assertThat(Gtids.past("", "0-2-1")).as("a master never heard").isZero();
     assertThatThrownBy(() -> Gtids.past("0-1-x", "")).isInstanceOf(MessageException.class)
         .hasMessageContaining("GTID");
+    assertThat(Gtids.pastInShared("0-1-100,1-1-5", "0-1-97")).as("only the domains both list").isEqualTo(3);
+    assertThatThrownBy(() -> Gtids.past("0-1-18446744073709551615", "")).isInstanceOf(MessageException.class)
+        .hasMessageContaining("sequence number past");
+    assertThatThrownBy(() -> Gtids.past("4294967296-1-1", "")).hasMessageContaining("domain or server id past");
   }
 }

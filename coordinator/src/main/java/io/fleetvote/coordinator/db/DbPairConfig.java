@@ -19,11 +19,14 @@ import java.util.regex.Pattern;
  * <pre>
  * "db": {"imageId": "ami-...", "instanceType": "t3.small", "volumeGiB": 10, "database": "wiki",
  *        "credentials": {"source": "generate"},
- *        "failover": {"automatic": true, "confirmations": 3, "probeMillis": 500, "antiFlapSeconds": 3600}}
+ *        "failover": {"automatic": true, "confirmations": 3, "probeMillis": 500, "antiFlapSeconds": 3600,
+ *                     "applyWaitSeconds": 5}}
  * </pre>
  * {@code failover}: whether the leader fails the master over by itself; how many probe rounds in a row (one every
  * {@code probeMillis}) must find it dead, its replica agreeing; and the anti-flap window, within which a second
- * automatic failover waits for an operator to acknowledge the first.
+ * automatic failover waits for an operator to acknowledge the first; and how long the replica may take to apply what it
+ * received before its promotion fails (and is tried again, up to five times in all: a promotion never drops what the
+ * replica holds).
  * {@code credentials.source} is {@code generate} (the coordinators make the passwords once and keep them in their
  * data directories and the cluster map, never in logs, user-data or tags). A bad field throws
  * {@link MessageException} naming it.
@@ -41,7 +44,7 @@ public final class DbPairConfig {
   private static final Set<String> FIELDS = Set.of("name", "imageId", "instanceType", "volumeGiB", "volumeType",
       "device", "database", "semiSync", "credentials", "agent", "failover");
   private static final Set<String> FAILOVER_FIELDS = Set.of("automatic", "confirmations", "probeMillis",
-      "antiFlapSeconds");
+      "antiFlapSeconds", "applyWaitSeconds");
 
   private final String name;
   private final String imageId;
@@ -56,6 +59,7 @@ public final class DbPairConfig {
   private final int confirmations;
   private final long probeMillis;
   private final long antiFlapSeconds;
+  private final int applyWaitSeconds;
 
   public DbPairConfig(JsonObject json) {
     for (String field : json.fieldNames()) {
@@ -97,6 +101,8 @@ public final class DbPairConfig {
       confirmations = JsonFields.intValue(failover, "confirmations", 1, 20, 3);
       probeMillis = JsonFields.longValue(failover, "probeMillis", 100, 10_000, 500);
       antiFlapSeconds = JsonFields.longValue(failover, "antiFlapSeconds", 0, 7 * 24 * 3600, 3600);
+      applyWaitSeconds = JsonFields.intValue(failover, "applyWaitSeconds", 1, DbCommand.MAX_APPLY_WAIT_S,
+          DbCommand.DEFAULT_APPLY_WAIT_S);
     } catch (MessageException e) {
       throw e.within("failover");
     }
@@ -121,7 +127,7 @@ public final class DbPairConfig {
         .put("semiSync", semiSync).put("credentials", new JsonObject().put("source", "generate"))
         .put("agent", agent.copy()).put("failover", new JsonObject().put("automatic", automaticFailover)
             .put("confirmations", confirmations).put("probeMillis", probeMillis)
-            .put("antiFlapSeconds", antiFlapSeconds));
+            .put("antiFlapSeconds", antiFlapSeconds).put("applyWaitSeconds", applyWaitSeconds));
   }
 
   /** Whether the leader fails a dead master over by itself (else it only says so). */
@@ -137,6 +143,11 @@ public final class DbPairConfig {
   /** How often the leader probes the master. */
   public long probeMillis() {
     return probeMillis;
+  }
+
+  /** How long a promotion's replica may take to apply what it received (each bounded MASTER_GTID_WAIT), seconds. */
+  public int applyWaitSeconds() {
+    return applyWaitSeconds;
   }
 
   /** Within this long of an automatic failover, the next waits for an operator's acknowledgement. */

@@ -23,7 +23,10 @@ import java.util.Set;
  * in order: launch the slot's instance (in its volume's zone, when the volume exists), create its volume (in the
  * instance's zone), attach it, then, once MariaDB answers on both, make the master's the master and the other's its
  * replica. A slot's live instance is never launched again and nothing is ever terminated or detached here: the
- * plan only adds what is missing. What it cannot fix is a problem, said in a sentence.
+ * plan only adds what is missing. The master's slot is not launched again while its instance is stopped and its
+ * replica replicates either: that is a failover's case (a new instance there would start an empty master, its
+ * volume held by the stopped one). (A terminated master's volume is free: a new instance runs MariaDB on it.) What it
+ * cannot fix is a problem, said in a sentence.
  */
 public final class DbPairPlan {
 
@@ -79,6 +82,21 @@ public final class DbPairPlan {
             FleetInstance::launchTime, Comparator.nullsLast(Comparator.naturalOrder()))).toList();
   }
 
+  /**
+   * The slot's instance of its current generation that is down (stopping, stopped, shutting down, terminated, as far
+   * as the listing still has it), the newest first; empty when the slot has a live one or none is listed.
+   */
+  static Optional<FleetInstance> downOfSlot(DbPairConfig config, DbTopology topology, List<FleetInstance> instances,
+                                            int slot) {
+    if (!ofSlot(config, topology, instances, slot).isEmpty()) {
+      return Optional.empty();
+    }
+    return instances.stream().filter(i -> i.group().equals(config.name()) && !i.alive()
+        && String.valueOf(slot).equals(i.tags().get(Tags.DB_SLOT))
+        && ofGeneration(i.tags(), topology.instanceGeneration(slot))).max(Comparator.comparing(
+            FleetInstance::launchTime, Comparator.nullsFirst(Comparator.naturalOrder())));
+  }
+
   private static int slotOf(FleetInstance instance) {
     return "2".equals(instance.tags().get(Tags.DB_SLOT)) ? 2 : 1;
   }
@@ -120,8 +138,20 @@ public final class DbPairPlan {
           .put("volumeState", volume.map(FleetVolume::state).orElse(null));
       slots.add(view);
       if (live[slot].isEmpty()) {
-        steps.add(new Launch(slot, token(deployment, config, "s", slot, topology.instanceGeneration(slot)),
-            volume.map(FleetVolume::zone).orElse(null)));
+        Optional<FleetInstance> down = downOfSlot(config, topology, instances, slot);
+        Optional<DbStatus> holder = slot != topology.masterSlot() || down.isEmpty() ? Optional.empty()
+            : ofSlot(config, topology, instances, topology.replicaSlot()).stream().findFirst()
+            .map(i -> reports.get(i.instanceId()))
+            .filter(r -> r.server() == DbStatus.Server.UP && r.readOnly() && r.replica());
+        if (holder.isPresent()) {
+          problems.add("slot " + slot + ": the master's instance " + down.get().instanceId() + " is "
+              + down.get().state() + ", its replica " + holder.get().instanceId() + " holds the data: not launched "
+              + "again (a new master there would be empty, its volume held by the stopped one); failing over to the "
+              + "replica is the way back");
+        } else {
+          steps.add(new Launch(slot, token(deployment, config, "s", slot, topology.instanceGeneration(slot)),
+              volume.map(FleetVolume::zone).orElse(null)));
+        }
         continue;
       }
       FleetInstance instance = live[slot].get();

@@ -67,8 +67,8 @@ public final class DbPairVerticle extends VerticleBase {
   private static final long HAND_OUT_TIMEOUT_MS = 5000;
   /** How long the old master's agent has to fence it (it falls back to SIGKILL after 1.5 s). */
   private static final long FENCE_TIMEOUT_MS = 4000;
-  /** A promotion waits up to 5 s for the replica to apply what it received, then a few statements. */
-  private static final long PROMOTE_TIMEOUT_MS = 15_000;
+  /** Beyond a promotion's two bounded waits (a switchover's position, what the replica received): its statements. */
+  private static final long PROMOTE_MARGIN_MS = 5_000;
   /** After StopInstances, DescribeInstances this many times this far apart for the instance to be stopped. */
   private static final int STOPPED_CHECKS = 10;
   private static final long STOPPED_CHECK_MS = 100;
@@ -563,11 +563,15 @@ public final class DbPairVerticle extends VerticleBase {
         knownPorts.put(r.instanceId(), r.port());
       }
     });
-    Optional<FleetInstance> master = slotInstance(topology, instances, topology.masterSlot());
+    // A master whose instance is down (stopped through EC2 by someone, or by a failover that then failed) is judged
+    // too: the leader's look is DescribeInstances then, the replica's report decides as ever.
+    Optional<FleetInstance> master = slotInstance(topology, instances, topology.masterSlot())
+        .or(() -> DbPairPlan.downOfSlot(config, topology, instances, topology.masterSlot()));
     master.map(i -> current.get(i.instanceId())).filter(r -> r.server() == DbStatus.Server.UP)
         .ifPresent(r -> masterReports.put(r.instanceId(), r));
     Integer port = master.map(i -> knownPorts.get(i.instanceId())).orElse(null);
-    if (master.isEmpty() || master.get().privateIp() == null || port == null) {
+    boolean instanceDown = master.isPresent() && !master.get().alive();
+    if (master.isEmpty() || !instanceDown && (master.get().privateIp() == null || port == null)) {
       masterHealth = null;
       return;
     }
@@ -584,7 +588,10 @@ public final class DbPairVerticle extends VerticleBase {
     Optional<FleetInstance> replicaInstance = slotInstance(topology, instances, topology.replicaSlot());
     DbStatus replica = replicaInstance.map(i -> current.get(i.instanceId())).orElse(null);
     probing = true;
-    probe.probe(master.get().privateIp(), port, DbPairConfig.APP_USER, topology.appPassword()).onComplete(done -> {
+    Future<String> look = instanceDown
+        ? Future.succeededFuture("its instance is " + master.get().state() + " (DescribeInstances)")
+        : probe.probe(master.get().privateIp(), port, DbPairConfig.APP_USER, topology.appPassword());
+    look.onComplete(done -> {
       probing = false;
       if (judging != detector) {
         return;
@@ -838,7 +845,7 @@ public final class DbPairVerticle extends VerticleBase {
         failover.kind() == Failover.Kind.SWITCHOVER ? failover.oldMasterGtid() : "");
     LOG.info("DB pair {}: failover {}: {} to {}", config.name(), failover.id(), command, failover.target());
     return vertx.eventBus().request(Addresses.dbControl(failover.target()), command.toJson(),
-            new DeliveryOptions().setSendTimeout(PROMOTE_TIMEOUT_MS))
+            new DeliveryOptions().setSendTimeout(promoteTimeoutMillis()))
         .compose(reply -> {
           DbStatus after = status(reply.body()).orElse(null);
           if (after == null || after.readOnly() || after.server() != DbStatus.Server.UP) {
@@ -1055,7 +1062,12 @@ public final class DbPairVerticle extends VerticleBase {
                             boolean semiSync, String gtid) {
     return new DbCommand(op, topology.fence(), config.database(), DbPairConfig.REPLICATION_USER,
         topology.replicationPassword(), DbPairConfig.APP_USER, topology.appPassword(), masterHost, masterPort,
-        semiSync, gtid);
+        semiSync, gtid, config.applyWaitSeconds());
+  }
+
+  /** How long the leader waits for a promotion's reply: its agent's two bounded waits, and a margin. */
+  private long promoteTimeoutMillis() {
+    return 2 * TimeUnit.SECONDS.toMillis(config.applyWaitSeconds()) + PROMOTE_MARGIN_MS;
   }
 
   private static String shortStatus(Object body) {

@@ -58,6 +58,25 @@ class DbPairPlanTest {
   }
 
   @Test
+  void theMastersSlotIsNotLaunchedAgainWhileItsReplicaReplicatesButAPairWithNoReplicaIsHealed() {
+    instances.add(instance("i-0000000000000db01", "db", 1, "stopped"));
+    instances.add(instance("i-0000000000000db02", "db", 2, "running"));
+    volumes.add(volume("vol-0000000000000db01", 1, "in-use", "us-east-1a", "i-0000000000000db01"));
+    volumes.add(volume("vol-0000000000000db02", 2, "in-use", "us-east-1a", "i-0000000000000db02"));
+    reports.put("i-0000000000000db02", up("i-0000000000000db02", 3308, true, DbStatus.Thread.CONNECTING));
+    DbPairPlan.Outcome outcome = plan();
+    assertThat(outcome.steps()).as("no empty master launched beside a replica that holds the data").isEmpty();
+    assertThat(outcome.problems()).anySatisfy(p -> assertThat(p).contains("slot 1: the master's instance "
+        + "i-0000000000000db01 is stopped", "its replica i-0000000000000db02 holds the data", "failing over"));
+    assertThat(DbPairPlan.downOfSlot(CONFIG, TOPOLOGY, instances, 1)).map(FleetInstance::instanceId)
+        .contains("i-0000000000000db01");
+    assertThat(DbPairPlan.downOfSlot(CONFIG, TOPOLOGY, instances, 2)).as("a live slot").isEmpty();
+    // Its replica not replicating (a pair never set up, or one not yet): the master's slot is launched as ever.
+    reports.put("i-0000000000000db02", up("i-0000000000000db02", 3308, true, DbStatus.Thread.NONE));
+    assertThat(plan().steps()).containsExactly(new DbPairPlan.Launch(1, "fvdb-prod-db-s1-g1", "us-east-1a"));
+  }
+
+  @Test
   void whatCannotBeFixedIsAProblemAndNothingIsTerminatedOrDetached() {
     instances.add(instance("i-0000000000000db01", "db", 1, "running"));
     instances.add(instance("i-0000000000000db03", "db", 1, "running"));
@@ -227,6 +246,12 @@ class DbPairPlanTest {
         .put("credentials", new JsonObject().put("source", "plaintext")))).hasMessageContaining("credentials.source");
     assertThatThrownBy(() -> new DbPairConfig(new JsonObject().put("imageId", "ami-0000000000000db01")
         .put("agent", new JsonObject().put("roles", "app")))).hasMessageContaining("agent.roles");
+    assertThatThrownBy(() -> new DbPairConfig(new JsonObject().put("imageId", "ami-0000000000000db01")
+        .put("failover", new JsonObject().put("applyWaitSeconds", 0))))
+        .hasMessageContaining("failover.applyWaitSeconds");
+    assertThat(CONFIG.applyWaitSeconds()).as("the promotion's apply bound by default").isEqualTo(5);
+    assertThat(new DbPairConfig(CONFIG.toJson().put("failover", new JsonObject().put("applyWaitSeconds", 30)))
+        .applyWaitSeconds()).isEqualTo(30);
     assertThat(CONFIG.group().agentRoles()).extracting(Enum::name).containsExactly("DB");
     assertThat(new DbPairConfig(CONFIG.toJson()).toJson()).isEqualTo(CONFIG.toJson());
   }
