@@ -27,13 +27,23 @@ final class CoordinatorProcess implements AutoCloseable {
   /** Its API, waiting 2 s for an answer: a coordinator that gives none is dead or frozen. */
   final CoordinatorClient api;
   private final ManagedProcess process;
+  /** How it was started: {@link #restarted} starts the same again. */
+  private final Path dir;
+  private final List<Integer> allClusterPorts;
+  private final List<String> args;
+  private final int starts;
 
-  private CoordinatorProcess(String name, int httpPort, int clusterPort, ManagedProcess process) {
+  private CoordinatorProcess(String name, int httpPort, int clusterPort, ManagedProcess process, Path dir,
+                             List<Integer> allClusterPorts, List<String> args, int starts) {
     this.name = name;
     this.httpPort = httpPort;
     this.clusterPort = clusterPort;
     this.api = new CoordinatorClient(httpPort).withTimeout(Duration.ofSeconds(2));
     this.process = process;
+    this.dir = dir;
+    this.allClusterPorts = List.copyOf(allClusterPorts);
+    this.args = List.copyOf(args);
+    this.starts = starts;
   }
 
   /** Cluster ports for {@code count} coordinators that list each other as members. */
@@ -47,6 +57,22 @@ final class CoordinatorProcess implements AutoCloseable {
 
   static CoordinatorProcess start(String name, Path dir, int clusterPort, List<Integer> allClusterPorts,
                                   List<String> args) {
+    return start(name, dir, clusterPort, allClusterPorts, args, 1);
+  }
+
+  /**
+   * The same coordinator started again once this one is gone (killed, say): its data directory, cluster port,
+   * members and arguments; a new API port; its log beside the first ({@code c0-2.log}).
+   */
+  CoordinatorProcess restarted() {
+    if (process.alive()) {
+      throw new IllegalStateException("coordinator " + name + " still runs");
+    }
+    return start(name, dir, clusterPort, allClusterPorts, args, starts + 1);
+  }
+
+  private static CoordinatorProcess start(String name, Path dir, int clusterPort, List<Integer> allClusterPorts,
+                                          List<String> args, int starts) {
     int httpPort = FreePorts.pick();
     List<String> all = new ArrayList<>(List.of("--no-auth", "--http-port", Integer.toString(httpPort),
         "--cluster-key", sharedKey(dir).toString(),
@@ -57,8 +83,9 @@ final class CoordinatorProcess implements AutoCloseable {
     ManagedProcess process = ManagedProcess.start("coordinator " + name,
         ManagedProcess.java(FleetvoteHome.dir(), "coordinator/target/fleetvote-coordinator.jar",
             "io.fleetvote.coordinator.CoordinatorMain", JvmFlags.localHazelcast(), all),
-        dir.resolve(name + ".log"), URI.create("http://127.0.0.1:" + httpPort + "/health"), Duration.ofSeconds(60));
-    return new CoordinatorProcess(name, httpPort, clusterPort, process);
+        dir.resolve(name + (starts == 1 ? "" : "-" + starts) + ".log"),
+        URI.create("http://127.0.0.1:" + httpPort + "/health"), Duration.ofSeconds(60));
+    return new CoordinatorProcess(name, httpPort, clusterPort, process, dir, allClusterPorts, args, starts);
   }
 
   /** Three coordinators of one new cluster on the sandbox ({@link #startCluster}). */

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The DB pair's failover ITs' rig: a sandbox, coordinator processes running a DB pair (real MariaDB behind each DB
@@ -143,8 +144,8 @@ final class DbPairs implements AutoCloseable {
 
   /**
    * A session holding {@code FLUSH TABLES WITH READ LOCK} on the server, as a backup tool takes it: on a replica, its
-   * SQL thread applies nothing meanwhile (its IO thread still receives and acknowledges). Closed, the lock is released
-   * and the session ends.
+   * SQL thread applies nothing meanwhile (its IO thread still receives and acknowledges). Closed (once, or again: a
+   * no-op), the lock is released and the session ends.
    */
   static Held readLock(Path cnf) throws IOException {
     Process session = new ProcessBuilder("mariadb", "--defaults-file=" + cnf, "--batch", "--unbuffered")
@@ -161,7 +162,11 @@ final class DbPairs implements AutoCloseable {
         }
         said.add(line);
       }
+      AtomicBoolean released = new AtomicBoolean();
       return () -> {
+        if (released.getAndSet(true)) {
+          return;
+        }
         try {
           in.write("UNLOCK TABLES;\n");
           in.close();

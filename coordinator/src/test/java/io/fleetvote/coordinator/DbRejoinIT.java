@@ -29,6 +29,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 import static io.fleetvote.coordinator.DbPairs.awaitPair;
 import static io.fleetvote.coordinator.DbPairs.dbPair;
@@ -187,10 +188,33 @@ class DbRejoinIT {
     assertThat(history.getJsonObject(0).getString("target")).isEqualTo(newMaster);
   }
 
-  /** {@code oldMaster}, clean, hangs: failed over to {@code newMaster}, it rejoins as its replica. */
+  /**
+   * {@code oldMaster}, clean, hangs: failed over to {@code newMaster}, it rejoins as its replica. A backup's read lock
+   * on the replica holds the promotion (the master's last write received, not applied), and the coordinator is killed
+   * then (SIGKILL, phase promoting): started again, it finishes the same failover from the topology it kept.
+   */
   private void cleanRejoin(String oldMaster, String newMaster) throws IOException {
-    JsonObject done = fencedByItsAgentAndFailedOver(oldMaster, newMaster);
+    JsonObject done;
+    try (DbPairs.Held backup = DbPairs.readLock(db.cnf(newMaster))) {
+      sql(db.cnf(oldMaster), "INSERT INTO rejoin.marks VALUES ('held')");
+      done = fencedByItsAgentAndFailedOver(oldMaster, newMaster, promoting -> {
+        leader.kill();
+        backup.close();
+        CoordinatorProcess again = leader.restarted();
+        db.coordinators.set(db.coordinators.indexOf(leader), again);
+        leader = again;
+        System.out.printf("coordinator killed in failover %s's promotion, started again%n",
+            promoting.getString("id"));
+      });
+    }
     assertThat(done.getLong("lost")).as("transactions lost").isZero();
+    assertThat(marks(newMaster)).as("the write the promotion waited for").contains("held");
+    List<JsonObject> steps = done.getJsonArray("steps").stream().map(JsonObject.class::cast).toList();
+    long fencedBy = steps.stream().filter(st -> "fenced".equals(st.getString("name"))).findFirst().orElseThrow()
+        .getLong("fence");
+    long promotedBy = steps.stream().filter(st -> "promoted".equals(st.getString("name"))).findFirst()
+        .orElseThrow().getLong("fence");
+    assertThat(promotedBy).as("promoted under the restarted coordinator's fence").isGreaterThan(fencedBy);
 
     long failedOver = System.nanoTime();
     JsonObject rejoined = Await.until("the old master the new one's replica", UP, this::watched,
@@ -288,10 +312,24 @@ class DbRejoinIT {
    * EC2).
    */
   private JsonObject fencedByItsAgentAndFailedOver(String oldMaster, String newMaster) throws IOException {
+    return fencedByItsAgentAndFailedOver(oldMaster, newMaster, null);
+  }
+
+  /** The same, with {@code midPromotion} told the failover's journal once it is promoting (its id kept to the end). */
+  private JsonObject fencedByItsAgentAndFailedOver(String oldMaster, String newMaster,
+                                                   Consumer<JsonObject> midPromotion) throws IOException {
     long mariadbd = db.mariadbdPid(oldMaster);
     signal("STOP", mariadbd);
     hung.add(mariadbd);
     long stopped = System.currentTimeMillis();
+    String interrupted = null;
+    if (midPromotion != null) {
+      JsonObject promoting = failover(Await.until("the hung master's failover promoting", UP, this::watched,
+          p -> failover(p).map(f -> oldMaster.equals(f.getString("oldMaster"))
+              && "promoting".equals(f.getString("phase"))).orElse(false))).orElseThrow();
+      interrupted = promoting.getString("id");
+      midPromotion.accept(promoting);
+    }
     JsonObject failedOver = Await.until("the hung master failed over", UP, this::watched,
         p -> failover(p).map(f -> oldMaster.equals(f.getString("oldMaster")) && "done".equals(f.getString("phase")))
             .orElse(false));
@@ -302,6 +340,9 @@ class DbRejoinIT {
     Await.until("the hung mariadbd gone", Duration.ofSeconds(10),
         () -> !ProcessHandle.of(mariadbd).map(ProcessHandle::isAlive).orElse(false));
     JsonObject done = failover(failedOver).orElseThrow();
+    if (interrupted != null) {
+      assertThat(done.getString("id")).as("the interrupted failover, finished").isEqualTo(interrupted);
+    }
     assertThat(done.getString("target")).isEqualTo(newMaster);
     assertThat(failedOver.getJsonObject("topology").getInteger("masterSlot")).isEqualTo(done.getInteger("fromSlot")
         == 1 ? 2 : 1);

@@ -29,11 +29,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * An agent's coordinator goes, and the agent moves to another one, with real processes: two coordinator processes
  * (each with its own agent gateway) and group web's two app instances. Each agent knows both gateways (its
- * user-data, or the list its first coordinator gave it). The coordinator that took the first agent is frozen
- * (SIGSTOP: a stalled VM, its sockets still open, so only the link's lease can tell): the agent leaves it and is
- * taken by the other, which counts its votes. Then that one is killed (SIGKILL: its connections reset at once) and
- * the agent is taken back by the first, thawed. Each move is printed with the time it took; the figures are the
- * benchmark's to report.
+ * user-data, or the list its first coordinator gave it). The coordinator that took the first agent is killed
+ * (SIGKILL: its connections reset at once): the agent is taken by the other, which counts its votes, and says in its
+ * log that it lost its coordinator. (A frozen one, which only the link's lease can tell, is the link-failover
+ * benchmark's, which BenchSmokeIT runs: every agent moves, the survivor counts their votes.) The move is printed
+ * with the time it took; the figures are the benchmark's to report.
  */
 class LinkFailoverIT {
 
@@ -91,24 +91,16 @@ class LinkFailoverIT {
     Await.until(agent + " knowing both coordinators", TIMEOUT,
         () -> health(admin, agent).map(h -> h.getJsonArray("coordinators").size() == 2).orElse(false));
 
-    CoordinatorProcess frozen = on(admin, agent).orElseThrow();
-    CoordinatorProcess other = coordinators.stream().filter(c -> c != frozen).findFirst().orElseThrow();
-    long froze = System.nanoTime();
-    frozen.freeze();
-    Await.until(agent + " taken by " + other.name, TIMEOUT, () -> on(admin, agent).orElse(null) == other);
-    System.out.printf("coordinator %s frozen -> %s taken by %s after %d ms%n", frozen.name, agent, other.name,
-        Duration.ofNanos(System.nanoTime() - froze).toMillis());
-    Await.until("both agents' votes counted by " + other.name, TIMEOUT, () -> counted(other) == 2);
-
-    frozen.thaw();
+    CoordinatorProcess first = on(admin, agent).orElseThrow();
+    CoordinatorProcess other = coordinators.stream().filter(c -> c != first).findFirst().orElseThrow();
     long killed = System.nanoTime();
-    other.kill();
-    Await.until(agent + " taken back by " + frozen.name, TIMEOUT, () -> on(admin, agent).orElse(null) == frozen);
-    System.out.printf("coordinator %s killed -> %s taken by %s after %d ms%n", other.name, agent, frozen.name,
+    first.kill();
+    Await.until(agent + " taken by " + other.name, TIMEOUT, () -> on(admin, agent).orElse(null) == other);
+    System.out.printf("coordinator %s killed -> %s taken by %s after %d ms%n", first.name, agent, other.name,
         Duration.ofNanos(System.nanoTime() - killed).toMillis());
-    Await.until("both agents' votes counted by " + frozen.name, TIMEOUT, () -> counted(frozen) == 2);
+    Await.until("both agents' votes counted by " + other.name, TIMEOUT, () -> counted(other) == 2);
     assertThat(Files.readString(Path.of(admin.instance(agent).getString("dir"), "agent.log")))
-        .contains("silent for", "lost coordinator");
+        .contains("lost coordinator");
   }
 
   /** The live votes of group web (grow, shrink or none) {@code coordinator} counts; -1 while it does not answer. */

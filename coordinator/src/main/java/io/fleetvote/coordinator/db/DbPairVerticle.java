@@ -69,6 +69,11 @@ public final class DbPairVerticle extends VerticleBase {
   private static final long FENCE_TIMEOUT_MS = 4000;
   /** Beyond a promotion's two bounded waits (a switchover's position, what the replica received): its statements. */
   private static final long PROMOTE_MARGIN_MS = 5_000;
+  /**
+   * How long a promotion waits for the replica's agent to be connected to this coordinator (a leader just started:
+   * its agents reconnect within their link's lease) before an undelivered PROMOTE counts as a failed one.
+   */
+  private static final long AGENT_WAIT_MS = 30_000;
   /** After StopInstances, DescribeInstances this many times this far apart for the instance to be stopped. */
   private static final int STOPPED_CHECKS = 10;
   private static final long STOPPED_CHECK_MS = 100;
@@ -881,6 +886,21 @@ public final class DbPairVerticle extends VerticleBase {
           if (failover.kind() == Failover.Kind.SWITCHOVER && !unknown) {
             return abort(topology, failover, epoch, "the promotion of " + failover.target() + " failed ("
                 + e.getMessage() + ")");
+          }
+          // Not delivered (a restarted leader before the replica's agent reconnected to it): not an attempt, for a
+          // while; the journal says once that it waits.
+          boolean undelivered = e instanceof ReplyException reply && reply.failureType() == ReplyFailure.NO_HANDLERS;
+          Optional<Failover.Step> waiting = failover.steps().stream()
+              .filter(st -> st.name().equals("promote-waiting") && st.fence() == topology.fence()).findFirst();
+          if (undelivered && waiting.isEmpty()) {
+            return noted(topology, failover, epoch, "promote-waiting", "the replica " + failover.target()
+                + "'s agent is not connected to this coordinator (" + e.getMessage() + "): the promotion waits for "
+                + "it, up to " + AGENT_WAIT_MS / 1000 + " s");
+          }
+          if (undelivered && clock.millis() - waiting.get().at() < AGENT_WAIT_MS) {
+            LOG.debug("DB pair {}: failover {}: {} still unreachable", config.name(), failover.id(),
+                failover.target());
+            return Future.succeededFuture();
           }
           long attempts = failover.steps().stream().filter(st -> st.name().equals("promote-failed")).count() + 1;
           if (attempts >= PROMOTE_ATTEMPTS) {
