@@ -1,7 +1,7 @@
 package io.fleetvote.bench;
 
-import io.fleetvote.common.msg.DbCommand;
 import io.fleetvote.common.cli.CommandLine;
+import io.fleetvote.common.msg.DbCommand;
 import io.fleetvote.load.db.DbWriter;
 import io.fleetvote.load.db.WriterReport;
 import io.fleetvote.testkit.Await;

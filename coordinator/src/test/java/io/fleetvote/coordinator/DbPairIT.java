@@ -62,8 +62,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * creates nothing new. A terminated replica's volume outlives it: the next generation's instance in its slot gets the
  * volume and runs MariaDB on the same data, replicating again. The passwords are kept owner-only in the
  * coordinator's data directory, and are neither in the API nor in any instance's user-data. A malformed DB report on
- * the bus, or one with positions no MariaDB reports, is rejected and counted, and the real ones still show. (A DB agent's own states, no volume, MariaDB down
- * or refusing its account, are DbRuntimeTest's.)
+ * the bus, or one with positions no MariaDB reports, is rejected and counted, and the real ones still show. (A DB
+ * agent's own states, no volume, MariaDB down or refusing its account, are DbRuntimeTest's.)
  */
 class DbPairIT {
 

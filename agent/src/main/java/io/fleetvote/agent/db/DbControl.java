@@ -216,8 +216,8 @@ public final class DbControl {
   }
 
   /**
-   * The replica made master (B1.3-4), whether it changed something: what it received applied within
-   * the command's {@code applyWaitSeconds} (else replicating again as before, and a failure), replication reset, semi-sync master
+   * The replica made master (B1.3-4), whether it changed something: what it received applied within the command's
+   * {@code applyWaitSeconds} (else replicating again as before, and a failure), replication reset, semi-sync master
    * as the command says and replica off, {@code read_only} off, the fence's row in {@code fleetvote.epochs}.
    */
   private Future<Boolean> promote(SqlConnection connection, DbCommand command) {
@@ -237,7 +237,8 @@ public final class DbControl {
           .compose(y -> query(connection, "SHOW SLAVE STATUS"))
           .compose(status -> {
             String received = status.iterator().next().getString("Gtid_IO_Pos");
-            return gtidWait(connection, received, command.applyWaitSeconds()).compose(waited -> waited.iterator().next().getInteger("applied") == 0
+            return gtidWait(connection, received, command.applyWaitSeconds()).compose(waited -> waited.iterator()
+                .next().getInteger("applied") == 0
                 ? Future.succeededFuture()
                 : execute(connection, List.of("START SLAVE IO_THREAD")).compose(z -> Future.failedFuture(failure(
                     FAILED, "the replica did not apply what it had received (" + received + ") within "
