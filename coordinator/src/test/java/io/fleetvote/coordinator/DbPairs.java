@@ -2,6 +2,7 @@ package io.fleetvote.coordinator;
 
 import io.fleetvote.sandbox.ImageCatalog;
 import io.fleetvote.testkit.Await;
+import io.fleetvote.testkit.Commands;
 import io.fleetvote.testkit.CoordinatorClient;
 import io.fleetvote.testkit.Ec2Clients;
 import io.fleetvote.testkit.SandboxAdmin;
@@ -196,22 +197,7 @@ final class DbPairs implements AutoCloseable {
   }
 
   private static String run(List<String> command) {
-    try {
-      Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-      if (!process.waitFor(10, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        throw new IllegalStateException(command + " did not finish within 10 s");
-      }
-      String output = new String(process.getInputStream().readAllBytes());
-      if (process.exitValue() != 0) {
-        throw new IllegalStateException(command + " exited with " + process.exitValue() + ": " + output);
-      }
-      return output;
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot run " + command + ": " + e.getMessage(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    return Commands.run(command, "");
   }
+
 }

@@ -8,8 +8,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -183,25 +181,10 @@ public final class NetworkCut implements AutoCloseable {
 
   private static String run(List<String> command, String input) {
     try {
-      Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-      process.getOutputStream().write(input.getBytes());
-      process.getOutputStream().close();
-      if (!process.waitFor(10, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        throw new IllegalStateException(command + " did not finish within 10 s");
-      }
-      String output = new String(process.getInputStream().readAllBytes());
-      if (process.exitValue() != 0) {
-        throw new IllegalStateException(command + " exited with " + process.exitValue() + ": " + output.strip()
-            + Optional.of(input).filter(i -> !i.isEmpty()).map(i -> " (script: " + i.strip() + ")").orElse(""));
-      }
-      return output;
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot run " + command + " (nftables and root are needed for a network cut; "
-          + "./fleetvote test installs nftables): " + e.getMessage(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
+      return Commands.run(command, input);
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException(e.getMessage() + " (a network cut needs root and nftables; ./fleetvote test "
+          + "installs nftables)", e);
     }
   }
 }
